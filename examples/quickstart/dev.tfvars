@@ -1,0 +1,2 @@
+env            = "dev"
+instance_count = 1

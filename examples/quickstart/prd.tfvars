@@ -1,0 +1,2 @@
+env            = "prd"
+instance_count = 3

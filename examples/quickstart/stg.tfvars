@@ -1,0 +1,2 @@
+env            = "stg"
+instance_count = 1

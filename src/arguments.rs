@@ -1,0 +1,66 @@
+//! The command line: tfw's options, its subcommands, and `<ENV> <COMMAND> [ARGS]...`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tfw",
+    version,
+    about = "Run terraform for one environment of a stack: the right var files, backend and data dir, init only when needed.",
+    override_usage = "tfw [OPTIONS] <ENV> <COMMAND> [ARGS]...\n       tfw [OPTIONS] <SUBCOMMAND>",
+    long_about = "Run terraform for one environment of a stack: the right var files, backend and data dir, \
+init only when needed.\n\nEverything after <COMMAND> goes to terraform verbatim.\n\nExamples:\n  tfw stg plan\n  \
+tfw -C datadog prd apply tfplan\n  tfw --dry-run stg plan -target='module.a[\"x\"]'",
+    after_help = crate::exit_code::TABLE,
+    subcommand_value_name = "ENV",
+    subcommand_help_heading = "Subcommands (any other first word is an environment)",
+    disable_help_subcommand = false,
+)]
+pub struct Arguments {
+    /// Run as if tfw was started in DIR (the stack directory).
+    #[arg(short = 'C', long, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+
+    /// Print the terraform commands (directory, TF_DATA_DIR, argv) instead of running them.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// Do not run terraform init before the command.
+    #[arg(long, env = "TF_SKIP_INIT", conflicts_with = "reinit")]
+    pub skip_init: bool,
+
+    /// Run terraform init before the command even when it is up to date.
+    #[arg(long)]
+    pub reinit: bool,
+
+    /// The terraform binary: a name on PATH or a path (`terraform`, `tofu`).
+    #[arg(long, value_name = "BIN", env = "TFW_TERRAFORM")]
+    pub terraform: Option<OsString>,
+
+    /// Do not print the commands tfw runs.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List the environments of the current stack.
+    Envs {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// `<ENV> <COMMAND> [ARGS]...`: run a terraform command for an environment.
+    #[command(external_subcommand)]
+    Run(Vec<OsString>),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}

@@ -1,0 +1,233 @@
+//! `tfw.toml`: finding it, parsing it strictly, and the validated settings it yields.
+
+use crate::environment;
+use crate::error::Error;
+use crate::pattern::EnvPattern;
+use serde::Deserialize;
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+pub const FILE_NAME: &str = "tfw.toml";
+
+/// Where each env's terraform data (backend record, modules, providers) lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataDirMode {
+    /// `.terraform/tfw/<env>`: envs never share an init.
+    #[default]
+    PerEnv,
+    /// One `.terraform` for all envs, re-initialised on every switch (terraform.sh's behaviour).
+    Shared,
+}
+
+/// Validated settings of a repository: defaults filled in, patterns checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Where the settings came from (`None`: defaults, no tfw.toml).
+    pub file: Option<PathBuf>,
+    pub envs: Option<Vec<String>>,
+    pub protected: Vec<String>,
+    pub var_files: Vec<EnvPattern>,
+    pub backend_config: EnvPattern,
+    pub binary: Option<OsString>,
+    pub data_dir: DataDirMode,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            file: None,
+            envs: None,
+            protected: ["prd", "prod", "production"].map(String::from).to_vec(),
+            var_files: vec![EnvPattern::new("{env}.tfvars").expect("valid default")],
+            backend_config: EnvPattern::new("{env}.tfbackend").expect("valid default"),
+            binary: None,
+            data_dir: DataDirMode::PerEnv,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    envs: Option<Vec<Spanned<String>>>,
+    protected: Option<Vec<String>>,
+    var_files: Option<Vec<Spanned<String>>>,
+    backend_config: Option<Spanned<String>>,
+    binary: Option<String>,
+    data_dir: Option<DataDirMode>,
+}
+
+impl Settings {
+    /// Parses the text of a tfw.toml; errors name `path` and the line.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, Error> {
+        let error = |span: Option<std::ops::Range<usize>>, message: String| Error::Config {
+            path: path.to_path_buf(),
+            line: span.map(|s| line_of(text, s.start)),
+            message,
+        };
+        let raw: RawSettings =
+            toml::from_str(text).map_err(|e| error(e.span(), e.message().trim().to_string()))?;
+        let pattern =
+            |key: &str, value: &Spanned<String>, make: fn(&str) -> Result<EnvPattern, String>| {
+                make(value.get_ref())
+                    .map_err(|reason| error(Some(value.span()), format!("`{key}`: {reason}")))
+            };
+        let defaults = Settings::default();
+        let envs = match raw.envs {
+            Some(envs) => Some(
+                envs.into_iter()
+                    .map(|env| {
+                        environment::validate(env.get_ref())
+                            .map_err(|e| error(Some(env.span()), format!("`envs`: {e}")))?;
+                        Ok(env.into_inner())
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?,
+            ),
+            None => None,
+        };
+        Ok(Settings {
+            file: Some(path.to_path_buf()),
+            envs,
+            protected: raw.protected.unwrap_or(defaults.protected),
+            var_files: match raw.var_files {
+                Some(list) => list
+                    .iter()
+                    .map(|p| pattern("var_files", p, EnvPattern::new))
+                    .collect::<Result<_, _>>()?,
+                None => defaults.var_files,
+            },
+            backend_config: match raw.backend_config {
+                Some(p) => pattern("backend_config", &p, EnvPattern::per_env)?,
+                None => defaults.backend_config,
+            },
+            binary: raw.binary.map(OsString::from),
+            data_dir: raw.data_dir.unwrap_or_default(),
+        })
+    }
+
+    /// Reads the tfw.toml of `root`, or the defaults when there is none.
+    pub fn load(root: &Path) -> Result<Self, Error> {
+        let path = root.join(FILE_NAME);
+        match fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(Error::Config {
+                path,
+                line: None,
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// The repository root of `stack`: the nearest ancestor holding a tfw.toml, else the git
+/// top level, else the stack itself.
+pub fn find_root(stack: &Path) -> PathBuf {
+    let ancestors = || stack.ancestors();
+    ancestors()
+        .find(|dir| dir.join(FILE_NAME).is_file())
+        .or_else(|| ancestors().find(|dir| dir.join(".git").exists()))
+        .unwrap_or(stack)
+        .to_path_buf()
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, Error> {
+        Settings::parse(Path::new("tfw.toml"), text)
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let settings = parse("").unwrap();
+        assert_eq!(settings.protected, ["prd", "prod", "production"]);
+        assert_eq!(
+            settings.var_files[0].for_env("stg"),
+            Path::new("stg.tfvars")
+        );
+        assert_eq!(
+            settings.backend_config.for_env("stg"),
+            Path::new("stg.tfbackend")
+        );
+        assert_eq!(settings.data_dir, DataDirMode::PerEnv);
+    }
+
+    #[test]
+    fn all_keys_parse() {
+        let settings = parse(
+            r#"envs = ["stg", "prd"]
+protected = ["prd"]
+var_files = ["common.tfvars", "environments/{env}/{env}.tfvars"]
+backend_config = "env/{env}/backend.tfbackend"
+binary = "tofu"
+data_dir = "shared"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            settings.envs.as_deref(),
+            Some(&["stg".to_string(), "prd".to_string()][..])
+        );
+        assert_eq!(settings.protected, ["prd"]);
+        assert_eq!(
+            settings.var_files[1].for_env("dev"),
+            Path::new("environments/dev/dev.tfvars")
+        );
+        assert_eq!(
+            settings.backend_config.for_env("prd"),
+            Path::new("env/prd/backend.tfbackend")
+        );
+        assert_eq!(
+            settings.binary.as_deref(),
+            Some(std::ffi::OsStr::new("tofu"))
+        );
+        assert_eq!(settings.data_dir, DataDirMode::Shared);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_key() {
+        let cases = [
+            ("envs = [\"stg\"]\nfoo = 1\n", 2, "foo"),
+            ("\n\nprotected = \"prd\"\n", 3, "invalid type"),
+            (
+                "backend_config = \"backend.tfbackend\"\n",
+                1,
+                "backend_config",
+            ),
+            ("data_dir = \"everywhere\"\n", 1, "everywhere"),
+            ("envs = [\"ok\", \"../prd\"]\n", 1, "../prd"),
+            ("envs = [\n", 1, "unclosed array"),
+        ];
+        for (text, line, needle) in cases {
+            let err = parse(text).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.starts_with(&format!("tfw.toml:{line}:")),
+                "{text:?}: {message}"
+            );
+            assert!(message.contains(needle), "{text:?}: {message}");
+            assert_eq!(err.exit_code(), 65);
+        }
+    }
+
+    #[test]
+    fn root_is_nearest_tfw_toml_then_git() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a/b");
+        fs::create_dir_all(&sub).unwrap();
+        assert_eq!(find_root(&sub), sub);
+        fs::create_dir(dir.path().join(".git")).unwrap();
+        assert_eq!(find_root(&sub), dir.path());
+        fs::write(dir.path().join("a/tfw.toml"), "").unwrap();
+        assert_eq!(find_root(&sub), dir.path().join("a"));
+    }
+}

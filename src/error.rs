@@ -1,0 +1,122 @@
+//! Errors the user must act on, each with its message, its hint and its exit code.
+
+use crate::exit_code;
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub enum Error {
+    /// The command line does not fit the grammar.
+    Usage { message: String, help: String },
+    /// An environment name that is not a valid name (or is a reserved word).
+    InvalidEnvName { name: String, reason: &'static str },
+    /// An environment that the stack does not have.
+    UnknownEnv {
+        name: String,
+        stack: PathBuf,
+        known: Vec<String>,
+        suggestion: Option<String>,
+    },
+    /// `tfw.toml` could not be read or is invalid.
+    Config {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    /// A file an environment needs does not exist.
+    MissingFile {
+        env: String,
+        what: &'static str,
+        path: PathBuf,
+    },
+    /// No terraform binary could be found.
+    TerraformNotFound { tried: String },
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage { .. } | Error::InvalidEnvName { .. } | Error::UnknownEnv { .. } => {
+                exit_code::USAGE
+            }
+            Error::Config { .. } => exit_code::CONFIG,
+            Error::MissingFile { .. } => exit_code::MISSING_FILE,
+            Error::TerraformNotFound { .. } => exit_code::UNAVAILABLE,
+        }
+    }
+
+    /// What the user can do about it, printed as `help: …`.
+    pub fn help(&self) -> String {
+        match self {
+            Error::Usage { help, .. } => help.clone(),
+            Error::InvalidEnvName { .. } => {
+                "environment names match [A-Za-z0-9][A-Za-z0-9_.-]* and are not tfw subcommands"
+                    .into()
+            }
+            Error::UnknownEnv { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
+            Error::UnknownEnv { name, .. } => {
+                format!("create its backend config (e.g. `{name}.tfbackend`), or list environments with `tfw envs`")
+            }
+            Error::Config { .. } => {
+                "see the tfw.toml reference in the README (keys: envs, protected, var_files, backend_config, binary, data_dir)".into()
+            }
+            Error::MissingFile { .. } => {
+                "create the file, or point `var_files` / `backend_config` in tfw.toml at the right place".into()
+            }
+            Error::TerraformNotFound { .. } => {
+                "install terraform or tofu, or name the binary with `--terraform <BIN>`, `TFW_TERRAFORM` or `binary` in tfw.toml".into()
+            }
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage { message, .. } => f.write_str(message),
+            Error::InvalidEnvName { name, reason } => {
+                write!(f, "invalid environment name `{name}`: {reason}")
+            }
+            Error::UnknownEnv {
+                name, stack, known, ..
+            } => {
+                let known = if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                };
+                write!(
+                    f,
+                    "unknown environment `{name}` in {} (known: {known})",
+                    stack.display()
+                )
+            }
+            Error::Config {
+                path,
+                line: Some(line),
+                message,
+            } => {
+                write!(f, "{}:{line}: {message}", path.display())
+            }
+            Error::Config {
+                path,
+                line: None,
+                message,
+            } => {
+                write!(f, "{}: {message}", path.display())
+            }
+            Error::MissingFile { env, what, path } => {
+                write!(
+                    f,
+                    "{what} for env {env} is missing: expected {}",
+                    path.display()
+                )
+            }
+            Error::TerraformNotFound { tried } => {
+                write!(f, "terraform not found (looked for {tried})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,29 @@
+//! tfw's own exit codes; terraform's codes (0–3) pass through verbatim.
+
+/// Bad command line: unknown option, unknown or invalid environment name.
+pub const USAGE: i32 = 64;
+/// `tfw.toml` is invalid.
+pub const CONFIG: i32 = 65;
+/// An environment file (var file or backend config) is missing.
+pub const MISSING_FILE: i32 = 66;
+/// tfw itself failed (I/O error, could not start a process).
+pub const SOFTWARE: i32 = 70;
+/// The terraform binary was not found.
+pub const UNAVAILABLE: i32 = 69;
+/// Interrupted by Ctrl-C or SIGTERM.
+pub const INTERRUPTED: i32 = 130;
+/// A child killed by signal N exits with `SIGNAL_BASE + N`.
+pub const SIGNAL_BASE: i32 = 128;
+
+/// The table printed by `--help` and mirrored in the README.
+pub const TABLE: &str = "\
+Exit codes:
+  0-3      terraform's own exit code, verbatim (2: plan -detailed-exitcode found changes, 3: fmt -check)
+  64       usage error: bad arguments, unknown or invalid environment name
+  65       invalid tfw.toml
+  66       an environment file (var file or backend config) is missing
+  69       terraform (or tofu) not found
+  70       internal error (I/O, could not start a process)
+  77       a protected environment was not confirmed
+  130      interrupted (Ctrl-C or SIGTERM)
+  128+N    terraform was killed by signal N";

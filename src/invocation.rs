@@ -1,0 +1,67 @@
+//! One terraform process to run: program, argv, working directory and the variables tfw sets.
+
+use crate::quote::quote;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// The binary as the user named it (`terraform`, `tofu` or a path).
+    pub program: OsString,
+    /// The arguments after the program, the subcommand first.
+    pub args: Vec<OsString>,
+    /// The stack directory the process runs in.
+    pub dir: PathBuf,
+    /// Variables set for this process only, on top of the inherited environment.
+    pub env: Vec<(String, OsString)>,
+}
+
+impl Invocation {
+    /// `terraform plan -var-file=stg.tfvars`: what runs, as it can be pasted in the stack dir.
+    pub fn command_line(&self) -> String {
+        std::iter::once(&self.program)
+            .chain(&self.args)
+            .map(|arg| quote(arg))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The full form, pasteable anywhere: `(cd dir && TF_DATA_DIR=… terraform …)`.
+impl fmt::Display for Invocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(cd {} && ", quote(self.dir.as_os_str()))?;
+        for (name, value) in &self.env {
+            write!(f, "{name}={} ", quote(value))?;
+        }
+        write!(f, "{})", self.command_line())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_a_pasteable_subshell() {
+        let invocation = Invocation {
+            program: "terraform".into(),
+            args: vec![
+                "plan".into(),
+                "-var-file=stg.tfvars".into(),
+                "-target=a b".into(),
+            ],
+            dir: "my stacks/root".into(),
+            env: vec![("TF_DATA_DIR".into(), ".terraform/tfw/stg".into())],
+        };
+        assert_eq!(
+            invocation.to_string(),
+            "(cd 'my stacks/root' && TF_DATA_DIR=.terraform/tfw/stg terraform plan -var-file=stg.tfvars '-target=a b')"
+        );
+        assert_eq!(
+            invocation.command_line(),
+            "terraform plan -var-file=stg.tfvars '-target=a b'"
+        );
+    }
+}

@@ -1,0 +1,37 @@
+//! tfw: run terraform for one environment of one or more stacks, safely and fast.
+
+mod app;
+mod arguments;
+mod binary;
+mod command_table;
+mod config;
+mod environment;
+mod error;
+mod executor;
+mod exit_code;
+mod invocation;
+mod pattern;
+mod quote;
+mod resolve;
+mod signals;
+
+use std::ffi::OsString;
+
+/// Runs tfw with the process's arguments (`args[0]` is the program) and returns its exit code.
+/// The only place that prints errors.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    match app::run(args.into_iter().collect()) {
+        Ok(code) => code,
+        Err(err) => match err.downcast_ref::<error::Error>() {
+            Some(error) => {
+                eprintln!("tfw: error: {error}");
+                eprintln!("help: {}", error.help());
+                error.exit_code()
+            }
+            None => {
+                eprintln!("tfw: error: {err:#}");
+                exit_code::SOFTWARE
+            }
+        },
+    }
+}

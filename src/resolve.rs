@@ -1,0 +1,492 @@
+//! Turning `<env> <command> [args]` into the terraform invocations that carry it out. Pure:
+//! everything it needs to know about the disk arrives in `Context`.
+
+use crate::command_table;
+use crate::config::{DataDirMode, Settings};
+use crate::environment;
+use crate::error::Error;
+use crate::invocation::Invocation;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub env: String,
+    pub command: OsString,
+    pub args: Vec<OsString>,
+}
+
+/// When to run `terraform init` before a command that needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitPolicy {
+    /// When nothing proves the data dir is initialised for this env.
+    Auto,
+    /// Never (`--skip-init`, `TF_SKIP_INIT`).
+    Skip,
+    /// Always (`--reinit`).
+    Force,
+}
+
+/// What resolution knows about the stack and the machine.
+pub struct Context<'a> {
+    pub stack_dir: &'a Path,
+    pub settings: &'a Settings,
+    /// The envs the stack has (from tfw.toml or discovered).
+    pub known_envs: &'a [String],
+    /// The binary as it is shown (`terraform`, `tofu`, a path).
+    pub program: &'a OsStr,
+    /// The user set `TF_DATA_DIR` themselves: tfw leaves it alone.
+    pub user_data_dir: bool,
+    pub stdin_is_terminal: bool,
+    pub init: InitPolicy,
+    /// The data dir's record says it is initialised for exactly this env and inputs.
+    pub init_up_to_date: bool,
+    /// Whether a path (relative to the current directory) is an existing file.
+    pub is_file: &'a dyn Fn(&Path) -> bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Init,
+    Command,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub kind: StepKind,
+    pub invocation: Invocation,
+}
+
+/// The resolved work: the steps in order, and why init was left out if it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub env: String,
+    pub steps: Vec<Step>,
+    /// Init was needed by the command but the data dir is already initialised.
+    pub init_up_to_date: bool,
+}
+
+/// Flags of plan/apply whose value may come as the next word (`-var-file x`).
+const FLAGS_WITH_VALUE: &[&str] = &[
+    "var",
+    "var-file",
+    "target",
+    "replace",
+    "state",
+    "state-out",
+    "backup",
+    "lock-timeout",
+    "parallelism",
+];
+
+/// The data dir of `env` relative to the stack, in per-env mode.
+pub fn data_dir_of(env: &str) -> PathBuf {
+    Path::new(".terraform/tfw").join(env)
+}
+
+pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
+    let env = request.env.as_str();
+    environment::validate(env)?;
+    if !context.known_envs.iter().any(|known| known == env) {
+        return Err(Error::UnknownEnv {
+            name: env.to_string(),
+            stack: context.stack_dir.to_path_buf(),
+            known: context.known_envs.to_vec(),
+            suggestion: environment::suggest(env, context.known_envs.iter().map(String::as_str)),
+        });
+    }
+    let command = request.command.to_str().unwrap_or_default();
+    let traits = command_table::lookup(command);
+    let settings = context.settings;
+
+    let env_vars = match (settings.data_dir, context.user_data_dir) {
+        (DataDirMode::PerEnv, false) => {
+            vec![("TF_DATA_DIR".to_string(), data_dir_of(env).into_os_string())]
+        }
+        _ => Vec::new(),
+    };
+    let invocation = |args: Vec<OsString>| Invocation {
+        program: context.program.to_os_string(),
+        args,
+        dir: context.stack_dir.to_path_buf(),
+        env: env_vars.clone(),
+    };
+    let existing = |what: &'static str, relative: PathBuf| {
+        if (context.is_file)(&context.stack_dir.join(&relative)) {
+            Ok(relative)
+        } else {
+            Err(Error::MissingFile {
+                env: env.to_string(),
+                what,
+                path: context.stack_dir.join(relative),
+            })
+        }
+    };
+    let init_args = || -> Result<Vec<OsString>, Error> {
+        let backend = existing("backend config", settings.backend_config.for_env(env))?;
+        let mut args: Vec<OsString> = vec![
+            "init".into(),
+            "-reconfigure".into(),
+            flag("-backend-config=", &backend),
+        ];
+        if !context.stdin_is_terminal {
+            args.push("-input=false".into());
+        }
+        Ok(args)
+    };
+
+    let mut steps = Vec::new();
+    if command == "init" {
+        let mut args = init_args()?;
+        args.extend(request.args.iter().cloned());
+        steps.push(Step {
+            kind: StepKind::Init,
+            invocation: invocation(args),
+        });
+        return Ok(Plan {
+            env: env.to_string(),
+            steps,
+            init_up_to_date: false,
+        });
+    }
+
+    let wants_init = traits.needs_init && context.init != InitPolicy::Skip;
+    let init_up_to_date = wants_init && context.init == InitPolicy::Auto && context.init_up_to_date;
+    if wants_init && !init_up_to_date {
+        steps.push(Step {
+            kind: StepKind::Init,
+            invocation: invocation(init_args()?),
+        });
+    }
+
+    let mut args = vec![request.command.clone()];
+    let saved_plan = command == "apply" && saved_plan_file(&request.args, context).is_some();
+    if traits.takes_var_files && !saved_plan {
+        for pattern in &settings.var_files {
+            args.push(flag(
+                "-var-file=",
+                &existing("var file", pattern.for_env(env))?,
+            ));
+        }
+    }
+    args.extend(request.args.iter().cloned());
+    steps.push(Step {
+        kind: StepKind::Command,
+        invocation: invocation(args),
+    });
+    Ok(Plan {
+        env: env.to_string(),
+        steps,
+        init_up_to_date,
+    })
+}
+
+/// The plan file of `apply PLANFILE`: its first positional argument, when that is a file.
+fn saved_plan_file<'a>(args: &'a [OsString], context: &Context) -> Option<&'a OsString> {
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        let text = word.to_string_lossy();
+        if text == "--" {
+            return words
+                .next()
+                .filter(|w| (context.is_file)(&context.stack_dir.join(w)));
+        }
+        match text.strip_prefix("--").or_else(|| text.strip_prefix('-')) {
+            Some(name) if !name.is_empty() => {
+                if FLAGS_WITH_VALUE.contains(&name) {
+                    words.next();
+                }
+            }
+            _ => return (context.is_file)(&context.stack_dir.join(word)).then_some(word),
+        }
+    }
+    None
+}
+
+fn flag(name: &str, path: &Path) -> OsString {
+    let mut flag = OsString::from(name);
+    flag.push(path);
+    flag
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::EnvPattern;
+
+    struct Fixture {
+        settings: Settings,
+        envs: Vec<String>,
+        files: Vec<&'static str>,
+        init: InitPolicy,
+        up_to_date: bool,
+        tty: bool,
+        user_data_dir: bool,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Self {
+                settings: Settings::default(),
+                envs: vec!["dev".into(), "prd".into(), "stg".into()],
+                files: vec![
+                    "st/stg.tfvars",
+                    "st/stg.tfbackend",
+                    "st/prd.tfvars",
+                    "st/prd.tfbackend",
+                    "st/dev.tfbackend",
+                    "st/tfplan",
+                ],
+                init: InitPolicy::Auto,
+                up_to_date: false,
+                tty: true,
+                user_data_dir: false,
+            }
+        }
+
+        fn resolve(&self, line: &[&str]) -> Result<Plan, Error> {
+            let is_file = |p: &Path| self.files.iter().any(|f| Path::new(f) == p);
+            let context = Context {
+                stack_dir: Path::new("st"),
+                settings: &self.settings,
+                known_envs: &self.envs,
+                program: OsStr::new("terraform"),
+                user_data_dir: self.user_data_dir,
+                stdin_is_terminal: self.tty,
+                init: self.init,
+                init_up_to_date: self.up_to_date,
+                is_file: &is_file,
+            };
+            let request = Request {
+                env: line[0].into(),
+                command: line[1].into(),
+                args: line[2..].iter().map(OsString::from).collect(),
+            };
+            resolve(&request, &context)
+        }
+
+        /// The steps as command lines, for compact assertions.
+        fn lines(&self, line: &[&str]) -> Vec<String> {
+            let plan = self.resolve(line).unwrap();
+            plan.steps
+                .iter()
+                .map(|s| s.invocation.command_line())
+                .collect()
+        }
+    }
+
+    const INIT_STG: &str = "terraform init -reconfigure -backend-config=stg.tfbackend";
+
+    #[test]
+    fn plan_inits_then_plans_with_var_file_right_after_subcommand() {
+        let f = Fixture::new();
+        assert_eq!(
+            f.lines(&["stg", "plan", "-out=x", "-lock=false"]),
+            [
+                INIT_STG,
+                "terraform plan -var-file=stg.tfvars -out=x -lock=false"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_step_gets_the_env_data_dir_and_the_stack_dir() {
+        let plan = Fixture::new().resolve(&["stg", "plan"]).unwrap();
+        for step in &plan.steps {
+            assert_eq!(step.invocation.dir, Path::new("st"));
+            assert_eq!(
+                step.invocation.env,
+                [(
+                    "TF_DATA_DIR".to_string(),
+                    OsString::from(".terraform/tfw/stg")
+                )]
+            );
+        }
+    }
+
+    #[test]
+    fn shared_data_dir_and_user_data_dir_set_no_variable() {
+        let mut f = Fixture::new();
+        f.user_data_dir = true;
+        assert!(
+            f.resolve(&["stg", "plan"])
+                .unwrap()
+                .steps
+                .iter()
+                .all(|s| s.invocation.env.is_empty())
+        );
+        let mut f = Fixture::new();
+        f.settings.data_dir = DataDirMode::Shared;
+        assert!(
+            f.resolve(&["stg", "plan"])
+                .unwrap()
+                .steps
+                .iter()
+                .all(|s| s.invocation.env.is_empty())
+        );
+    }
+
+    #[test]
+    fn command_table_decides_init_and_var_files() {
+        let f = Fixture::new();
+        let table: &[(&[&str], &[&str])] = &[
+            (
+                &["stg", "output", "-json"],
+                &[INIT_STG, "terraform output -json"],
+            ),
+            (
+                &["stg", "state", "list"],
+                &[INIT_STG, "terraform state list"],
+            ),
+            (&["stg", "fmt", "-check"], &["terraform fmt -check"]),
+            (&["stg", "version"], &["terraform version"]),
+            (&["stg", "-help"], &["terraform -help"]),
+            (
+                &["stg", "frobnicate", "x"],
+                &[INIT_STG, "terraform frobnicate x"],
+            ),
+            (
+                &["stg", "destroy"],
+                &[INIT_STG, "terraform destroy -var-file=stg.tfvars"],
+            ),
+            (
+                &["stg", "import", "a.b", "id"],
+                &[INIT_STG, "terraform import -var-file=stg.tfvars a.b id"],
+            ),
+        ];
+        for (line, expected) in table {
+            assert_eq!(f.lines(line), *expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn explicit_init_is_one_step_with_user_args() {
+        let f = Fixture::new();
+        assert_eq!(
+            f.lines(&["stg", "init", "-upgrade"]),
+            [format!("{INIT_STG} -upgrade")]
+        );
+        let mut f = Fixture::new();
+        f.up_to_date = true;
+        f.init = InitPolicy::Skip;
+        assert_eq!(f.lines(&["stg", "init"]), [INIT_STG], "init always runs");
+    }
+
+    #[test]
+    fn init_is_non_interactive_without_terminal() {
+        let mut f = Fixture::new();
+        f.tty = false;
+        assert_eq!(
+            f.lines(&["stg", "plan"])[0],
+            format!("{INIT_STG} -input=false")
+        );
+    }
+
+    #[test]
+    fn init_policy_table() {
+        let cases = [
+            (InitPolicy::Auto, false, true, false),
+            (InitPolicy::Auto, true, false, true),
+            (InitPolicy::Skip, false, false, false),
+            (InitPolicy::Force, true, true, false),
+        ];
+        for (policy, up_to_date, inits, reported_up_to_date) in cases {
+            let mut f = Fixture::new();
+            f.init = policy;
+            f.up_to_date = up_to_date;
+            let plan = f.resolve(&["stg", "plan"]).unwrap();
+            assert_eq!(
+                plan.steps[0].kind == StepKind::Init,
+                inits,
+                "{policy:?} {up_to_date}"
+            );
+            assert_eq!(
+                plan.init_up_to_date, reported_up_to_date,
+                "{policy:?} {up_to_date}"
+            );
+        }
+    }
+
+    #[test]
+    fn saved_plan_gets_no_var_files() {
+        let f = Fixture::new();
+        let table: &[(&[&str], &str)] = &[
+            (&["stg", "apply", "tfplan"], "terraform apply tfplan"),
+            (
+                &["stg", "apply", "-auto-approve", "tfplan"],
+                "terraform apply -auto-approve tfplan",
+            ),
+            (
+                &["stg", "apply", "-lock-timeout", "5s", "tfplan"],
+                "terraform apply -lock-timeout 5s tfplan",
+            ),
+            (
+                &["stg", "apply", "--", "tfplan"],
+                "terraform apply -- tfplan",
+            ),
+            // Not a file: a plain apply with variables.
+            (
+                &["stg", "apply", "missing"],
+                "terraform apply -var-file=stg.tfvars missing",
+            ),
+            // `-target tfplan`: the word is the flag's value, not a plan.
+            (
+                &["stg", "apply", "-target", "tfplan"],
+                "terraform apply -var-file=stg.tfvars -target tfplan",
+            ),
+            (
+                &["stg", "plan", "tfplan"],
+                "terraform plan -var-file=stg.tfvars tfplan",
+            ),
+        ];
+        for (line, expected) in table {
+            assert_eq!(f.lines(line)[1], *expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn several_var_file_patterns_in_order() {
+        let mut f = Fixture::new();
+        f.settings.var_files = vec![
+            EnvPattern::new("common.tfvars").unwrap(),
+            EnvPattern::new("env/{env}/{env}.tfvars").unwrap(),
+        ];
+        f.files
+            .extend(["st/common.tfvars", "st/env/stg/stg.tfvars"]);
+        assert_eq!(
+            f.lines(&["stg", "plan"])[1],
+            "terraform plan -var-file=common.tfvars -var-file=env/stg/stg.tfvars"
+        );
+    }
+
+    #[test]
+    fn errors_and_their_codes() {
+        let f = Fixture::new();
+        let cases: &[(&[&str], i32, &str)] = &[
+            (&["stag", "plan"], 64, "did you mean `stg`?"),
+            (&["../prd", "plan"], 64, "invalid environment name"),
+            (&["dev", "plan"], 66, "st/dev.tfvars"),
+        ];
+        for (line, code, needle) in cases {
+            let err = f.resolve(line).unwrap_err();
+            assert_eq!(err.exit_code(), *code, "{line:?}");
+            assert!(
+                format!("{err} {}", err.help()).contains(needle),
+                "{line:?}: {err}"
+            );
+        }
+        let mut f = Fixture::new();
+        f.files.retain(|file| *file != "st/stg.tfbackend");
+        let err = f.resolve(&["stg", "plan"]).unwrap_err();
+        assert_eq!(
+            (
+                err.exit_code(),
+                err.to_string().contains("st/stg.tfbackend")
+            ),
+            (66, true)
+        );
+        // A command that needs neither file runs without them.
+        assert_eq!(f.lines(&["stg", "fmt"]), ["terraform fmt"]);
+    }
+}
