@@ -1,0 +1,394 @@
+//! The core command, `tfw <env> <command> [args]`, run as a user would, against a fake terraform.
+
+mod common;
+
+use common::{STACK, Test};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+
+const INIT_STG: &str = "init -reconfigure -backend-config=stg.tfbackend -input=false";
+
+#[test]
+fn plan_inits_then_plans_with_the_env_files_and_data_dir() {
+    let test = Test::stack().args(["stg", "plan"]);
+    let run = test.run().status(0);
+    assert_eq!(run.lines(), [INIT_STG, "plan -var-file=stg.tfvars"]);
+    for call in &run.calls {
+        assert_eq!(call.cwd, test.dir.path().canonicalize().unwrap());
+        assert_eq!(call.data_dir(), Some(".terraform/tfw/stg"));
+    }
+    assert!(
+        run.stderr()
+            .contains("$ terraform plan -var-file=stg.tfvars\n"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn arguments_reach_terraform_byte_for_byte() {
+    let weird: Vec<&OsStr> = [
+        &b"-target=module.a[\"x y\"]"[..],
+        b"--",
+        b"-h",
+        b"--yes",
+        b"*.tf",
+        b"$HOME `id` 'q'",
+        b"line1\nline2",
+        b"",
+        b"\xff\xfenot-utf8",
+    ]
+    .into_iter()
+    .map(OsStr::from_bytes)
+    .collect();
+    let mut args: Vec<&OsStr> = vec![OsStr::new("stg"), OsStr::new("plan")];
+    args.extend(&weird);
+    let run = Test::stack().args(&args).run().status(0);
+    let plan = &run.calls[1];
+    assert_eq!(plan.argv[..2], ["plan", "-var-file=stg.tfvars"]);
+    assert_eq!(plan.argv[2..], weird);
+}
+
+#[test]
+fn help_flags_after_the_command_go_to_terraform() {
+    let run = Test::stack().args(["stg", "plan", "-help"]).run().status(0);
+    assert_eq!(run.lines()[1], "plan -var-file=stg.tfvars -help");
+    let run = Test::stack().args(["stg", "-help"]).run().status(0);
+    assert_eq!(run.lines(), ["-help"], "`-help` needs no init");
+}
+
+#[test]
+fn terraform_exit_codes_pass_through() {
+    let cases = [
+        ("plan", "plan", 2),
+        ("apply", "apply", 1),
+        ("fmt", "fmt", 3),
+        ("output", "output", 0),
+    ];
+    for (command, fake, code) in cases {
+        Test::stack()
+            .args(["stg", command])
+            .env(&format!("FAKE_TF_EXIT_{fake}"), code.to_string())
+            .run()
+            .status(code);
+    }
+}
+
+#[test]
+fn child_killed_by_signal_gives_128_plus_n() {
+    Test::stack()
+        .args(["stg", "plan"])
+        .env("FAKE_TF_KILL_plan", "9")
+        .run()
+        .status(137);
+}
+
+#[test]
+fn failed_init_stops_before_the_command() {
+    let run = Test::stack()
+        .args(["stg", "plan"])
+        .env("FAKE_TF_EXIT_init", "1")
+        .run()
+        .status(1)
+        .stderr_contains("the command was not run");
+    assert_eq!(run.lines(), [INIT_STG]);
+}
+
+#[test]
+fn explicit_init_runs_once_with_the_users_args() {
+    let run = Test::stack()
+        .args(["stg", "init", "-upgrade"])
+        .run()
+        .status(0);
+    assert_eq!(run.lines(), [format!("{INIT_STG} -upgrade")]);
+}
+
+#[test]
+fn saved_plan_is_applied_without_var_files() {
+    let run = Test::stack()
+        .write("tfplan", "PK\u{3}\u{4}")
+        .args(["stg", "apply", "tfplan"])
+        .run()
+        .status(0);
+    assert_eq!(run.lines()[1], "apply tfplan");
+}
+
+#[test]
+fn skip_init_by_flag_or_variable() {
+    for (flag, variable) in [
+        (Some("--skip-init"), None),
+        (None, Some("true")),
+        (None, Some("1")),
+    ] {
+        let mut test = Test::stack();
+        if let Some(value) = variable {
+            test = test.env("TF_SKIP_INIT", value);
+        }
+        let args: Vec<&str> = flag.into_iter().chain(["stg", "plan"]).collect();
+        let run = test.args(args).run().status(0);
+        assert_eq!(
+            run.lines(),
+            ["plan -var-file=stg.tfvars"],
+            "{flag:?} {variable:?}"
+        );
+    }
+    let run = Test::stack()
+        .env("TF_SKIP_INIT", "false")
+        .args(["stg", "plan"])
+        .run()
+        .status(0);
+    assert_eq!(run.calls.len(), 2, "TF_SKIP_INIT=false inits");
+}
+
+#[test]
+fn quiet_silences_the_echo() {
+    let run = Test::stack().args(["-q", "stg", "plan"]).run().status(0);
+    assert_eq!(run.stderr(), "");
+}
+
+#[test]
+fn chdir_runs_in_the_stack() {
+    let test = Test::new()
+        .files("infra/", STACK)
+        .args(["-C", "infra", "dev", "output"]);
+    let run = test.run().status(0);
+    assert_eq!(run.calls[0].cwd, test.path("infra").canonicalize().unwrap());
+    assert_eq!(
+        run.lines()[0],
+        "init -reconfigure -backend-config=dev.tfbackend -input=false"
+    );
+}
+
+#[test]
+fn user_data_dir_is_respected() {
+    let run = Test::stack()
+        .env("TF_DATA_DIR", "/tmp/mine")
+        .args(["stg", "plan"])
+        .run()
+        .status(0);
+    assert!(run.calls.iter().all(|c| c.data_dir() == Some("/tmp/mine")));
+}
+
+#[test]
+fn shared_data_dir_reinits_on_every_call() {
+    let test = Test::stack().write("tfw.toml", "data_dir = \"shared\"\n");
+    let run = test.args(["prd", "output"]).run().status(0);
+    assert_eq!(
+        run.lines()[0],
+        "init -reconfigure -backend-config=prd.tfbackend -input=false"
+    );
+    assert!(run.calls.iter().all(|c| c.data_dir().is_none()));
+}
+
+#[test]
+fn patterns_from_tfw_toml_with_directories() {
+    let run = Test::new()
+        .write("tfw.toml", "var_files = [\"common.tfvars\", \"environments/{env}/{env}.tfvars\"]\nbackend_config = \"env/{env}/backend.tfbackend\"\n")
+        .write("main.tf", "")
+        .write("common.tfvars", "")
+        .write("environments/qa/qa.tfvars", "")
+        .write("env/qa/backend.tfbackend", "")
+        .args(["qa", "plan"])
+        .run()
+        .status(0);
+    assert_eq!(
+        run.lines(),
+        [
+            "init -reconfigure -backend-config=env/qa/backend.tfbackend -input=false",
+            "plan -var-file=common.tfvars -var-file=environments/qa/qa.tfvars"
+        ]
+    );
+}
+
+#[test]
+fn sub_stack_finds_tfw_toml_at_the_root() {
+    let test = Test::stack()
+        .write(
+            "tfw.toml",
+            "var_files = [\"{env}.tfvars\", \"{env}.extra.tfvars\"]\n",
+        )
+        .files("datadog/", STACK)
+        .write("datadog/stg.extra.tfvars", "")
+        .current_dir("datadog")
+        .args(["stg", "plan"]);
+    let run = test.run().status(0);
+    assert_eq!(
+        run.lines()[1],
+        "plan -var-file=stg.tfvars -var-file=stg.extra.tfvars"
+    );
+    assert_eq!(
+        run.calls[1].cwd,
+        test.path("datadog").canonicalize().unwrap()
+    );
+}
+
+#[test]
+fn dry_run_prints_pasteable_commands_and_runs_nothing() {
+    let run = Test::stack()
+        .without_terraform()
+        .args(["-n", "stg", "plan", "-target=a b"])
+        .run()
+        .status(0);
+    assert!(run.calls.is_empty());
+    assert_eq!(
+        run.stdout(),
+        "(cd . && TF_DATA_DIR=.terraform/tfw/stg terraform init -reconfigure -backend-config=stg.tfbackend -input=false)\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/stg terraform plan -var-file=stg.tfvars '-target=a b')\n"
+    );
+}
+
+#[test]
+fn started_as_terraform_sh_it_behaves_the_same() {
+    let test = Test::stack().args(["stg", "plan", "-out=tfplan"]);
+    let link = test.path("terraform.sh");
+    std::os::unix::fs::symlink(common::TFW, &link).unwrap();
+    let output = test.command_for(&link).output().unwrap();
+    let run = test.finish(output).status(0);
+    assert_eq!(
+        run.lines(),
+        [INIT_STG, "plan -var-file=stg.tfvars -out=tfplan"]
+    );
+}
+
+#[test]
+fn binary_from_option_variable_or_tfw_toml() {
+    let make_tofu = |test: Test| {
+        let tofu = test.path("bin/tofu");
+        std::fs::copy(test.path("bin/terraform"), &tofu).unwrap();
+        test
+    };
+    let run = make_tofu(Test::stack())
+        .write("tfw.toml", "binary = \"tofu\"\n")
+        .args(["-n", "stg", "fmt"])
+        .run()
+        .status(0);
+    assert!(run.stdout().contains(" tofu fmt"), "{}", run.stdout());
+    let run = make_tofu(Test::stack())
+        .env("TFW_TERRAFORM", "tofu")
+        .args(["-n", "stg", "fmt"])
+        .run()
+        .status(0);
+    assert!(run.stdout().contains(" tofu fmt"), "{}", run.stdout());
+    let run = Test::stack()
+        .args(["--terraform", "/bin/true", "stg", "fmt"])
+        .run()
+        .status(0);
+    assert!(run.calls.is_empty(), "ran /bin/true, not the fake");
+}
+
+#[test]
+fn errors_say_what_and_how_with_their_exit_codes() {
+    let cases: &[(Test, i32, &[&str])] = &[
+        (
+            Test::stack().args(["stag", "plan"]),
+            64,
+            &[
+                "unknown environment `stag`",
+                "known: dev, prd, stg",
+                "did you mean `stg`?",
+            ],
+        ),
+        (
+            Test::stack().args(["../prd", "plan"]),
+            64,
+            &["invalid environment name `../prd`"],
+        ),
+        (
+            Test::stack().args(["check.x/..", "plan"]),
+            64,
+            &["invalid environment name"],
+        ),
+        (
+            Test::stack().args(["stg"]),
+            64,
+            &["missing terraform command after `stg`"],
+        ),
+        (
+            Test::stack().args(["--no-such-option", "stg", "plan"]),
+            64,
+            &["--no-such-option"],
+        ),
+        (
+            Test::stack().args(["-C", "nowhere", "stg", "plan"]),
+            64,
+            &["`nowhere` is not a directory"],
+        ),
+        (
+            Test::stack().remove("stg.tfvars").args(["stg", "plan"]),
+            66,
+            &["var file for env stg is missing", "stg.tfvars"],
+        ),
+        (
+            Test::stack()
+                .write("tfw.toml", "envs = [\"stg\"]\nbogus = true\n")
+                .args(["stg", "plan"]),
+            65,
+            &["tfw.toml:2:", "bogus"],
+        ),
+        (
+            Test::stack().without_terraform().args(["stg", "plan"]),
+            69,
+            &["terraform not found", "TFW_TERRAFORM"],
+        ),
+    ];
+    for (test, code, needles) in cases {
+        let run = test.run();
+        assert_eq!(run.code(), *code, "{}", run.stderr());
+        assert!(run.calls.is_empty(), "terraform ran: {:?}", run.lines());
+        let stderr = run.stderr();
+        for needle in *needles {
+            assert!(
+                stderr.contains(needle),
+                "stderr lacks {needle:?}:\n{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn invalid_env_name_is_refused_before_reading_files() {
+    // A tfw.toml that would fail to parse proves nothing was read.
+    Test::stack()
+        .write("tfw.toml", "this is not toml")
+        .args(["../prd", "plan"])
+        .run()
+        .status(64)
+        .stderr_contains("invalid environment name");
+}
+
+#[test]
+fn lone_help_flags_print_usage() {
+    for flag in ["-h", "-help", "--help"] {
+        let run = Test::stack().args([flag]).run().status(0);
+        assert!(
+            run.stdout()
+                .contains("Usage: tfw [OPTIONS] <ENV> <COMMAND>"),
+            "{flag}"
+        );
+        assert!(run.stdout().contains("77"), "exit code table in help");
+    }
+}
+
+#[test]
+fn envs_lists_the_stack_envs() {
+    let run = Test::stack().args(["envs"]).run().status(0);
+    assert_eq!(run.stdout(), "dev\nprd\nstg\n");
+    let run = Test::stack()
+        .args(["envs", "--format", "json"])
+        .run()
+        .status(0);
+    assert_eq!(run.stdout(), "[\"dev\",\"prd\",\"stg\"]\n");
+    let run = Test::stack()
+        .write("tfw.toml", "envs = [\"prd\", \"stg\"]")
+        .args(["envs"])
+        .run()
+        .status(0);
+    assert_eq!(run.stdout(), "prd\nstg\n");
+}
+
+#[test]
+fn stdin_without_terminal_gets_input_false_on_init_only() {
+    let run = Test::stack().args(["stg", "apply"]).run().status(0);
+    assert!(run.lines()[0].ends_with("-input=false"));
+    assert_eq!(run.lines()[1], "apply -var-file=stg.tfvars");
+}

@@ -1,0 +1,47 @@
+# A stand-in for terraform: logs one JSON line per call (cwd, TF_* variables, argv; a non-UTF-8
+# argument as {"hex": ...}) and exits with FAKE_TF_EXIT_<command>. The shebang is added by the
+# test builder, which knows where python3 is.
+import json, os, signal, sys, time
+
+def text(raw):
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return {"hex": raw.hex()}
+
+def log(record):
+    with open(os.environ["FAKE_TF_LOG"], "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+argv = [os.fsencode(a) for a in sys.argv[1:]]
+command = sys.argv[1] if len(sys.argv) > 1 else ""
+log({
+    "cwd": os.getcwd(),
+    "argv": [text(a) for a in argv],
+    "env": {k: v for k, v in os.environ.items() if k.startswith("TF_")},
+    "stdin_tty": os.isatty(0),
+})
+sys.stdout.write(os.environ.get("FAKE_TF_STDOUT_" + command, ""))
+sys.stdout.flush()
+time.sleep(float(os.environ.get("FAKE_TF_SLEEP_" + command, "0")))
+
+if "FAKE_TF_KILL_" + command in os.environ:
+    os.kill(os.getpid(), int(os.environ["FAKE_TF_KILL_" + command]))
+
+if os.environ.get("FAKE_TF_BLOCK") == command:
+    # Wait for a signal like terraform does: log each one, stop gracefully a moment after the
+    # first, so that a duplicate forwarded by tfw would be caught in the log.
+    got = []
+    def on_signal(number, frame):
+        got.append(number)
+        log({"signal": signal.Signals(number).name})
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    open(os.environ["FAKE_TF_READY"], "w").close()
+    deadline = time.time() + 20
+    while time.time() < deadline and not got:
+        time.sleep(0.02)
+    time.sleep(0.5)
+    sys.exit(1)
+
+sys.exit(int(os.environ.get("FAKE_TF_EXIT_" + command, "0")))

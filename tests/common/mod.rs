@@ -1,0 +1,280 @@
+//! The test builder every integration test uses: a temp repo, a fake terraform that logs its
+//! calls, and the built tfw run with a cleared environment.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::{env, fs};
+
+pub const TFW: &str = env!("CARGO_BIN_EXE_tfw");
+
+/// The quickstart layout: a root stack with stg, dev and prd.
+pub const STACK: &[(&str, &str)] = &[
+    (
+        "main.tf",
+        "terraform {\n  backend \"local\" {}\n}\n\nvariable \"env\" {}\n\noutput \"env\" {\n  value = var.env\n}\n",
+    ),
+    ("stg.tfvars", "env = \"stg\"\n"),
+    ("dev.tfvars", "env = \"dev\"\n"),
+    ("prd.tfvars", "env = \"prd\"\n"),
+    ("stg.tfbackend", "path = \"state/stg.tfstate\"\n"),
+    ("dev.tfbackend", "path = \"state/dev.tfstate\"\n"),
+    ("prd.tfbackend", "path = \"state/prd.tfstate\"\n"),
+];
+
+#[must_use]
+pub struct Test {
+    pub dir: tempfile::TempDir,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    cwd: PathBuf,
+    fake: bool,
+}
+
+/// One call of the fake terraform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub cwd: PathBuf,
+    pub argv: Vec<OsString>,
+    pub env: serde_json::Map<String, Value>,
+    pub stdin_tty: bool,
+}
+
+impl Call {
+    pub fn data_dir(&self) -> Option<&str> {
+        self.env.get("TF_DATA_DIR").and_then(Value::as_str)
+    }
+
+    /// argv as one string, for compact assertions.
+    pub fn line(&self) -> String {
+        self.argv
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+pub struct Run {
+    pub output: Output,
+    pub calls: Vec<Call>,
+    pub signals: Vec<String>,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().expect("tfw exited by signal")
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn lines(&self) -> Vec<String> {
+        self.calls.iter().map(Call::line).collect()
+    }
+    /// Asserts the exit code, showing stderr when it differs.
+    pub fn status(self, code: i32) -> Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "stderr:\n{}\nstdout:\n{}",
+            self.stderr(),
+            self.stdout()
+        );
+        self
+    }
+    pub fn stderr_contains(self, needle: &str) -> Self {
+        assert!(
+            self.stderr().contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr()
+        );
+        self
+    }
+}
+
+impl Test {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let test = Self {
+            dir,
+            args: Vec::new(),
+            env: Vec::new(),
+            cwd: PathBuf::new(),
+            fake: true,
+        };
+        let python = which_python();
+        let script = format!(
+            "#!{}\n{}",
+            python.display(),
+            include_str!("fake_terraform.py")
+        );
+        let bin = test.path("bin");
+        fs::create_dir_all(&bin).unwrap();
+        let fake = bin.join("terraform");
+        fs::write(&fake, script).unwrap();
+        fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+        test
+    }
+
+    /// A test with the three-env stack at the root of the temp dir.
+    pub fn stack() -> Self {
+        Self::new().files("", STACK)
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn write(self, relative: &str, content: &str) -> Self {
+        let path = self.path(relative);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+        self
+    }
+
+    /// Writes `files` under the directory `prefix`.
+    pub fn files(self, prefix: &str, files: &[(&str, &str)]) -> Self {
+        files.iter().fold(self, |test, (name, content)| {
+            test.write(&format!("{prefix}{name}"), content)
+        })
+    }
+
+    pub fn remove(self, relative: &str) -> Self {
+        fs::remove_file(self.path(relative)).unwrap();
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args = args
+            .into_iter()
+            .map(|a| a.as_ref().to_os_string())
+            .collect();
+        self
+    }
+
+    pub fn env(mut self, name: &str, value: impl AsRef<OsStr>) -> Self {
+        self.env.push((name.into(), value.as_ref().to_os_string()));
+        self
+    }
+
+    /// Runs tfw in `relative` instead of the temp dir's root.
+    pub fn current_dir(mut self, relative: &str) -> Self {
+        self.cwd = PathBuf::from(relative);
+        self
+    }
+
+    /// Leaves the fake terraform off PATH.
+    pub fn without_terraform(mut self) -> Self {
+        self.fake = false;
+        self
+    }
+
+    /// The command that `run` executes, for tests that drive the process themselves.
+    pub fn command(&self) -> Command {
+        self.command_for(Path::new(TFW))
+    }
+
+    pub fn command_for(&self, program: &Path) -> Command {
+        let mut command = Command::new(program);
+        command
+            .args(&self.args)
+            .current_dir(self.dir.path().join(&self.cwd))
+            .env_clear()
+            .env("HOME", self.dir.path())
+            .env("PATH", self.search_path())
+            .env("FAKE_TF_LOG", self.log_path())
+            .env("FAKE_TF_READY", self.path("ready"))
+            .stdin(Stdio::null());
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        command
+    }
+
+    pub fn search_path(&self) -> OsString {
+        let mut dirs = vec![PathBuf::from("/usr/bin"), PathBuf::from("/bin")];
+        if self.fake {
+            dirs.insert(0, self.path("bin"));
+        }
+        env::join_paths(dirs).unwrap()
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.path("calls.log")
+    }
+
+    pub fn run(&self) -> Run {
+        let output = self.command().output().unwrap();
+        self.finish(output)
+    }
+
+    /// Reads and clears the fake's log.
+    pub fn finish(&self, output: Output) -> Run {
+        let log = fs::read_to_string(self.log_path()).unwrap_or_default();
+        let _ = fs::remove_file(self.log_path());
+        let mut calls = Vec::new();
+        let mut signals = Vec::new();
+        for line in log.lines() {
+            let record: Value = serde_json::from_str(line).unwrap();
+            if let Some(signal) = record.get("signal") {
+                signals.push(signal.as_str().unwrap().to_string());
+                continue;
+            }
+            calls.push(Call {
+                cwd: PathBuf::from(record["cwd"].as_str().unwrap()),
+                argv: record["argv"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(decode)
+                    .collect(),
+                env: record["env"].as_object().unwrap().clone(),
+                stdin_tty: record["stdin_tty"].as_bool().unwrap(),
+            });
+        }
+        Run {
+            output,
+            calls,
+            signals,
+        }
+    }
+}
+
+fn decode(value: &Value) -> OsString {
+    match value {
+        Value::String(s) => s.into(),
+        other => {
+            let hex = other["hex"].as_str().unwrap();
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            OsString::from_vec(bytes)
+        }
+    }
+}
+
+/// The real interpreter behind `python3` (a pyenv shim would need the environment we clear).
+fn which_python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let output = Command::new("python3")
+                .args(["-c", "import sys; print(sys.executable)"])
+                .output()
+                .expect("python3 on PATH (the fake terraform is a Python script)");
+            PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
+        })
+        .clone()
+}
