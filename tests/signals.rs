@@ -12,7 +12,7 @@ fn interrupt(command: &str, signal: i32, whole_group: bool) -> common::Run {
     let test = Test::stack()
         .args(["stg", "plan"])
         .env("FAKE_TF_BLOCK", command);
-    let mut child = test.command().process_group(0).spawn().unwrap();
+    let child = test.command().process_group(0).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !test.path("ready").exists() {
         assert!(
