@@ -22,6 +22,7 @@ impl Executor<'_> {
         if plan.init_up_to_date && !self.quiet {
             eprintln!("tfw: init up to date ({})", plan.env);
         }
+        let prelude = plan.steps.iter().any(|s| s.kind == StepKind::Command);
         for step in &plan.steps {
             if signals::interrupted() {
                 return Ok(exit_code::INTERRUPTED);
@@ -33,6 +34,10 @@ impl Executor<'_> {
                 .unchecked();
             for (name, value) in &invocation.env {
                 expression = expression.env(name, value);
+            }
+            if step.kind == StepKind::Init && prelude {
+                // stdout belongs to the command: `tfw stg output -json | jq` must see JSON only.
+                expression = expression.stdout_to_stderr();
             }
             let handle = expression.start().with_context(|| {
                 format!(
@@ -52,7 +57,7 @@ impl Executor<'_> {
             let code = status
                 .code()
                 .unwrap_or_else(|| exit_code::SIGNAL_BASE + status.signal().unwrap_or(0));
-            if code != 0 && step.kind == StepKind::Init && plan.steps.len() > 1 {
+            if code != 0 && step.kind == StepKind::Init && prelude {
                 eprintln!(
                     "tfw: error: `{}` failed in {} (exit {code}); the command was not run",
                     invocation.command_line(),

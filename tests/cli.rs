@@ -95,6 +95,20 @@ fn failed_init_stops_before_the_command() {
 }
 
 #[test]
+fn automatic_init_output_goes_to_stderr_so_stdout_is_the_commands() {
+    let run = Test::stack()
+        .args(["stg", "output", "-json"])
+        .env("FAKE_TF_STDOUT_init", "Initializing the backend...\n")
+        .env("FAKE_TF_STDOUT_output", "{}\n")
+        .run()
+        .status(0)
+        .stderr_contains("Initializing the backend...");
+    assert_eq!(run.stdout(), "{}\n");
+    let run = Test::stack().args(["stg", "init"]).env("FAKE_TF_STDOUT_init", "Initializing\n").run().status(0);
+    assert_eq!(run.stdout(), "Initializing\n", "an explicit init keeps its stdout");
+}
+
+#[test]
 fn explicit_init_runs_once_with_the_users_args() {
     let run = Test::stack()
         .args(["stg", "init", "-upgrade"])

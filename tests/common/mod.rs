@@ -278,3 +278,30 @@ fn which_python() -> PathBuf {
         })
         .clone()
 }
+
+impl Test {
+    /// A copy of `examples/<name>` (without local state or data dirs) as the temp dir.
+    pub fn example(name: &str) -> Self {
+        let test = Self::new();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
+        copy_tree(&source, test.dir.path());
+        test
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == ".terraform" || name == "state" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! End to end with a real Terraform on `examples/quickstart`. Run by `scripts/e2e`, which
+//! provides the binary in TFW_E2E_TERRAFORM; without one every test fails loudly.
+
+mod common;
+
+use common::{Run, Test};
+use std::fs;
+
+fn terraform() -> String {
+    std::env::var("TFW_E2E_TERRAFORM")
+        .expect("TFW_E2E_TERRAFORM is not set: run scripts/e2e, which fetches a real Terraform")
+}
+
+/// Runs tfw with the real terraform in `test`'s directory.
+fn tfw(test: &Test, args: &[&str]) -> Run {
+    let terraform = terraform();
+    let mut full = vec!["--terraform", terraform.as_str()];
+    full.extend(args);
+    let mut command = test.command();
+    command.args(&full);
+    test.finish(command.output().unwrap())
+}
+
+fn output(test: &Test, env: &str, name: &str) -> String {
+    tfw(test, &["-q", env, "output", "-raw", name]).status(0).stdout()
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn envs_apply_to_separate_states_and_data_dirs() {
+    let test = Test::example("quickstart");
+    for env in ["stg", "dev"] {
+        tfw(&test, &[env, "apply", "-auto-approve"]).status(0);
+    }
+    assert_eq!(output(&test, "stg", "name"), "quickstart-stg");
+    assert_eq!(output(&test, "dev", "name"), "quickstart-dev");
+    for env in ["stg", "dev"] {
+        let state = fs::read_to_string(test.path(&format!("state/{env}.tfstate"))).unwrap();
+        assert!(state.contains(&format!("quickstart-{env}")), "{env} state holds its own outputs");
+        assert!(test.path(&format!(".terraform/tfw/{env}/terraform.tfstate")).is_file());
+    }
+    assert!(!test.path("state/prd.tfstate").exists(), "prd was never touched");
+    assert!(!test.path("terraform.tfstate").exists(), "no state outside the backend path");
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn detailed_exitcode_is_zero_then_two_after_a_tfvars_change() {
+    let test = Test::example("quickstart");
+    tfw(&test, &["stg", "apply", "-auto-approve"]).status(0);
+    tfw(&test, &["stg", "plan", "-detailed-exitcode"]).status(0);
+    fs::write(test.path("stg.tfvars"), "env            = \"stg\"\ninstance_count = 5\n").unwrap();
+    let run = tfw(&test, &["stg", "plan", "-detailed-exitcode"]).status(2);
+    assert!(run.stdout().contains("instance_count"), "{}", run.stdout());
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn saved_plan_applies_without_var_files() {
+    let test = Test::example("quickstart");
+    tfw(&test, &["dev", "plan", "-out=dev.tfplan"]).status(0);
+    tfw(&test, &["dev", "apply", "dev.tfplan"]).status(0);
+    assert_eq!(output(&test, "dev", "name"), "quickstart-dev");
+}
