@@ -7,6 +7,7 @@ use crate::environment;
 use crate::error::Error;
 use crate::executor::Executor;
 use crate::exit_code;
+use crate::init_stamp::{InitRecord, Unreadable};
 use crate::resolve::{self, Context, InitPolicy, Request};
 use clap::Parser;
 use std::ffi::OsString;
@@ -131,20 +132,44 @@ fn run_env_command(
     } else {
         InitPolicy::Auto
     };
+    let user_data_dir = std::env::var_os("TF_DATA_DIR").filter(|v| !v.is_empty());
+    let record = InitRecord {
+        env: request.env.clone(),
+        stack_dir: stack.dir.clone(),
+        data_dir: resolve::data_dir(
+            stack.settings.data_dir,
+            &request.env,
+            user_data_dir.as_deref(),
+        ),
+        backend_files: vec![stack.settings.backend_config.for_env(&request.env)],
+        binary: binary.path.clone(),
+    };
+    let init_up_to_date = || match record.is_current() {
+        Ok(current) => current,
+        Err(Unreadable(why)) => {
+            if !arguments.quiet {
+                eprintln!("tfw: note: {why}; running init to be safe");
+            }
+            false
+        }
+    };
     let is_file = |path: &Path| path.is_file();
     let context = Context {
         stack_dir: &stack.dir,
         settings: &stack.settings,
         known_envs: &stack.envs,
         program: &binary.name,
-        user_data_dir: std::env::var_os("TF_DATA_DIR").is_some_and(|v| !v.is_empty()),
+        user_data_dir: user_data_dir.is_some(),
         stdin_is_terminal: std::io::stdin().is_terminal(),
         init,
-        init_up_to_date: false,
+        init_up_to_date: &init_up_to_date,
         is_file: &is_file,
     };
     let plan = resolve::resolve(&request, &context)?;
     if arguments.dry_run {
+        if plan.init_up_to_date {
+            println!("# init up to date ({})", plan.env);
+        }
         for step in &plan.steps {
             println!("{}", step.invocation);
         }
@@ -153,6 +178,10 @@ fn run_env_command(
     let executor = Executor {
         binary: binary.require()?,
         quiet: arguments.quiet,
+        record: (init != InitPolicy::Skip || request.command == "init").then_some(&record),
+        plugin_cache: std::env::var_os("TF_PLUGIN_CACHE_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
     };
     executor.execute(&plan)
 }

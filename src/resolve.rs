@@ -40,15 +40,19 @@ pub struct Context<'a> {
     pub user_data_dir: bool,
     pub stdin_is_terminal: bool,
     pub init: InitPolicy,
-    /// The data dir's record says it is initialised for exactly this env and inputs.
-    pub init_up_to_date: bool,
+    /// Whether the data dir's record says it is initialised for exactly this env and these
+    /// inputs; asked only when the command needs init.
+    pub init_up_to_date: &'a dyn Fn() -> bool,
     /// Whether a path (relative to the current directory) is an existing file.
     pub is_file: &'a dyn Fn(&Path) -> bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepKind {
-    Init,
+    /// `when_stale`: skip it if another tfw finished the same init in the meantime.
+    Init {
+        when_stale: bool,
+    },
     Command,
 }
 
@@ -80,9 +84,18 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "parallelism",
 ];
 
-/// The data dir of `env` relative to the stack, in per-env mode.
-pub fn data_dir_of(env: &str) -> PathBuf {
+/// The data dir of `env` relative to the stack in per-env mode.
+fn data_dir_of(env: &str) -> PathBuf {
     Path::new(".terraform/tfw").join(env)
+}
+
+/// The data dir terraform uses for `env`: the user's `TF_DATA_DIR`, else per-env or shared.
+pub fn data_dir(mode: DataDirMode, env: &str, user_data_dir: Option<&OsStr>) -> PathBuf {
+    match (user_data_dir, mode) {
+        (Some(dir), _) => PathBuf::from(dir),
+        (None, DataDirMode::PerEnv) => data_dir_of(env),
+        (None, DataDirMode::Shared) => PathBuf::from(".terraform"),
+    }
 }
 
 pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
@@ -141,7 +154,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         let mut args = init_args()?;
         args.extend(request.args.iter().cloned());
         steps.push(Step {
-            kind: StepKind::Init,
+            kind: StepKind::Init { when_stale: false },
             invocation: invocation(args),
         });
         return Ok(Plan {
@@ -152,10 +165,11 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     }
 
     let wants_init = traits.needs_init && context.init != InitPolicy::Skip;
-    let init_up_to_date = wants_init && context.init == InitPolicy::Auto && context.init_up_to_date;
+    let auto = context.init == InitPolicy::Auto;
+    let init_up_to_date = wants_init && auto && (context.init_up_to_date)();
     if wants_init && !init_up_to_date {
         steps.push(Step {
-            kind: StepKind::Init,
+            kind: StepKind::Init { when_stale: auto },
             invocation: invocation(init_args()?),
         });
     }
@@ -255,7 +269,7 @@ mod tests {
                 user_data_dir: self.user_data_dir,
                 stdin_is_terminal: self.tty,
                 init: self.init,
-                init_up_to_date: self.up_to_date,
+                init_up_to_date: &|| self.up_to_date,
                 is_file: &is_file,
             };
             let request = Request {
@@ -397,7 +411,7 @@ mod tests {
             f.up_to_date = up_to_date;
             let plan = f.resolve(&["stg", "plan"]).unwrap();
             assert_eq!(
-                plan.steps[0].kind == StepKind::Init,
+                matches!(plan.steps[0].kind, StepKind::Init { .. }),
                 inits,
                 "{policy:?} {up_to_date}"
             );

@@ -104,8 +104,16 @@ fn automatic_init_output_goes_to_stderr_so_stdout_is_the_commands() {
         .status(0)
         .stderr_contains("Initializing the backend...");
     assert_eq!(run.stdout(), "{}\n");
-    let run = Test::stack().args(["stg", "init"]).env("FAKE_TF_STDOUT_init", "Initializing\n").run().status(0);
-    assert_eq!(run.stdout(), "Initializing\n", "an explicit init keeps its stdout");
+    let run = Test::stack()
+        .args(["stg", "init"])
+        .env("FAKE_TF_STDOUT_init", "Initializing\n")
+        .run()
+        .status(0);
+    assert_eq!(
+        run.stdout(),
+        "Initializing\n",
+        "an explicit init keeps its stdout"
+    );
 }
 
 #[test]

@@ -22,7 +22,9 @@ fn tfw(test: &Test, args: &[&str]) -> Run {
 }
 
 fn output(test: &Test, env: &str, name: &str) -> String {
-    tfw(test, &["-q", env, "output", "-raw", name]).status(0).stdout()
+    tfw(test, &["-q", env, "output", "-raw", name])
+        .status(0)
+        .stdout()
 }
 
 #[test]
@@ -36,11 +38,23 @@ fn envs_apply_to_separate_states_and_data_dirs() {
     assert_eq!(output(&test, "dev", "name"), "quickstart-dev");
     for env in ["stg", "dev"] {
         let state = fs::read_to_string(test.path(&format!("state/{env}.tfstate"))).unwrap();
-        assert!(state.contains(&format!("quickstart-{env}")), "{env} state holds its own outputs");
-        assert!(test.path(&format!(".terraform/tfw/{env}/terraform.tfstate")).is_file());
+        assert!(
+            state.contains(&format!("quickstart-{env}")),
+            "{env} state holds its own outputs"
+        );
+        assert!(
+            test.path(&format!(".terraform/tfw/{env}/terraform.tfstate"))
+                .is_file()
+        );
     }
-    assert!(!test.path("state/prd.tfstate").exists(), "prd was never touched");
-    assert!(!test.path("terraform.tfstate").exists(), "no state outside the backend path");
+    assert!(
+        !test.path("state/prd.tfstate").exists(),
+        "prd was never touched"
+    );
+    assert!(
+        !test.path("terraform.tfstate").exists(),
+        "no state outside the backend path"
+    );
 }
 
 #[test]
@@ -49,7 +63,11 @@ fn detailed_exitcode_is_zero_then_two_after_a_tfvars_change() {
     let test = Test::example("quickstart");
     tfw(&test, &["stg", "apply", "-auto-approve"]).status(0);
     tfw(&test, &["stg", "plan", "-detailed-exitcode"]).status(0);
-    fs::write(test.path("stg.tfvars"), "env            = \"stg\"\ninstance_count = 5\n").unwrap();
+    fs::write(
+        test.path("stg.tfvars"),
+        "env            = \"stg\"\ninstance_count = 5\n",
+    )
+    .unwrap();
     let run = tfw(&test, &["stg", "plan", "-detailed-exitcode"]).status(2);
     assert!(run.stdout().contains("instance_count"), "{}", run.stdout());
 }

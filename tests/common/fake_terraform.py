@@ -23,7 +23,17 @@ log({
 })
 sys.stdout.write(os.environ.get("FAKE_TF_STDOUT_" + command, ""))
 sys.stdout.flush()
+# FAKE_TF_OVERLAP_DIR: each running slow call (one with a FAKE_TF_SLEEP_) holds a file there;
+# seeing another one while running means two slow calls overlapped.
+overlap_dir = ("FAKE_TF_SLEEP_" + command in os.environ) and os.environ.get("FAKE_TF_OVERLAP_DIR")
+if overlap_dir:
+    mine = os.path.join(overlap_dir, str(os.getpid()))
+    open(mine, "w").close()
 time.sleep(float(os.environ.get("FAKE_TF_SLEEP_" + command, "0")))
+if overlap_dir:
+    if len(os.listdir(overlap_dir)) > 1:
+        log({"overlap": command})
+    os.remove(mine)
 
 if "FAKE_TF_KILL_" + command in os.environ:
     os.kill(os.getpid(), int(os.environ["FAKE_TF_KILL_" + command]))

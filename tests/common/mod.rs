@@ -63,6 +63,8 @@ pub struct Run {
     pub output: Output,
     pub calls: Vec<Call>,
     pub signals: Vec<String>,
+    /// Commands that ran while another fake call was running (FAKE_TF_OVERLAP_DIR).
+    pub overlaps: Vec<String>,
 }
 
 impl Run {
@@ -186,9 +188,14 @@ impl Test {
     }
 
     pub fn command_for(&self, program: &Path) -> Command {
+        let mut command = self.base_command(program);
+        command.args(&self.args);
+        command
+    }
+
+    fn base_command(&self, program: &Path) -> Command {
         let mut command = Command::new(program);
         command
-            .args(&self.args)
             .current_dir(self.dir.path().join(&self.cwd))
             .env_clear()
             .env("HOME", self.dir.path())
@@ -219,16 +226,32 @@ impl Test {
         self.finish(output)
     }
 
+    /// Runs tfw with other arguments, keeping files and environment.
+    pub fn run_with<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = self.base_command(Path::new(TFW));
+        command.args(args);
+        self.finish(command.output().unwrap())
+    }
+
     /// Reads and clears the fake's log.
     pub fn finish(&self, output: Output) -> Run {
         let log = fs::read_to_string(self.log_path()).unwrap_or_default();
         let _ = fs::remove_file(self.log_path());
         let mut calls = Vec::new();
         let mut signals = Vec::new();
+        let mut overlaps = Vec::new();
         for line in log.lines() {
             let record: Value = serde_json::from_str(line).unwrap();
             if let Some(signal) = record.get("signal") {
                 signals.push(signal.as_str().unwrap().to_string());
+                continue;
+            }
+            if let Some(command) = record.get("overlap") {
+                overlaps.push(command.as_str().unwrap().to_string());
                 continue;
             }
             calls.push(Call {
@@ -247,6 +270,7 @@ impl Test {
             output,
             calls,
             signals,
+            overlaps,
         }
     }
 }
@@ -283,7 +307,9 @@ impl Test {
     /// A copy of `examples/<name>` (without local state or data dirs) as the temp dir.
     pub fn example(name: &str) -> Self {
         let test = Self::new();
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name);
         copy_tree(&source, test.dir.path());
         test
     }

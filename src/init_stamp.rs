@@ -1,0 +1,390 @@
+//! The record tfw keeps of a successful init: a fingerprint of everything init consumes, stored
+//! in the data dir, so init runs again only when one of those inputs changed.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+const STAMP_FILE: &str = "tfw-init.stamp";
+const LOCK_FILE: &str = "tfw-init.lock";
+const VERSION_LINE: &str = "tfw init stamp v1";
+
+/// The inputs of one env's init and where its record lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitRecord {
+    pub env: String,
+    pub stack_dir: PathBuf,
+    /// The data dir, as terraform sees it (relative to the stack dir, or absolute).
+    pub data_dir: PathBuf,
+    /// The backend config files, relative to the stack dir.
+    pub backend_files: Vec<PathBuf>,
+    /// The terraform executable, when found.
+    pub binary: Option<PathBuf>,
+}
+
+/// Why a fingerprint could not be taken; init then runs, never a wrong skip.
+#[derive(Debug)]
+pub struct Unreadable(pub String);
+
+impl InitRecord {
+    fn data_dir_path(&self) -> PathBuf {
+        self.stack_dir.join(&self.data_dir)
+    }
+
+    fn stamp_path(&self) -> PathBuf {
+        self.data_dir_path().join(STAMP_FILE)
+    }
+
+    /// Whether the data dir holds a stamp equal to the current fingerprint.
+    pub fn is_current(&self) -> Result<bool, Unreadable> {
+        let Ok(stamp) = fs::read_to_string(self.stamp_path()) else {
+            return Ok(false);
+        };
+        Ok(stamp == self.fingerprint()?)
+    }
+
+    /// Forgets the record before init starts, so a failed or interrupted init is never taken
+    /// as done.
+    pub fn remove(&self) -> std::io::Result<()> {
+        match fs::remove_file(self.stamp_path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a successful init. Taken after init, which may have written the lock file.
+    pub fn write(&self) -> anyhow::Result<()> {
+        let fingerprint = self
+            .fingerprint()
+            .map_err(|Unreadable(why)| anyhow::anyhow!(why))?;
+        fs::create_dir_all(self.data_dir_path())?;
+        let temporary = self
+            .data_dir_path()
+            .join(format!("{STAMP_FILE}.{}", std::process::id()));
+        fs::write(&temporary, fingerprint)?;
+        fs::rename(temporary, self.stamp_path())?;
+        Ok(())
+    }
+
+    /// Holds the data dir's init lock until the returned file is dropped: a second tfw on the
+    /// same env waits for the first one's init instead of racing it.
+    pub fn lock(&self) -> std::io::Result<File> {
+        fs::create_dir_all(self.data_dir_path())?;
+        lock_file(&self.data_dir_path().join(LOCK_FILE))
+    }
+
+    /// Everything init depends on, as text. File contents appear as hashes: a backend config
+    /// can hold credentials.
+    pub fn fingerprint(&self) -> Result<String, Unreadable> {
+        let mut text = format!(
+            "{VERSION_LINE}\nenv {}\ndata_dir {}\n",
+            self.env,
+            self.data_dir.display()
+        );
+        match &self.binary {
+            Some(path) => {
+                let meta = fs::metadata(path)
+                    .map_err(|e| Unreadable(format!("{}: {e}", path.display())))?;
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                let _ = writeln!(
+                    text,
+                    "binary {} {} {:?}",
+                    path.display(),
+                    meta.len(),
+                    modified
+                );
+            }
+            None => text.push_str("binary none\n"),
+        }
+        for file in &self.backend_files {
+            let _ = writeln!(
+                text,
+                "backend {} {}",
+                file.display(),
+                hash_file(&self.stack_dir.join(file))
+            );
+        }
+        let _ = writeln!(
+            text,
+            "lock {}",
+            hash_file(&self.stack_dir.join(".terraform.lock.hcl"))
+        );
+        let mut visited = BTreeSet::new();
+        configuration(&self.stack_dir, &mut visited, &mut text)?;
+        Ok(text)
+    }
+}
+
+/// Takes an exclusive lock on `path` (created if missing), waiting for it.
+pub fn lock_file(path: &Path) -> std::io::Result<File> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    file.lock()?;
+    Ok(file)
+}
+
+/// The init-relevant configuration of the module in `dir` and of the local modules it calls:
+/// `terraform` blocks and each module call's source and version.
+fn configuration(
+    dir: &Path,
+    visited: &mut BTreeSet<PathBuf>,
+    text: &mut String,
+) -> Result<(), Unreadable> {
+    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    if !visited.insert(canonical) {
+        return Ok(());
+    }
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        // init fails on a missing module; the record must change once it appears.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let _ = writeln!(text, "missing {}", dir.display());
+            return Ok(());
+        }
+        Err(e) => return Err(Unreadable(format!("{}: {e}", dir.display()))),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            p.to_str()
+                .is_some_and(|s| s.ends_with(".tf") || s.ends_with(".tf.json"))
+        })
+        .collect();
+    files.sort();
+    let mut local_modules = Vec::new();
+    for file in files {
+        let source = fs::read_to_string(&file)
+            .map_err(|e| Unreadable(format!("{}: {e}", file.display())))?;
+        let relevant = if file.extension().is_some_and(|x| x == "json") {
+            json_blocks(&source)
+        } else {
+            hcl_blocks(&source)
+        }
+        .map_err(|e| Unreadable(format!("cannot parse {}: {e}", file.display())))?;
+        for block in relevant {
+            let _ = writeln!(text, "  {}", block.text);
+            if let Some(local) = block.local_source {
+                local_modules.push(dir.join(local));
+            }
+        }
+    }
+    for module in local_modules {
+        configuration(&module, visited, text)?;
+    }
+    Ok(())
+}
+
+/// One init-relevant block, canonicalised (comments and layout do not count).
+struct Relevant {
+    text: String,
+    /// The directory of a module call with a local source (`./x`, `../x`).
+    local_source: Option<String>,
+}
+
+fn local(source: &str) -> Option<String> {
+    (source.starts_with("./") || source.starts_with("../")).then(|| source.to_string())
+}
+
+fn hcl_blocks(source: &str) -> Result<Vec<Relevant>, String> {
+    let body = hcl::parse(source).map_err(|e| e.to_string())?;
+    Ok(body
+        .blocks()
+        .filter_map(|block| match block.identifier() {
+            "terraform" => Some(Relevant {
+                text: format!("{block:?}"),
+                local_source: None,
+            }),
+            "module" => {
+                let attribute = |key: &str| {
+                    block
+                        .body()
+                        .attributes()
+                        .find(|a| a.key() == key)
+                        .map(|a| a.expr().clone())
+                };
+                let source = attribute("source");
+                let local_source = match &source {
+                    Some(hcl::Expression::String(s)) => local(s),
+                    _ => None,
+                };
+                Some(Relevant {
+                    text: format!(
+                        "module {:?} source={source:?} version={:?}",
+                        block.labels(),
+                        attribute("version")
+                    ),
+                    local_source,
+                })
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+fn json_blocks(source: &str) -> Result<Vec<Relevant>, String> {
+    let value: serde_json::Value = serde_json::from_str(source).map_err(|e| e.to_string())?;
+    let mut relevant = Vec::new();
+    if let Some(terraform) = value.get("terraform") {
+        relevant.push(Relevant {
+            text: format!("terraform {terraform}"),
+            local_source: None,
+        });
+    }
+    if let Some(modules) = value.get("module").and_then(|m| m.as_object()) {
+        for (name, call) in modules {
+            let source = call.get("source");
+            relevant.push(Relevant {
+                text: format!(
+                    "module {name} source={source:?} version={:?}",
+                    call.get("version")
+                ),
+                local_source: source.and_then(|s| s.as_str()).and_then(local),
+            });
+        }
+    }
+    Ok(relevant)
+}
+
+/// A stable 64-bit FNV-1a hash of a file's bytes, `absent` when there is no file.
+fn hash_file(path: &Path) -> String {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let hash = bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+            });
+            format!("{hash:016x} {}", bytes.len())
+        }
+        Err(_) => "absent".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(dir: &Path) -> InitRecord {
+        InitRecord {
+            env: "stg".into(),
+            stack_dir: dir.to_path_buf(),
+            data_dir: ".terraform/tfw/stg".into(),
+            backend_files: vec!["stg.tfbackend".into()],
+            binary: None,
+        }
+    }
+
+    fn changes(setup: &[(&str, &str)], edit: (&str, &str)) -> bool {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in setup {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, content).unwrap();
+        }
+        let before = record(dir.path()).fingerprint().unwrap();
+        let path = dir.path().join(edit.0);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, edit.1).unwrap();
+        before != record(dir.path()).fingerprint().unwrap()
+    }
+
+    const MAIN: &str = "terraform {\n  backend \"local\" {}\n}\nmodule \"m\" {\n  source = \"./modules/m\"\n  x = 1\n}\noutput \"a\" {\n  value = 1\n}\n";
+
+    #[test]
+    fn what_changes_the_fingerprint() {
+        let base: &[(&str, &str)] = &[
+            ("main.tf", MAIN),
+            ("stg.tfbackend", "path = \"a\"\n"),
+            ("modules/m/main.tf", "output \"x\" {\n  value = 1\n}\n"),
+            ("stg.tfvars", "a = 1\n"),
+        ];
+        let cases: &[((&str, &str), bool)] = &[
+            (("stg.tfbackend", "path = \"b\"\n"), true),
+            (("prd.tfbackend", "path = \"b\"\n"), false),
+            (("stg.tfvars", "a = 2\n"), false),
+            (("main.tf", &MAIN.replace("value = 1", "value = 2")), false),
+            (("main.tf", &MAIN.replace("x = 1", "x = 2")), false),
+            (("main.tf", &format!("# comment\n{MAIN}")), false),
+            (
+                (
+                    "main.tf",
+                    &format!("{MAIN}module \"n\" {{\n  source = \"x/y/z\"\n}}\n"),
+                ),
+                true,
+            ),
+            (
+                (
+                    "versions.tf",
+                    "terraform {\n  required_providers {\n    null = { source = \"hashicorp/null\" }\n  }\n}\n",
+                ),
+                true,
+            ),
+            ((".terraform.lock.hcl", "# lock\n"), true),
+            (
+                (
+                    "modules/m/more.tf",
+                    "module \"deep\" {\n  source = \"../n\"\n}\n",
+                ),
+                true,
+            ),
+            (
+                ("modules/m/main.tf", "output \"x\" {\n  value = 2\n}\n"),
+                false,
+            ),
+            (
+                (
+                    "extra.tf.json",
+                    "{\"module\": {\"j\": {\"source\": \"a/b/c\"}}}",
+                ),
+                true,
+            ),
+            (
+                ("extra.tf.json", "{\"output\": {\"j\": {\"value\": 1}}}"),
+                false,
+            ),
+        ];
+        for (edit, expected) in cases {
+            assert_eq!(changes(base, *edit), *expected, "{edit:?}");
+        }
+    }
+
+    #[test]
+    fn unparseable_configuration_is_reported_not_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("main.tf"),
+            "terraform {\n  backend \"local\" {\n",
+        )
+        .unwrap();
+        let err = record(dir.path()).fingerprint().unwrap_err();
+        assert!(err.0.contains("main.tf"), "{}", err.0);
+        assert!(
+            record(dir.path()).is_current().is_ok(),
+            "no stamp: simply not current"
+        );
+    }
+
+    #[test]
+    fn stamp_round_trip_and_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("main.tf"), MAIN).unwrap();
+        let r = record(dir.path());
+        assert!(!r.is_current().unwrap());
+        r.write().unwrap();
+        assert!(r.is_current().unwrap());
+        let other_env = InitRecord {
+            env: "dev".into(),
+            ..r.clone()
+        };
+        assert!(!other_env.is_current().unwrap(), "a stamp names its env");
+        r.remove().unwrap();
+        assert!(!r.is_current().unwrap());
+        r.remove().unwrap();
+    }
+}

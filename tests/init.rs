@@ -1,0 +1,279 @@
+//! Init only when something init depends on changed, never against another env's init.
+
+mod common;
+
+use common::{Run, Test};
+use std::fs;
+use std::process::Stdio;
+use std::time::Duration;
+
+fn inits(run: &Run) -> Vec<String> {
+    run.lines()
+        .into_iter()
+        .filter(|l| l.starts_with("init"))
+        .collect()
+}
+
+const INIT_STG: &str = "init -reconfigure -backend-config=stg.tfbackend -input=false";
+const INIT_DEV: &str = "init -reconfigure -backend-config=dev.tfbackend -input=false";
+
+#[test]
+fn first_plan_inits_and_the_second_does_not() {
+    let test = Test::stack();
+    assert_eq!(inits(&test.run_with(["stg", "plan"]).status(0)), [INIT_STG]);
+    let run = test
+        .run_with(["stg", "plan"])
+        .status(0)
+        .stderr_contains("tfw: init up to date (stg)");
+    assert_eq!(run.lines(), ["plan -var-file=stg.tfvars"]);
+    assert!(
+        !test
+            .run_with(["-q", "stg", "plan"])
+            .stderr()
+            .contains("up to date"),
+        "-q silences it"
+    );
+}
+
+#[test]
+fn switching_envs_inits_each_env_once() {
+    let test = Test::stack();
+    let mut all = Vec::new();
+    for env in ["stg", "dev", "stg", "dev"] {
+        all.extend(inits(&test.run_with([env, "output"]).status(0)));
+    }
+    assert_eq!(all, [INIT_STG, INIT_DEV]);
+}
+
+#[test]
+fn edits_that_do_not_need_init_do_not_trigger_it() {
+    let test = Test::stack();
+    test.run_with(["stg", "plan"]).status(0);
+    fs::write(
+        test.path("main.tf"),
+        "terraform {\n  backend \"local\" {}\n}\n\n# edited\noutput \"other\" {\n  value = 2\n}\n",
+    )
+    .unwrap();
+    fs::write(test.path("stg.tfvars"), "env = \"changed\"\n").unwrap();
+    fs::write(test.path("resources.tf"), "locals {\n  a = 1\n}\n").unwrap();
+    assert!(inits(&test.run_with(["stg", "plan"]).status(0)).is_empty());
+}
+
+#[test]
+fn each_input_of_init_triggers_it_again() {
+    let module_call = |test: &Test| {
+        fs::write(
+            test.path("mod.tf"),
+            "module \"net\" {\n  source = \"./modules/net\"\n}\n",
+        )
+        .unwrap();
+    };
+    type Edit = fn(&Test);
+    let edits: &[(&str, Edit)] = &[
+        ("tfbackend", |t| {
+            fs::write(t.path("stg.tfbackend"), "path = \"state/other.tfstate\"\n").unwrap()
+        }),
+        ("new module call", module_call),
+        ("new provider requirement", |t| {
+            fs::write(t.path("versions.tf"), "terraform {\n  required_providers {\n    null = {\n      source = \"hashicorp/null\"\n    }\n  }\n}\n").unwrap()
+        }),
+        ("lock file", |t| {
+            fs::write(t.path(".terraform.lock.hcl"), "# changed\n").unwrap()
+        }),
+        ("deleted data dir", |t| {
+            fs::remove_dir_all(t.path(".terraform/tfw/stg")).unwrap()
+        }),
+    ];
+    for (what, edit) in edits {
+        let test = Test::stack();
+        test.run_with(["stg", "plan"]).status(0);
+        edit(&test);
+        assert_eq!(
+            inits(&test.run_with(["stg", "plan"]).status(0)),
+            [INIT_STG],
+            "{what}"
+        );
+        assert!(
+            inits(&test.run_with(["stg", "plan"]).status(0)).is_empty(),
+            "{what}: recorded again"
+        );
+    }
+}
+
+#[test]
+fn module_call_added_inside_a_local_module_triggers_init() {
+    let test = Test::stack()
+        .write(
+            "mod.tf",
+            "module \"net\" {\n  source = \"./modules/net\"\n}\n",
+        )
+        .write("modules/net/main.tf", "output \"x\" {\n  value = 1\n}\n");
+    test.run_with(["stg", "plan"]).status(0);
+    fs::write(
+        test.path("modules/net/inner.tf"),
+        "module \"deep\" {\n  source = \"../deep\"\n}\n",
+    )
+    .unwrap();
+    assert_eq!(inits(&test.run_with(["stg", "plan"]).status(0)), [INIT_STG]);
+}
+
+#[test]
+fn tfbackend_edit_reinits_only_that_env() {
+    let test = Test::stack();
+    test.run_with(["stg", "plan"]).status(0);
+    test.run_with(["dev", "plan"]).status(0);
+    fs::write(
+        test.path("stg.tfbackend"),
+        "path = \"state/moved.tfstate\"\n",
+    )
+    .unwrap();
+    assert!(inits(&test.run_with(["dev", "plan"]).status(0)).is_empty());
+    assert_eq!(inits(&test.run_with(["stg", "plan"]).status(0)), [INIT_STG]);
+}
+
+#[test]
+fn reinit_forces_and_skip_init_leaves_the_record_alone() {
+    let test = Test::stack();
+    test.run_with(["stg", "plan"]).status(0);
+    assert_eq!(
+        inits(&test.run_with(["--reinit", "stg", "plan"]).status(0)),
+        [INIT_STG]
+    );
+    fs::write(
+        test.path("stg.tfbackend"),
+        "path = \"state/moved.tfstate\"\n",
+    )
+    .unwrap();
+    assert!(inits(&test.run_with(["--skip-init", "stg", "plan"]).status(0)).is_empty());
+    assert_eq!(
+        inits(&test.run_with(["stg", "plan"]).status(0)),
+        [INIT_STG],
+        "the stale record was kept stale"
+    );
+}
+
+#[test]
+fn failed_init_is_retried_next_time() {
+    let test = Test::stack().args(["stg", "plan"]);
+    let mut failing = test.command();
+    failing.env("FAKE_TF_EXIT_init", "1");
+    let run = test.finish(failing.output().unwrap()).status(1);
+    assert_eq!(run.lines(), [INIT_STG], "plan did not run");
+    assert_eq!(
+        inits(&test.run().status(0)),
+        [INIT_STG],
+        "no record of the failed init"
+    );
+}
+
+#[test]
+fn explicit_init_always_runs_and_records() {
+    let test = Test::stack();
+    test.run_with(["stg", "init"]).status(0);
+    assert_eq!(
+        inits(&test.run_with(["stg", "init", "-upgrade"]).status(0)),
+        [format!("{INIT_STG} -upgrade")]
+    );
+    assert!(inits(&test.run_with(["stg", "plan"]).status(0)).is_empty());
+}
+
+#[test]
+fn shared_data_dir_never_runs_one_env_against_another_envs_init() {
+    for test in [
+        Test::stack().write("tfw.toml", "data_dir = \"shared\"\n"),
+        Test::stack().env("TF_DATA_DIR", ".terraform-mine"),
+    ] {
+        let mut all = Vec::new();
+        for env in ["stg", "stg", "dev", "dev", "stg"] {
+            all.extend(inits(&test.run_with([env, "output"]).status(0)));
+        }
+        assert_eq!(all, [INIT_STG, INIT_DEV, INIT_STG]);
+    }
+}
+
+#[test]
+fn unparseable_configuration_falls_back_to_init_with_a_note() {
+    let test = Test::stack();
+    test.run_with(["stg", "plan"]).status(0);
+    fs::write(test.path("broken.tf"), "resource \"x\" \"y\" {\n").unwrap();
+    let run = test
+        .run_with(["stg", "plan"])
+        .status(0)
+        .stderr_contains("broken.tf");
+    assert!(
+        run.stderr().contains("running init to be safe"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(inits(&run), [INIT_STG]);
+}
+
+#[test]
+fn dry_run_says_init_is_up_to_date() {
+    let test = Test::stack();
+    test.run_with(["stg", "plan"]).status(0);
+    let run = test.run_with(["-n", "stg", "plan"]).status(0);
+    assert!(
+        run.stdout().starts_with("# init up to date (stg)\n"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(run.stdout().lines().count(), 2);
+}
+
+/// Starts two tfw runs at once; the fake's init takes a while.
+fn concurrently(test: &Test, first: &[&str], second: &[&str]) -> Run {
+    let spawn = |args: &[&str]| {
+        let mut command = test.command();
+        command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command.spawn().unwrap()
+    };
+    let a = spawn(first);
+    std::thread::sleep(Duration::from_millis(100));
+    let b = spawn(second);
+    let out_a = a.wait_with_output().unwrap();
+    let out_b = b.wait_with_output().unwrap();
+    assert!(out_a.status.success() && out_b.status.success());
+    let mut run = test.finish(out_a);
+    run.output.stderr.extend(out_b.stderr);
+    run
+}
+
+#[test]
+fn two_runs_on_one_env_init_once() {
+    let test = Test::stack().env("FAKE_TF_SLEEP_init", "1");
+    let run = concurrently(&test, &["stg", "plan"], &["stg", "plan"]);
+    assert_eq!(inits(&run), [INIT_STG]);
+    assert!(
+        run.stderr().contains("done by another tfw"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn inits_across_envs_overlap_but_not_with_a_plugin_cache() {
+    let overlap = Test::stack().env("FAKE_TF_SLEEP_init", "1");
+    let running = overlap.path("running");
+    fs::create_dir(&running).unwrap();
+    let overlap = overlap.env("FAKE_TF_OVERLAP_DIR", &running);
+    let run = concurrently(&overlap, &["stg", "output"], &["dev", "output"]);
+    assert!(
+        !run.overlaps.is_empty(),
+        "per-env data dirs let envs init in parallel"
+    );
+
+    let cached = Test::stack().env("FAKE_TF_SLEEP_init", "1");
+    let (running, plugins) = (cached.path("running"), cached.path("plugins"));
+    fs::create_dir(&running).unwrap();
+    fs::create_dir(&plugins).unwrap();
+    let cached = cached
+        .env("FAKE_TF_OVERLAP_DIR", &running)
+        .env("TF_PLUGIN_CACHE_DIR", &plugins);
+    let run = concurrently(&cached, &["stg", "output"], &["dev", "output"]);
+    assert!(run.overlaps.is_empty(), "{:?}", run.overlaps);
+    assert_eq!(inits(&run).len(), 2);
+}
