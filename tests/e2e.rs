@@ -80,3 +80,85 @@ fn saved_plan_applies_without_var_files() {
     tfw(&test, &["dev", "apply", "dev.tfplan"]).status(0);
     assert_eq!(output(&test, "dev", "name"), "quickstart-dev");
 }
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn concurrent_envs_in_one_stack_keep_their_own_outputs() {
+    let test = Test::example("quickstart");
+    let terraform = terraform();
+    for round in 1..=4 {
+        let counts = [("stg", round), ("dev", round * 10)];
+        for (env, count) in counts {
+            let vars = format!("env            = \"{env}\"\ninstance_count = {count}\n");
+            fs::write(test.path(&format!("{env}.tfvars")), vars).unwrap();
+        }
+        let children: Vec<_> = counts
+            .iter()
+            .map(|(env, _)| {
+                let mut command = test.command();
+                command
+                    .args([
+                        "--terraform",
+                        &terraform,
+                        "-q",
+                        env,
+                        "apply",
+                        "-auto-approve",
+                    ])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped());
+                command.spawn().unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        for (env, count) in counts {
+            assert_eq!(
+                output(&test, env, "instance_count"),
+                count.to_string(),
+                "round {round}"
+            );
+            assert_eq!(
+                output(&test, env, "name"),
+                format!("quickstart-{env}"),
+                "round {round}"
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn second_command_needs_no_init_and_a_backend_edit_reinits() {
+    let test = Test::example("quickstart");
+    tfw(&test, &["stg", "apply", "-auto-approve"]).status(0);
+    let run = tfw(&test, &["stg", "plan"]).status(0);
+    assert!(
+        run.stderr().contains("init up to date (stg)"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        !run.stderr().contains("$ terraform init") && !run.stderr().contains("init -reconfigure")
+    );
+    fs::write(
+        test.path("stg.tfbackend"),
+        "path = \"state/stg-moved.tfstate\"\n",
+    )
+    .unwrap();
+    let run = tfw(&test, &["stg", "plan", "-detailed-exitcode"]);
+    assert!(
+        run.stderr().contains("init -reconfigure"),
+        "{}",
+        run.stderr()
+    );
+    // The new, empty state: everything is to be created again, and no state was migrated.
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(test.path("state/stg.tfstate").is_file());
+}

@@ -1,4 +1,4 @@
-# A stack that needs no provider download: variables, locals and outputs only.
+# A stack that needs no provider download: variables, locals, a local module and outputs only.
 terraform {
   backend "local" {}
 }
@@ -11,12 +11,14 @@ variable "instance_count" {
   type = number
 }
 
-locals {
-  name = "quickstart-${var.env}"
+module "naming" {
+  source  = "./modules/naming"
+  project = "quickstart"
+  env     = var.env
 }
 
 output "name" {
-  value = local.name
+  value = module.naming.name
 }
 
 output "instance_count" {
