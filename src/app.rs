@@ -7,6 +7,7 @@ use crate::environment;
 use crate::error::Error;
 use crate::executor::Executor;
 use crate::exit_code;
+use crate::guard::{self, Decision, Situation};
 use crate::init_stamp::{InitRecord, Unreadable};
 use crate::resolve::{self, Context, InitPolicy, Request};
 use clap::Parser;
@@ -166,7 +167,21 @@ fn run_env_command(
         is_file: &is_file,
     };
     let plan = resolve::resolve(&request, &context)?;
+    let decision = guard::decide(&Situation {
+        env: &request.env,
+        protected: &stack.settings.protected,
+        command: &request.command,
+        args: &request.args,
+        terminal: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+        token: arguments.confirm.as_deref(),
+    });
     if arguments.dry_run {
+        if decision != Decision::Proceed {
+            println!(
+                "# confirmation required: {} is protected (type it at the prompt, or pass --confirm {})",
+                plan.env, plan.env
+            );
+        }
         if plan.init_up_to_date {
             println!("# init up to date ({})", plan.env);
         }
@@ -174,6 +189,27 @@ fn run_env_command(
             println!("{}", step.invocation);
         }
         return Ok(0);
+    }
+    match decision {
+        Decision::Proceed => {}
+        Decision::Refuse(error) => return Err(error.into()),
+        Decision::Ask => {
+            let commands: Vec<String> = plan
+                .steps
+                .iter()
+                .map(|s| s.invocation.command_line())
+                .collect();
+            let backend = stack
+                .dir
+                .join(stack.settings.backend_config.for_env(&plan.env));
+            let shown_dir = std::path::absolute(&stack.dir)?;
+            guard::ask(
+                &plan.env,
+                &shown_dir,
+                &commands,
+                &guard::state_location(&backend),
+            )?;
+        }
     }
     let executor = Executor {
         binary: binary.require()?,

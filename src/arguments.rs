@@ -39,6 +39,10 @@ pub struct Arguments {
     #[arg(long, value_name = "BIN", env = "TFW_TERRAFORM")]
     pub terraform: Option<OsString>,
 
+    /// Confirm a protected environment without a prompt: must name the very env (`--confirm prd`).
+    #[arg(long, value_name = "ENV", env = "TFW_CONFIRM")]
+    pub confirm: Option<String>,
+
     /// Do not print the commands tfw runs.
     #[arg(short, long)]
     pub quiet: bool,

@@ -4,7 +4,7 @@ use crate::exit_code;
 use std::fmt;
 use std::path::PathBuf;
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// The command line does not fit the grammar.
     Usage { message: String, help: String },
@@ -31,6 +31,8 @@ pub enum Error {
     },
     /// No terraform binary could be found.
     TerraformNotFound { tried: String },
+    /// A protected environment was not confirmed.
+    Refused { message: String, help: String },
 }
 
 impl Error {
@@ -42,13 +44,14 @@ impl Error {
             Error::Config { .. } => exit_code::CONFIG,
             Error::MissingFile { .. } => exit_code::MISSING_FILE,
             Error::TerraformNotFound { .. } => exit_code::UNAVAILABLE,
+            Error::Refused { .. } => exit_code::REFUSED,
         }
     }
 
     /// What the user can do about it, printed as `help: …`.
     pub fn help(&self) -> String {
         match self {
-            Error::Usage { help, .. } => help.clone(),
+            Error::Usage { help, .. } | Error::Refused { help, .. } => help.clone(),
             Error::InvalidEnvName { .. } => {
                 "environment names match [A-Za-z0-9][A-Za-z0-9_.-]* and are not tfw subcommands"
                     .into()
@@ -73,7 +76,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage { message, .. } => f.write_str(message),
+            Error::Usage { message, .. } | Error::Refused { message, .. } => f.write_str(message),
             Error::InvalidEnvName { name, reason } => {
                 write!(f, "invalid environment name `{name}`: {reason}")
             }

@@ -10,6 +10,8 @@ pub const MISSING_FILE: i32 = 66;
 pub const SOFTWARE: i32 = 70;
 /// The terraform binary was not found.
 pub const UNAVAILABLE: i32 = 69;
+/// A protected environment was not confirmed.
+pub const REFUSED: i32 = 77;
 /// Interrupted by Ctrl-C or SIGTERM.
 pub const INTERRUPTED: i32 = 130;
 /// A child killed by signal N exits with `SIGNAL_BASE + N`.

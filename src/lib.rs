@@ -9,6 +9,7 @@ mod environment;
 mod error;
 mod executor;
 mod exit_code;
+mod guard;
 mod init_stamp;
 mod invocation;
 mod pattern;

@@ -1,0 +1,270 @@
+//! Protected environments: which commands touch their state, and the deliberate confirmation
+//! (typed env name at a terminal, `--confirm <ENV>` elsewhere) they need first.
+
+use crate::error::Error;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// What the guard decided for one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Not protected, not mutating, or confirmed by a matching token.
+    Proceed,
+    /// Ask the user at the terminal to type the env name.
+    Ask,
+    /// No terminal and no matching token.
+    Refuse(Error),
+}
+
+/// Everything the decision depends on; no I/O.
+pub struct Situation<'a> {
+    pub env: &'a str,
+    pub protected: &'a [String],
+    pub command: &'a OsString,
+    pub args: &'a [OsString],
+    /// stdin and stderr are terminals, and prompting is allowed.
+    pub terminal: bool,
+    /// `--confirm` / `TFW_CONFIRM`.
+    pub token: Option<&'a str>,
+}
+
+pub fn decide(situation: &Situation) -> Decision {
+    let env = situation.env;
+    if !situation.protected.iter().any(|p| p == env)
+        || !mutates_state(situation.command, situation.args)
+    {
+        return Decision::Proceed;
+    }
+    match situation.token {
+        Some(token) if token == env => Decision::Proceed,
+        Some(token) => Decision::Refuse(Error::Refused {
+            message: format!("`{token}` does not confirm {env}: {env} is protected"),
+            help: confirm_help(env),
+        }),
+        None if situation.terminal => Decision::Ask,
+        None => Decision::Refuse(Error::Refused {
+            message: format!("{env} is protected and there is no terminal to confirm at"),
+            help: confirm_help(env),
+        }),
+    }
+}
+
+fn confirm_help(env: &str) -> String {
+    format!(
+        "to confirm, pass `--confirm {env}` before the env (`tfw --confirm {env} {env} …`) or set TFW_CONFIRM={env}"
+    )
+}
+
+/// Whether `terraform <command> <args>` can change state (or its lock).
+pub fn mutates_state(command: &OsString, args: &[OsString]) -> bool {
+    let sub = || {
+        args.iter()
+            .map(|a| a.to_string_lossy())
+            .find(|a| !a.starts_with('-'))
+    };
+    match command.to_str().unwrap_or_default() {
+        "apply" | "destroy" | "import" | "refresh" | "taint" | "untaint" | "force-unlock" => true,
+        "state" => matches!(
+            sub().as_deref(),
+            Some("mv" | "rm" | "push" | "replace-provider")
+        ),
+        "workspace" => sub().as_deref() == Some("delete"),
+        "init" => args.iter().any(|a| {
+            let a = a.to_string_lossy();
+            let name = a
+                .trim_start_matches('-')
+                .split('=')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            (name == "migrate-state" || name == "force-copy") && !a.ends_with("=false")
+        }),
+        _ => false,
+    }
+}
+
+/// The non-secret keys of a backend config that say where state lives.
+const LOCATION_KEYS: &[&str] = &[
+    "bucket",
+    "key",
+    "prefix",
+    "region",
+    "path",
+    "workspace_key_prefix",
+    "storage_account_name",
+    "container_name",
+    "resource_group_name",
+    "organization",
+    "workspace",
+    "workspaces",
+];
+
+/// `bucket = "b", key = "k"` from a backend config file, credentials left out.
+pub fn state_location(file: &Path) -> String {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return format!("(cannot read {})", file.display());
+    };
+    let Ok(body) = hcl::parse(&text) else {
+        return format!("(cannot parse {})", file.display());
+    };
+    let mut out = String::new();
+    for attribute in body
+        .attributes()
+        .filter(|a| LOCATION_KEYS.contains(&a.key()))
+    {
+        let value = match attribute.expr() {
+            hcl::Expression::String(s) => format!("{s:?}"),
+            hcl::Expression::Number(n) => n.to_string(),
+            _ => "…".to_string(),
+        };
+        let _ = write!(
+            out,
+            "{}{} = {value}",
+            if out.is_empty() { "" } else { ", " },
+            attribute.key()
+        );
+    }
+    if out.is_empty() {
+        out = format!("(no location keys in {})", file.display());
+    }
+    out
+}
+
+/// Shows what is about to happen and asks for the env name on the terminal.
+pub fn ask(env: &str, stack: &Path, commands: &[String], location: &str) -> Result<(), Error> {
+    eprintln!("tfw: {env} is a protected environment.");
+    eprintln!("  stack:   {}", stack.display());
+    for command in commands {
+        eprintln!("  command: {command}");
+    }
+    eprintln!("  state:   {location}");
+    let answer = dialoguer::Input::<String>::new()
+        .with_prompt(format!("Type `{env}` to continue"))
+        .allow_empty(true)
+        .report(false)
+        .interact_text_on(&dialoguer::console::Term::stderr());
+    match answer {
+        Ok(typed) if typed == env => Ok(()),
+        Ok(typed) => Err(Error::Refused {
+            message: format!("not confirmed: typed `{typed}`, not `{env}`"),
+            help: format!("type the environment name `{env}` exactly to proceed"),
+        }),
+        Err(_) => Err(Error::Refused {
+            message: "not confirmed: no answer".into(),
+            help: format!("type the environment name `{env}` exactly to proceed"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<OsString> {
+        line.split_whitespace().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn mutating_commands_table() {
+        let guarded = [
+            "apply",
+            "apply tfplan",
+            "apply -destroy",
+            "destroy",
+            "import a b",
+            "refresh",
+            "state mv a b",
+            "state rm a",
+            "state push f",
+            "state replace-provider a b",
+            "taint a",
+            "untaint a",
+            "force-unlock 1",
+            "workspace delete x",
+            "init -migrate-state",
+            "init --force-copy",
+            "init -migrate-state=true",
+        ];
+        let read_only = [
+            "plan",
+            "output",
+            "show",
+            "state list",
+            "state show a",
+            "state pull",
+            "console",
+            "validate",
+            "graph",
+            "providers",
+            "fmt",
+            "init",
+            "init -upgrade",
+            "init -migrate-state=false",
+            "workspace list",
+            "workspace select x",
+        ];
+        for (lines, expected) in [(&guarded[..], true), (&read_only[..], false)] {
+            for line in lines {
+                let w = words(line);
+                assert_eq!(mutates_state(&w[0], &w[1..]), expected, "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        let protected = vec!["prd".to_string()];
+        // (env, command, terminal, token, expected)
+        let cases: &[(&str, &str, bool, Option<&str>, &str)] = &[
+            ("stg", "apply", false, None, "proceed"),
+            ("prd", "plan", false, None, "proceed"),
+            ("prd", "apply", true, None, "ask"),
+            ("prd", "apply", false, None, "refuse"),
+            ("prd", "apply", false, Some("prd"), "proceed"),
+            ("prd", "apply", true, Some("prd"), "proceed"),
+            ("prd", "apply", false, Some("stg"), "refuse"),
+            ("prd", "apply", true, Some("yes"), "refuse"),
+            ("prd", "destroy", false, Some("1"), "refuse"),
+            ("prd", "state rm a", false, Some("true"), "refuse"),
+            ("prd", "state list", false, None, "proceed"),
+        ];
+        for (env, line, terminal, token, expected) in cases {
+            let w = words(line);
+            let decision = decide(&Situation {
+                env,
+                protected: &protected,
+                command: &w[0],
+                args: &w[1..],
+                terminal: *terminal,
+                token: *token,
+            });
+            let got = match decision {
+                Decision::Proceed => "proceed",
+                Decision::Ask => "ask",
+                Decision::Refuse(ref e) => {
+                    assert_eq!(e.exit_code(), 77);
+                    assert!(e.help().contains("--confirm prd"), "{}", e.help());
+                    "refuse"
+                }
+            };
+            assert_eq!(
+                got, *expected,
+                "{env} {line} terminal={terminal} token={token:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn state_location_shows_only_location_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("prd.tfbackend");
+        std::fs::write(&file, "bucket = \"b\"\nkey = \"k/terraform.tfstate\"\nregion = \"eu-west-1\"\naccess_key = \"AKIASECRET\"\nsecret_key = \"s3cr3t\"\n").unwrap();
+        let shown = state_location(&file);
+        assert_eq!(
+            shown,
+            "bucket = \"b\", key = \"k/terraform.tfstate\", region = \"eu-west-1\""
+        );
+        assert!(state_location(&dir.path().join("none")).contains("cannot read"));
+    }
+}

@@ -1,0 +1,194 @@
+//! Protected environments: nothing touches their state without a deliberate confirmation.
+
+mod common;
+
+use common::Test;
+use std::process::Stdio;
+
+const GUARDED: &[&[&str]] = &[
+    &["apply"],
+    &["apply", "-destroy"],
+    &["destroy"],
+    &["import", "a.b", "id"],
+    &["refresh"],
+    &["state", "mv", "a", "b"],
+    &["state", "rm", "a"],
+    &["state", "push", "f"],
+    &["state", "replace-provider", "a", "b"],
+    &["taint", "a"],
+    &["untaint", "a"],
+    &["force-unlock", "1"],
+    &["workspace", "delete", "x"],
+    &["init", "-migrate-state"],
+    &["init", "-force-copy"],
+];
+
+fn prd(command: &[&str]) -> Vec<String> {
+    std::iter::once("prd")
+        .chain(command.iter().copied())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn guarded_commands_on_prd_are_refused_without_a_terminal() {
+    for command in GUARDED {
+        let run = Test::stack().args(prd(command)).run();
+        assert_eq!(run.code(), 77, "{command:?}: {}", run.stderr());
+        assert!(
+            run.calls.is_empty(),
+            "{command:?}: terraform ran {:?}",
+            run.lines()
+        );
+        assert!(run.stderr().contains("--confirm prd"), "{}", run.stderr());
+        assert!(run.stderr().contains("TFW_CONFIRM=prd"), "{}", run.stderr());
+    }
+}
+
+#[test]
+fn saved_plan_apply_on_prd_is_refused_too() {
+    let run = Test::stack()
+        .write("tfplan", "PK\u{3}\u{4}")
+        .args(["prd", "apply", "tfplan"])
+        .run()
+        .status(77);
+    assert!(run.calls.is_empty());
+}
+
+#[test]
+fn read_only_commands_on_prd_never_ask() {
+    let read_only: &[&[&str]] = &[
+        &["plan"],
+        &["output"],
+        &["show"],
+        &["state", "list"],
+        &["state", "show", "a"],
+        &["state", "pull"],
+        &["console"],
+        &["validate"],
+        &["graph"],
+        &["providers"],
+        &["fmt"],
+        &["init", "-upgrade"],
+    ];
+    for command in read_only {
+        let run = Test::stack().args(prd(command)).run();
+        assert_eq!(run.code(), 0, "{command:?}: {}", run.stderr());
+        assert!(!run.calls.is_empty());
+    }
+}
+
+#[test]
+fn the_token_must_name_this_very_env() {
+    for bad in ["stg", "1", "yes", "true", "PRD"] {
+        let run = Test::stack()
+            .args(["--confirm", bad, "prd", "apply"])
+            .run()
+            .status(77);
+        assert!(run.calls.is_empty(), "{bad}");
+        let run = Test::stack()
+            .env("TFW_CONFIRM", bad)
+            .args(["prd", "apply"])
+            .run()
+            .status(77);
+        assert!(run.calls.is_empty(), "{bad}");
+    }
+    let run = Test::stack()
+        .args(["--confirm", "prd", "prd", "apply", "-auto-approve"])
+        .run()
+        .status(0);
+    assert_eq!(run.lines()[1], "apply -var-file=prd.tfvars -auto-approve");
+    let run = Test::stack()
+        .env("TFW_CONFIRM", "prd")
+        .args(["prd", "destroy"])
+        .run()
+        .status(0);
+    assert_eq!(
+        run.lines()[1],
+        "destroy -var-file=prd.tfvars",
+        "tfw never adds -auto-approve"
+    );
+}
+
+#[test]
+fn protected_list_comes_from_tfw_toml() {
+    let test = Test::stack().write("tfw.toml", "protected = [\"stg\"]\n");
+    test.run_with(["stg", "apply"]).status(77);
+    test.run_with(["prd", "apply"]).status(0);
+}
+
+#[test]
+fn unprotected_envs_never_ask() {
+    Test::stack().args(["stg", "destroy"]).run().status(0);
+}
+
+#[test]
+fn dry_run_shows_that_confirmation_is_required() {
+    let run = Test::stack()
+        .without_terraform()
+        .args(["-n", "prd", "apply"])
+        .run()
+        .status(0);
+    assert!(
+        run.stdout()
+            .starts_with("# confirmation required: prd is protected"),
+        "{}",
+        run.stdout()
+    );
+    assert!(run.calls.is_empty());
+}
+
+/// Runs `tfw prd apply` in a pseudo-terminal, types `answer` at the prompt.
+fn answer_prompt(answer: &str) -> (i32, Vec<String>, String) {
+    let test = Test::stack().write(
+        "prd.tfbackend",
+        "bucket = \"acme-state\"\nkey = \"prd/terraform.tfstate\"\nsecret_key = \"hunter2\"\n",
+    );
+    let mut command = test.command();
+    command.args(["prd", "apply"]).stdin(Stdio::inherit());
+    let mut session = rexpect::session::spawn_command(command, Some(10_000)).unwrap();
+    let shown = session.exp_string("Type `prd` to continue").unwrap();
+    session.send_line(answer).unwrap();
+    let rest = session.exp_eof().unwrap();
+    // rexpect returns nix's WaitStatus, which it does not re-export: `Exited(Pid(n), code)`.
+    let status = format!("{:?}", session.process().wait().unwrap());
+    let code = status
+        .strip_prefix("Exited(")
+        .and_then(|s| s.trim_end_matches(')').rsplit(", ").next())
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("tfw did not exit normally: {status}"));
+    let run = test.finish(std::process::Command::new("true").output().unwrap());
+    (code, run.lines(), format!("{shown}{rest}"))
+}
+
+#[test]
+fn at_a_terminal_typing_the_env_name_proceeds() {
+    let (code, lines, screen) = answer_prompt("prd");
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(lines[1], "apply -var-file=prd.tfvars");
+    assert!(
+        screen.contains("prd is a protected environment"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("terraform apply -var-file=prd.tfvars"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("bucket = \"acme-state\", key = \"prd/terraform.tfstate\""),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("hunter2"),
+        "credentials are never shown: {screen}"
+    );
+}
+
+#[test]
+fn at_a_terminal_anything_else_refuses() {
+    for answer in ["yes", "stg", "", "prd "] {
+        let (code, lines, screen) = answer_prompt(answer);
+        assert_eq!(code, 77, "{answer:?}: {screen}");
+        assert!(lines.is_empty(), "{answer:?}: terraform ran {lines:?}");
+    }
+}
