@@ -1,16 +1,18 @@
-//! The flow of one tfw run: parse → settings → discover → resolve → execute.
+//! The flow of one tfw run: parse → settings → discover → resolve → guard → execute.
 
+use crate::all::{self, Job};
 use crate::arguments::{Arguments, Command, Format};
 use crate::binary::Binary;
-use crate::config::{self, Settings};
 use crate::environment;
 use crate::error::Error;
-use crate::executor::Executor;
+use crate::executor::{Executor, Output};
 use crate::exit_code;
-use crate::guard::{self, Decision, Situation};
+use crate::guard::{self, Decision, Situation, Target};
 use crate::init_stamp::{InitRecord, Unreadable};
-use crate::resolve::{self, Context, InitPolicy, Request};
+use crate::resolve::{self, Context, InitPolicy, Plan, Request};
+use crate::stack::{Repo, Stack};
 use clap::Parser;
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -32,13 +34,13 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             return Ok(exit_code::USAGE);
         }
     };
-    let stack_dir = arguments
+    let start = arguments
         .chdir
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
-    if !stack_dir.is_dir() {
+    if !start.is_dir() {
         return Err(Error::Usage {
-            message: format!("`{}` is not a directory", stack_dir.display()),
+            message: format!("`{}` is not a directory", start.display()),
             help: "pass the stack directory to `-C`, or run tfw inside it".into(),
         }
         .into());
@@ -50,54 +52,34 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
         }
         .into()),
         Some(Command::Envs { format }) => {
-            let stack = Stack::open(&stack_dir)?;
-            print_envs(&stack.envs, format);
+            let repo = Repo::open(&start)?;
+            let stack = repo.stack_at(&start)?;
+            match format {
+                Format::Text => stack.envs.iter().for_each(|env| println!("{env}")),
+                Format::Json => println!("{}", serde_json::json!(stack.envs)),
+            }
             Ok(0)
         }
-        Some(Command::Run(words)) => run_env_command(&arguments, &stack_dir, words),
+        Some(Command::Stacks { format }) => {
+            let repo = Repo::open(&start)?;
+            print_stacks(&repo, &repo.stacks()?, format);
+            Ok(0)
+        }
+        Some(Command::Run(words)) => {
+            let request = parse_request(words)?;
+            let repo = Repo::open(&start)?;
+            if arguments.all {
+                run_all(&arguments, &repo, &request)
+            } else {
+                let stack = repo.stack_at(&start)?;
+                run_one(&arguments, &repo, &stack, &request)
+            }
+        }
     }
 }
 
-/// A stack directory with its repository's settings and its envs.
-struct Stack {
-    dir: PathBuf,
-    settings: Settings,
-    envs: Vec<String>,
-}
-
-impl Stack {
-    fn open(dir: &Path) -> anyhow::Result<Self> {
-        let absolute = std::path::absolute(dir)?;
-        let settings = Settings::load(&config::find_root(&absolute))?;
-        let envs = match &settings.envs {
-            Some(envs) => envs.clone(),
-            None => settings
-                .backend_config
-                .discover(dir)
-                .into_iter()
-                .filter(|env| environment::validate(env).is_ok())
-                .collect(),
-        };
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            settings,
-            envs,
-        })
-    }
-}
-
-fn print_envs(envs: &[String], format: Format) {
-    match format {
-        Format::Text => envs.iter().for_each(|env| println!("{env}")),
-        Format::Json => println!("{}", serde_json::json!(envs)),
-    }
-}
-
-fn run_env_command(
-    arguments: &Arguments,
-    stack_dir: &Path,
-    words: Vec<OsString>,
-) -> anyhow::Result<i32> {
+/// `<ENV> <COMMAND> [ARGS]...` from the words clap left untouched.
+fn parse_request(words: Vec<OsString>) -> Result<Request, Error> {
     let mut words = words.into_iter();
     let env = words.next().unwrap_or_default();
     let env = env.into_string().map_err(|env| Error::InvalidEnvName {
@@ -110,39 +92,45 @@ fn run_env_command(
         return Err(Error::Usage {
             message: format!("missing terraform command after `{env}`"),
             help: format!("run `tfw {env} <COMMAND>`, e.g. `tfw {env} plan`"),
-        }
-        .into());
+        });
     };
-    let request = Request {
+    Ok(Request {
         env,
         command,
         args: words.collect(),
-    };
+    })
+}
 
-    let stack = Stack::open(stack_dir)?;
-    let binary = Binary::locate(
-        arguments
-            .terraform
-            .as_deref()
-            .or(stack.settings.binary.as_deref()),
-    );
-    let init = if arguments.skip_init {
+/// One stack's resolved work and the record of its init.
+pub struct Prepared {
+    pub plan: Plan,
+    pub record: InitRecord,
+}
+
+fn init_policy(arguments: &Arguments) -> InitPolicy {
+    if arguments.skip_init {
         InitPolicy::Skip
     } else if arguments.reinit {
         InitPolicy::Force
     } else {
         InitPolicy::Auto
-    };
+    }
+}
+
+fn prepare(
+    arguments: &Arguments,
+    repo: &Repo,
+    stack: &Stack,
+    request: &Request,
+    binary: &Binary,
+) -> Result<Prepared, Error> {
+    let settings = &repo.settings;
     let user_data_dir = std::env::var_os("TF_DATA_DIR").filter(|v| !v.is_empty());
     let record = InitRecord {
         env: request.env.clone(),
         stack_dir: stack.dir.clone(),
-        data_dir: resolve::data_dir(
-            stack.settings.data_dir,
-            &request.env,
-            user_data_dir.as_deref(),
-        ),
-        backend_files: vec![stack.settings.backend_config.for_env(&request.env)],
+        data_dir: resolve::data_dir(settings.data_dir, &request.env, user_data_dir.as_deref()),
+        backend_files: vec![settings.backend_config.for_env(&request.env)],
         binary: binary.path.clone(),
     };
     let init_up_to_date = || match record.is_current() {
@@ -157,67 +145,192 @@ fn run_env_command(
     let is_file = |path: &Path| path.is_file();
     let context = Context {
         stack_dir: &stack.dir,
-        settings: &stack.settings,
+        settings,
         known_envs: &stack.envs,
         program: &binary.name,
         user_data_dir: user_data_dir.is_some(),
         stdin_is_terminal: std::io::stdin().is_terminal(),
-        init,
+        init: init_policy(arguments),
         init_up_to_date: &init_up_to_date,
         is_file: &is_file,
     };
-    let plan = resolve::resolve(&request, &context)?;
-    let decision = guard::decide(&Situation {
+    let plan = resolve::resolve(request, &context)?;
+    Ok(Prepared { plan, record })
+}
+
+fn guard_decision(arguments: &Arguments, repo: &Repo, request: &Request) -> Decision {
+    guard::decide(&Situation {
         env: &request.env,
-        protected: &stack.settings.protected,
+        protected: &repo.settings.protected,
         command: &request.command,
         args: &request.args,
         terminal: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
         token: arguments.confirm.as_deref(),
-    });
-    if arguments.dry_run {
-        if decision != Decision::Proceed {
-            println!(
-                "# confirmation required: {} is protected (type it at the prompt, or pass --confirm {})",
-                plan.env, plan.env
-            );
-        }
-        if plan.init_up_to_date {
-            println!("# init up to date ({})", plan.env);
-        }
-        for step in &plan.steps {
-            println!("{}", step.invocation);
-        }
-        return Ok(0);
-    }
+    })
+}
+
+/// Applies the guard's decision to the stacks about to run: asks once for all of them.
+fn confirm(
+    decision: Decision,
+    repo: &Repo,
+    env: &str,
+    prepared: &[(&Stack, &Prepared)],
+) -> anyhow::Result<()> {
     match decision {
-        Decision::Proceed => {}
-        Decision::Refuse(error) => return Err(error.into()),
+        Decision::Proceed => Ok(()),
+        Decision::Refuse(error) => Err(error.into()),
         Decision::Ask => {
-            let commands: Vec<String> = plan
-                .steps
-                .iter()
-                .map(|s| s.invocation.command_line())
-                .collect();
-            let backend = stack
-                .dir
-                .join(stack.settings.backend_config.for_env(&plan.env));
-            let shown_dir = std::path::absolute(&stack.dir)?;
-            guard::ask(
-                &plan.env,
-                &shown_dir,
-                &commands,
-                &guard::state_location(&backend),
-            )?;
+            let mut targets = Vec::new();
+            for (stack, prepared) in prepared {
+                let backend = stack.dir.join(repo.settings.backend_config.for_env(env));
+                targets.push(Target {
+                    stack: std::path::absolute(&stack.dir)?.display().to_string(),
+                    commands: prepared
+                        .plan
+                        .steps
+                        .iter()
+                        .map(|s| s.invocation.command_line())
+                        .collect(),
+                    location: guard::state_location(&backend),
+                });
+            }
+            Ok(guard::ask(env, &targets)?)
         }
     }
-    let executor = Executor {
-        binary: binary.require()?,
+}
+
+fn print_dry_run(decision: &Decision, plan: &Plan) {
+    if *decision != Decision::Proceed {
+        println!(
+            "# confirmation required: {0} is protected (type it at the prompt, or pass --confirm {0})",
+            plan.env
+        );
+    }
+    if plan.init_up_to_date {
+        println!("# init up to date ({})", plan.env);
+    }
+    for step in &plan.steps {
+        println!("{}", step.invocation);
+    }
+}
+
+fn executor(arguments: &Arguments, binary: &Binary) -> Result<Executor, Error> {
+    Ok(Executor {
+        binary: binary.require()?.clone(),
         quiet: arguments.quiet,
-        record: (init != InitPolicy::Skip || request.command == "init").then_some(&record),
+        keep_records: !arguments.skip_init,
         plugin_cache: std::env::var_os("TF_PLUGIN_CACHE_DIR")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
+    })
+}
+
+fn run_one(
+    arguments: &Arguments,
+    repo: &Repo,
+    stack: &Stack,
+    request: &Request,
+) -> anyhow::Result<i32> {
+    let binary = Binary::locate(
+        arguments
+            .terraform
+            .as_deref()
+            .or(repo.settings.binary.as_deref()),
+    );
+    let prepared = prepare(arguments, repo, stack, request, &binary)?;
+    let decision = guard_decision(arguments, repo, request);
+    if arguments.dry_run {
+        print_dry_run(&decision, &prepared.plan);
+        return Ok(0);
+    }
+    confirm(decision, repo, &request.env, &[(stack, &prepared)])?;
+    executor(arguments, &binary)?.execute(&prepared.plan, &prepared.record, &Output::Inherit)
+}
+
+fn run_all(arguments: &Arguments, repo: &Repo, request: &Request) -> anyhow::Result<i32> {
+    let stacks = repo.stacks()?;
+    let with_env: Vec<&Stack> = stacks
+        .iter()
+        .filter(|s| s.envs.contains(&request.env))
+        .collect();
+    if with_env.is_empty() {
+        let known: BTreeSet<&str> = stacks
+            .iter()
+            .flat_map(|s| s.envs.iter().map(String::as_str))
+            .collect();
+        return Err(Error::UnknownEnv {
+            name: request.env.clone(),
+            stack: repo.root.clone(),
+            known: known.iter().map(|e| e.to_string()).collect(),
+            suggestion: environment::suggest(&request.env, known.iter().copied()),
+        }
+        .into());
+    }
+    let binary = Binary::locate(
+        arguments
+            .terraform
+            .as_deref()
+            .or(repo.settings.binary.as_deref()),
+    );
+    let jobs: Vec<Job> = with_env
+        .iter()
+        .map(|stack| Job {
+            stack,
+            prepared: prepare(arguments, repo, stack, request, &binary),
+        })
+        .collect();
+    let decision = guard_decision(arguments, repo, request);
+    if arguments.dry_run {
+        for job in &jobs {
+            println!("# stack: {}", job.stack.name());
+            match &job.prepared {
+                Ok(prepared) => print_dry_run(&decision, &prepared.plan),
+                Err(error) => println!("# error: {error}"),
+            }
+        }
+        return Ok(0);
+    }
+    let ready: Vec<(&Stack, &Prepared)> = jobs
+        .iter()
+        .filter_map(|j| Some((j.stack, j.prepared.as_ref().ok()?)))
+        .collect();
+    confirm(decision, repo, &request.env, &ready)?;
+    let options = all::Options {
+        jobs: usize::from(arguments.jobs),
+        fail_fast: arguments.fail_fast,
+        detailed: request.args.iter().any(|a| a == "-detailed-exitcode"),
     };
-    executor.execute(&plan)
+    Ok(all::run(&jobs, &options, &executor(arguments, &binary)?))
+}
+
+fn print_stacks(repo: &Repo, stacks: &[Stack], format: Format) {
+    match format {
+        Format::Text => {
+            for stack in stacks {
+                println!("{}\t{}", stack.path, stack.envs.join(" "));
+                for env in &stack.envs {
+                    for file in repo.missing_files(stack, env) {
+                        println!("  missing: {file} (env {env})");
+                    }
+                }
+            }
+        }
+        Format::Json => {
+            let stacks: Vec<_> = stacks
+                .iter()
+                .map(|stack| {
+                    let missing: Vec<_> = stack
+                        .envs
+                        .iter()
+                        .flat_map(|env| repo.missing_files(stack, env).into_iter().map(move |file| serde_json::json!({"env": env, "file": file})))
+                        .collect();
+                    serde_json::json!({"name": stack.name(), "path": stack.path, "envs": stack.envs, "missing": missing})
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({"root": repo.root, "stacks": stacks})
+            );
+        }
+    }
 }

@@ -43,6 +43,18 @@ pub struct Arguments {
     #[arg(long, value_name = "ENV", env = "TFW_CONFIRM")]
     pub confirm: Option<String>,
 
+    /// Run the command in every stack of the repository that has ENV.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+
+    /// With --all: how many stacks run at once (their output is printed whole, one at a time).
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 1, requires = "all", value_parser = clap::value_parser!(u16).range(1..=crate::signals::MAX_CHILDREN as i64))]
+    pub jobs: u16,
+
+    /// With --all: start no new stack after one failed.
+    #[arg(long, requires = "all")]
+    pub fail_fast: bool,
+
     /// Do not print the commands tfw runs.
     #[arg(short, long)]
     pub quiet: bool,
@@ -55,6 +67,11 @@ pub struct Arguments {
 pub enum Command {
     /// List the environments of the current stack.
     Envs {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// List the stacks of the repository with their envs and missing env files.
+    Stacks {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },

@@ -4,6 +4,7 @@ use crate::environment;
 use crate::error::Error;
 use crate::pattern::EnvPattern;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,18 @@ pub struct Settings {
     pub backend_config: EnvPattern,
     pub binary: Option<OsString>,
     pub data_dir: DataDirMode,
+    /// Globs (relative to the root) of directories stack discovery skips.
+    pub exclude: Vec<String>,
+    /// Per-stack settings, keyed by the stack's path relative to the root (`.` for the root).
+    pub stacks: BTreeMap<String, StackSettings>,
+}
+
+/// `[stacks."<path>"]` in tfw.toml.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackSettings {
+    /// The envs this stack has, narrowing the repository's.
+    pub envs: Option<Vec<String>>,
 }
 
 impl Default for Settings {
@@ -45,6 +58,8 @@ impl Default for Settings {
             backend_config: EnvPattern::new("{env}.tfbackend").expect("valid default"),
             binary: None,
             data_dir: DataDirMode::PerEnv,
+            exclude: Vec::new(),
+            stacks: BTreeMap::new(),
         }
     }
 }
@@ -58,6 +73,8 @@ struct RawSettings {
     backend_config: Option<Spanned<String>>,
     binary: Option<String>,
     data_dir: Option<DataDirMode>,
+    exclude: Option<Vec<Spanned<String>>>,
+    stacks: Option<BTreeMap<String, Spanned<StackSettings>>>,
 }
 
 impl Settings {
@@ -105,6 +122,31 @@ impl Settings {
             },
             binary: raw.binary.map(OsString::from),
             data_dir: raw.data_dir.unwrap_or_default(),
+            exclude: match raw.exclude {
+                Some(globs) => globs
+                    .into_iter()
+                    .map(|glob| {
+                        globset::Glob::new(glob.get_ref())
+                            .map_err(|e| error(Some(glob.span()), format!("`exclude`: {e}")))?;
+                        Ok(glob.into_inner())
+                    })
+                    .collect::<Result<_, Error>>()?,
+                None => Vec::new(),
+            },
+            stacks: match raw.stacks {
+                Some(stacks) => stacks
+                    .into_iter()
+                    .map(|(path, stack)| {
+                        for env in stack.get_ref().envs.iter().flatten() {
+                            environment::validate(env).map_err(|e| {
+                                error(Some(stack.span()), format!("`stacks.\"{path}\".envs`: {e}"))
+                            })?;
+                        }
+                        Ok((path.trim_end_matches('/').to_string(), stack.into_inner()))
+                    })
+                    .collect::<Result<_, Error>>()?,
+                None => BTreeMap::new(),
+            },
         })
     }
 
@@ -191,6 +233,24 @@ data_dir = "shared"
             Some(std::ffi::OsStr::new("tofu"))
         );
         assert_eq!(settings.data_dir, DataDirMode::Shared);
+    }
+
+    #[test]
+    fn exclude_and_per_stack_envs() {
+        let settings =
+            parse("exclude = [\"legacy/**\"]\n\n[stacks.\"schemaspy\"]\nenvs = [\"stg\"]\n")
+                .unwrap();
+        assert_eq!(settings.exclude, ["legacy/**"]);
+        assert_eq!(
+            settings.stacks["schemaspy"].envs.as_deref(),
+            Some(&["stg".to_string()][..])
+        );
+        let err = parse("\n[stacks.x]\nenvs = [\"../a\"]\n").unwrap_err();
+        assert!(err.to_string().starts_with("tfw.toml:2:"), "{err}");
+        let err = parse("[stacks.x]\nname = 1\n").unwrap_err();
+        assert!(err.to_string().contains("name"), "{err}");
+        let err = parse("exclude = [\"a/[\"]\n").unwrap_err();
+        assert!(err.to_string().contains("exclude"), "{err}");
     }
 
     #[test]

@@ -6,28 +6,55 @@ use crate::invocation::Invocation;
 use crate::resolve::{Plan, StepKind};
 use crate::signals;
 use anyhow::Context as _;
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// How steps are run and reported.
-pub struct Executor<'a> {
-    pub binary: &'a Path,
+/// How steps are run and reported; shared by every stack of a run.
+pub struct Executor {
+    pub binary: PathBuf,
     pub quiet: bool,
-    /// Where the env's init is recorded; `None` leaves no record (`--skip-init`).
-    pub record: Option<&'a InitRecord>,
+    /// Record successful inits in the data dir (off with `--skip-init`).
+    pub keep_records: bool,
     /// `TF_PLUGIN_CACHE_DIR`: terraform's plugin cache is not safe for concurrent init.
     pub plugin_cache: Option<PathBuf>,
 }
 
-impl Executor<'_> {
+/// Where a run's output goes.
+#[derive(Default)]
+pub enum Output {
+    /// Straight to the terminal; children share tfw's stdin.
+    #[default]
+    Inherit,
+    /// Everything (tfw's lines, terraform's stdout and stderr) collected, so parallel stacks
+    /// never interleave. Children get no stdin.
+    Capture(RefCell<Vec<u8>>),
+}
+
+impl Output {
+    pub fn captured(self) -> Vec<u8> {
+        match self {
+            Output::Inherit => Vec::new(),
+            Output::Capture(buffer) => buffer.into_inner(),
+        }
+    }
+}
+
+impl Executor {
     /// Runs the plan's steps in order and returns the exit code of the last one that ran.
     /// A failed init stops the run: the command would act on a wrong or missing backend.
-    pub fn execute(&self, plan: &Plan) -> anyhow::Result<i32> {
+    pub fn execute(
+        &self,
+        plan: &Plan,
+        record: &InitRecord,
+        output: &Output,
+    ) -> anyhow::Result<i32> {
         signals::install().context("installing signal handlers")?;
+        let record = self.keep_records.then_some(record);
         if plan.init_up_to_date {
-            self.note(&format!("init up to date ({})", plan.env));
+            self.note(output, &format!("init up to date ({})", plan.env));
         }
         let prelude = plan.steps.iter().any(|s| s.kind == StepKind::Command);
         for step in &plan.steps {
@@ -38,43 +65,43 @@ impl Executor<'_> {
                 StepKind::Init { when_stale } => {
                     // The locks serialise inits of one data dir (and of the plugin cache); the
                     // stamp is re-read under them, as another tfw may have just done this init.
-                    let _locks = self.init_locks()?;
-                    if when_stale
-                        && self
-                            .record
-                            .is_some_and(|r| matches!(r.is_current(), Ok(true)))
-                    {
-                        self.note(&format!(
-                            "init up to date ({}), done by another tfw",
-                            plan.env
-                        ));
+                    let _locks = self.init_locks(record)?;
+                    if when_stale && record.is_some_and(|r| matches!(r.is_current(), Ok(true))) {
+                        self.note(
+                            output,
+                            &format!("init up to date ({}), done by another tfw", plan.env),
+                        );
                         continue;
                     }
-                    if let Some(record) = self.record {
+                    if let Some(record) = record {
                         record.remove().context("removing the init stamp")?;
                     }
-                    let code = self.spawn(&step.invocation, prelude)?;
+                    let code = self.spawn(output, &step.invocation, prelude)?;
                     if code == 0
-                        && let Some(record) = self.record
+                        && let Some(record) = record
                         && let Err(err) = record.write()
                     {
-                        self.note(&format!(
-                            "could not record the init ({err:#}); the next run inits again"
-                        ));
+                        self.note(
+                            output,
+                            &format!(
+                                "could not record the init ({err:#}); the next run inits again"
+                            ),
+                        );
                     }
                     code
                 }
-                StepKind::Command => self.spawn(&step.invocation, false)?,
+                StepKind::Command => self.spawn(output, &step.invocation, false)?,
             };
             if signals::interrupted() {
                 return Ok(exit_code::INTERRUPTED);
             }
             if code != 0 && prelude && step.kind != StepKind::Command {
-                eprintln!(
+                let message = format!(
                     "tfw: error: `{}` failed in {} (exit {code}); the command was not run",
                     step.invocation.command_line(),
                     step.invocation.dir.display()
                 );
+                line(output, &message, false);
             }
             if code != 0 || step.kind == StepKind::Command {
                 return Ok(code);
@@ -83,7 +110,7 @@ impl Executor<'_> {
         Ok(0)
     }
 
-    fn init_locks(&self) -> anyhow::Result<Vec<File>> {
+    fn init_locks(&self, record: Option<&InitRecord>) -> anyhow::Result<Vec<File>> {
         let mut locks = Vec::new();
         if let Some(cache) = self.plugin_cache.as_ref().filter(|dir| dir.is_dir()) {
             let path = cache.join(".tfw-init.lock");
@@ -92,22 +119,31 @@ impl Executor<'_> {
                     .with_context(|| format!("locking {}", path.display()))?,
             );
         }
-        if let Some(record) = self.record {
+        if let Some(record) = record {
             locks.push(record.lock().context("locking the data dir for init")?);
         }
         Ok(locks)
     }
 
     /// Runs one process; returns its exit code, 128+N when killed by signal N.
-    fn spawn(&self, invocation: &Invocation, stdout_to_stderr: bool) -> anyhow::Result<i32> {
-        self.echo(&invocation.command_line());
-        let mut expression = duct::cmd(self.binary, &invocation.args)
+    fn spawn(
+        &self,
+        output: &Output,
+        invocation: &Invocation,
+        stdout_to_stderr: bool,
+    ) -> anyhow::Result<i32> {
+        if !self.quiet {
+            line(output, &format!("$ {}", invocation.command_line()), true);
+        }
+        let mut expression = duct::cmd(&self.binary, &invocation.args)
             .dir(&invocation.dir)
             .unchecked();
         for (name, value) in &invocation.env {
             expression = expression.env(name, value);
         }
-        if stdout_to_stderr {
+        if let Output::Capture(_) = output {
+            expression = expression.stdin_null().stderr_to_stdout().stdout_capture();
+        } else if stdout_to_stderr {
             // stdout belongs to the command: `tfw stg output -json | jq` must see JSON only.
             expression = expression.stdout_to_stderr();
         }
@@ -118,34 +154,39 @@ impl Executor<'_> {
                 invocation.dir.display()
             )
         })?;
-        signals::set_child(handle.pids().first().copied());
-        let status = handle.wait().map(|output| output.status);
-        signals::set_child(None);
-        let status =
-            status.with_context(|| format!("waiting for `{}`", invocation.command_line()))?;
+        let child = signals::register_child(handle.pids().first().copied());
+        let result = handle
+            .wait()
+            .with_context(|| format!("waiting for `{}`", invocation.command_line()))?;
+        drop(child);
+        if let Output::Capture(buffer) = output {
+            buffer.borrow_mut().extend_from_slice(&result.stdout);
+        }
+        let status = result.status;
         Ok(status
             .code()
             .unwrap_or_else(|| exit_code::SIGNAL_BASE + status.signal().unwrap_or(0)))
     }
 
-    fn note(&self, message: &str) {
+    fn note(&self, output: &Output, message: &str) {
         if !self.quiet {
-            eprintln!("tfw: {message}");
+            line(output, &format!("tfw: {message}"), false);
         }
     }
+}
 
-    /// `$ terraform plan …` on stderr before each process, dimmed at a terminal.
-    fn echo(&self, command_line: &str) {
-        if self.quiet {
-            return;
-        }
-        let mut stderr = std::io::stderr().lock();
-        let color =
-            stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let _ = if color {
-            writeln!(stderr, "\x1b[2m$ {command_line}\x1b[0m")
-        } else {
-            writeln!(stderr, "$ {command_line}")
-        };
+/// A line of tfw's own: on stderr (dimmed at a terminal when `dim`), or into the capture.
+fn line(output: &Output, text: &str, dim: bool) {
+    if let Output::Capture(buffer) = output {
+        let _ = writeln!(buffer.borrow_mut(), "{text}");
+        return;
     }
+    let mut stderr = std::io::stderr().lock();
+    let color =
+        dim && stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let _ = if color {
+        writeln!(stderr, "\x1b[2m{text}\x1b[0m")
+    } else {
+        writeln!(stderr, "{text}")
+    };
 }

@@ -131,28 +131,38 @@ pub fn state_location(file: &Path) -> String {
     out
 }
 
-/// Shows what is about to happen and asks for the env name on the terminal.
-pub fn ask(env: &str, stack: &Path, commands: &[String], location: &str) -> Result<(), Error> {
+/// One stack a confirmation covers, as shown before asking.
+pub struct Target {
+    pub stack: String,
+    pub commands: Vec<String>,
+    pub location: String,
+}
+
+/// Shows what is about to happen (every stack, before any runs) and asks for the env name.
+pub fn ask(env: &str, targets: &[Target]) -> Result<(), Error> {
     eprintln!("tfw: {env} is a protected environment.");
-    eprintln!("  stack:   {}", stack.display());
-    for command in commands {
-        eprintln!("  command: {command}");
+    for target in targets {
+        eprintln!("  stack:   {}", target.stack);
+        for command in &target.commands {
+            eprintln!("  command: {command}");
+        }
+        eprintln!("  state:   {}", target.location);
     }
-    eprintln!("  state:   {location}");
     let answer = dialoguer::Input::<String>::new()
         .with_prompt(format!("Type `{env}` to continue"))
         .allow_empty(true)
         .report(false)
         .interact_text_on(&dialoguer::console::Term::stderr());
+    let help = format!("type the environment name `{env}` exactly to proceed");
     match answer {
         Ok(typed) if typed == env => Ok(()),
         Ok(typed) => Err(Error::Refused {
             message: format!("not confirmed: typed `{typed}`, not `{env}`"),
-            help: format!("type the environment name `{env}` exactly to proceed"),
+            help,
         }),
         Err(_) => Err(Error::Refused {
             message: "not confirmed: no answer".into(),
-            help: format!("type the environment name `{env}` exactly to proceed"),
+            help,
         }),
     }
 }

@@ -1,5 +1,6 @@
 //! tfw: run terraform for one environment of one or more stacks, safely and fast.
 
+mod all;
 mod app;
 mod arguments;
 mod binary;
@@ -16,6 +17,7 @@ mod pattern;
 mod quote;
 mod resolve;
 mod signals;
+mod stack;
 
 use std::ffi::OsString;
 

@@ -6,8 +6,10 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// The running child's pid, 0 when none.
-static CHILD: AtomicI32 = AtomicI32::new(0);
+/// Room for the children of `--all --jobs N`; `arguments` caps N at this.
+pub const MAX_CHILDREN: usize = 64;
+/// The running children's pids, 0 in free slots.
+static CHILDREN: [AtomicI32; MAX_CHILDREN] = [const { AtomicI32::new(0) }; MAX_CHILDREN];
 static INSTALL: Once = Once::new();
 
 /// Installs the handlers. A handler, not SIG_IGN: an ignored SIGINT would stay ignored in the
@@ -29,9 +31,11 @@ fn register_all() -> std::io::Result<()> {
         unsafe {
             signal_hook::low_level::register(signal, move || {
                 INTERRUPTED.store(true, Ordering::SeqCst);
-                let child = CHILD.load(Ordering::SeqCst);
-                if child > 0 {
-                    libc::kill(child, signal);
+                for slot in &CHILDREN {
+                    let child = slot.load(Ordering::SeqCst);
+                    if child > 0 {
+                        libc::kill(child, signal);
+                    }
                 }
             })?;
         }
@@ -44,8 +48,25 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// Records the child that SIGTERM and SIGHUP go to (`None` once it has exited).
-pub fn set_child(pid: Option<u32>) {
-    let pid = pid.and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
-    CHILD.store(pid, Ordering::SeqCst);
+/// A running child that SIGTERM and SIGHUP are forwarded to, until dropped.
+pub struct ChildGuard(Option<usize>);
+
+/// Records `pid` as running.
+pub fn register_child(pid: Option<u32>) -> ChildGuard {
+    let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) else {
+        return ChildGuard(None);
+    };
+    let slot = CHILDREN.iter().position(|slot| {
+        slot.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    });
+    ChildGuard(slot)
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(slot) = self.0 {
+            CHILDREN[slot].store(0, Ordering::SeqCst);
+        }
+    }
 }

@@ -1,0 +1,278 @@
+//! One command across stacks (`--all`): in order or on N workers, each stack's output whole,
+//! progress at a terminal, a summary at the end and one merged exit code.
+
+use crate::app::Prepared;
+use crate::error::Error;
+use crate::executor::{Executor, Output};
+use crate::exit_code;
+use crate::signals;
+use crate::stack::Stack;
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// One stack to run, or the reason it cannot run.
+pub struct Job<'a> {
+    pub stack: &'a Stack,
+    pub prepared: Result<Prepared, Error>,
+}
+
+pub struct Options {
+    /// How many stacks run at once; 1 streams each stack's output as it comes.
+    pub jobs: usize,
+    /// Start no new stack after one failed.
+    pub fail_fast: bool,
+    /// `-detailed-exitcode` was passed: 0 means "no changes".
+    pub detailed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Exited(i32),
+    /// tfw could not run the stack (missing file, I/O error).
+    Error(String),
+    /// Not started: interrupted, or `--fail-fast` after a failure.
+    Skipped,
+}
+
+impl Outcome {
+    fn failed(&self) -> bool {
+        match self {
+            Outcome::Exited(code) => *code != 0 && *code != 2,
+            Outcome::Error(_) => true,
+            Outcome::Skipped => false,
+        }
+    }
+}
+
+struct Row {
+    name: String,
+    outcome: Outcome,
+    duration: Duration,
+}
+
+/// Runs every job and returns the merged exit code: 130 when interrupted, 1 when any stack
+/// failed, else 2 when any reported changes, else 0.
+pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
+    let progress = Progress::new(
+        jobs.len(),
+        options.jobs > 1 && std::io::stderr().is_terminal(),
+    );
+    let failed = AtomicBool::new(false);
+    let next = AtomicUsize::new(0);
+    let rows: Mutex<Vec<Option<Row>>> = Mutex::new(jobs.iter().map(|_| None).collect());
+    let worker = || {
+        loop {
+            let index = next.fetch_add(1, Ordering::SeqCst);
+            let Some(job) = jobs.get(index) else { break };
+            let name = job.stack.name().to_string();
+            let started = Instant::now();
+            let outcome =
+                if signals::interrupted() || (options.fail_fast && failed.load(Ordering::SeqCst)) {
+                    Outcome::Skipped
+                } else {
+                    progress.start(&name);
+                    let (outcome, captured) = run_job(job, executor, options.jobs > 1);
+                    progress.finish(&name, &captured);
+                    outcome
+                };
+            if outcome.failed() {
+                failed.store(true, Ordering::SeqCst);
+            }
+            rows.lock().unwrap()[index] = Some(Row {
+                name,
+                outcome,
+                duration: started.elapsed(),
+            });
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.max(1) {
+            scope.spawn(worker);
+        }
+    });
+    progress.clear();
+    let rows: Vec<Row> = rows.into_inner().unwrap().into_iter().flatten().collect();
+    print_summary(&rows, options.detailed);
+    merge(&rows, signals::interrupted())
+}
+
+/// Runs one stack; with `capture`, its output comes back whole instead of being printed.
+fn run_job(job: &Job, executor: &Executor, capture: bool) -> (Outcome, Vec<u8>) {
+    let prepared = match &job.prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            let message = format!("tfw: error: {error}\nhelp: {}\n", error.help());
+            if capture {
+                return (Outcome::Error(error.to_string()), message.into_bytes());
+            }
+            eprint!("==> {}\n{message}", job.stack.name());
+            return (Outcome::Error(error.to_string()), Vec::new());
+        }
+    };
+    let output = if capture {
+        Output::Capture(Default::default())
+    } else {
+        Output::Inherit
+    };
+    if !capture {
+        eprintln!("==> {}", job.stack.name());
+    }
+    let outcome = match executor.execute(&prepared.plan, &prepared.record, &output) {
+        Ok(exit_code::INTERRUPTED) if signals::interrupted() => {
+            Outcome::Exited(exit_code::INTERRUPTED)
+        }
+        Ok(code) => Outcome::Exited(code),
+        Err(error) => Outcome::Error(format!("{error:#}")),
+    };
+    let mut captured = output.captured();
+    if let (Outcome::Error(message), true) = (&outcome, capture) {
+        captured.extend_from_slice(format!("tfw: error: {message}\n").as_bytes());
+    }
+    (outcome, captured)
+}
+
+fn merge(rows: &[Row], interrupted: bool) -> i32 {
+    if interrupted {
+        exit_code::INTERRUPTED
+    } else if rows.iter().any(|r| r.outcome.failed()) {
+        1
+    } else if rows.iter().any(|r| r.outcome == Outcome::Exited(2)) {
+        2
+    } else {
+        0
+    }
+}
+
+fn print_summary(rows: &[Row], detailed: bool) {
+    let width = rows
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(0)
+        .max("stack".len());
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(
+        stderr,
+        "\n{:<width$}  {:<10}  {:>4}  {:>8}",
+        "stack", "result", "exit", "time"
+    );
+    for row in rows {
+        let (result, code) = match &row.outcome {
+            Outcome::Exited(0) if detailed => ("no changes", "0".to_string()),
+            Outcome::Exited(0) => ("ok", "0".to_string()),
+            Outcome::Exited(2) => ("changes", "2".to_string()),
+            Outcome::Exited(exit_code::INTERRUPTED) => {
+                ("interrupted", exit_code::INTERRUPTED.to_string())
+            }
+            Outcome::Exited(code) => ("failed", code.to_string()),
+            Outcome::Error(_) => ("failed", "-".to_string()),
+            Outcome::Skipped => ("skipped", "-".to_string()),
+        };
+        let _ = writeln!(
+            stderr,
+            "{:<width$}  {result:<10}  {code:>4}  {:>7.1}s",
+            row.name,
+            row.duration.as_secs_f64()
+        );
+    }
+}
+
+/// The stacks done and running, redrawn on one stderr line at a terminal; each finished
+/// stack's captured output printed whole.
+struct Progress {
+    total: usize,
+    draw: bool,
+    state: Mutex<(usize, BTreeSet<String>)>,
+}
+
+impl Progress {
+    fn new(total: usize, draw: bool) -> Self {
+        Self {
+            total,
+            draw,
+            state: Mutex::new((0, BTreeSet::new())),
+        }
+    }
+
+    fn start(&self, name: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.1.insert(name.to_string());
+        self.redraw(&state);
+    }
+
+    fn finish(&self, name: &str, captured: &[u8]) {
+        let mut state = self.state.lock().unwrap();
+        state.0 += 1;
+        state.1.remove(name);
+        if !captured.is_empty() || self.draw {
+            self.clear_line();
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "==> {name}");
+            let _ = stdout.write_all(captured);
+            let _ = stdout.flush();
+        }
+        self.redraw(&state);
+    }
+
+    fn redraw(&self, state: &(usize, BTreeSet<String>)) {
+        if self.draw {
+            let running: Vec<&str> = state.1.iter().map(String::as_str).collect();
+            eprint!(
+                "\r\x1b[2K[{}/{}] running: {}",
+                state.0,
+                self.total,
+                running.join(", ")
+            );
+        }
+    }
+
+    fn clear_line(&self) {
+        if self.draw {
+            eprint!("\r\x1b[2K");
+        }
+    }
+
+    fn clear(&self) {
+        self.clear_line();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(outcomes: &[Outcome]) -> Vec<Row> {
+        outcomes
+            .iter()
+            .map(|o| Row {
+                name: "s".into(),
+                outcome: o.clone(),
+                duration: Duration::ZERO,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exit_codes_merge() {
+        use Outcome::*;
+        let cases: &[(&[Outcome], bool, i32)] = &[
+            (&[Exited(0), Exited(0)], false, 0),
+            (&[Exited(0), Exited(2)], false, 2),
+            (&[Exited(2), Exited(1)], false, 1),
+            (&[Exited(2), Error("x".into())], false, 1),
+            (&[Exited(0), Exited(3)], false, 1),
+            (&[Exited(0), Skipped], false, 0),
+            (&[Exited(2), Skipped], true, 130),
+        ];
+        for (outcomes, interrupted, expected) in cases {
+            assert_eq!(
+                merge(&rows(outcomes), *interrupted),
+                *expected,
+                "{outcomes:?}"
+            );
+        }
+    }
+}
