@@ -162,3 +162,22 @@ fn second_command_needs_no_init_and_a_backend_edit_reinits() {
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(test.path("state/stg.tfstate").is_file());
 }
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn all_applies_every_stack() {
+    let test = Test::example("quickstart");
+    let run = tfw(&test, &["--all", "stg", "apply", "-auto-approve"]).status(0);
+    assert!(run.stderr().contains("datadog"), "{}", run.stderr());
+    assert_eq!(output(&test, "stg", "name"), "quickstart-stg");
+    let datadog = test.path("datadog");
+    let terraform = terraform();
+    let mut command = test.command();
+    command
+        .args(["--terraform", &terraform, "-q", "-C"])
+        .arg(&datadog)
+        .args(["stg", "output", "-raw", "monitor_prefix"]);
+    let run = test.finish(command.output().unwrap()).status(0);
+    assert_eq!(run.stdout(), "datadog-stg");
+    assert!(test.path("datadog/state/stg.tfstate").is_file());
+}

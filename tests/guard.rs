@@ -140,12 +140,16 @@ fn dry_run_shows_that_confirmation_is_required() {
 
 /// Runs `tfw prd apply` in a pseudo-terminal, types `answer` at the prompt.
 fn answer_prompt(answer: &str) -> (i32, Vec<String>, String) {
-    let test = Test::stack().write(
+    answer_prompt_in(Test::stack(), &["prd", "apply"], answer)
+}
+
+fn answer_prompt_in(test: Test, args: &[&str], answer: &str) -> (i32, Vec<String>, String) {
+    let test = test.write(
         "prd.tfbackend",
         "bucket = \"acme-state\"\nkey = \"prd/terraform.tfstate\"\nsecret_key = \"hunter2\"\n",
     );
     let mut command = test.command();
-    command.args(["prd", "apply"]).stdin(Stdio::inherit());
+    command.args(args).stdin(Stdio::inherit());
     let mut session = rexpect::session::spawn_command(command, Some(10_000)).unwrap();
     let shown = session.exp_string("Type `prd` to continue").unwrap();
     session.send_line(answer).unwrap();
@@ -158,7 +162,7 @@ fn answer_prompt(answer: &str) -> (i32, Vec<String>, String) {
         .and_then(|c| c.parse().ok())
         .unwrap_or_else(|| panic!("tfw did not exit normally: {status}"));
     let run = test.finish(std::process::Command::new("true").output().unwrap());
-    (code, run.lines(), format!("{shown}{rest}"))
+    (code, run.lines(), format!("{shown}<PROMPT>{rest}"))
 }
 
 #[test]
@@ -191,4 +195,25 @@ fn at_a_terminal_anything_else_refuses() {
         assert_eq!(code, 77, "{answer:?}: {screen}");
         assert!(lines.is_empty(), "{answer:?}: terraform ran {lines:?}");
     }
+}
+
+#[test]
+fn with_all_one_prompt_lists_every_stack_before_any_runs() {
+    let test = Test::stack()
+        .write("tfw.toml", "")
+        .files("datadog/", common::STACK);
+    let (code, lines, screen) = answer_prompt_in(test, &["--all", "prd", "apply"], "prd");
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("apply")).count(), 2);
+    let prompt_at = screen.find("<PROMPT>").unwrap();
+    assert_eq!(
+        screen[..prompt_at].matches("  stack:").count(),
+        2,
+        "{screen}"
+    );
+    assert!(screen[..prompt_at].contains("datadog"), "{screen}");
+    assert!(
+        !screen[..prompt_at].contains("==> "),
+        "nothing ran before the answer: {screen}"
+    );
 }

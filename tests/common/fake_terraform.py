@@ -23,6 +23,13 @@ log({
 })
 sys.stdout.write(os.environ.get("FAKE_TF_STDOUT_" + command, ""))
 sys.stdout.flush()
+# FAKE_TF_LINES_<command>=N: N numbered lines on stdout and stderr, slowly, so that output of
+# parallel runs would interleave if tfw did not group it.
+here = os.path.basename(os.getcwd())
+for i in range(int(os.environ.get("FAKE_TF_LINES_" + command, "0"))):
+    print(f"{here} out {i}", flush=True)
+    print(f"{here} err {i}", file=sys.stderr, flush=True)
+    time.sleep(0.05)
 # FAKE_TF_OVERLAP_DIR: each running slow call (one with a FAKE_TF_SLEEP_) holds a file there;
 # seeing another one while running means two slow calls overlapped.
 overlap_dir = ("FAKE_TF_SLEEP_" + command in os.environ) and os.environ.get("FAKE_TF_OVERLAP_DIR")
@@ -54,4 +61,5 @@ if os.environ.get("FAKE_TF_BLOCK") == command:
     time.sleep(0.5)
     sys.exit(1)
 
-sys.exit(int(os.environ.get("FAKE_TF_EXIT_" + command, "0")))
+# FAKE_TF_EXIT_<command>_<dir name> beats FAKE_TF_EXIT_<command>: one stack can fail alone.
+sys.exit(int(os.environ.get(f"FAKE_TF_EXIT_{command}_{here}", os.environ.get("FAKE_TF_EXIT_" + command, "0"))))

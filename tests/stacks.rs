@@ -1,0 +1,279 @@
+//! Sub-stacks: discovery, `tfw stacks`, `tfw envs`, and `--all` across them.
+
+mod common;
+
+use common::{STACK, Test};
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// A repo with a root stack, `datadog/`, `metabase` (a symlink to `platform/metabase`), a
+/// `modules/` dir and a stray `.terraform/` copy of a stack: three stacks.
+fn repo() -> Test {
+    let test = Test::new()
+        .write("tfw.toml", "")
+        .files("", STACK)
+        .files("datadog/", STACK)
+        .files("platform/metabase/", STACK)
+        .write("modules/net/main.tf", "")
+        .files(".terraform/modules/copy/", STACK);
+    std::os::unix::fs::symlink("platform/metabase", test.path("metabase")).unwrap();
+    test
+}
+
+fn cwd_names(run: &common::Run, root: &std::path::Path) -> Vec<String> {
+    let root = root.canonicalize().unwrap();
+    run.calls
+        .iter()
+        .filter(|c| c.argv[0] != "init")
+        .map(|c| c.cwd.strip_prefix(&root).unwrap().display().to_string())
+        .collect()
+}
+
+#[test]
+fn stacks_lists_each_stack_once_root_first() {
+    let test = repo();
+    let run = test.run_with(["stacks"]).status(0);
+    assert_eq!(
+        run.stdout(),
+        ".\tdev prd stg\ndatadog\tdev prd stg\nplatform/metabase\tdev prd stg\n"
+    );
+    let run = test.run_with(["stacks", "--format", "json"]).status(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let names: Vec<&str> = json["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["root", "datadog", "platform/metabase"]);
+    assert_eq!(
+        json["stacks"][1]["envs"],
+        serde_json::json!(["dev", "prd", "stg"])
+    );
+    assert_eq!(
+        PathBuf::from(json["root"].as_str().unwrap()),
+        test.dir.path()
+    );
+}
+
+#[test]
+fn stacks_reports_missing_env_files_and_per_stack_envs() {
+    let test = repo().remove("datadog/prd.tfvars").write(
+        "tfw.toml",
+        "[stacks.\"platform/metabase\"]\nenvs = [\"stg\"]\n",
+    );
+    let run = test.run_with(["stacks"]).status(0);
+    assert!(
+        run.stdout()
+            .contains("datadog\tdev prd stg\n  missing: datadog/prd.tfvars (env prd)\n"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stdout().contains("platform/metabase\tstg\n"),
+        "{}",
+        run.stdout()
+    );
+    let run = test.run_with(["stacks", "--format", "json"]).status(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(
+        json["stacks"][1]["missing"],
+        serde_json::json!([{"env": "prd", "file": "datadog/prd.tfvars"}])
+    );
+}
+
+#[test]
+fn envs_of_a_sub_stack() {
+    let test = repo()
+        .remove("datadog/dev.tfbackend")
+        .current_dir("datadog");
+    let run = test.run_with(["envs", "--format", "json"]).status(0);
+    assert_eq!(run.stdout(), "[\"prd\",\"stg\"]\n");
+}
+
+#[test]
+fn all_runs_each_stack_in_order_with_a_summary() {
+    let test = repo();
+    let run = test.run_with(["--all", "stg", "plan"]).status(0);
+    assert_eq!(
+        cwd_names(&run, test.dir.path()),
+        ["", "datadog", "platform/metabase"]
+    );
+    let stderr = run.stderr();
+    for header in ["==> root", "==> datadog", "==> platform/metabase"] {
+        assert!(stderr.contains(header), "{stderr}");
+    }
+    assert!(
+        stderr.contains("stack              result      exit"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("datadog            ok             0"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn all_runs_from_inside_a_sub_stack_too() {
+    let run = repo()
+        .current_dir("datadog")
+        .run_with(["--all", "dev", "output"])
+        .status(0);
+    assert_eq!(
+        run.calls.iter().filter(|c| c.argv[0] == "output").count(),
+        3
+    );
+}
+
+#[test]
+fn all_skips_stacks_without_the_env_and_rejects_unknown_envs() {
+    let test = repo().remove("datadog/prd.tfbackend");
+    let run = test.run_with(["--all", "prd", "plan"]).status(0);
+    assert_eq!(cwd_names(&run, test.dir.path()), ["", "platform/metabase"]);
+    test.run_with(["--all", "prod", "plan"])
+        .status(64)
+        .stderr_contains("did you mean `prd`?");
+}
+
+#[test]
+fn all_exit_code_merges_changes_and_failures() {
+    let test = repo().env("FAKE_TF_EXIT_plan_datadog", "2");
+    let run = test
+        .run_with(["--all", "stg", "plan", "-detailed-exitcode"])
+        .status(2);
+    assert!(
+        run.stderr().contains("datadog            changes        2"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().contains("root               no changes     0"),
+        "{}",
+        run.stderr()
+    );
+    let test = repo()
+        .env("FAKE_TF_EXIT_plan_datadog", "2")
+        .env("FAKE_TF_EXIT_plan_metabase", "1");
+    let run = test.run_with(["--all", "stg", "plan"]).status(1);
+    assert_eq!(
+        run.calls.iter().filter(|c| c.argv[0] == "plan").count(),
+        3,
+        "keeps going after a failure"
+    );
+}
+
+#[test]
+fn a_stack_tfw_cannot_run_fails_alone() {
+    let test = repo().remove("datadog/stg.tfvars");
+    let run = test
+        .run_with(["--all", "stg", "plan"])
+        .status(1)
+        .stderr_contains("datadog/stg.tfvars");
+    assert_eq!(cwd_names(&run, test.dir.path()), ["", "platform/metabase"]);
+}
+
+#[test]
+fn fail_fast_starts_no_new_stack() {
+    let test = repo().env("FAKE_TF_EXIT_plan_datadog", "1");
+    let run = test
+        .run_with(["--all", "--fail-fast", "stg", "plan"])
+        .status(1);
+    assert_eq!(cwd_names(&run, test.dir.path()), ["", "datadog"]);
+    assert!(
+        run.stderr().contains("platform/metabase  skipped"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn jobs_run_stacks_in_parallel_and_one_at_a_time_without() {
+    for (jobs, parallel) in [("3", true), ("1", false)] {
+        let test = repo().env("FAKE_TF_SLEEP_plan", "0.5");
+        let running = test.path("running");
+        std::fs::create_dir(&running).unwrap();
+        let run = test
+            .env("FAKE_TF_OVERLAP_DIR", &running)
+            .run_with(["--all", "-j", jobs, "stg", "plan"])
+            .status(0);
+        assert_eq!(
+            !run.overlaps.is_empty(),
+            parallel,
+            "-j {jobs}: {:?}",
+            run.overlaps
+        );
+    }
+}
+
+#[test]
+fn parallel_output_is_grouped_per_stack() {
+    let test = repo().env("FAKE_TF_LINES_plan", "6");
+    let run = test.run_with(["--all", "-j", "3", "stg", "plan"]).status(0);
+    let stdout = run.stdout();
+    // Each stack's lines form one block: once a stack's lines stop, they never come back.
+    let owners: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| {
+            l.split_once(" out ")
+                .or(l.split_once(" err "))
+                .map(|(d, _)| d)
+        })
+        .collect();
+    assert_eq!(owners.len(), 36, "{stdout}");
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut blocks = 0;
+    for (i, owner) in owners.iter().enumerate() {
+        if i == 0 || owners[i - 1] != *owner {
+            blocks += 1;
+            *seen.entry(owner).or_default() += 1;
+        }
+    }
+    assert_eq!(blocks, 3, "{stdout}");
+    assert!(seen.values().all(|n| *n == 1));
+    for header in ["==> root", "==> datadog", "==> platform/metabase"] {
+        assert!(stdout.contains(header), "{stdout}");
+    }
+}
+
+#[test]
+fn protected_env_is_confirmed_once_for_all_stacks() {
+    let test = repo();
+    let run = test.run_with(["--all", "prd", "apply"]).status(77);
+    assert!(run.calls.is_empty());
+    let run = test
+        .run_with(["--all", "--confirm", "prd", "prd", "apply"])
+        .status(0);
+    assert_eq!(run.calls.iter().filter(|c| c.argv[0] == "apply").count(), 3);
+}
+
+#[test]
+fn ctrl_c_stops_the_running_stack_gracefully_and_starts_no_other() {
+    let test = repo()
+        .args(["--all", "stg", "plan"])
+        .env("FAKE_TF_BLOCK", "plan");
+    let child = test
+        .command()
+        .process_group(0)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !test.path("ready").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the fake terraform never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) }, 0);
+    let run = test.finish(child.wait_with_output().unwrap()).status(130);
+    assert_eq!(run.signals, ["SIGINT"]);
+    assert_eq!(cwd_names(&run, test.dir.path()), [""]);
+    assert!(
+        run.stderr().contains("datadog            skipped"),
+        "{}",
+        run.stderr()
+    );
+}
