@@ -1,47 +1,98 @@
-"""Warm `tfw stg plan` against direct terraform and the terraform.sh baseline (see scripts/bench)."""
+"""The benchmarks behind scripts/bench: medians of interleaved runs, and their ratios."""
 import os, shutil, statistics, subprocess, sys, tempfile, time
 
-runs = int(sys.argv[1])
+what, runs = sys.argv[1], int(sys.argv[2])
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-terraform, tfw = os.environ["TERRAFORM"], os.environ["TFW"]
-
+tfw = os.environ["TFW"]
 work = tempfile.mkdtemp(prefix="tfw-bench-")
-stack = os.path.join(work, "stack")
-shutil.copytree(os.path.join(root, "examples/quickstart"), stack,
-                ignore=shutil.ignore_patterns(".terraform", "state", "datadog"))
-bin_dir = os.path.join(work, "bin")
-os.mkdir(bin_dir)
-os.symlink(terraform, os.path.join(bin_dir, "terraform"))
-env = {"PATH": bin_dir + ":/usr/bin:/bin", "HOME": work, "TF_IN_AUTOMATION": "1"}
 
-commands = {
-    "tfw stg plan": [tfw, "-q", "stg", "plan", "-input=false"],
-    "terraform plan (direct)": ["terraform", "plan", "-var-file=stg.tfvars", "-input=false"],
-    "terraform.sh stg plan": [os.path.join(root, "scripts/baseline/terraform.sh"), "stg", "plan",
-                              "-input=false"],
-}
 
-def run(name):
-    argv = commands[name]
-    # The direct run uses the data dir tfw keeps for stg, set the way tfw sets it.
-    run_env = dict(env, TF_DATA_DIR=".terraform/tfw/stg") if "direct" in name else env
+def timed(argv, cwd, env, before=None):
+    if before:
+        before()
     start = time.perf_counter()
-    subprocess.run(argv, cwd=stack, env=run_env, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
-for name in commands:  # warm up: tfw records its init, caches fill
-    run(name)
-times = {name: [] for name in commands}
-for _ in range(runs):
-    for name in commands:
-        times[name].append(run(name))
 
-median = {name: statistics.median(t) for name, t in times.items()}
-print(f"{'command':<26} {'median':>9} {'min':>9} {'max':>9}  ({runs} runs each, interleaved)")
-for name, t in times.items():
-    print(f"{name:<26} {median[name]*1000:>7.1f}ms {min(t)*1000:>7.1f}ms {max(t)*1000:>7.1f}ms")
-tfw_time = median["tfw stg plan"]
-print(f"tfw / direct terraform:   {tfw_time / median['terraform plan (direct)']:.3f}  (target <= 1.05)")
-print(f"tfw / terraform.sh:       {tfw_time / median['terraform.sh stg plan']:.3f}  (target <= 0.5)")
-shutil.rmtree(work)
+def compare(cases, cwd):
+    """cases: name -> (argv, env, before). Warm up once, then run interleaved."""
+    for argv, env, before in cases.values():
+        timed(argv, cwd, env, before)
+    times = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, (argv, env, before) in cases.items():
+            times[name].append(timed(argv, cwd, env, before))
+    print(f"{'command':<34} {'median':>9} {'min':>9} {'max':>9}  ({runs} runs each, interleaved)")
+    for name, t in times.items():
+        print(f"{name:<34} {statistics.median(t)*1000:>7.1f}ms {min(t)*1000:>7.1f}ms {max(t)*1000:>7.1f}ms")
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def bench_init():
+    terraform = os.environ["TERRAFORM"]
+    stack = os.path.join(work, "stack")
+    shutil.copytree(os.path.join(root, "examples/quickstart"), stack,
+                    ignore=shutil.ignore_patterns(".terraform", "state", "datadog"))
+    bin_dir = os.path.join(work, "bin")
+    os.mkdir(bin_dir)
+    os.symlink(terraform, os.path.join(bin_dir, "terraform"))
+    env = {"PATH": bin_dir + ":/usr/bin:/bin", "HOME": work, "TF_IN_AUTOMATION": "1"}
+    # The direct run uses the data dir tfw keeps for stg, set the way tfw sets it.
+    direct_env = dict(env, TF_DATA_DIR=".terraform/tfw/stg")
+    sh = os.path.join(root, "scripts/baseline/terraform.sh")
+    median = compare({
+        "tfw stg plan": ([tfw, "-q", "stg", "plan", "-input=false"], env, None),
+        "terraform plan (direct)": (["terraform", "plan", "-var-file=stg.tfvars", "-input=false"], direct_env, None),
+        "terraform.sh stg plan": ([sh, "stg", "plan", "-input=false"], env, None),
+    }, stack)
+    print(f"tfw / direct terraform: {median['tfw stg plan'] / median['terraform plan (direct)']:.3f}  (target <= 1.05)")
+    print(f"tfw / terraform.sh:     {median['tfw stg plan'] / median['terraform.sh stg plan']:.3f}  (target <= 0.5)")
+
+
+def generate(repo, stacks=1000, others=30000, envs=("dev", "stg", "prd", "qa")):
+    """A git repo of `stacks` stacks x len(envs) envs among `others` other files."""
+    for i in range(stacks):
+        d = os.path.join(repo, f"team{i % 20:02d}", f"stack{i:04d}")
+        os.makedirs(d)
+        with open(os.path.join(d, "main.tf"), "w") as f:
+            f.write('terraform {\n  backend "s3" {}\n}\n\nvariable "env" {}\n')
+        for e in envs:
+            with open(os.path.join(d, f"{e}.tfvars"), "w") as f:
+                f.write(f'env   = "{e}"\ncount = {i}\n')
+            with open(os.path.join(d, f"{e}.tfbackend"), "w") as f:
+                f.write(f'bucket = "state-{e}"\nkey    = "team{i % 20:02d}/stack{i:04d}/terraform.tfstate"\n'
+                        f'region = "eu-west-1"\n')
+    for j in range(others):
+        d = os.path.join(repo, "src", f"pkg{j % 300:03d}")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"file{j:05d}.py"), "w") as f:
+            f.write(f"x = {j}\n")
+    git = ["git", "-c", "user.email=bench@example.com", "-c", "user.name=bench"]
+    subprocess.run(git + ["init", "-q", repo], check=True)
+    subprocess.run(git + ["-C", repo, "add", "-A"], check=True)
+    subprocess.run(git + ["-C", repo, "commit", "-qm", "generated"], check=True)
+
+
+def bench_check():
+    repo = os.path.join(work, "repo")
+    generate(repo)
+    env = {"PATH": "/usr/bin:/bin", "HOME": work}
+    cache = os.path.join(repo, ".git", "tfw-check-cache")
+    forget = lambda: os.path.exists(cache) and os.remove(cache)
+    baseline = os.path.join(root, "scripts/baseline/check.sh")
+    median = compare({
+        "find+bash (check 1 only)": ([baseline, "dev stg prd qa"], env, None),
+        "tfw check (all six checks)": ([tfw, "check"], env, None),
+        "tfw check, no cache (cold)": ([tfw, "check"], env, forget),
+    }, repo)
+    base = median["find+bash (check 1 only)"]
+    print(f"tfw check / find+bash:        {median['tfw check (all six checks)'] / base:.3f}  (target <= 0.25)")
+    print(f"tfw check cold / find+bash:   {median['tfw check, no cache (cold)'] / base:.3f}  (every file read and parsed)")
+
+
+try:
+    {"init": bench_init, "check": bench_check}[what]()
+finally:
+    shutil.rmtree(work)

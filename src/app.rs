@@ -3,6 +3,7 @@
 use crate::all::{self, Job};
 use crate::arguments::{Arguments, Command, Format};
 use crate::binary::Binary;
+use crate::check;
 use crate::environment;
 use crate::error::Error;
 use crate::executor::{Executor, Output};
@@ -59,6 +60,23 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
                 Format::Json => println!("{}", serde_json::json!(stack.envs)),
             }
             Ok(0)
+        }
+        Some(Command::Check { format }) => {
+            let repo = Repo::open(&start)?;
+            let problems = check::check(&repo)?;
+            match format {
+                Format::Text => problems
+                    .iter()
+                    .for_each(|p| println!("{}: {}", p.path, p.message)),
+                Format::Json => println!("{}", serde_json::json!({ "problems": problems })),
+            }
+            if !problems.is_empty() && format == Format::Text {
+                eprintln!(
+                    "tfw: {} problem(s) found; fix the files named above",
+                    problems.len()
+                );
+            }
+            Ok(i32::from(!problems.is_empty()))
         }
         Some(Command::Stacks { format }) => {
             let repo = Repo::open(&start)?;

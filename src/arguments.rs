@@ -70,6 +70,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Check that every stack has every env's files, that no two point at one state, and that env
+    /// files parse (for pre-commit; exits 1 on any problem).
+    Check {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// List the stacks of the repository with their envs and missing env files.
     Stacks {
         #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -32,6 +32,19 @@ impl EnvPattern {
         Self::new(pattern)
     }
 
+    /// Whether the pattern names a different file per env (`{env}.tfvars`, not `common.tfvars`).
+    pub fn is_per_env(&self) -> bool {
+        self.0.contains(PLACEHOLDER)
+    }
+
+    /// What the file name of every file this pattern names ends with (all of it when the last
+    /// component has no placeholder): a cheap test to skip the bulk of a repository's files.
+    pub fn name_suffix(&self) -> &str {
+        let last = self.0.rsplit('/').next().unwrap_or(&self.0);
+        last.rsplit_once(PLACEHOLDER)
+            .map_or(last, |(_, suffix)| suffix)
+    }
+
     /// The path for one env, relative to the stack directory.
     pub fn for_env(&self, env: &str) -> PathBuf {
         PathBuf::from(self.0.replace(PLACEHOLDER, env))
@@ -40,29 +53,52 @@ impl EnvPattern {
     /// Every env whose file exists in `stack`, sorted. Only the directory holding the
     /// placeholder is listed, so discovery costs one `read_dir`.
     pub fn discover(&self, stack: &Path) -> Vec<String> {
-        let (prefix, _) = self.0.split_once(PLACEHOLDER).unwrap_or((&self.0, ""));
+        self.discover_with(
+            |dir| match fs::read_dir(stack.join(dir)) {
+                Ok(entries) => entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+            |file| stack.join(file).is_file(),
+        )
+    }
+
+    /// `discover` over any listing: `names_in(dir)` lists a directory relative to the stack,
+    /// `exists(file)` says whether a file relative to the stack exists. Names are not validated.
+    pub fn discover_with<S: AsRef<str>>(
+        &self,
+        names_in: impl FnOnce(&str) -> Vec<S>,
+        exists: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        let Some((prefix, _)) = self.0.split_once(PLACEHOLDER) else {
+            return Vec::new();
+        };
         let (fixed_dir, component_start) = match prefix.rfind('/') {
             Some(i) => (&prefix[..i], i + 1),
             None => ("", 0),
         };
         let component = self.0[component_start..].split('/').next().unwrap_or("");
-        let Ok(entries) = fs::read_dir(stack.join(fixed_dir)) else {
-            return Vec::new();
-        };
-        let mut envs: Vec<String> = entries
-            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-            .filter_map(|name| match_template(component, &name))
-            .filter(|env| stack.join(self.for_env(env)).is_file())
+        let mut envs: Vec<String> = names_in(fixed_dir)
+            .iter()
+            .filter_map(|name| match_template(component, name.as_ref()))
+            .filter(|env| exists(&self.0.replace(PLACEHOLDER, env)))
             .collect();
         envs.sort();
+        envs.dedup();
         envs
     }
 }
 
 /// The value of `{env}` that turns `template` into `text`: one path component, never empty.
 fn match_template(template: &str, text: &str) -> Option<String> {
-    let (prefix, _) = template.split_once(PLACEHOLDER)?;
+    let (prefix, suffix) = template.split_once(PLACEHOLDER)?;
     let rest = text.strip_prefix(prefix)?;
+    if !suffix.contains(PLACEHOLDER) {
+        // One placeholder, the usual case: what lies between the literal parts.
+        let candidate = rest.strip_suffix(suffix)?;
+        return (!candidate.is_empty() && !candidate.contains('/')).then(|| candidate.to_string());
+    }
     let limit = rest.find('/').unwrap_or(rest.len());
     (1..=limit)
         .map(|end| &rest[..end])
@@ -111,6 +147,25 @@ mod tests {
             Some("dev")
         );
         assert_eq!(twice.env_of("environments/dev/stg.tfvars"), None);
+    }
+
+    #[test]
+    fn name_suffix_is_the_literal_end_of_the_last_component() {
+        assert_eq!(
+            EnvPattern::new("{env}.tfvars").unwrap().name_suffix(),
+            ".tfvars"
+        );
+        assert_eq!(
+            EnvPattern::new("env/{env}/backend.tfbackend")
+                .unwrap()
+                .name_suffix(),
+            "backend.tfbackend"
+        );
+        assert_eq!(
+            EnvPattern::new("common.tfvars").unwrap().name_suffix(),
+            "common.tfvars"
+        );
+        assert_eq!(EnvPattern::new("x/{env}").unwrap().name_suffix(), "");
     }
 
     #[test]

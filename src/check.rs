@@ -1,0 +1,527 @@
+//! `tfw check`: every stack has every env's files, nothing points two envs at one state, env
+//! files parse, env names are valid, no symlink is broken. No terraform, no network, no init.
+
+use crate::environment;
+use crate::listing::{Listing, Subtree};
+use crate::parse_cache::{Attributes, ParseCache, Parsed, Touched};
+use crate::pattern::EnvPattern;
+use crate::stack::Repo;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Problem {
+    /// Relative to the repository root.
+    pub path: String,
+    pub message: String,
+    /// `missing`, `orphan`, `shared-state`, `invalid`, `env-name`, `broken-symlink`.
+    pub kind: &'static str,
+    /// The stack's path (`.` for the root).
+    pub stack: String,
+    pub env: Option<String>,
+}
+
+/// A stack as seen in the listing: its files and the envs its files name.
+struct Found<'a> {
+    /// Relative to the root, `""` for the root itself.
+    dir: &'a str,
+    files: Subtree<'a>,
+    /// Env names from any `{env}` pattern's files, valid or not.
+    named: BTreeSet<String>,
+}
+
+/// A backend file's state location, and the problem to report if another file shares it.
+type StateUse = (String, Problem);
+
+/// Runs every check over the repository; problems come sorted by path.
+pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
+    let settings = &repo.settings;
+    let mut exclude = globset::GlobSetBuilder::new();
+    for glob in &settings.exclude {
+        exclude.add(globset::Glob::new(glob)?);
+    }
+    let patterns: Vec<&EnvPattern> = std::iter::once(&settings.backend_config)
+        .chain(&settings.var_files)
+        .collect();
+    let suffixes: Vec<&str> = patterns.iter().map(|p| p.name_suffix()).collect();
+    let relevant =
+        |path: &str| is_terraform_file(path) || suffixes.iter().any(|s| path.ends_with(s));
+    let listing = Listing::read(&repo.root, &exclude.build()?, &relevant)?;
+    let stacks = find_stacks(&listing, &settings.backend_config, &patterns);
+    // Without an explicit list, every env some stack has is expected in all of them.
+    let all_envs: BTreeSet<String> = match &settings.envs {
+        Some(envs) => envs.iter().cloned().collect(),
+        None => stacks
+            .iter()
+            .flat_map(|s| s.named.iter())
+            .filter(|e| is_env_name(e))
+            .cloned()
+            .collect(),
+    };
+    let cache = ParseCache::open(&repo.root);
+    let checker = Checker {
+        repo,
+        patterns: &patterns,
+        all_envs: &all_envs,
+        cache: &cache,
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = stacks.len().div_ceil(workers).max(1);
+    let results: Vec<(Vec<Problem>, Vec<StateUse>, Touched)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = stacks
+            .chunks(chunk)
+            .map(|part| {
+                let (checker, listing) = (&checker, &listing);
+                scope.spawn(move || {
+                    let (mut problems, mut states, mut touched) =
+                        (Vec::new(), Vec::new(), Touched::default());
+                    for stack in part {
+                        checker.check_stack(
+                            stack,
+                            listing,
+                            &mut problems,
+                            &mut states,
+                            &mut touched,
+                        );
+                    }
+                    (problems, states, touched)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("check worker panicked"))
+            .collect()
+    });
+    let mut problems = Vec::new();
+    let mut by_state: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
+    let mut touched = Vec::new();
+    for (found, states, part) in results {
+        problems.extend(found);
+        touched.push(part);
+        for (key, problem) in states {
+            by_state.entry(key).or_default().push(problem);
+        }
+    }
+    cache.save(touched);
+    for (key, owners) in by_state.into_iter().filter(|(_, owners)| owners.len() > 1) {
+        for owner in &owners {
+            let others: Vec<&str> = owners
+                .iter()
+                .filter(|o| o.path != owner.path)
+                .map(|o| o.path.as_str())
+                .collect();
+            problems.push(Problem {
+                message: format!(
+                    "same state as {} ({key}): one would overwrite the other",
+                    others.join(", ")
+                ),
+                ..owner.clone()
+            });
+        }
+    }
+    problems.sort();
+    Ok(problems)
+}
+
+fn is_env_name(name: &str) -> bool {
+    environment::validate(name).is_ok()
+}
+
+fn is_terraform_file(path: &str) -> bool {
+    path.ends_with(".tf") || path.ends_with(".tf.json")
+}
+
+/// Terraform's own auto-loaded var files match `{env}.tfvars` but name no env.
+fn is_terraform_own(name: &str) -> bool {
+    name == "terraform" || name.ends_with(".auto")
+}
+
+/// Directories with a `.tf` or `.tf.json` file and the backend config of at least one env.
+fn find_stacks<'a>(
+    listing: &'a Listing,
+    backend: &EnvPattern,
+    patterns: &[&EnvPattern],
+) -> Vec<Found<'a>> {
+    let mut dirs: Vec<&str> = listing
+        .paths()
+        .filter(|f| is_terraform_file(f))
+        .map(|f| f.rfind('/').map_or("", |i| &f[..i]))
+        .collect();
+    dirs.dedup();
+    dirs.sort_unstable();
+    dirs.dedup();
+    dirs.into_iter()
+        .filter_map(|dir| {
+            let files = listing.subtree(dir);
+            let discover = |pattern: &EnvPattern| {
+                pattern.discover_with(|sub| files.names_in(sub), |file| files.contains(file))
+            };
+            if discover(backend).is_empty() {
+                return None;
+            }
+            let named = patterns
+                .iter()
+                .flat_map(|p| discover(p))
+                .filter(|e| !is_terraform_own(e))
+                .collect();
+            Some(Found { dir, files, named })
+        })
+        .collect()
+}
+
+/// `dir/file`, or `file` in the root.
+fn join(dir: &str, file: &str) -> String {
+    if dir.is_empty() {
+        file.to_string()
+    } else {
+        format!("{dir}/{file}")
+    }
+}
+
+/// What every stack's check shares.
+struct Checker<'a> {
+    repo: &'a Repo,
+    patterns: &'a [&'a EnvPattern],
+    all_envs: &'a BTreeSet<String>,
+    cache: &'a ParseCache,
+}
+
+impl Checker<'_> {
+    fn check_stack(
+        &self,
+        stack: &Found,
+        listing: &Listing,
+        problems: &mut Vec<Problem>,
+        states: &mut Vec<StateUse>,
+        touched: &mut Touched,
+    ) {
+        let settings = &self.repo.settings;
+        let stack_path = if stack.dir.is_empty() {
+            ".".to_string()
+        } else {
+            stack.dir.to_string()
+        };
+        let expected: BTreeSet<&str> = match settings
+            .stacks
+            .get(&stack_path)
+            .and_then(|s| s.envs.as_ref())
+        {
+            Some(envs) => envs.iter().map(String::as_str).collect(),
+            None => self.all_envs.iter().map(String::as_str).collect(),
+        };
+        let problem = |kind, env: Option<&str>, relative: &str, message: String| Problem {
+            path: join(stack.dir, relative),
+            message,
+            kind,
+            stack: stack_path.clone(),
+            env: env.map(str::to_string),
+        };
+        // The files of `name` that exist, relative to the stack.
+        let files_of = |name: &str| -> Vec<String> {
+            self.patterns
+                .iter()
+                .filter(|p| p.is_per_env())
+                .map(|p| p.for_env(name).to_string_lossy().into_owned())
+                .filter(|f| stack.files.contains(f))
+                .collect()
+        };
+        for name in &stack.named {
+            if let Err(error) = environment::validate(name) {
+                for file in files_of(name) {
+                    problems.push(problem("env-name", Some(name), &file, error.to_string()));
+                }
+            } else if !expected.contains(name.as_str()) {
+                let hint = environment::suggest(name, expected.iter().copied())
+                    .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+                let known = expected.iter().copied().collect::<Vec<_>>().join(", ");
+                for file in files_of(name) {
+                    let message =
+                        format!("env `{name}` is not expected here (envs: {known}){hint}");
+                    problems.push(problem("orphan", Some(name), &file, message));
+                }
+            }
+        }
+        let backend_block = self.backend_block(stack, touched);
+        let mut shared_checked = BTreeSet::new();
+        for env in &expected {
+            for pattern in self.patterns {
+                let relative = pattern.for_env(env).to_string_lossy().into_owned();
+                let per_env = pattern.is_per_env();
+                if !per_env && !shared_checked.insert(relative.clone()) {
+                    continue;
+                }
+                let env_label = per_env.then_some(*env);
+                if !stack.files.contains(&relative) {
+                    let message = match env_label {
+                        Some(env) => format!("missing (env {env})"),
+                        None => "missing (shared by all envs)".to_string(),
+                    };
+                    problems.push(problem("missing", env_label, &relative, message));
+                    continue;
+                }
+                let is_json = relative.ends_with(".json");
+                let is_backend = std::ptr::eq(*pattern, &settings.backend_config);
+                let parsed =
+                    self.parsed(stack, &relative, touched, |bytes| {
+                        match parse_attributes(bytes, is_json) {
+                            // A var file's values are not needed: remember only that it parses.
+                            Parsed::Attributes(_) if !is_backend => Parsed::Valid,
+                            other => other,
+                        }
+                    });
+                match &*parsed {
+                    Parsed::Invalid(message) => {
+                        problems.push(problem("invalid", env_label, &relative, message.clone()))
+                    }
+                    Parsed::Attributes(attributes) => {
+                        if let Some(key) = state_key(&backend_block, attributes, stack.dir) {
+                            states.push((
+                                key,
+                                problem("shared-state", env_label, &relative, String::new()),
+                            ));
+                        }
+                    }
+                    Parsed::Valid | Parsed::Backend(_) => {}
+                }
+            }
+        }
+        let in_stack = |link: &&String| link.rfind('/').map_or("", |i| &link[..i]) == stack.dir;
+        for link in listing.symlinks.iter().filter(in_stack) {
+            let path = self.repo.root.join(link);
+            if !path.exists() {
+                let target = std::fs::read_link(&path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                let relative = &link[link.len() - link.rsplit('/').next().unwrap_or(link).len()..];
+                problems.push(problem(
+                    "broken-symlink",
+                    None,
+                    relative,
+                    format!("broken symlink (points to {target})"),
+                ));
+            }
+        }
+    }
+
+    fn parsed<'c>(
+        &'c self,
+        stack: &Found,
+        relative: &str,
+        touched: &mut Touched,
+        parse: impl FnOnce(&[u8]) -> Parsed,
+    ) -> std::borrow::Cow<'c, Parsed> {
+        let file = || self.repo.root.join(join(stack.dir, relative));
+        self.cache
+            .get(stack.files.id_of(relative), file, touched, parse)
+    }
+
+    /// The stack's `backend "<type>"` block: its type and literal attributes.
+    fn backend_block(&self, stack: &Found, touched: &mut Touched) -> Option<(String, Attributes)> {
+        stack
+            .files
+            .names_in("")
+            .into_iter()
+            .filter(|n| n.ends_with(".tf"))
+            .find_map(
+                |name| match &*self.parsed(stack, name, touched, backend_of) {
+                    Parsed::Backend(found) => found.clone(),
+                    _ => None,
+                },
+            )
+    }
+}
+
+/// Literal attributes of a var or backend file (strings, numbers, bools), or why it is invalid.
+fn parse_attributes(bytes: &[u8], is_json: bool) -> Parsed {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Parsed::Invalid("not UTF-8 text".into());
+    };
+    if is_json {
+        return match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(object)) => Parsed::Attributes(
+                object
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), literal_json(v)?)))
+                    .collect(),
+            ),
+            Ok(_) => Parsed::Invalid("invalid JSON: expected an object".into()),
+            Err(e) => Parsed::Invalid(format!("line {}: invalid JSON: {e}", e.line())),
+        };
+    }
+    match hcl::parse(text) {
+        Ok(body) => Parsed::Attributes(literal_attributes(&body)),
+        Err(hcl::Error::Parse(e)) => Parsed::Invalid(format!(
+            "line {}: invalid HCL: {}",
+            e.location().line(),
+            e.message()
+        )),
+        Err(other) => Parsed::Invalid(format!("invalid HCL: {other}")),
+    }
+}
+
+/// The `terraform { backend "<type>" { … } }` block of a `.tf` file.
+fn backend_of(bytes: &[u8]) -> Parsed {
+    let text = String::from_utf8_lossy(bytes);
+    if !text.contains("backend") {
+        return Parsed::Backend(None);
+    }
+    let Ok(body) = hcl::parse(&text) else {
+        return Parsed::Backend(None);
+    };
+    Parsed::Backend(
+        body.blocks()
+            .filter(|b| b.identifier() == "terraform")
+            .find_map(|terraform| {
+                let backend = terraform
+                    .body()
+                    .blocks()
+                    .find(|b| b.identifier() == "backend")?;
+                let kind = backend.labels().first()?.as_str().to_string();
+                Some((kind, literal_attributes(backend.body())))
+            }),
+    )
+}
+
+fn literal_json(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn literal_attributes(body: &hcl::Body) -> Attributes {
+    body.attributes()
+        .filter_map(|a| {
+            let value = match a.expr() {
+                hcl::Expression::String(s) => s.clone(),
+                hcl::Expression::Number(n) => n.to_string(),
+                hcl::Expression::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            Some((a.key().to_string(), value))
+        })
+        .collect()
+}
+
+/// Where a backend config keeps state, as a comparable string; `None` when it cannot be told.
+fn state_key(
+    block: &Option<(String, Attributes)>,
+    file: &Attributes,
+    stack_dir: &str,
+) -> Option<String> {
+    let mut merged = block.as_ref().map(|(_, a)| a.clone()).unwrap_or_default();
+    merged.extend(file.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let kind = match block {
+        Some((kind, _)) => kind.clone(),
+        None if merged.contains_key("path") => "local".into(),
+        None if merged.contains_key("storage_account_name") => "azurerm".into(),
+        None if merged.contains_key("bucket") && merged.contains_key("key") => "s3".into(),
+        None if merged.contains_key("bucket") => "gcs".into(),
+        None => "unknown".into(),
+    };
+    let get = |key: &str| merged.get(key).map(String::as_str);
+    let fields = |keys: &[&str]| -> Option<String> {
+        keys.iter()
+            .map(|k| Some(format!("{k}={}", get(k)?)))
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.join(" "))
+    };
+    let key = match kind.as_str() {
+        "s3" => {
+            let prefix = get("workspace_key_prefix").unwrap_or("env:");
+            format!(
+                "s3 {} workspace_key_prefix={prefix}",
+                fields(&["bucket", "key"])?
+            )
+        }
+        "gcs" => format!("gcs {}", fields(&["bucket", "prefix"])?),
+        "azurerm" => format!(
+            "azurerm {}",
+            fields(&["storage_account_name", "container_name", "key"])?
+        ),
+        "local" => {
+            let path = Path::new(stack_dir).join(get("path").unwrap_or("terraform.tfstate"));
+            format!("local path={}", normalize(&path).display())
+        }
+        _ if merged.is_empty() => return None,
+        other => format!(
+            "{other} {}",
+            merged
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    };
+    Some(key)
+}
+
+/// `a/./b/../c` → `a/c`, without touching the disk.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(pairs: &[(&str, &str)]) -> Attributes {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn state_keys_by_backend_type() {
+        let s3 = Some(("s3".to_string(), attrs(&[("region", "eu")])));
+        assert_eq!(
+            state_key(&s3, &attrs(&[("bucket", "b"), ("key", "k")]), "a").unwrap(),
+            "s3 bucket=b key=k workspace_key_prefix=env:"
+        );
+        assert_eq!(
+            state_key(&s3, &attrs(&[("bucket", "b")]), "a"),
+            None,
+            "no key: cannot tell"
+        );
+        let local = Some(("local".to_string(), Attributes::new()));
+        assert_eq!(
+            state_key(&local, &attrs(&[("path", "../b/state/x.tfstate")]), "a").unwrap(),
+            "local path=b/state/x.tfstate"
+        );
+        assert_eq!(
+            state_key(&local, &Attributes::new(), "a").unwrap(),
+            "local path=a/terraform.tfstate"
+        );
+        assert_eq!(
+            state_key(&None, &attrs(&[("bucket", "b"), ("prefix", "p")]), "").unwrap(),
+            "gcs bucket=b prefix=p"
+        );
+        let gcs_in_block = Some(("gcs".to_string(), attrs(&[("bucket", "b")])));
+        assert_eq!(
+            state_key(&gcs_in_block, &attrs(&[("prefix", "p")]), "").unwrap(),
+            "gcs bucket=b prefix=p"
+        );
+        let consul = Some(("consul".to_string(), Attributes::new()));
+        assert_eq!(
+            state_key(&consul, &attrs(&[("path", "x")]), "").unwrap(),
+            "consul path=x"
+        );
+    }
+}

@@ -1,0 +1,260 @@
+//! Parsed env and terraform files remembered by git object id, so that a pre-commit run on a
+//! big repository reads and parses only the files that changed since the last run. An entry
+//! is stored only when the file on disk hashes to the id git lists, so it can never be stale.
+
+use crate::git_index::{self, ObjectId};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Literal attributes of an HCL body (strings, numbers, bools).
+pub type Attributes = BTreeMap<String, String>;
+
+/// What tfw check needs to know of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// A var file that parses.
+    Valid,
+    /// A backend file: its literal attributes.
+    Attributes(Attributes),
+    /// A file that does not parse: why, with the line.
+    Invalid(String),
+    /// A `.tf` file: its `backend "<type>"` block, if any.
+    Backend(Option<(String, Attributes)>),
+}
+
+/// The first line of the cache file; another one means another format.
+const HEADER: &str = "tfw check cache v1";
+/// Separates fields on a line of the cache file; never in a file name or a parse message.
+const FIELD: char = '\u{1f}';
+
+pub struct ParseCache {
+    path: Option<PathBuf>,
+    known: HashMap<ObjectId, Parsed, ById>,
+}
+
+/// Object ids are already uniformly spread: their first bytes are a good hash as they are.
+#[derive(Default, Clone, Copy)]
+struct ById;
+
+impl std::hash::BuildHasher for ById {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8).take(1) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+}
+
+/// What one worker used of the cache and added to it: what is saved.
+#[derive(Default)]
+pub struct Touched {
+    used: Vec<ObjectId>,
+    fresh: Vec<(ObjectId, Parsed)>,
+}
+
+impl ParseCache {
+    /// The cache of the git repository around `root` (in its git dir), empty outside git.
+    pub fn open(root: &Path) -> Self {
+        let path = git_index::locate(root).map(|(_, git_dir)| git_dir.join("tfw-check-cache"));
+        let known = path
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|text| load(&text))
+            .unwrap_or_default();
+        Self { path, known }
+    }
+
+    /// The parse of `file` (git object `id`), from the cache or by reading and parsing it.
+    pub fn get(
+        &self,
+        id: Option<&ObjectId>,
+        file: impl FnOnce() -> PathBuf,
+        touched: &mut Touched,
+        parse: impl FnOnce(&[u8]) -> Parsed,
+    ) -> Cow<'_, Parsed> {
+        if let Some((id, hit)) = id.and_then(|id| Some((id, self.known.get(id)?))) {
+            touched.used.push(*id);
+            return Cow::Borrowed(hit);
+        }
+        let bytes = match std::fs::read(file()) {
+            Ok(bytes) => bytes,
+            Err(e) => return Cow::Owned(Parsed::Invalid(format!("cannot read: {e}"))),
+        };
+        let parsed = parse(&bytes);
+        if let Some(id) = id.filter(|id| **id == blob_id(&bytes)) {
+            touched.fresh.push((*id, parsed.clone()));
+        }
+        Cow::Owned(parsed)
+    }
+
+    /// Writes the entries of this run back (dropping those no longer used), when they changed.
+    pub fn save(self, touched: impl IntoIterator<Item = Touched>) {
+        let Some(path) = self.path else { return };
+        let mut used = Vec::new();
+        let mut fresh = HashMap::new();
+        for part in touched {
+            used.extend(part.used);
+            fresh.extend(part.fresh);
+        }
+        used.sort_unstable();
+        used.dedup();
+        if fresh.is_empty() && used.len() == self.known.len() {
+            return;
+        }
+        let mut text = format!("{HEADER}\n");
+        let kept = self
+            .known
+            .iter()
+            .filter(|(id, _)| used.binary_search(id).is_ok());
+        for (id, parsed) in kept.chain(fresh.iter()) {
+            store(&mut text, id, parsed);
+        }
+        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+        // A cache that cannot be written only costs time on the next run.
+        if std::fs::write(&temporary, text).is_ok() {
+            let _ = std::fs::rename(&temporary, &path);
+        }
+    }
+}
+
+/// One line: `<id> <kind> <fields…>`, fields separated by FIELD, attributes as `key=value`.
+fn store(text: &mut String, id: &ObjectId, parsed: &Parsed) {
+    let attributes = |attributes: &Attributes| {
+        attributes
+            .iter()
+            .map(|(k, v)| format!("{FIELD}{k}={v}"))
+            .collect::<String>()
+    };
+    let hex = git_index::hex(id);
+    let _ = match parsed {
+        Parsed::Valid => writeln!(text, "{hex}{FIELD}V"),
+        Parsed::Invalid(message) => writeln!(text, "{hex}{FIELD}I{FIELD}{message}"),
+        Parsed::Attributes(a) => writeln!(text, "{hex}{FIELD}A{}", attributes(a)),
+        Parsed::Backend(None) => writeln!(text, "{hex}{FIELD}N"),
+        Parsed::Backend(Some((kind, a))) => {
+            writeln!(text, "{hex}{FIELD}B{FIELD}{kind}{}", attributes(a))
+        }
+    };
+}
+
+fn load(text: &str) -> HashMap<ObjectId, Parsed, ById> {
+    let mut lines = text.lines();
+    if lines.next() != Some(HEADER) {
+        return HashMap::default();
+    }
+    let mut entries = HashMap::with_capacity_and_hasher(text.len() / 64, ById);
+    let attributes = |fields: std::str::Split<'_, char>| -> Attributes {
+        fields
+            .filter_map(|f| f.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    entries.extend(lines.filter_map(|line| {
+        let mut fields = line.split(FIELD);
+        let id = git_index::parse_hex(fields.next()?)?;
+        let parsed = match fields.next()? {
+            "V" => Parsed::Valid,
+            "I" => Parsed::Invalid(fields.next()?.to_string()),
+            "A" => Parsed::Attributes(attributes(fields)),
+            "N" => Parsed::Backend(None),
+            "B" => Parsed::Backend(Some((fields.next()?.to_string(), attributes(fields)))),
+            _ => return None,
+        };
+        Some((id, parsed))
+    }));
+    entries
+}
+
+/// Git's object id of a blob with these contents.
+fn blob_id(bytes: &[u8]) -> ObjectId {
+    let mut hasher = sha1_smol::Sha1::new();
+    hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
+    hasher.update(bytes);
+    hasher.digest().bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_id_matches_git() {
+        assert_eq!(
+            git_index::hex(&blob_id(b"")),
+            "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+        );
+        assert_eq!(
+            git_index::hex(&blob_id(b"hello\n")),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
+    }
+
+    #[test]
+    fn every_kind_survives_a_round_trip() {
+        let attributes: Attributes = [
+            ("bucket".to_string(), "b".to_string()),
+            ("key".to_string(), "a=b".to_string()),
+        ]
+        .into();
+        let kinds = [
+            Parsed::Valid,
+            Parsed::Invalid("line 2: invalid HCL: x".into()),
+            Parsed::Attributes(attributes.clone()),
+            Parsed::Backend(None),
+            Parsed::Backend(Some(("s3".into(), attributes))),
+        ];
+        let mut text = format!("{HEADER}\n");
+        for (i, parsed) in kinds.iter().enumerate() {
+            store(&mut text, &[i as u8; 20], parsed);
+        }
+        let loaded = load(&text);
+        for (i, parsed) in kinds.iter().enumerate() {
+            assert_eq!(loaded.get(&[i as u8; 20]), Some(parsed));
+        }
+        assert!(load("other header\n").is_empty());
+    }
+
+    #[test]
+    fn entries_are_kept_only_for_matching_ids_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        let file = dir.path().join("a.tfvars");
+        std::fs::write(&file, "hello\n").unwrap();
+        let good = git_index::parse_hex("ce013625030ba8dba906f756967f9e9ca394464a").unwrap();
+        let parse = |_: &[u8]| Parsed::Invalid("parsed".into());
+        let cache = ParseCache::open(dir.path());
+        let mut touched = Touched::default();
+        cache.get(Some(&good), || file.clone(), &mut touched, parse);
+        cache.get(Some(&[0; 20]), || file.clone(), &mut touched, parse);
+        cache.save([touched]);
+        let cache = ParseCache::open(dir.path());
+        assert_eq!(
+            cache.known.len(),
+            1,
+            "a file that differs from its git id is not cached"
+        );
+        std::fs::remove_file(&file).unwrap();
+        let hit = cache.get(
+            Some(&good),
+            || file.clone(),
+            &mut Touched::default(),
+            |_| unreachable!(),
+        );
+        assert_eq!(*hit, Parsed::Invalid("parsed".into()));
+    }
+}
