@@ -41,14 +41,39 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
     for glob in &settings.exclude {
         exclude.add(globset::Glob::new(glob)?);
     }
+    let exclude = exclude.build()?;
     let patterns: Vec<&EnvPattern> = std::iter::once(&settings.backend_config)
         .chain(&settings.var_files)
         .collect();
-    let suffixes: Vec<&str> = patterns.iter().map(|p| p.name_suffix()).collect();
-    let relevant =
-        |path: &str| is_terraform_file(path) || suffixes.iter().any(|s| path.ends_with(s));
-    let listing = Listing::read(&repo.root, &exclude.build()?, &relevant)?;
-    let stacks = find_stacks(&listing, &settings.backend_config, &patterns);
+    let suffixes: Vec<&str> = patterns
+        .iter()
+        .map(|p| p.name_suffix())
+        .chain([".tf", ".tf.json"])
+        .collect();
+    // Most files of a big repository end in a byte no suffix ends in: one comparison each.
+    let last_bytes: Vec<u8> = suffixes
+        .iter()
+        .filter_map(|s| s.as_bytes().last().copied())
+        .collect();
+    let relevant = |path: &str| {
+        path.as_bytes()
+            .last()
+            .is_some_and(|b| last_bytes.contains(b) || suffixes.contains(&""))
+            && suffixes.iter().any(|s| path.ends_with(s))
+    };
+    // The cache loads while the repository is listed.
+    let (listing, cache) = std::thread::scope(|scope| {
+        let cache = scope.spawn(|| ParseCache::open(&repo.root));
+        let listing = Listing::read(&repo.root, &exclude, &relevant);
+        (listing, cache.join().expect("cache loader panicked"))
+    });
+    let listing = listing?;
+    let stacks: Vec<Found> = in_parallel(&stack_dirs(&listing), |dirs| {
+        find_stacks(&listing, dirs, &settings.backend_config, &patterns)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     // Without an explicit list, every env some stack has is expected in all of them.
     let all_envs: BTreeSet<String> = match &settings.envs {
         Some(envs) => envs.iter().cloned().collect(),
@@ -59,58 +84,38 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
             .cloned()
             .collect(),
     };
-    let cache = ParseCache::open(&repo.root);
     let checker = Checker {
         repo,
         patterns: &patterns,
         all_envs: &all_envs,
         cache: &cache,
     };
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = stacks.len().div_ceil(workers).max(1);
-    let results: Vec<(Vec<Problem>, Vec<StateUse>, Touched)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = stacks
-            .chunks(chunk)
-            .map(|part| {
-                let (checker, listing) = (&checker, &listing);
-                scope.spawn(move || {
-                    let (mut problems, mut states, mut touched) =
-                        (Vec::new(), Vec::new(), Touched::default());
-                    for stack in part {
-                        checker.check_stack(
-                            stack,
-                            listing,
-                            &mut problems,
-                            &mut states,
-                            &mut touched,
-                        );
-                    }
-                    (problems, states, touched)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("check worker panicked"))
-            .collect()
+    let results = in_parallel(&stacks, |part| {
+        let (mut problems, mut states, mut touched) = (Vec::new(), Vec::new(), Touched::default());
+        for stack in part {
+            checker.check_stack(stack, &mut problems, &mut states, &mut touched);
+        }
+        (problems, states, touched)
     });
     let mut problems = Vec::new();
-    let mut by_state: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
+    let mut states: Vec<StateUse> = Vec::new();
     let mut touched = Vec::new();
-    for (found, states, part) in results {
+    for (found, used, part) in results {
         problems.extend(found);
+        states.extend(used);
         touched.push(part);
-        for (key, problem) in states {
-            by_state.entry(key).or_default().push(problem);
-        }
     }
     cache.save(touched);
-    for (key, owners) in by_state.into_iter().filter(|(_, owners)| owners.len() > 1) {
-        for owner in &owners {
+    states.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for owners in states
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|owners| owners.len() > 1)
+    {
+        for (key, owner) in owners {
             let others: Vec<&str> = owners
                 .iter()
-                .filter(|o| o.path != owner.path)
-                .map(|o| o.path.as_str())
+                .filter(|o| o.1.path != owner.path)
+                .map(|o| o.1.path.as_str())
                 .collect();
             problems.push(Problem {
                 message: format!(
@@ -123,6 +128,23 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
     }
     problems.sort();
     Ok(problems)
+}
+
+/// `work` over `items` split among the machine's cores, results in order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = items.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || work(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("check worker panicked"))
+            .collect()
+    })
 }
 
 fn is_env_name(name: &str) -> bool {
@@ -138,12 +160,8 @@ fn is_terraform_own(name: &str) -> bool {
     name == "terraform" || name.ends_with(".auto")
 }
 
-/// Directories with a `.tf` or `.tf.json` file and the backend config of at least one env.
-fn find_stacks<'a>(
-    listing: &'a Listing,
-    backend: &EnvPattern,
-    patterns: &[&EnvPattern],
-) -> Vec<Found<'a>> {
+/// The directories holding a `.tf` or `.tf.json` file.
+fn stack_dirs(listing: &Listing) -> Vec<&str> {
     let mut dirs: Vec<&str> = listing
         .paths()
         .filter(|f| is_terraform_file(f))
@@ -152,7 +170,17 @@ fn find_stacks<'a>(
     dirs.dedup();
     dirs.sort_unstable();
     dirs.dedup();
-    dirs.into_iter()
+    dirs
+}
+
+/// Of `dirs`, the stacks: those with the backend config of at least one env.
+fn find_stacks<'a>(
+    listing: &'a Listing,
+    dirs: &[&'a str],
+    backend: &EnvPattern,
+    patterns: &[&EnvPattern],
+) -> Vec<Found<'a>> {
+    dirs.iter()
         .filter_map(|dir| {
             let files = listing.subtree(dir);
             let discover = |pattern: &EnvPattern| {
@@ -192,7 +220,6 @@ impl Checker<'_> {
     fn check_stack(
         &self,
         stack: &Found,
-        listing: &Listing,
         problems: &mut Vec<Problem>,
         states: &mut Vec<StateUse>,
         touched: &mut Touched,
@@ -223,7 +250,7 @@ impl Checker<'_> {
             self.patterns
                 .iter()
                 .filter(|p| p.is_per_env())
-                .map(|p| p.for_env(name).to_string_lossy().into_owned())
+                .map(|p| p.file_for(name))
                 .filter(|f| stack.files.contains(f))
                 .collect()
         };
@@ -247,7 +274,7 @@ impl Checker<'_> {
         let mut shared_checked = BTreeSet::new();
         for env in &expected {
             for pattern in self.patterns {
-                let relative = pattern.for_env(env).to_string_lossy().into_owned();
+                let relative = pattern.file_for(env);
                 let per_env = pattern.is_per_env();
                 if !per_env && !shared_checked.insert(relative.clone()) {
                     continue;
@@ -263,14 +290,13 @@ impl Checker<'_> {
                 }
                 let is_json = relative.ends_with(".json");
                 let is_backend = std::ptr::eq(*pattern, &settings.backend_config);
-                let parsed =
-                    self.parsed(stack, &relative, touched, |bytes| {
-                        match parse_attributes(bytes, is_json) {
-                            // A var file's values are not needed: remember only that it parses.
-                            Parsed::Attributes(_) if !is_backend => Parsed::Valid,
-                            other => other,
-                        }
-                    });
+                let parsed = self.parsed(stack, &relative, touched, |bytes| {
+                    match parse_attributes(bytes, is_json) {
+                        // A var file's values are not needed: remember only that it parses.
+                        Parsed::Attributes(_) if !is_backend => Parsed::Valid,
+                        other => other,
+                    }
+                });
                 match &*parsed {
                     Parsed::Invalid(message) => {
                         problems.push(problem("invalid", env_label, &relative, message.clone()))
@@ -287,18 +313,16 @@ impl Checker<'_> {
                 }
             }
         }
-        let in_stack = |link: &&String| link.rfind('/').map_or("", |i| &link[..i]) == stack.dir;
-        for link in listing.symlinks.iter().filter(in_stack) {
-            let path = self.repo.root.join(link);
+        for link in stack.files.top_symlinks() {
+            let path = self.repo.root.join(join(stack.dir, link));
             if !path.exists() {
                 let target = std::fs::read_link(&path)
                     .map(|t| t.display().to_string())
                     .unwrap_or_default();
-                let relative = &link[link.len() - link.rsplit('/').next().unwrap_or(link).len()..];
                 problems.push(problem(
                     "broken-symlink",
                     None,
-                    relative,
+                    link,
                     format!("broken symlink (points to {target})"),
                 ));
             }
@@ -340,12 +364,11 @@ fn parse_attributes(bytes: &[u8], is_json: bool) -> Parsed {
     };
     if is_json {
         return match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Object(object)) => Parsed::Attributes(
+            Ok(serde_json::Value::Object(object)) => Parsed::Attributes(Attributes::new(
                 object
                     .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), literal_json(v)?)))
-                    .collect(),
-            ),
+                    .filter_map(|(k, v)| Some((k.as_str(), literal_json(v)?))),
+            )),
             Ok(_) => Parsed::Invalid("invalid JSON: expected an object".into()),
             Err(e) => Parsed::Invalid(format!("line {}: invalid JSON: {e}", e.line())),
         };
@@ -394,17 +417,15 @@ fn literal_json(value: &serde_json::Value) -> Option<String> {
 }
 
 fn literal_attributes(body: &hcl::Body) -> Attributes {
-    body.attributes()
-        .filter_map(|a| {
-            let value = match a.expr() {
-                hcl::Expression::String(s) => s.clone(),
-                hcl::Expression::Number(n) => n.to_string(),
-                hcl::Expression::Bool(b) => b.to_string(),
-                _ => return None,
-            };
-            Some((a.key().to_string(), value))
-        })
-        .collect()
+    Attributes::new(body.attributes().filter_map(|a| {
+        let value = match a.expr() {
+            hcl::Expression::String(s) => s.clone(),
+            hcl::Expression::Number(n) => n.to_string(),
+            hcl::Expression::Bool(b) => b.to_string(),
+            _ => return None,
+        };
+        Some((a.key(), value))
+    }))
 }
 
 /// Where a backend config keeps state, as a comparable string; `None` when it cannot be told.
@@ -413,24 +434,25 @@ fn state_key(
     file: &Attributes,
     stack_dir: &str,
 ) -> Option<String> {
-    let mut merged = block.as_ref().map(|(_, a)| a.clone()).unwrap_or_default();
-    merged.extend(file.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let block_attributes = block.as_ref().map(|(_, a)| a);
+    // The file's settings override the block's, as `-backend-config` does.
+    let get = |key: &str| file.get(key).or_else(|| block_attributes?.get(key));
+    let has = |key: &str| get(key).is_some();
     let kind = match block {
-        Some((kind, _)) => kind.clone(),
-        None if merged.contains_key("path") => "local".into(),
-        None if merged.contains_key("storage_account_name") => "azurerm".into(),
-        None if merged.contains_key("bucket") && merged.contains_key("key") => "s3".into(),
-        None if merged.contains_key("bucket") => "gcs".into(),
-        None => "unknown".into(),
+        Some((kind, _)) => kind.as_str(),
+        None if has("path") => "local",
+        None if has("storage_account_name") => "azurerm",
+        None if has("bucket") && has("key") => "s3",
+        None if has("bucket") => "gcs",
+        None => "unknown",
     };
-    let get = |key: &str| merged.get(key).map(String::as_str);
     let fields = |keys: &[&str]| -> Option<String> {
         keys.iter()
             .map(|k| Some(format!("{k}={}", get(k)?)))
             .collect::<Option<Vec<_>>>()
             .map(|v| v.join(" "))
     };
-    let key = match kind.as_str() {
+    let key = match kind {
         "s3" => {
             let prefix = get("workspace_key_prefix").unwrap_or("env:");
             format!(
@@ -447,15 +469,16 @@ fn state_key(
             let path = Path::new(stack_dir).join(get("path").unwrap_or("terraform.tfstate"));
             format!("local path={}", normalize(&path).display())
         }
-        _ if merged.is_empty() => return None,
-        other => format!(
-            "{other} {}",
-            merged
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
+        other => {
+            let mut merged: BTreeMap<&str, &str> =
+                block_attributes.iter().flat_map(|a| a.iter()).collect();
+            merged.extend(file.iter());
+            if merged.is_empty() {
+                return None;
+            }
+            let settings: Vec<String> = merged.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{other} {}", settings.join(" "))
+        }
     };
     Some(key)
 }
@@ -482,10 +505,7 @@ mod tests {
     use super::*;
 
     fn attrs(pairs: &[(&str, &str)]) -> Attributes {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        Attributes::new(pairs.iter().map(|(k, v)| (*k, v.to_string())))
     }
 
     #[test]
@@ -500,13 +520,13 @@ mod tests {
             None,
             "no key: cannot tell"
         );
-        let local = Some(("local".to_string(), Attributes::new()));
+        let local = Some(("local".to_string(), Attributes::default()));
         assert_eq!(
             state_key(&local, &attrs(&[("path", "../b/state/x.tfstate")]), "a").unwrap(),
             "local path=b/state/x.tfstate"
         );
         assert_eq!(
-            state_key(&local, &Attributes::new(), "a").unwrap(),
+            state_key(&local, &Attributes::default(), "a").unwrap(),
             "local path=a/terraform.tfstate"
         );
         assert_eq!(
@@ -518,7 +538,7 @@ mod tests {
             state_key(&gcs_in_block, &attrs(&[("prefix", "p")]), "").unwrap(),
             "gcs bucket=b prefix=p"
         );
-        let consul = Some(("consul".to_string(), Attributes::new()));
+        let consul = Some(("consul".to_string(), Attributes::default()));
         assert_eq!(
             state_key(&consul, &attrs(&[("path", "x")]), "").unwrap(),
             "consul path=x"

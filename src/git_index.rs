@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 pub type ObjectId = [u8; 20];
 
+/// Receives each tracked file: path, mode, object id.
+pub type Visitor<'a> = &'a mut dyn FnMut(&str, u32, &ObjectId);
+
 pub const MODE_SYMLINK: u32 = 0o120000;
 const MODE_GITLINK: u32 = 0o160000;
 const MODE_DIRECTORY: u32 = 0o040000;
@@ -27,7 +30,7 @@ pub fn locate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
 
 /// Gives each entry of the index in `git_dir` to `visit` (path, mode, object id), sorted by
 /// path, one per path. `None` (after some entries, perhaps) when the index cannot be read.
-pub fn read(git_dir: &Path, visit: &mut dyn FnMut(&str, u32, &ObjectId)) -> Option<()> {
+pub fn read(git_dir: &Path, visit: Visitor) -> Option<()> {
     let config = std::fs::read_to_string(git_dir.join("config")).unwrap_or_default();
     if config.to_ascii_lowercase().contains("sha256") {
         return None;
@@ -80,7 +83,7 @@ impl Drop for Mapped {
     }
 }
 
-fn parse(data: &[u8], visit: &mut dyn FnMut(&str, u32, &ObjectId)) -> Option<()> {
+fn parse(data: &[u8], visit: Visitor) -> Option<()> {
     let u32_at = |at: usize| Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?));
     if data.get(..4)? != b"DIRC" {
         return None;
@@ -167,6 +170,21 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The object id in `text` (40 hex digits).
+pub fn parse_hex(text: &str) -> Option<ObjectId> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let bytes: &[u8; 40] = text.as_bytes().try_into().ok()?;
+    let mut id = [0u8; 20];
+    for (byte, pair) in id.iter_mut().zip(bytes.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,16 +252,4 @@ mod tests {
             .is_none()
         );
     }
-}
-
-/// The object id in `text` (40 hex digits).
-pub fn parse_hex(text: &str) -> Option<ObjectId> {
-    let mut id = [0u8; 20];
-    if text.len() != 40 {
-        return None;
-    }
-    for (i, byte) in id.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(id)
 }

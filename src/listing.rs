@@ -17,8 +17,8 @@ pub struct Listing {
     ends: Vec<usize>,
     /// Git's object id of each file, aligned with the paths; empty when not listed by git.
     ids: Vec<ObjectId>,
-    /// The files that are symbolic links.
-    pub symlinks: Vec<String>,
+    /// Whether each file is a symbolic link, aligned with the paths.
+    symlink: Vec<bool>,
 }
 
 impl Listing {
@@ -40,9 +40,7 @@ impl Listing {
         self.text.push_str(path);
         self.ends.push(self.text.len());
         self.ids.extend(id);
-        if symlink {
-            self.symlinks.push(path.to_string());
-        }
+        self.symlink.push(symlink);
     }
 
     fn path(&self, index: usize) -> &str {
@@ -113,6 +111,15 @@ impl<'a> Subtree<'a> {
         self.listing.ids.get(self.find(relative)?)
     }
 
+    /// The symbolic links directly at the subtree's top, relative to it.
+    pub fn top_symlinks(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.range
+            .clone()
+            .filter(|i| self.listing.symlink[*i])
+            .map(|i| self.relative(i))
+            .filter(|f| !f.contains('/'))
+    }
+
     /// The names directly in `dir` (relative; `""` for the subtree's top): files and directories.
     pub fn names_in(&self, dir: &str) -> Vec<&'a str> {
         let prefix = if dir.is_empty() {
@@ -140,7 +147,7 @@ fn git_files(root: &Path, filter: &Filter) -> Option<Listing> {
         "" => String::new(),
         relative => format!("{relative}/"),
     };
-    let collect = |entries: &mut dyn FnMut(&mut dyn FnMut(&str, u32, &ObjectId)) -> Option<()>| {
+    let collect = |entries: &mut dyn FnMut(git_index::Visitor) -> Option<()>| {
         let mut listing = Listing::default();
         entries(&mut |path, mode, id| {
             let symlink = mode == git_index::MODE_SYMLINK;
@@ -158,7 +165,7 @@ fn git_files(root: &Path, filter: &Filter) -> Option<Listing> {
 }
 
 /// `git ls-files --stage -z` in the work tree `top`, each entry given to `visit`.
-fn ls_files(top: &Path, visit: &mut dyn FnMut(&str, u32, &ObjectId)) -> Option<()> {
+fn ls_files(top: &Path, visit: git_index::Visitor) -> Option<()> {
     let output = std::process::Command::new("git")
         .args(["ls-files", "--stage", "-z"])
         .current_dir(top)
@@ -225,8 +232,8 @@ impl Filter<'_> {
     fn keep(&self, path: &str, symlink: bool) -> bool {
         (symlink || (self.relevant)(path))
             && !(path.starts_with('.') || path.as_bytes().windows(2).any(|pair| pair == b"/."))
-            && !(!self.exclude.is_empty()
-                && path
+            && (self.exclude.is_empty()
+                || !path
                     .match_indices('/')
                     .any(|(i, _)| self.exclude.is_match(&path[..i])))
     }

@@ -45,6 +45,11 @@ impl EnvPattern {
             .map_or(last, |(_, suffix)| suffix)
     }
 
+    /// The path for one env, as text with `/` separators.
+    pub fn file_for(&self, env: &str) -> String {
+        self.0.replace(PLACEHOLDER, env)
+    }
+
     /// The path for one env, relative to the stack directory.
     pub fn for_env(&self, env: &str) -> PathBuf {
         PathBuf::from(self.0.replace(PLACEHOLDER, env))
@@ -82,7 +87,7 @@ impl EnvPattern {
         let mut envs: Vec<String> = names_in(fixed_dir)
             .iter()
             .filter_map(|name| match_template(component, name.as_ref()))
-            .filter(|env| exists(&self.0.replace(PLACEHOLDER, env)))
+            .filter(|env| exists(&self.file_for(env)))
             .collect();
         envs.sort();
         envs.dedup();
