@@ -74,16 +74,24 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
     .into_iter()
     .flatten()
     .collect();
-    // Without an explicit list, every env some stack has is expected in all of them.
-    let all_envs: BTreeSet<String> = match &settings.envs {
-        Some(envs) => envs.iter().cloned().collect(),
-        None => stacks
-            .iter()
-            .flat_map(|s| s.named.iter())
-            .filter(|e| is_env_name(e))
-            .cloned()
-            .collect(),
-    };
+    // Without an explicit list, the root stack's envs are every stack's (a sub-stack's extra
+    // env is then a typo to report); without a root stack, every env some stack has.
+    let all_envs: BTreeSet<String> =
+        match (&settings.envs, stacks.iter().find(|s| s.dir.is_empty())) {
+            (Some(envs), _) => envs.iter().cloned().collect(),
+            (None, Some(root)) => root
+                .named
+                .iter()
+                .filter(|e| is_env_name(e))
+                .cloned()
+                .collect(),
+            (None, None) => stacks
+                .iter()
+                .flat_map(|s| s.named.iter())
+                .filter(|e| is_env_name(e))
+                .cloned()
+                .collect(),
+        };
     let checker = Checker {
         repo,
         patterns: &patterns,

@@ -181,3 +181,58 @@ fn all_applies_every_stack() {
     assert_eq!(run.stdout(), "datadog-stg");
     assert!(test.path("datadog/state/stg.tfstate").is_file());
 }
+
+/// Runs the real pre-commit client with `args` in `test`'s directory.
+fn pre_commit(test: &Test, args: &[&str]) -> std::process::Output {
+    let pre_commit = std::env::var("TFW_E2E_PRE_COMMIT")
+        .expect("TFW_E2E_PRE_COMMIT is not set: run scripts/e2e, which installs pre-commit");
+    std::process::Command::new(pre_commit)
+        .args(args)
+        .current_dir(test.dir.path())
+        .output()
+        .unwrap()
+}
+
+fn git(test: &Test, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(["-c", "user.email=e2e@example.com", "-c", "user.name=e2e"])
+        .args(args)
+        .current_dir(test.dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+#[ignore = "needs pre-commit: run scripts/e2e"]
+fn pre_commit_hook_passes_when_complete_and_names_a_removed_tfbackend() {
+    let test = Test::example("quickstart");
+    git(&test, &["init", "-q"]);
+    git(&test, &["add", "-A"]);
+    git(&test, &["commit", "-qm", "stacks"]);
+    let this_repo = env!("CARGO_MANIFEST_DIR");
+    let output = pre_commit(&test, &["try-repo", this_repo, "tfw-check", "--all-files"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("tfw check") && text.contains("Passed"),
+        "{text}"
+    );
+
+    git(&test, &["rm", "-q", "datadog/prd.tfbackend"]);
+    let output = pre_commit(&test, &["try-repo", this_repo, "tfw-check", "--all-files"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success(), "{text}");
+    assert!(
+        text.contains("datadog/prd.tfbackend: missing (env prd)"),
+        "{text}"
+    );
+}

@@ -1,0 +1,173 @@
+//! `tfw check`: the completeness check behind the pre-commit hook.
+
+mod common;
+
+use common::{STACK, Test};
+use std::process::Command;
+
+/// A git repo (committed) with a root stack and `datadog/`, both with stg, dev and prd.
+fn repo() -> Test {
+    let test = Test::new()
+        .write("tfw.toml", "")
+        .files("", STACK)
+        .files("datadog/", STACK);
+    let datadog_backends = [("stg", "d-stg"), ("dev", "d-dev"), ("prd", "d-prd")];
+    let test = datadog_backends.iter().fold(test, |t, (env, path)| {
+        t.write(
+            &format!("datadog/{env}.tfbackend"),
+            &format!("path = \"state/{path}.tfstate\"\n"),
+        )
+    });
+    git(&test, &["init", "-q"]);
+    commit(&test);
+    test
+}
+
+fn git(test: &Test, args: &[&str]) {
+    let output = Command::new("git")
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args(args)
+        .current_dir(test.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn commit(test: &Test) {
+    git(test, &["add", "-A"]);
+    git(test, &["commit", "-qm", "change", "--allow-empty"]);
+}
+
+#[test]
+fn a_complete_repo_passes_silently() {
+    let run = repo().run_with(["check"]).status(0);
+    assert_eq!(run.stdout(), "");
+    assert!(run.calls.is_empty(), "no terraform");
+}
+
+#[test]
+fn a_removed_backend_file_is_named() {
+    let test = repo();
+    git(&test, &["rm", "-q", "datadog/prd.tfbackend"]);
+    let run = test.run_with(["check"]).status(1);
+    assert_eq!(run.stdout(), "datadog/prd.tfbackend: missing (env prd)\n");
+    assert!(run.stderr().contains("1 problem"), "{}", run.stderr());
+}
+
+#[test]
+fn every_kind_of_problem_one_line_each_sorted() {
+    let test = repo()
+        .write("datadog/stag.tfvars", "env = \"x\"\n")
+        .write("datadog/stag.tfbackend", "path = \"state/stag.tfstate\"\n")
+        .write("datadog/dev.tfbackend", "path = \"state/d-stg.tfstate\"\n")
+        .write("prd.tfvars", "env = \n")
+        .write("check.tfbackend", "path = \"state/check.tfstate\"\n")
+        .remove("dev.tfvars");
+    std::os::unix::fs::symlink("../nowhere.sh", test.path("datadog/terraform.sh")).unwrap();
+    git(&test, &["add", "-A"]);
+    let run = test.run_with(["check"]).status(1);
+    let expected = [
+        "check.tfbackend: invalid environment name `check`: it is a tfw subcommand",
+        "datadog/dev.tfbackend: same state as datadog/stg.tfbackend (local path=datadog/state/d-stg.tfstate): one would overwrite the other",
+        "datadog/stag.tfbackend: env `stag` is not expected here (envs: dev, prd, stg); did you mean `stg`?",
+        "datadog/stag.tfvars: env `stag` is not expected here (envs: dev, prd, stg); did you mean `stg`?",
+        "datadog/stg.tfbackend: same state as datadog/dev.tfbackend (local path=datadog/state/d-stg.tfstate): one would overwrite the other",
+        "datadog/terraform.sh: broken symlink (points to ../nowhere.sh)",
+        "dev.tfvars: missing (env dev)",
+        "prd.tfvars: line 1: invalid HCL: invalid expression; expected `\"`, `[`, `{`, `-`, `!`, `(`, `_`, `<`, letter or digit",
+    ];
+    assert_eq!(
+        run.stdout().lines().collect::<Vec<_>>(),
+        expected,
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn two_stacks_on_one_s3_state_are_caught() {
+    let backend = "bucket = \"acme\"\nkey = \"shared/terraform.tfstate\"\n";
+    let test = repo()
+        .write("main.tf", "terraform {\n  backend \"s3\" {}\n}\n")
+        .write(
+            "datadog/main.tf",
+            "terraform {\n  backend \"s3\" {\n    region = \"eu\"\n  }\n}\n",
+        )
+        .write("stg.tfbackend", backend)
+        .write("datadog/stg.tfbackend", backend);
+    git(&test, &["add", "-A"]);
+    let run = test.run_with(["check"]).status(1);
+    assert!(run.stdout().contains("datadog/stg.tfbackend: same state as stg.tfbackend (s3 bucket=acme key=shared/terraform.tfstate"), "{}", run.stdout());
+    assert!(
+        run.stdout()
+            .contains("stg.tfbackend: same state as datadog/stg.tfbackend"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn json_lists_kind_stack_env_and_path() {
+    let test = repo();
+    git(&test, &["rm", "-q", "datadog/prd.tfvars"]);
+    let run = test.run_with(["check", "--format", "json"]).status(1);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(
+        json["problems"],
+        serde_json::json!([{"kind": "missing", "stack": "datadog", "env": "prd", "path": "datadog/prd.tfvars", "message": "missing (env prd)"}])
+    );
+}
+
+#[test]
+fn an_edit_after_a_clean_run_is_seen_despite_the_cache() {
+    let test = repo();
+    test.run_with(["check"]).status(0);
+    std::fs::write(test.path("datadog/stg.tfvars"), "env = [\n").unwrap();
+    git(&test, &["add", "-A"]);
+    let run = test.run_with(["check"]).status(1);
+    assert!(
+        run.stdout().starts_with("datadog/stg.tfvars: line"),
+        "{}",
+        run.stdout()
+    );
+    std::fs::write(test.path("datadog/stg.tfvars"), "env = \"stg\"\n").unwrap();
+    git(&test, &["add", "-A"]);
+    test.run_with(["check"]).status(0);
+}
+
+#[test]
+fn outside_git_the_tree_is_walked() {
+    let test = Test::new()
+        .write("tfw.toml", "")
+        .files("", STACK)
+        .files("datadog/", STACK)
+        .remove("datadog/stg.tfvars");
+    let run = test.run_with(["check"]).status(1);
+    assert_eq!(run.stdout(), "datadog/stg.tfvars: missing (env stg)\n");
+}
+
+#[test]
+fn explicit_envs_and_per_stack_envs_are_expected() {
+    let test = repo().write("tfw.toml", "envs = [\"stg\", \"prd\", \"qa\"]\n[stacks.\"datadog\"]\nenvs = [\"stg\", \"prd\", \"dev\"]\n");
+    git(&test, &["add", "-A"]);
+    let run = test.run_with(["check"]).status(1);
+    let stdout = run.stdout();
+    let lines: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert!(
+        stdout.contains("qa.tfbackend: missing (env qa)")
+            && stdout.contains("qa.tfvars: missing (env qa)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("dev.tfvars: env `dev` is not expected here"),
+        "{stdout}"
+    );
+    assert!(!lines.iter().any(|l| l.starts_with("datadog/")), "{stdout}");
+}
