@@ -2,6 +2,8 @@
 
 use crate::all::{self, Job};
 use crate::arguments::{Arguments, Command, Format};
+use crate::atlantis;
+use crate::atlantis_step::StepEnvironment;
 use crate::binary::Binary;
 use crate::check;
 use crate::environment;
@@ -12,6 +14,7 @@ use crate::guard::{self, Decision, Situation, Target};
 use crate::init_stamp::{InitRecord, Unreadable};
 use crate::resolve::{self, Context, InitPolicy, Plan, Request};
 use crate::stack::{Repo, Stack};
+use anyhow::Context as _;
 use clap::Parser;
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -78,19 +81,53 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             }
             Ok(i32::from(!problems.is_empty()))
         }
+        Some(Command::Atlantis { output, check }) => {
+            let repo = Repo::open(&start)?;
+            let text = atlantis::render(&repo, &repo.stacks()?);
+            if check {
+                let file = output.unwrap_or_else(|| repo.root.join(atlantis::FILE_NAME));
+                let on_disk = std::fs::read_to_string(&file).unwrap_or_default();
+                if on_disk == text {
+                    return Ok(0);
+                }
+                print!(
+                    "--- {} (on disk)\n+++ tfw atlantis\n{}",
+                    file.display(),
+                    atlantis::diff(&on_disk, &text)
+                );
+                eprintln!(
+                    "tfw: error: {} is stale\nhelp: regenerate it with `tfw atlantis --output {}`",
+                    file.display(),
+                    file.display()
+                );
+                return Ok(1);
+            }
+            match output {
+                Some(file) => std::fs::write(&file, text)
+                    .with_context(|| format!("writing {}", file.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(0)
+        }
         Some(Command::Stacks { format }) => {
             let repo = Repo::open(&start)?;
             print_stacks(&repo, &repo.stacks()?, format);
             Ok(0)
         }
         Some(Command::Run(words)) => {
-            let request = parse_request(words)?;
+            let mut request = parse_request(words)?;
+            let step = arguments
+                .atlantis
+                .then(|| StepEnvironment::from_env(|name| std::env::var_os(name)));
+            if let Some(step) = &step {
+                request = step.adapt(request)?;
+            }
             let repo = Repo::open(&start)?;
             if arguments.all {
-                run_all(&arguments, &repo, &request)
+                run_all(&arguments, &repo, &request, step.as_ref())
             } else {
                 let stack = repo.stack_at(&start)?;
-                run_one(&arguments, &repo, &stack, &request)
+                run_one(&arguments, &repo, &stack, &request, step.as_ref())
             }
         }
     }
@@ -141,6 +178,7 @@ fn prepare(
     stack: &Stack,
     request: &Request,
     binary: &Binary,
+    step: Option<&StepEnvironment>,
 ) -> Result<Prepared, Error> {
     let settings = &repo.settings;
     let user_data_dir = std::env::var_os("TF_DATA_DIR").filter(|v| !v.is_empty());
@@ -167,12 +205,15 @@ fn prepare(
         known_envs: &stack.envs,
         program: &binary.name,
         user_data_dir: user_data_dir.is_some(),
-        stdin_is_terminal: std::io::stdin().is_terminal(),
+        stdin_is_terminal: step.is_none() && std::io::stdin().is_terminal(),
         init: init_policy(arguments),
         init_up_to_date: &init_up_to_date,
         is_file: &is_file,
     };
-    let plan = resolve::resolve(request, &context)?;
+    let mut plan = resolve::resolve(request, &context)?;
+    if let Some(step) = step {
+        step.complete(&mut plan, &request.command.to_string_lossy());
+    }
     Ok(Prepared { plan, record })
 }
 
@@ -182,7 +223,10 @@ fn guard_decision(arguments: &Arguments, repo: &Repo, request: &Request) -> Deci
         protected: &repo.settings.protected,
         command: &request.command,
         args: &request.args,
-        terminal: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+        // A run step never prompts: Atlantis's stdin is a pipe nobody writes to.
+        terminal: !arguments.atlantis
+            && std::io::stdin().is_terminal()
+            && std::io::stderr().is_terminal(),
         token: arguments.confirm.as_deref(),
     })
 }
@@ -237,6 +281,7 @@ fn executor(arguments: &Arguments, binary: &Binary) -> Result<Executor, Error> {
         binary: binary.require()?.clone(),
         quiet: arguments.quiet,
         keep_records: !arguments.skip_init,
+        no_stdin: arguments.atlantis,
         plugin_cache: std::env::var_os("TF_PLUGIN_CACHE_DIR")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
@@ -248,6 +293,7 @@ fn run_one(
     repo: &Repo,
     stack: &Stack,
     request: &Request,
+    step: Option<&StepEnvironment>,
 ) -> anyhow::Result<i32> {
     let binary = Binary::locate(
         arguments
@@ -255,7 +301,7 @@ fn run_one(
             .as_deref()
             .or(repo.settings.binary.as_deref()),
     );
-    let prepared = prepare(arguments, repo, stack, request, &binary)?;
+    let prepared = prepare(arguments, repo, stack, request, &binary, step)?;
     let decision = guard_decision(arguments, repo, request);
     if arguments.dry_run {
         print_dry_run(&decision, &prepared.plan);
@@ -265,7 +311,12 @@ fn run_one(
     executor(arguments, &binary)?.execute(&prepared.plan, &prepared.record, &Output::Inherit)
 }
 
-fn run_all(arguments: &Arguments, repo: &Repo, request: &Request) -> anyhow::Result<i32> {
+fn run_all(
+    arguments: &Arguments,
+    repo: &Repo,
+    request: &Request,
+    step: Option<&StepEnvironment>,
+) -> anyhow::Result<i32> {
     let stacks = repo.stacks()?;
     let with_env: Vec<&Stack> = stacks
         .iter()
@@ -294,7 +345,7 @@ fn run_all(arguments: &Arguments, repo: &Repo, request: &Request) -> anyhow::Res
         .iter()
         .map(|stack| Job {
             stack,
-            prepared: prepare(arguments, repo, stack, request, &binary),
+            prepared: prepare(arguments, repo, stack, request, &binary, step),
         })
         .collect();
     let decision = guard_decision(arguments, repo, request);

@@ -55,6 +55,11 @@ pub struct Arguments {
     #[arg(long, requires = "all")]
     pub fail_fast: bool,
 
+    /// Run as an Atlantis custom-workflow step: never prompt or read stdin, plan to $PLANFILE
+    /// and $SHOWFILE, apply $PLANFILE, append $COMMENT_ARGS.
+    #[arg(long)]
+    pub atlantis: bool,
+
     /// Do not print the commands tfw runs.
     #[arg(short, long)]
     pub quiet: bool,
@@ -75,6 +80,15 @@ pub enum Command {
     Check {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Generate the repository's atlantis.yaml (a project per stack and env, a tfw workflow per env).
+    Atlantis {
+        /// Write it to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Compare with the file on disk (--output, default atlantis.yaml at the root); exit 1 with a diff when stale.
+        #[arg(long)]
+        check: bool,
     },
     /// List the stacks of the repository with their envs and missing env files.
     Stacks {

@@ -4,11 +4,12 @@
 use crate::environment;
 use crate::listing::{Listing, Subtree};
 use crate::parse_cache::{Attributes, ParseCache, Parsed, Touched};
+use crate::paths;
 use crate::pattern::EnvPattern;
 use crate::stack::Repo;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Problem {
@@ -475,7 +476,7 @@ fn state_key(
         ),
         "local" => {
             let path = Path::new(stack_dir).join(get("path").unwrap_or("terraform.tfstate"));
-            format!("local path={}", normalize(&path).display())
+            format!("local path={}", paths::normalize(&path).display())
         }
         other => {
             let mut merged: BTreeMap<&str, &str> =
@@ -489,23 +490,6 @@ fn state_key(
         }
     };
     Some(key)
-}
-
-/// `a/./b/../c` → `a/c`, without touching the disk.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -38,6 +38,21 @@ pub struct Settings {
     pub exclude: Vec<String>,
     /// Per-stack settings, keyed by the stack's path relative to the root (`.` for the root).
     pub stacks: BTreeMap<String, StackSettings>,
+    /// `[atlantis]`: what the generated atlantis.yaml says beyond projects and workflows.
+    pub atlantis: AtlantisSettings,
+}
+
+/// `[atlantis]` in tfw.toml.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtlantisSettings {
+    /// Every project's `apply_requirements` (e.g. `["approved", "mergeable"]`).
+    pub apply_requirements: Option<Vec<String>>,
+    /// Plan automatically when a project's files change (default true).
+    pub autoplan: Option<bool>,
+    pub parallel_plan: Option<bool>,
+    /// Every project's `terraform_version`.
+    pub terraform_version: Option<String>,
 }
 
 /// `[stacks."<path>"]` in tfw.toml.
@@ -46,6 +61,8 @@ pub struct Settings {
 pub struct StackSettings {
     /// The envs this stack has, narrowing the repository's.
     pub envs: Option<Vec<String>>,
+    /// Its name in summaries and Atlantis project names (default: its path; `root` for `.`).
+    pub name: Option<String>,
 }
 
 impl Default for Settings {
@@ -60,6 +77,7 @@ impl Default for Settings {
             data_dir: DataDirMode::PerEnv,
             exclude: Vec::new(),
             stacks: BTreeMap::new(),
+            atlantis: AtlantisSettings::default(),
         }
     }
 }
@@ -75,6 +93,7 @@ struct RawSettings {
     data_dir: Option<DataDirMode>,
     exclude: Option<Vec<Spanned<String>>>,
     stacks: Option<BTreeMap<String, Spanned<StackSettings>>>,
+    atlantis: Option<AtlantisSettings>,
 }
 
 impl Settings {
@@ -147,6 +166,7 @@ impl Settings {
                     .collect::<Result<_, Error>>()?,
                 None => BTreeMap::new(),
             },
+            atlantis: raw.atlantis.unwrap_or_default(),
         })
     }
 
@@ -248,7 +268,11 @@ data_dir = "shared"
         let err = parse("\n[stacks.x]\nenvs = [\"../a\"]\n").unwrap_err();
         assert!(err.to_string().starts_with("tfw.toml:2:"), "{err}");
         let err = parse("[stacks.x]\nname = 1\n").unwrap_err();
-        assert!(err.to_string().contains("name"), "{err}");
+        assert!(err.to_string().contains("invalid type"), "{err}");
+        let settings = parse("[stacks.\".\"]\nname = \"core\"\n[atlantis]\nautoplan = false\napply_requirements = [\"approved\"]\n").unwrap();
+        assert_eq!(settings.stacks["."].name.as_deref(), Some("core"));
+        assert_eq!(settings.atlantis.autoplan, Some(false));
+        assert!(parse("[atlantis]\nbogus = 1\n").is_err());
         let err = parse("exclude = [\"a/[\"]\n").unwrap_err();
         assert!(err.to_string().contains("exclude"), "{err}");
     }

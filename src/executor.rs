@@ -20,6 +20,8 @@ pub struct Executor {
     pub keep_records: bool,
     /// `TF_PLUGIN_CACHE_DIR`: terraform's plugin cache is not safe for concurrent init.
     pub plugin_cache: Option<PathBuf>,
+    /// Children get no stdin (Atlantis gives a pipe that is never closed: reading it hangs).
+    pub no_stdin: bool,
 }
 
 /// Where a run's output goes.
@@ -103,7 +105,7 @@ impl Executor {
                 );
                 line(output, &message, false);
             }
-            if code != 0 || step.kind == StepKind::Command {
+            if code != 0 {
                 return Ok(code);
             }
         }
@@ -141,8 +143,20 @@ impl Executor {
         for (name, value) in &invocation.env {
             expression = expression.env(name, value);
         }
+        if self.no_stdin {
+            expression = expression.stdin_null();
+        }
+        let stdout_file = invocation
+            .stdout
+            .as_ref()
+            .map(|file| invocation.dir.join(file));
         if let Output::Capture(_) = output {
-            expression = expression.stdin_null().stderr_to_stdout().stdout_capture();
+            expression = match stdout_file {
+                Some(file) => expression.stdin_null().stdout_path(file).stderr_capture(),
+                None => expression.stdin_null().stderr_to_stdout().stdout_capture(),
+            };
+        } else if let Some(file) = stdout_file {
+            expression = expression.stdout_path(file);
         } else if stdout_to_stderr {
             // stdout belongs to the command: `tfw stg output -json | jq` must see JSON only.
             expression = expression.stdout_to_stderr();
@@ -161,6 +175,7 @@ impl Executor {
         drop(child);
         if let Output::Capture(buffer) = output {
             buffer.borrow_mut().extend_from_slice(&result.stdout);
+            buffer.borrow_mut().extend_from_slice(&result.stderr);
         }
         let status = result.status;
         Ok(status

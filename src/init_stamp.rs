@@ -1,6 +1,7 @@
 //! The record tfw keeps of a successful init: a fingerprint of everything init consumes, stored
 //! in the data dir, so init runs again only when one of those inputs changed.
 
+use crate::paths;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -119,6 +120,37 @@ impl InitRecord {
     }
 }
 
+/// The directories of the local modules the stack in `dir` calls, directly or through other
+/// local modules, relative to `dir`.
+pub fn local_modules(dir: &Path) -> Result<Vec<PathBuf>, Unreadable> {
+    let mut visited = BTreeSet::new();
+    configuration(dir, &mut visited, &mut String::new())?;
+    let top = dir.canonicalize().unwrap_or_else(|_| paths::normalize(dir));
+    Ok(visited
+        .into_iter()
+        .filter(|module| *module != top)
+        .map(|module| relative_to(&top, &module))
+        .collect())
+}
+
+/// `path` seen from `base` (both absolute), with `..` where it lies outside.
+fn relative_to(base: &Path, path: &Path) -> PathBuf {
+    let common = base
+        .components()
+        .zip(path.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let ups = base.components().count() - common;
+    std::iter::repeat_n(std::path::Component::ParentDir.as_os_str(), ups)
+        .map(PathBuf::from)
+        .chain(
+            path.components()
+                .skip(common)
+                .map(|c| PathBuf::from(c.as_os_str())),
+        )
+        .collect()
+}
+
 /// Takes an exclusive lock on `path` (created if missing), waiting for it.
 pub fn lock_file(path: &Path) -> std::io::Result<File> {
     let file = File::options()
@@ -137,7 +169,7 @@ fn configuration(
     visited: &mut BTreeSet<PathBuf>,
     text: &mut String,
 ) -> Result<(), Unreadable> {
-    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let canonical = dir.canonicalize().unwrap_or_else(|_| paths::normalize(dir));
     if !visited.insert(canonical) {
         return Ok(());
     }
@@ -367,6 +399,34 @@ mod tests {
         assert!(
             record(dir.path()).is_current().is_ok(),
             "no stamp: simply not current"
+        );
+    }
+
+    #[test]
+    fn local_modules_are_found_recursively_relative_to_the_stack() {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = dir.path().join("stack");
+        for (file, content) in [
+            (
+                "stack/main.tf",
+                "module \"a\" {\n  source = \"./modules/a\"\n}\nmodule \"r\" {\n  source = \"hashicorp/x/y\"\n}\n",
+            ),
+            (
+                "stack/modules/a/main.tf",
+                "module \"shared\" {\n  source = \"../../../shared\"\n}\n",
+            ),
+            (
+                "shared/main.tf",
+                "module \"back\" {\n  source = \"../stack/modules/a\"\n}\n",
+            ),
+        ] {
+            let path = dir.path().join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, content).unwrap();
+        }
+        assert_eq!(
+            local_modules(&stack).unwrap(),
+            [PathBuf::from("../shared"), PathBuf::from("modules/a")]
         );
     }
 

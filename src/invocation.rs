@@ -15,6 +15,8 @@ pub struct Invocation {
     pub dir: PathBuf,
     /// Variables set for this process only, on top of the inherited environment.
     pub env: Vec<(String, OsString)>,
+    /// A file that receives the process's stdout instead of tfw's stdout.
+    pub stdout: Option<PathBuf>,
 }
 
 impl Invocation {
@@ -23,6 +25,11 @@ impl Invocation {
         std::iter::once(&self.program)
             .chain(&self.args)
             .map(|arg| quote(arg))
+            .chain(
+                self.stdout
+                    .iter()
+                    .map(|file| format!("> {}", quote(file.as_os_str()))),
+            )
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -54,6 +61,7 @@ mod tests {
             ],
             dir: "my stacks/root".into(),
             env: vec![("TF_DATA_DIR".into(), ".terraform/tfw/stg".into())],
+            stdout: None,
         };
         assert_eq!(
             invocation.to_string(),

@@ -3,6 +3,8 @@
 mod all;
 mod app;
 mod arguments;
+mod atlantis;
+mod atlantis_step;
 mod binary;
 mod check;
 mod command_table;
@@ -17,6 +19,7 @@ mod init_stamp;
 mod invocation;
 mod listing;
 mod parse_cache;
+mod paths;
 mod pattern;
 mod quote;
 mod resolve;

@@ -124,6 +124,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         args,
         dir: context.stack_dir.to_path_buf(),
         env: env_vars.clone(),
+        stdout: None,
     };
     let existing = |what: &'static str, relative: PathBuf| {
         if (context.is_file)(&context.stack_dir.join(&relative)) {

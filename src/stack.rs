@@ -22,13 +22,15 @@ pub struct Stack {
     pub dir: PathBuf,
     /// Relative to the repository root, `.` for the root itself.
     pub path: String,
+    /// Used in headers, summaries and Atlantis project names: tfw.toml's `name`, else the
+    /// path (`root` for the root stack).
+    pub name: String,
     pub envs: Vec<String>,
 }
 
 impl Stack {
-    /// The name used in headers and summaries (`root` for the root stack).
     pub fn name(&self) -> &str {
-        if self.path == "." { "root" } else { &self.path }
+        &self.name
     }
 }
 
@@ -47,8 +49,17 @@ impl Repo {
         Ok(Stack {
             dir: dir.to_path_buf(),
             envs: self.envs_of(dir, &path),
+            name: self.name_of(&path),
             path,
         })
+    }
+
+    fn name_of(&self, path: &str) -> String {
+        match self.settings.stacks.get(path).and_then(|s| s.name.clone()) {
+            Some(name) => name,
+            None if path == "." => "root".to_string(),
+            None => path.to_string(),
+        }
     }
 
     /// The envs of the stack in `dir`: tfw.toml's list or the backend files present, narrowed by
@@ -113,6 +124,7 @@ impl Repo {
             let target = dir.canonicalize().unwrap_or_else(|_| dir.clone());
             let stack = Stack {
                 dir: dir.clone(),
+                name: self.name_of(&path),
                 path,
                 envs,
             };

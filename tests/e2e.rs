@@ -236,3 +236,119 @@ fn pre_commit_hook_passes_when_complete_and_names_a_removed_tfbackend() {
         "{text}"
     );
 }
+
+/// Plays Atlantis: runs each `run` step of the generated workflows with `sh -c` in the project
+/// dir, with Atlantis's variables and a stdin pipe that is never written nor closed.
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn generated_atlantis_steps_plan_and_apply_one_env_each() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use yaml_rust2::YamlLoader;
+
+    let test = Test::example("quickstart");
+    let bin = test.path("atlantis-bin");
+    fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_tfw"), bin.join("tfw")).unwrap();
+    std::os::unix::fs::symlink(terraform(), bin.join("terraform")).unwrap();
+    let yaml = YamlLoader::load_from_str(&fs::read_to_string(test.path("atlantis.yaml")).unwrap())
+        .unwrap()
+        .remove(0);
+    let run_steps = |workflow: &str, stage: &str| -> Vec<String> {
+        yaml["workflows"][workflow][stage]["steps"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .filter_map(|step| step["run"].as_str().map(String::from))
+            .collect()
+    };
+    for (project, state) in [
+        ("root-stg", "state/stg.tfstate"),
+        ("datadog-prd", "datadog/state/prd.tfstate"),
+    ] {
+        let entry = yaml["projects"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"].as_str() == Some(project))
+            .unwrap();
+        let dir = test.path(entry["dir"].as_str().unwrap());
+        let workflow = entry["workflow"].as_str().unwrap();
+        let planfile = dir.join(format!("{project}-default.tfplan"));
+        let showfile = dir.join(format!("{project}-default.json"));
+        for stage in ["plan", "apply"] {
+            for step in run_steps(workflow, stage) {
+                let mut child = Command::new("sh")
+                    .args(["-c", &step])
+                    .current_dir(&dir)
+                    .env_clear()
+                    .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+                    .env("HOME", test.dir.path())
+                    .env("DIR", &dir)
+                    .env("WORKSPACE", "default")
+                    .env("PROJECT_NAME", project)
+                    .env("PLANFILE", &planfile)
+                    .env("SHOWFILE", &showfile)
+                    .env("COMMENT_ARGS", "")
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let _held_open = child.stdin.take();
+                let mut stdout = String::new();
+                child
+                    .stdout
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stdout)
+                    .unwrap();
+                let mut stderr = String::new();
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stderr)
+                    .unwrap();
+                let status = child.wait().unwrap();
+                assert!(
+                    status.success(),
+                    "{project} {stage}: `{step}` failed:\n{stdout}\n{stderr}"
+                );
+                if stage == "plan" {
+                    assert!(
+                        stdout.contains("Plan:") || stdout.contains("Changes to Outputs"),
+                        "plan text on stdout: {stdout}"
+                    );
+                }
+            }
+            if stage == "plan" {
+                assert_eq!(
+                    &fs::read(&planfile).unwrap()[..4],
+                    b"PK\x03\x04",
+                    "{project}: PLANFILE is a plan"
+                );
+                let json: serde_json::Value =
+                    serde_json::from_slice(&fs::read(&showfile).unwrap()).unwrap();
+                assert!(
+                    json["format_version"].is_string(),
+                    "{project}: SHOWFILE is terraform's JSON"
+                );
+            }
+        }
+        assert!(
+            test.path(state).is_file(),
+            "{project} applied its own state"
+        );
+    }
+    for untouched in [
+        "state/prd.tfstate",
+        "state/dev.tfstate",
+        "datadog/state/stg.tfstate",
+    ] {
+        assert!(
+            !test.path(untouched).exists(),
+            "{untouched} was not applied"
+        );
+    }
+}
