@@ -6,6 +6,7 @@ use crate::atlantis;
 use crate::atlantis_step::StepEnvironment;
 use crate::binary::Binary;
 use crate::check;
+use crate::completions;
 use crate::environment;
 use crate::error::Error;
 use crate::executor::{Executor, Output};
@@ -106,6 +107,20 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
                 Some(file) => std::fs::write(&file, text)
                     .with_context(|| format!("writing {}", file.display()))?,
                 None => print!("{text}"),
+            }
+            Ok(0)
+        }
+        Some(Command::Completions { shell }) => {
+            print!("{}", completions::script(shell));
+            Ok(0)
+        }
+        Some(Command::Complete { words }) => {
+            let words = match words.first().map(String::as_str) {
+                Some("--") => &words[1..],
+                _ => &words[..],
+            };
+            for candidate in completions::candidates(words, &start) {
+                println!("{candidate}");
             }
             Ok(0)
         }

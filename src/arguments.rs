@@ -90,6 +90,17 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Print the completion script for SHELL (see the README for where to put it).
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// The completions of the last word (used by the completion scripts).
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
+    },
     /// List the stacks of the repository with their envs and missing env files.
     Stacks {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -104,4 +115,13 @@ pub enum Command {
 pub enum Format {
     Text,
     Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
 }

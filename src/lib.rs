@@ -8,6 +8,7 @@ mod atlantis_step;
 mod binary;
 mod check;
 mod command_table;
+mod completions;
 mod config;
 mod environment;
 mod error;

@@ -1,0 +1,243 @@
+//! Shell completions: the scripts `tfw completions <shell>` prints, and the hidden
+//! `tfw __complete -- <words after tfw>` they call (the last word is the one under the cursor),
+//! which answers from the current stack so a new env shows up at once.
+
+use crate::arguments::Shell;
+use crate::environment::RESERVED;
+use crate::stack::Repo;
+use std::path::{Path, PathBuf};
+
+pub fn script(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Bash => BASH,
+        Shell::Zsh => ZSH,
+        Shell::Fish => FISH,
+        Shell::Powershell => POWERSHELL,
+        Shell::Elvish => ELVISH,
+    }
+}
+
+const BASH: &str = r#"# bash completion for tfw: source it, or put it in ~/.local/share/bash-completion/completions/tfw
+_tfw() {
+    local IFS=$'\n'
+    COMPREPLY=($(tfw __complete -- "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null))
+}
+complete -o default -F _tfw tfw
+"#;
+
+const ZSH: &str = r#"#compdef tfw
+# zsh completion for tfw: put it in a directory of $fpath as _tfw, or source it after compinit
+_tfw() {
+    local -a candidates
+    candidates=("${(@f)$(tfw __complete -- "${(@)words[2,CURRENT]}" 2>/dev/null)}")
+    if (( ${#candidates} )) && [[ -n ${candidates[1]} ]]; then
+        compadd -a candidates
+    else
+        _files
+    fi
+}
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+    _tfw "$@"
+else
+    compdef _tfw tfw
+fi
+"#;
+
+const FISH: &str = r#"# fish completion for tfw: put it in ~/.config/fish/completions/tfw.fish
+function __tfw_complete
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    tfw __complete -- $tokens (commandline -ct) 2>/dev/null
+end
+complete -c tfw -f -a '(__tfw_complete)'
+"#;
+
+const POWERSHELL: &str = r#"# PowerShell completion for tfw: add `tfw completions powershell | Out-String | Invoke-Expression` to $PROFILE
+Register-ArgumentCompleter -Native -CommandName tfw -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+    $words = @($commandAst.CommandElements | Select-Object -Skip 1 | ForEach-Object { $_.ToString() })
+    if ($wordToComplete -eq '') { $words += '' }
+    tfw __complete -- @words | ForEach-Object {
+        [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_)
+    }
+}
+"#;
+
+const ELVISH: &str = r#"# elvish completion for tfw: add `eval (tfw completions elvish | slurp)` to rc.elv
+set edit:completion:arg-completer[tfw] = {|@words|
+    tfw __complete -- $@words[1..]
+}
+"#;
+
+/// tfw's options; the ones that take a value, which `candidates` skips over.
+const OPTIONS: &[&str] = &[
+    "--chdir",
+    "--dry-run",
+    "--skip-init",
+    "--reinit",
+    "--terraform",
+    "--confirm",
+    "--all",
+    "--jobs",
+    "--fail-fast",
+    "--atlantis",
+    "--quiet",
+    "--help",
+    "--version",
+];
+const OPTIONS_WITH_VALUE: &[&str] = &["-C", "--chdir", "--terraform", "--confirm", "-j", "--jobs"];
+
+/// Terraform's and OpenTofu's commands, offered after an env.
+const COMMANDS: &[&str] = &[
+    "apply",
+    "console",
+    "destroy",
+    "fmt",
+    "force-unlock",
+    "get",
+    "graph",
+    "import",
+    "init",
+    "login",
+    "logout",
+    "metadata",
+    "modules",
+    "output",
+    "plan",
+    "providers",
+    "refresh",
+    "show",
+    "state",
+    "taint",
+    "test",
+    "untaint",
+    "validate",
+    "version",
+    "workspace",
+];
+
+fn subcommands_of(command: &str) -> &'static [&'static str] {
+    match command {
+        "state" => &[
+            "list",
+            "mv",
+            "pull",
+            "push",
+            "replace-provider",
+            "rm",
+            "show",
+        ],
+        "workspace" => &["delete", "list", "new", "select", "show"],
+        "providers" => &["lock", "mirror", "schema"],
+        _ => &[],
+    }
+}
+
+/// The completions of the last of `words` (the words after `tfw`), sorted; empty to let the
+/// shell complete file names.
+pub fn candidates(words: &[String], cwd: &Path) -> Vec<String> {
+    let Some((current, before)) = words.split_last() else {
+        return Vec::new();
+    };
+    let mut dir: PathBuf = cwd.to_path_buf();
+    let mut positional: Vec<&str> = Vec::new();
+    let mut iter = before.iter();
+    while let Some(word) = iter.next() {
+        if !positional.is_empty() || !word.starts_with('-') {
+            positional.push(word);
+        } else if OPTIONS_WITH_VALUE.contains(&word.as_str()) {
+            let value = iter.next();
+            if matches!(word.as_str(), "-C" | "--chdir") {
+                dir = value.map_or(dir, |v| cwd.join(v));
+            }
+        } else if let Some(value) = word.strip_prefix("--chdir=") {
+            dir = cwd.join(value);
+        }
+    }
+    let mut offered: Vec<String> = match positional.as_slice() {
+        [] if current.starts_with('-') => OPTIONS.iter().map(|s| s.to_string()).collect(),
+        [] => {
+            let envs = Repo::open(&dir)
+                .and_then(|repo| repo.stack_at(&dir))
+                .map(|stack| stack.envs)
+                .unwrap_or_default();
+            envs.into_iter()
+                .chain(RESERVED.iter().map(|s| s.to_string()))
+                .collect()
+        }
+        ["completions"] => ["bash", "zsh", "fish", "powershell", "elvish"]
+            .map(String::from)
+            .to_vec(),
+        ["envs" | "stacks" | "check"] => ["--format"].map(String::from).to_vec(),
+        ["atlantis"] => ["--output", "--check"].map(String::from).to_vec(),
+        [first] if RESERVED.contains(first) => Vec::new(),
+        [_env] => COMMANDS.iter().map(|s| s.to_string()).collect(),
+        [_env, command] => subcommands_of(command)
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    offered.retain(|candidate| candidate.starts_with(current.as_str()));
+    offered.sort();
+    offered.dedup();
+    offered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete(line: &[&str], dir: &Path) -> Vec<String> {
+        candidates(&line.iter().map(|s| s.to_string()).collect::<Vec<_>>(), dir)
+    }
+
+    #[test]
+    fn what_each_position_offers() {
+        let dir = tempfile::tempdir().unwrap();
+        for file in ["stg.tfbackend", "prd.tfbackend", "sub/qa.tfbackend"] {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        let d = dir.path();
+        assert_eq!(complete(&["s"], d), ["stacks", "stg"]);
+        assert_eq!(
+            complete(&[""], d),
+            [
+                "atlantis",
+                "check",
+                "completions",
+                "envs",
+                "help",
+                "prd",
+                "stacks",
+                "stg"
+            ]
+        );
+        assert_eq!(complete(&["-C", "sub", ""], d)[..2], ["atlantis", "check"]);
+        assert!(complete(&["-C", "sub", ""], d).contains(&"qa".to_string()));
+        assert!(!complete(&["-C", "sub", ""], d).contains(&"stg".to_string()));
+        assert_eq!(complete(&["--dr"], d), ["--dry-run"]);
+        assert_eq!(complete(&["stg", "pl"], d), ["plan"]);
+        assert_eq!(complete(&["-q", "stg", "st"], d), ["state"]);
+        assert_eq!(
+            complete(&["stg", "state", ""], d),
+            [
+                "list",
+                "mv",
+                "pull",
+                "push",
+                "replace-provider",
+                "rm",
+                "show"
+            ]
+        );
+        assert_eq!(complete(&["completions", "z"], d), ["zsh"]);
+        assert!(
+            complete(&["stg", "plan", "-out="], d).is_empty(),
+            "files from the shell"
+        );
+    }
+}
