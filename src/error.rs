@@ -88,10 +88,14 @@ impl fmt::Display for Error {
                 } else {
                     known.join(", ")
                 };
+                let place = if stack.as_os_str() == "." {
+                    "the current directory".to_string()
+                } else {
+                    stack.display().to_string()
+                };
                 write!(
                     f,
-                    "unknown environment `{name}` in {} (known: {known})",
-                    stack.display()
+                    "unknown environment `{name}` in {place} (known: {known})"
                 )
             }
             Error::Config {

@@ -32,6 +32,12 @@ use std::ffi::OsString;
 /// Runs tfw with the process's arguments (`args[0]` is the program) and returns its exit code.
 /// The only place that prints errors.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    // `tfw stacks | head -1`: end quietly when the reader goes away, as cat and grep do,
+    // instead of failing on every later write. Children get the default action anyway.
+    // SAFETY: setting a signal's disposition to its default is always sound.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match app::run(args.into_iter().collect()) {
         Ok(code) => code,
         Err(err) => match err.downcast_ref::<error::Error>() {

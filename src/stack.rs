@@ -22,13 +22,14 @@ pub struct Stack {
     pub dir: PathBuf,
     /// Relative to the repository root, `.` for the root itself.
     pub path: String,
-    /// Used in headers, summaries and Atlantis project names: tfw.toml's `name`, else the
-    /// path (`root` for the root stack).
-    pub name: String,
+    /// See `name()`.
+    name: String,
     pub envs: Vec<String>,
 }
 
 impl Stack {
+    /// Used in headers, summaries and Atlantis project names: tfw.toml's `name`, else the
+    /// path (`root` for the root stack).
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -414,3 +414,27 @@ fn stdin_without_terminal_gets_input_false_on_init_only() {
     assert!(run.lines()[0].ends_with("-input=false"));
     assert_eq!(run.lines()[1], "apply -var-file=stg.tfvars");
 }
+
+#[test]
+fn a_closed_stdout_ends_tfw_quietly_like_cat() {
+    use std::os::unix::process::ExitStatusExt;
+    let test = Test::stack().args(["--help"]);
+    let mut child = test
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success() || output.status.signal() == Some(libc::SIGPIPE),
+        "{:?}",
+        output.status
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "",
+        "no error about the pipe"
+    );
+}
