@@ -3,29 +3,13 @@
 mod common;
 
 use common::Test;
-use std::os::unix::process::CommandExt;
-use std::time::{Duration, Instant};
 
-/// Starts tfw in its own process group with the fake blocking in `command`, sends `signal`
-/// to the whole group (Ctrl-C at a terminal) or to tfw alone, and collects the run.
+/// `tfw stg plan` with the fake blocking in `command`, then `signal` as `Test::interrupt` sends it.
 fn interrupt(command: &str, signal: i32, whole_group: bool) -> common::Run {
-    let test = Test::stack()
+    Test::stack()
         .args(["stg", "plan"])
-        .env("FAKE_TF_BLOCK", command);
-    let child = test.command().process_group(0).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !test.path("ready").exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the fake terraform never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let pid = child.id() as i32;
-    let target = if whole_group { -pid } else { pid };
-    assert_eq!(unsafe { libc::kill(target, signal) }, 0);
-    let output = child.wait_with_output().unwrap();
-    test.finish(output)
+        .env("FAKE_TF_BLOCK", command)
+        .interrupt(signal, whole_group)
 }
 
 #[test]

@@ -4,9 +4,7 @@ mod common;
 
 use common::{STACK, Test};
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 /// A repo with a root stack, `datadog/`, `metabase` (a symlink to `platform/metabase`), a
 /// `modules/` dir and a stray `.terraform/` copy of a stack: three stacks.
@@ -253,22 +251,7 @@ fn ctrl_c_stops_the_running_stack_gracefully_and_starts_no_other() {
     let test = repo()
         .args(["--all", "stg", "plan"])
         .env("FAKE_TF_BLOCK", "plan");
-    let child = test
-        .command()
-        .process_group(0)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !test.path("ready").exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the fake terraform never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) }, 0);
-    let run = test.finish(child.wait_with_output().unwrap()).status(130);
+    let run = test.interrupt(libc::SIGINT, true).status(130);
     assert_eq!(run.signals, ["SIGINT"]);
     assert_eq!(cwd_names(&run, test.dir.path()), [""]);
     assert!(

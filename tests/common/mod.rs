@@ -237,6 +237,33 @@ impl Test {
         self.finish(command.output().unwrap())
     }
 
+    /// Runs tfw in its own process group until the fake terraform blocks (FAKE_TF_BLOCK), then
+    /// sends `signal` to the whole group (Ctrl-C at a terminal) or to tfw alone.
+    pub fn interrupt(&self, signal: i32, whole_group: bool) -> Run {
+        use std::os::unix::process::CommandExt;
+        let child = self
+            .command()
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !self.path("ready").exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the fake terraform never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let pid = child.id() as i32;
+        assert_eq!(
+            unsafe { libc::kill(if whole_group { -pid } else { pid }, signal) },
+            0
+        );
+        self.finish(child.wait_with_output().unwrap())
+    }
+
     /// Reads and clears the fake's log.
     pub fn finish(&self, output: Output) -> Run {
         let log = fs::read_to_string(self.log_path()).unwrap_or_default();
