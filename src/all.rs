@@ -93,7 +93,7 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
             scope.spawn(worker);
         }
     });
-    progress.clear();
+    progress.clear_line();
     let rows: Vec<Row> = rows.into_inner().unwrap().into_iter().flatten().collect();
     print_summary(&rows, options.detailed);
     merge(&rows, signals::interrupted())
@@ -233,10 +233,6 @@ impl Progress {
         if self.draw {
             eprint!("\r\x1b[2K");
         }
-    }
-
-    fn clear(&self) {
-        self.clear_line();
     }
 }
 

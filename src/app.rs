@@ -220,7 +220,7 @@ fn prepare(
         known_envs: &stack.envs,
         program: &binary.name,
         user_data_dir: user_data_dir.is_some(),
-        stdin_is_terminal: step.is_none() && std::io::stdin().is_terminal(),
+        stdin_is_terminal: !arguments.atlantis && std::io::stdin().is_terminal(),
         init: init_policy(arguments),
         init_up_to_date: &init_up_to_date,
         is_file: &is_file,
@@ -303,6 +303,16 @@ fn executor(arguments: &Arguments, binary: &Binary) -> Result<Executor, Error> {
     })
 }
 
+/// `--terraform` / `TFW_TERRAFORM`, else tfw.toml's `binary`, else the default search.
+fn locate_binary(arguments: &Arguments, repo: &Repo) -> Binary {
+    Binary::locate(
+        arguments
+            .terraform
+            .as_deref()
+            .or(repo.settings.binary.as_deref()),
+    )
+}
+
 fn run_one(
     arguments: &Arguments,
     repo: &Repo,
@@ -310,12 +320,7 @@ fn run_one(
     request: &Request,
     step: Option<&StepEnvironment>,
 ) -> anyhow::Result<i32> {
-    let binary = Binary::locate(
-        arguments
-            .terraform
-            .as_deref()
-            .or(repo.settings.binary.as_deref()),
-    );
+    let binary = locate_binary(arguments, repo);
     let prepared = prepare(arguments, repo, stack, request, &binary, step)?;
     let decision = guard_decision(arguments, repo, request);
     if arguments.dry_run {
@@ -350,12 +355,7 @@ fn run_all(
         }
         .into());
     }
-    let binary = Binary::locate(
-        arguments
-            .terraform
-            .as_deref()
-            .or(repo.settings.binary.as_deref()),
-    );
+    let binary = locate_binary(arguments, repo);
     let jobs: Vec<Job> = with_env
         .iter()
         .map(|stack| Job {

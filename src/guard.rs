@@ -1,9 +1,10 @@
 //! Protected environments: which commands touch their state, and the deliberate confirmation
 //! (typed env name at a terminal, `--confirm <ENV>` elsewhere) they need first.
 
+use crate::env_file;
 use crate::error::Error;
+use crate::parse_cache::Parsed;
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// What the guard decided for one command.
@@ -102,33 +103,23 @@ const LOCATION_KEYS: &[&str] = &[
 
 /// `bucket = "b", key = "k"` from a backend config file, credentials left out.
 pub fn state_location(file: &Path) -> String {
-    let Ok(text) = std::fs::read_to_string(file) else {
+    let Ok(bytes) = std::fs::read(file) else {
         return format!("(cannot read {})", file.display());
     };
-    let Ok(body) = hcl::parse(&text) else {
-        return format!("(cannot parse {})", file.display());
+    let is_json = file.extension().is_some_and(|e| e == "json");
+    let attributes = match env_file::parse_attributes(&bytes, is_json) {
+        Parsed::Attributes(attributes) => attributes,
+        _ => return format!("(cannot parse {})", file.display()),
     };
-    let mut out = String::new();
-    for attribute in body
-        .attributes()
-        .filter(|a| LOCATION_KEYS.contains(&a.key()))
-    {
-        let value = match attribute.expr() {
-            hcl::Expression::String(s) => format!("{s:?}"),
-            hcl::Expression::Number(n) => n.to_string(),
-            _ => "…".to_string(),
-        };
-        let _ = write!(
-            out,
-            "{}{} = {value}",
-            if out.is_empty() { "" } else { ", " },
-            attribute.key()
-        );
+    let shown: Vec<String> = attributes
+        .iter()
+        .filter(|(key, _)| LOCATION_KEYS.contains(key))
+        .map(|(key, value)| format!("{key} = {value:?}"))
+        .collect();
+    if shown.is_empty() {
+        return format!("(no location keys in {})", file.display());
     }
-    if out.is_empty() {
-        out = format!("(no location keys in {})", file.display());
-    }
-    out
+    shown.join(", ")
 }
 
 /// One stack a confirmation covers, as shown before asking.

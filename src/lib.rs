@@ -10,6 +10,7 @@ mod check;
 mod command_table;
 mod completions;
 mod config;
+mod env_file;
 mod environment;
 mod error;
 mod executor;

@@ -52,7 +52,7 @@ impl EnvPattern {
 
     /// The path for one env, relative to the stack directory.
     pub fn for_env(&self, env: &str) -> PathBuf {
-        PathBuf::from(self.0.replace(PLACEHOLDER, env))
+        PathBuf::from(self.file_for(env))
     }
 
     /// Every env whose file exists in `stack`, sorted. Only the directory holding the
