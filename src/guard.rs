@@ -139,19 +139,22 @@ pub fn ask(env: &str, targets: &[Target]) -> Result<(), Error> {
         }
         eprintln!("  state:   {}", target.location);
     }
-    let answer = dialoguer::Input::<String>::new()
-        .with_prompt(format!("Type `{env}` to continue"))
-        .allow_empty(true)
-        .report(false)
-        .interact_text_on(&dialoguer::console::Term::stderr());
+    // Read in the terminal's own line mode, not a raw-mode line editor (dialoguer's ignores
+    // Ctrl-D): Ctrl-D is then end of input and refuses; Ctrl-C ends tfw before anything ran.
+    eprint!("Type `{env}` to continue: ");
+    let mut typed = String::new();
+    let read = std::io::stdin().read_line(&mut typed);
     let help = format!("type the environment name `{env}` exactly to proceed");
-    match answer {
-        Ok(typed) if typed == env => Ok(()),
-        Ok(typed) => Err(Error::Refused {
+    let typed = typed
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t));
+    match (read, typed) {
+        (Ok(bytes), Some(typed)) if bytes > 0 && typed == env => Ok(()),
+        (Ok(bytes), Some(typed)) if bytes > 0 => Err(Error::Refused {
             message: format!("not confirmed: typed `{typed}`, not `{env}`"),
             help,
         }),
-        Err(_) => Err(Error::Refused {
+        _ => Err(Error::Refused {
             message: "not confirmed: no answer".into(),
             help,
         }),

@@ -249,3 +249,28 @@ fn outside_atlantis_the_missing_variables_are_named() {
         .status(64)
         .stderr_contains("needs PLANFILE and SHOWFILE");
 }
+
+#[test]
+fn show_step_writes_the_showfile_for_policy_checks() {
+    let test = Test::stack().env("FAKE_TF_STDOUT_show", "{\"planned_values\":{}}");
+    let planfile = test.path("root-stg-default.tfplan").display().to_string();
+    let showfile = test.path("root-stg-default.json").display().to_string();
+    let env = [
+        ("PLANFILE", planfile.as_str()),
+        ("SHOWFILE", showfile.as_str()),
+    ];
+    let run = run_step(&test, &["--atlantis", "stg", "show"], &env).status(0);
+    assert_eq!(
+        run.lines().last().unwrap(),
+        &format!("show -json {planfile}")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&showfile).unwrap(),
+        "{\"planned_values\":{}}"
+    );
+    assert_eq!(
+        run.stdout(),
+        "",
+        "the JSON goes to $SHOWFILE, not the PR comment"
+    );
+}

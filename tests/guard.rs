@@ -144,6 +144,25 @@ fn answer_prompt(answer: &str) -> (i32, Vec<String>, String) {
 }
 
 fn answer_prompt_in(test: Test, args: &[&str], answer: &str) -> (i32, Vec<String>, String) {
+    let (status, lines, screen) = at_prompt(test, args, |session| {
+        session.send_line(answer).unwrap();
+    });
+    // rexpect returns nix's WaitStatus, which it does not re-export: `Exited(Pid(n), code)`.
+    let code = status
+        .strip_prefix("Exited(")
+        .and_then(|s| s.trim_end_matches(')').rsplit(", ").next())
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("tfw did not exit normally: {status}"));
+    (code, lines, screen)
+}
+
+/// Runs tfw in a pseudo-terminal up to the prompt, lets `act` answer, and returns the wait
+/// status (as text), the terraform calls and the screen (`<PROMPT>` where the prompt was).
+fn at_prompt(
+    test: Test,
+    args: &[&str],
+    act: impl FnOnce(&mut rexpect::session::PtySession),
+) -> (String, Vec<String>, String) {
     let test = test.write(
         "prd.tfbackend",
         "bucket = \"acme-state\"\nkey = \"prd/terraform.tfstate\"\nsecret_key = \"hunter2\"\n",
@@ -152,17 +171,29 @@ fn answer_prompt_in(test: Test, args: &[&str], answer: &str) -> (i32, Vec<String
     command.args(args).stdin(Stdio::inherit());
     let mut session = rexpect::session::spawn_command(command, Some(10_000)).unwrap();
     let shown = session.exp_string("Type `prd` to continue").unwrap();
-    session.send_line(answer).unwrap();
+    act(&mut session);
     let rest = session.exp_eof().unwrap();
-    // rexpect returns nix's WaitStatus, which it does not re-export: `Exited(Pid(n), code)`.
     let status = format!("{:?}", session.process().wait().unwrap());
-    let code = status
-        .strip_prefix("Exited(")
-        .and_then(|s| s.trim_end_matches(')').rsplit(", ").next())
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("tfw did not exit normally: {status}"));
     let run = test.finish(std::process::Command::new("true").output().unwrap());
-    (code, run.lines(), format!("{shown}<PROMPT>{rest}"))
+    (status, run.lines(), format!("{shown}<PROMPT>{rest}"))
+}
+
+#[test]
+fn at_a_terminal_end_of_input_refuses() {
+    let (status, lines, screen) = at_prompt(Test::stack(), &["prd", "apply"], |session| {
+        session.send_control('d').unwrap();
+    });
+    assert!(status.ends_with(", 77)"), "{status}: {screen}");
+    assert!(lines.is_empty(), "terraform ran {lines:?}");
+}
+
+#[test]
+fn at_a_terminal_ctrl_c_refuses() {
+    let (status, lines, screen) = at_prompt(Test::stack(), &["prd", "apply"], |session| {
+        session.send_control('c').unwrap();
+    });
+    assert!(!status.ends_with(", 0)"), "{status}: {screen}");
+    assert!(lines.is_empty(), "terraform ran {lines:?}");
 }
 
 #[test]
