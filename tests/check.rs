@@ -3,7 +3,6 @@
 mod common;
 
 use common::{STACK, Test};
-use std::process::Command;
 
 /// A git repo (committed) with a root stack and `datadog/`, both with stg, dev and prd.
 fn repo() -> Test {
@@ -18,28 +17,14 @@ fn repo() -> Test {
             &format!("path = \"state/{path}.tfstate\"\n"),
         )
     });
-    git(&test, &["init", "-q"]);
+    test.git(&["init", "-q"]);
     commit(&test);
     test
 }
 
-fn git(test: &Test, args: &[&str]) {
-    let output = Command::new("git")
-        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
-        .args(args)
-        .current_dir(test.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 fn commit(test: &Test) {
-    git(test, &["add", "-A"]);
-    git(test, &["commit", "-qm", "change", "--allow-empty"]);
+    test.git(&["add", "-A"]);
+    test.git(&["commit", "-qm", "change", "--allow-empty"]);
 }
 
 #[test]
@@ -52,7 +37,7 @@ fn a_complete_repo_passes_silently() {
 #[test]
 fn a_removed_backend_file_is_named() {
     let test = repo();
-    git(&test, &["rm", "-q", "datadog/prd.tfbackend"]);
+    test.git(&["rm", "-q", "datadog/prd.tfbackend"]);
     let run = test.run_with(["check"]).status(1);
     assert_eq!(run.stdout(), "datadog/prd.tfbackend: missing (env prd)\n");
     assert!(run.stderr().contains("1 problem"), "{}", run.stderr());
@@ -68,7 +53,7 @@ fn every_kind_of_problem_one_line_each_sorted() {
         .write("check.tfbackend", "path = \"state/check.tfstate\"\n")
         .remove("dev.tfvars");
     std::os::unix::fs::symlink("../nowhere.sh", test.path("datadog/terraform.sh")).unwrap();
-    git(&test, &["add", "-A"]);
+    test.git(&["add", "-A"]);
     let run = test.run_with(["check"]).status(1);
     let expected = [
         "check.tfbackend: invalid environment name `check`: it is a tfw subcommand",
@@ -99,7 +84,7 @@ fn two_stacks_on_one_s3_state_are_caught() {
         )
         .write("stg.tfbackend", backend)
         .write("datadog/stg.tfbackend", backend);
-    git(&test, &["add", "-A"]);
+    test.git(&["add", "-A"]);
     let run = test.run_with(["check"]).status(1);
     assert!(run.stdout().contains("datadog/stg.tfbackend: same state as stg.tfbackend (s3 bucket=acme key=shared/terraform.tfstate"), "{}", run.stdout());
     assert!(
@@ -113,7 +98,7 @@ fn two_stacks_on_one_s3_state_are_caught() {
 #[test]
 fn json_lists_kind_stack_env_and_path() {
     let test = repo();
-    git(&test, &["rm", "-q", "datadog/prd.tfvars"]);
+    test.git(&["rm", "-q", "datadog/prd.tfvars"]);
     let run = test.run_with(["check", "--format", "json"]).status(1);
     let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(
@@ -127,7 +112,7 @@ fn an_edit_after_a_clean_run_is_seen_despite_the_cache() {
     let test = repo();
     test.run_with(["check"]).status(0);
     std::fs::write(test.path("datadog/stg.tfvars"), "env = [\n").unwrap();
-    git(&test, &["add", "-A"]);
+    test.git(&["add", "-A"]);
     let run = test.run_with(["check"]).status(1);
     assert!(
         run.stdout().starts_with("datadog/stg.tfvars: line"),
@@ -135,7 +120,7 @@ fn an_edit_after_a_clean_run_is_seen_despite_the_cache() {
         run.stdout()
     );
     std::fs::write(test.path("datadog/stg.tfvars"), "env = \"stg\"\n").unwrap();
-    git(&test, &["add", "-A"]);
+    test.git(&["add", "-A"]);
     test.run_with(["check"]).status(0);
 }
 
@@ -153,7 +138,7 @@ fn outside_git_the_tree_is_walked() {
 #[test]
 fn explicit_envs_and_per_stack_envs_are_expected() {
     let test = repo().write("tfw.toml", "envs = [\"stg\", \"prd\", \"qa\"]\n[stacks.\"datadog\"]\nenvs = [\"stg\", \"prd\", \"dev\"]\n");
-    git(&test, &["add", "-A"]);
+    test.git(&["add", "-A"]);
     let run = test.run_with(["check"]).status(1);
     let stdout = run.stdout();
     let lines: Vec<&str> = stdout

@@ -193,23 +193,13 @@ fn pre_commit(test: &Test, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn git(test: &Test, args: &[&str]) {
-    let status = std::process::Command::new("git")
-        .args(["-c", "user.email=e2e@example.com", "-c", "user.name=e2e"])
-        .args(args)
-        .current_dir(test.dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
-
 #[test]
 #[ignore = "needs pre-commit: run scripts/e2e"]
 fn pre_commit_hook_passes_when_complete_and_names_a_removed_tfbackend() {
     let test = Test::example("quickstart");
-    git(&test, &["init", "-q"]);
-    git(&test, &["add", "-A"]);
-    git(&test, &["commit", "-qm", "stacks"]);
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    test.git(&["commit", "-qm", "stacks"]);
     let this_repo = env!("CARGO_MANIFEST_DIR");
     let output = pre_commit(&test, &["try-repo", this_repo, "tfw-check", "--all-files"]);
     let text = format!(
@@ -223,7 +213,7 @@ fn pre_commit_hook_passes_when_complete_and_names_a_removed_tfbackend() {
         "{text}"
     );
 
-    git(&test, &["rm", "-q", "datadog/prd.tfbackend"]);
+    test.git(&["rm", "-q", "datadog/prd.tfbackend"]);
     let output = pre_commit(&test, &["try-repo", this_repo, "tfw-check", "--all-files"]);
     let text = format!(
         "{}{}",

@@ -264,6 +264,21 @@ impl Test {
         self.finish(child.wait_with_output().unwrap())
     }
 
+    /// Runs git in the temp dir (with an identity, for commits) and asserts it succeeded.
+    pub fn git(&self, args: &[&str]) {
+        let output = Command::new("git")
+            .args(["-c", "user.email=test@example.com", "-c", "user.name=test"])
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// Reads and clears the fake's log.
     pub fn finish(&self, output: Output) -> Run {
         let log = fs::read_to_string(self.log_path()).unwrap_or_default();
