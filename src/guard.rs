@@ -1,9 +1,9 @@
 //! Protected environments: which commands touch their state, and the deliberate confirmation
 //! (typed env name at a terminal, `--confirm <ENV>` elsewhere) they need first.
 
-use crate::env_file;
 use crate::error::Error;
-use crate::parse_cache::Parsed;
+use crate::terraform::hcl;
+use crate::terraform::hcl::Parsed;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -107,7 +107,7 @@ pub fn state_location(file: &Path) -> String {
         return format!("(cannot read {})", file.display());
     };
     let is_json = file.extension().is_some_and(|e| e == "json");
-    let attributes = match env_file::parse_attributes(&bytes, is_json) {
+    let attributes = match hcl::parse_attributes(&bytes, is_json) {
         Parsed::Attributes(attributes) => attributes,
         _ => return format!("(cannot parse {})", file.display()),
     };

@@ -1,32 +1,15 @@
 //! tfw: run terraform for one environment of one or more stacks, safely and fast.
 
-mod all;
-mod app;
-mod arguments;
 mod atlantis;
-mod atlantis_step;
-mod binary;
 mod check;
-mod command_table;
-mod completions;
+mod cli;
 mod config;
-mod env_file;
-mod environment;
 mod error;
-mod executor;
 mod exit_code;
-mod git_index;
 mod guard;
-mod init_stamp;
-mod invocation;
-mod listing;
-mod parse_cache;
-mod paths;
-mod pattern;
-mod quote;
-mod resolve;
-mod signals;
-mod stack;
+mod repo;
+mod run_all;
+mod terraform;
 
 use std::ffi::OsString;
 
@@ -39,7 +22,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    match app::run(args.into_iter().collect()) {
+    match cli::run(args.into_iter().collect()) {
         Ok(code) => code,
         Err(err) => match err.downcast_ref::<error::Error>() {
             Some(error) => {

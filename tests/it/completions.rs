@@ -1,8 +1,6 @@
 //! Shell completions, driven through real shells against fixture stacks.
 
-mod common;
-
-use common::{STACK, Test};
+use crate::common::{STACK, Test};
 use std::path::Path;
 use std::process::Command;
 
@@ -33,7 +31,7 @@ fn committed_scripts_are_what_the_binary_prints() {
 fn tfw_bin(test: &Test) -> String {
     let bin = test.path("tfw-bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let _ = std::os::unix::fs::symlink(common::TFW, bin.join("tfw"));
+    let _ = std::os::unix::fs::symlink(crate::common::TFW, bin.join("tfw"));
     format!("{}:/usr/bin:/bin", bin.display())
 }
 

@@ -1,8 +1,6 @@
 //! Sub-stacks: discovery, `tfw stacks`, `tfw envs`, and `--all` across them.
 
-mod common;
-
-use common::{STACK, Test};
+use crate::common::{STACK, Test};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -20,7 +18,7 @@ fn repo() -> Test {
     test
 }
 
-fn cwd_names(run: &common::Run, root: &std::path::Path) -> Vec<String> {
+fn cwd_names(run: &crate::common::Run, root: &std::path::Path) -> Vec<String> {
     let root = root.canonicalize().unwrap();
     run.calls
         .iter()

@@ -1,7 +1,7 @@
 //! The record tfw keeps of a successful init: a fingerprint of everything init consumes, stored
 //! in the data dir, so init runs again only when one of those inputs changed.
 
-use crate::paths;
+use crate::repo::paths;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs::{self, File};

@@ -1,9 +1,7 @@
 //! End to end with a real Terraform on `examples/quickstart`. Run by `scripts/e2e`, which
 //! provides the binary in TFW_E2E_TERRAFORM; without one every test fails loudly.
 
-mod common;
-
-use common::{Run, Test};
+use crate::common::{Run, Test};
 use std::fs;
 
 fn terraform() -> String {

@@ -1,20 +1,23 @@
 //! The flow of one tfw run: parse → settings → discover → resolve → guard → execute.
 
-use crate::all::{self, Job};
-use crate::arguments::{Arguments, Command, Format};
+pub mod arguments;
+pub mod completions;
+
 use crate::atlantis;
-use crate::atlantis_step::StepEnvironment;
-use crate::binary::Binary;
+use crate::atlantis::step::StepEnvironment;
 use crate::check;
-use crate::completions;
-use crate::environment;
+use crate::cli::arguments::{Arguments, Command, Format};
+use crate::config::env_name;
 use crate::error::Error;
-use crate::executor::{Executor, Output};
 use crate::exit_code;
 use crate::guard::{self, Decision, Situation, Target};
-use crate::init_stamp::{InitRecord, Unreadable};
-use crate::resolve::{self, Context, InitPolicy, Plan, Request};
-use crate::stack::{Repo, Stack};
+use crate::repo::{Repo, Stack};
+use crate::run_all::{self, Job};
+use crate::terraform::Prepared;
+use crate::terraform::binary::Binary;
+use crate::terraform::executor::{Executor, Output};
+use crate::terraform::init_stamp::{InitRecord, Unreadable};
+use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request};
 use anyhow::Context as _;
 use clap::Parser;
 use std::collections::BTreeSet;
@@ -157,7 +160,7 @@ fn parse_request(words: Vec<OsString>) -> Result<Request, Error> {
         reason: "it is not valid UTF-8",
     })?;
     // Before any file is read: `tfw ../prd plan` must not look outside the stack.
-    environment::validate(&env)?;
+    env_name::validate(&env)?;
     let Some(command) = words.next() else {
         return Err(Error::Usage {
             message: format!("missing terraform command after `{env}`"),
@@ -169,12 +172,6 @@ fn parse_request(words: Vec<OsString>) -> Result<Request, Error> {
         command,
         args: words.collect(),
     })
-}
-
-/// One stack's resolved work and the record of its init.
-pub struct Prepared {
-    pub plan: Plan,
-    pub record: InitRecord,
 }
 
 fn init_policy(arguments: &Arguments) -> InitPolicy {
@@ -351,7 +348,7 @@ fn run_all(
             name: request.env.clone(),
             stack: repo.root.clone(),
             known: known.iter().map(|e| e.to_string()).collect(),
-            suggestion: environment::suggest(&request.env, known.iter().copied()),
+            suggestion: env_name::suggest(&request.env, known.iter().copied()),
         }
         .into());
     }
@@ -379,12 +376,16 @@ fn run_all(
         .filter_map(|j| Some((j.stack, j.prepared.as_ref().ok()?)))
         .collect();
     confirm(decision, repo, &request.env, &ready)?;
-    let options = all::Options {
+    let options = run_all::Options {
         jobs: usize::from(arguments.jobs),
         fail_fast: arguments.fail_fast,
         detailed: request.args.iter().any(|a| a == "-detailed-exitcode"),
     };
-    Ok(all::run(&jobs, &options, &executor(arguments, &binary)?))
+    Ok(run_all::run(
+        &jobs,
+        &options,
+        &executor(arguments, &binary)?,
+    ))
 }
 
 fn print_stacks(repo: &Repo, stacks: &[Stack], format: Format) {

@@ -48,7 +48,7 @@ pub struct Arguments {
     pub all: bool,
 
     /// With --all: how many stacks run at once (their output is printed whole, one at a time).
-    #[arg(short = 'j', long, value_name = "N", default_value_t = 1, requires = "all", value_parser = clap::value_parser!(u16).range(1..=crate::signals::MAX_CHILDREN as i64))]
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 1, requires = "all", value_parser = clap::value_parser!(u16).range(1..=crate::terraform::signals::MAX_CHILDREN as i64))]
     pub jobs: u16,
 
     /// With --all: start no new stack after one failed.

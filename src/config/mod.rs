@@ -1,8 +1,10 @@
 //! `tfw.toml`: finding it, parsing it strictly, and the validated settings it yields.
 
-use crate::environment;
+pub mod env_name;
+pub mod pattern;
+
+use crate::config::pattern::EnvPattern;
 use crate::error::Error;
-use crate::pattern::EnvPattern;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -116,7 +118,7 @@ impl Settings {
             Some(envs) => Some(
                 envs.into_iter()
                     .map(|env| {
-                        environment::validate(env.get_ref())
+                        env_name::validate(env.get_ref())
                             .map_err(|e| error(Some(env.span()), format!("`envs`: {e}")))?;
                         Ok(env.into_inner())
                     })
@@ -157,7 +159,7 @@ impl Settings {
                     .into_iter()
                     .map(|(path, stack)| {
                         for env in stack.get_ref().envs.iter().flatten() {
-                            environment::validate(env).map_err(|e| {
+                            env_name::validate(env).map_err(|e| {
                                 error(Some(stack.span()), format!("`stacks.\"{path}\".envs`: {e}"))
                             })?;
                         }

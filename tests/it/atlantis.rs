@@ -1,8 +1,6 @@
 //! `tfw atlantis` (the generated atlantis.yaml) and `--atlantis` (tfw as a run step).
 
-mod common;
-
-use common::{STACK, Test};
+use crate::common::{STACK, Test};
 use std::io::Read;
 use std::path::Path;
 use std::process::Stdio;
@@ -150,7 +148,7 @@ fn check_fails_with_a_diff_when_stale_and_output_writes_the_file() {
 }
 
 /// Runs a `--atlantis` step the way Atlantis does: a stdin pipe that is never written nor closed.
-fn run_step(test: &Test, args: &[&str], env: &[(&str, &str)]) -> common::Run {
+fn run_step(test: &Test, args: &[&str], env: &[(&str, &str)]) -> crate::common::Run {
     let mut command = test.command();
     command
         .args(args)

@@ -1,10 +1,10 @@
 //! Runs resolved steps one after another: every terraform process of tfw starts here.
 
 use crate::exit_code;
-use crate::init_stamp::{self, InitRecord};
-use crate::invocation::Invocation;
-use crate::resolve::{Plan, StepKind};
-use crate::signals;
+use crate::terraform::init_stamp::{self, InitRecord};
+use crate::terraform::invocation::Invocation;
+use crate::terraform::resolve::{Plan, StepKind};
+use crate::terraform::signals;
 use anyhow::Context as _;
 use std::cell::RefCell;
 use std::fs::File;

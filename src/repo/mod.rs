@@ -1,8 +1,12 @@
 //! Stacks: directories with terraform files and per-env files, found one at a time (the current
 //! directory) or all at once below the repository root.
 
+pub mod git_index;
+pub mod listing;
+pub mod paths;
+
+use crate::config::env_name;
 use crate::config::{self, Settings};
-use crate::environment;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
@@ -76,7 +80,7 @@ impl Repo {
                 .backend_config
                 .discover(dir)
                 .into_iter()
-                .filter(|env| environment::validate(env).is_ok())
+                .filter(|env| env_name::validate(env).is_ok())
                 .collect(),
         }
     }

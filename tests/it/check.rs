@@ -1,8 +1,6 @@
 //! `tfw check`: the completeness check behind the pre-commit hook.
 
-mod common;
-
-use common::{STACK, Test};
+use crate::common::{STACK, Test};
 
 /// A git repo (committed) with a root stack and `datadog/`, both with stg, dev and prd.
 fn repo() -> Test {

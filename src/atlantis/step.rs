@@ -2,7 +2,7 @@
 //! (PLANFILE, SHOWFILE, COMMENT_ARGS), plans to $PLANFILE and $SHOWFILE, applies $PLANFILE.
 
 use crate::error::Error;
-use crate::resolve::{Plan, Request, Step, StepKind};
+use crate::terraform::resolve::{Plan, Request, Step, StepKind};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;

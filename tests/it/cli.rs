@@ -1,8 +1,6 @@
 //! The core command, `tfw <env> <command> [args]`, run as a user would, against a fake terraform.
 
-mod common;
-
-use common::{STACK, Test};
+use crate::common::{STACK, Test};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
@@ -263,7 +261,7 @@ fn dry_run_prints_pasteable_commands_and_runs_nothing() {
 fn started_as_terraform_sh_it_behaves_the_same() {
     let test = Test::stack().args(["stg", "plan", "-out=tfplan"]);
     let link = test.path("terraform.sh");
-    std::os::unix::fs::symlink(common::TFW, &link).unwrap();
+    std::os::unix::fs::symlink(crate::common::TFW, &link).unwrap();
     let output = test.command_for(&link).output().unwrap();
     let run = test.finish(output).status(0);
     assert_eq!(

@@ -1,13 +1,16 @@
 //! `tfw check`: every stack has every env's files, nothing points two envs at one state, env
 //! files parse, env names are valid, no symlink is broken. No terraform, no network, no init.
 
-use crate::env_file::{backend_of, parse_attributes};
-use crate::environment;
-use crate::listing::{Listing, Subtree};
-use crate::parse_cache::{Attributes, ParseCache, Parsed, Touched};
-use crate::paths;
-use crate::pattern::EnvPattern;
-use crate::stack::Repo;
+pub mod parse_cache;
+
+use crate::check::parse_cache::{ParseCache, Touched};
+use crate::config::env_name;
+use crate::config::pattern::EnvPattern;
+use crate::repo::Repo;
+use crate::repo::listing::{Listing, Subtree};
+use crate::repo::paths;
+use crate::terraform::hcl::{Attributes, Parsed};
+use crate::terraform::hcl::{backend_of, parse_attributes};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -158,7 +161,7 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -
 }
 
 fn is_env_name(name: &str) -> bool {
-    environment::validate(name).is_ok()
+    env_name::validate(name).is_ok()
 }
 
 fn is_terraform_file(path: &str) -> bool {
@@ -265,12 +268,12 @@ impl Checker<'_> {
                 .collect()
         };
         for name in &stack.named {
-            if let Err(error) = environment::validate(name) {
+            if let Err(error) = env_name::validate(name) {
                 for file in files_of(name) {
                     problems.push(problem("env-name", Some(name), &file, error.to_string()));
                 }
             } else if !expected.contains(name.as_str()) {
-                let hint = environment::suggest(name, expected.iter().copied())
+                let hint = env_name::suggest(name, expected.iter().copied())
                     .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
                 let known = expected.iter().copied().collect::<Vec<_>>().join(", ");
                 for file in files_of(name) {

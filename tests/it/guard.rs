@@ -1,8 +1,6 @@
 //! Protected environments: nothing touches their state without a deliberate confirmation.
 
-mod common;
-
-use common::Test;
+use crate::common::Test;
 use std::process::Stdio;
 
 const GUARDED: &[&[&str]] = &[
@@ -232,7 +230,7 @@ fn at_a_terminal_anything_else_refuses() {
 fn with_all_one_prompt_lists_every_stack_before_any_runs() {
     let test = Test::stack()
         .write("tfw.toml", "")
-        .files("datadog/", common::STACK);
+        .files("datadog/", crate::common::STACK);
     let (code, lines, screen) = answer_prompt_in(test, &["--all", "prd", "apply"], "prd");
     assert_eq!(code, 0, "{screen}");
     assert_eq!(lines.iter().filter(|l| l.starts_with("apply")).count(), 2);

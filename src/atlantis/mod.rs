@@ -1,8 +1,10 @@
 //! `tfw atlantis`: the repo-level atlantis.yaml for every (stack, env), with one custom
 //! workflow per env whose steps call tfw, rendered deterministically.
 
-use crate::init_stamp;
-use crate::stack::{Repo, Stack, join_display};
+pub mod step;
+
+use crate::repo::{Repo, Stack, join_display};
+use crate::terraform::init_stamp;
 use std::fmt::Write as _;
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! One terraform process to run: program, argv, working directory and the variables tfw sets.
 
-use crate::quote::quote;
+use crate::terraform::quote::quote;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;

@@ -2,61 +2,15 @@
 //! big repository reads and parses only the files that changed since the last run. An entry
 //! is stored only when the file on disk hashes to the id git lists, so it can never be stale.
 
-use crate::git_index::{self, ObjectId};
+use crate::repo::git_index::{self, ObjectId};
+use crate::terraform::hcl::{Attributes, FIELD, Parsed};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Literal attributes of an HCL body (strings, numbers, bools), sorted by key, kept as one
-/// string: thousands of backend files load with one allocation each.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Attributes(String);
-
-impl Attributes {
-    /// From `(key, value)` pairs; a pair that cannot be stored on one cache line is left out
-    /// (no backend keeps its state location in a multi-line value).
-    pub fn new<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Self {
-        let sorted: BTreeMap<&str, String> = pairs
-            .into_iter()
-            .filter(|(k, v)| !(k.contains(['=', FIELD, '\n']) || v.contains([FIELD, '\n'])))
-            .collect();
-        let mut text = String::new();
-        for (key, value) in sorted {
-            if !text.is_empty() {
-                text.push(FIELD);
-            }
-            let _ = write!(text, "{key}={value}");
-        }
-        Self(text)
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.split(FIELD).filter_map(|pair| pair.split_once('='))
-    }
-}
-
-/// What tfw check needs to know of one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed {
-    /// A var file that parses.
-    Valid,
-    /// A backend file: its literal attributes.
-    Attributes(Attributes),
-    /// A file that does not parse: why, with the line.
-    Invalid(String),
-    /// A `.tf` file: its `backend "<type>"` block, if any.
-    Backend(Option<(String, Attributes)>),
-}
-
 /// The first line of the cache file; another one means another format.
 const HEADER: &str = "tfw check cache v1";
-/// Separates fields on a line of the cache file; never in a file name or a parse message.
-const FIELD: char = '\u{1f}';
 
 pub struct ParseCache {
     path: Option<PathBuf>,
@@ -194,13 +148,13 @@ fn load(text: &str) -> HashMap<ObjectId, Parsed, ById> {
         let parsed = match kind {
             "V" => Parsed::Valid,
             "I" => Parsed::Invalid(payload.to_string()),
-            "A" => Parsed::Attributes(Attributes(payload.to_string())),
+            "A" => Parsed::Attributes(Attributes::from_fields(payload.to_string())),
             "N" => Parsed::Backend(None),
             "B" => {
                 let (backend, attributes) = payload.split_once(FIELD).unwrap_or((payload, ""));
                 Parsed::Backend(Some((
                     backend.to_string(),
-                    Attributes(attributes.to_string()),
+                    Attributes::from_fields(attributes.to_string()),
                 )))
             }
             _ => return None,

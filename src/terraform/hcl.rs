@@ -1,7 +1,11 @@
 //! Reading var, backend and `.tf` files: their literal attributes, a backend block, or why they
 //! do not parse (with the line).
 
-use crate::parse_cache::{Attributes, Parsed};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Separates fields in `Attributes` (and on a line of tfw check's cache): never in a key or value kept.
+pub const FIELD: char = '\u{1f}';
 
 /// Literal attributes of a var or backend file (strings, numbers, bools), or why it is invalid.
 pub fn parse_attributes(bytes: &[u8], is_json: bool) -> Parsed {
@@ -72,4 +76,54 @@ fn literal_attributes(body: &hcl::Body) -> Attributes {
         };
         Some((a.key(), value))
     }))
+}
+
+/// Literal attributes of an HCL body (strings, numbers, bools), sorted by key, kept as one
+/// string: thousands of backend files load with one allocation each.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Attributes(String);
+
+impl Attributes {
+    /// From `(key, value)` pairs; a pair that cannot be stored on one cache line is left out
+    /// (no backend keeps its state location in a multi-line value).
+    pub fn new<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Self {
+        let sorted: BTreeMap<&str, String> = pairs
+            .into_iter()
+            .filter(|(k, v)| !(k.contains(['=', FIELD, '\n']) || v.contains([FIELD, '\n'])))
+            .collect();
+        let mut text = String::new();
+        for (key, value) in sorted {
+            if !text.is_empty() {
+                text.push(FIELD);
+            }
+            let _ = write!(text, "{key}={value}");
+        }
+        Self(text)
+    }
+
+    /// From the text `iter` reads (pairs `key=value` separated by FIELD), as a cache stores it.
+    pub fn from_fields(text: String) -> Self {
+        Self(text)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.split(FIELD).filter_map(|pair| pair.split_once('='))
+    }
+}
+
+/// What tfw check needs to know of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// A var file that parses.
+    Valid,
+    /// A backend file: its literal attributes.
+    Attributes(Attributes),
+    /// A file that does not parse: why, with the line.
+    Invalid(String),
+    /// A `.tf` file: its `backend "<type>"` block, if any.
+    Backend(Option<(String, Attributes)>),
 }

@@ -1,12 +1,12 @@
 //! One command across stacks (`--all`): in order or on N workers, each stack's output whole,
 //! progress at a terminal, a summary at the end and one merged exit code.
 
-use crate::app::Prepared;
 use crate::error::Error;
-use crate::executor::{Executor, Output};
 use crate::exit_code;
-use crate::signals;
-use crate::stack::Stack;
+use crate::repo::Stack;
+use crate::terraform::Prepared;
+use crate::terraform::executor::{Executor, Output};
+use crate::terraform::signals;
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;

@@ -1,11 +1,11 @@
 //! Turning `<env> <command> [args]` into the terraform invocations that carry it out. Pure:
 //! everything it needs to know about the disk arrives in `Context`.
 
-use crate::command_table;
+use crate::config::env_name;
 use crate::config::{DataDirMode, Settings};
-use crate::environment;
 use crate::error::Error;
-use crate::invocation::Invocation;
+use crate::terraform::command_table;
+use crate::terraform::invocation::Invocation;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
@@ -100,13 +100,13 @@ pub fn data_dir(mode: DataDirMode, env: &str, user_data_dir: Option<&OsStr>) -> 
 
 pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     let env = request.env.as_str();
-    environment::validate(env)?;
+    env_name::validate(env)?;
     if !context.known_envs.iter().any(|known| known == env) {
         return Err(Error::UnknownEnv {
             name: env.to_string(),
             stack: context.stack_dir.to_path_buf(),
             known: context.known_envs.to_vec(),
-            suggestion: environment::suggest(env, context.known_envs.iter().map(String::as_str)),
+            suggestion: env_name::suggest(env, context.known_envs.iter().map(String::as_str)),
         });
     }
     let command = request.command.to_str().unwrap_or_default();
@@ -228,7 +228,7 @@ fn flag(name: &str, path: &Path) -> OsString {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pattern::EnvPattern;
+    use crate::config::pattern::EnvPattern;
 
     struct Fixture {
         settings: Settings,

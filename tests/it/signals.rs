@@ -1,11 +1,9 @@
 //! Ctrl-C and SIGTERM while terraform runs: one signal reaches it, no further step starts.
 
-mod common;
-
-use common::Test;
+use crate::common::Test;
 
 /// `tfw stg plan` with the fake blocking in `command`, then `signal` as `Test::interrupt` sends it.
-fn interrupt(command: &str, signal: i32, whole_group: bool) -> common::Run {
+fn interrupt(command: &str, signal: i32, whole_group: bool) -> crate::common::Run {
     Test::stack()
         .args(["stg", "plan"])
         .env("FAKE_TF_BLOCK", command)

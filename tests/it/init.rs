@@ -1,8 +1,6 @@
 //! Init only when something init depends on changed, never against another env's init.
 
-mod common;
-
-use common::{Run, Test};
+use crate::common::{Run, Test};
 use std::fs;
 use std::process::Stdio;
 use std::time::Duration;

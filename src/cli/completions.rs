@@ -2,9 +2,9 @@
 //! `tfw __complete -- <words after tfw>` they call (the last word is the one under the cursor),
 //! which answers from the current stack so a new env shows up at once.
 
-use crate::arguments::Shell;
-use crate::environment::RESERVED;
-use crate::stack::Repo;
+use crate::cli::arguments::Shell;
+use crate::config::env_name::RESERVED;
+use crate::repo::Repo;
 use std::path::{Path, PathBuf};
 
 pub fn script(shell: Shell) -> &'static str {

@@ -1,7 +1,7 @@
 //! The files of a repository as one sorted list: git's index when the root is in a git work
 //! tree (what pre-commit checks is what is tracked; no walk), else a walk that skips hidden dirs.
 
-use crate::git_index::{self, ObjectId};
+use crate::repo::git_index::{self, ObjectId};
 use anyhow::Context as _;
 use globset::GlobSet;
 use std::ops::Range;

@@ -1,0 +1,20 @@
+//! Terraform itself: its commands, turning a request into invocations, running them, init.
+
+pub mod binary;
+pub mod command_table;
+pub mod executor;
+pub mod hcl;
+pub mod init_stamp;
+pub mod invocation;
+pub mod quote;
+pub mod resolve;
+pub mod signals;
+
+use init_stamp::InitRecord;
+use resolve::Plan;
+
+/// One stack's resolved work and the record of its init.
+pub struct Prepared {
+    pub plan: Plan,
+    pub record: InitRecord,
+}

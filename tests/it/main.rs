@@ -1,0 +1,14 @@
+//! The integration suite: every test runs the built binary in a temporary directory, through
+//! one builder (`common::Test`), mostly against a fake terraform. `e2e` needs a real one.
+
+mod common;
+
+mod atlantis;
+mod check;
+mod cli;
+mod completions;
+mod e2e;
+mod guard;
+mod init;
+mod signals;
+mod stacks;
