@@ -33,6 +33,10 @@ pub enum Error {
     TerraformNotFound { tried: String },
     /// A protected environment was not confirmed.
     Refused { message: String, help: String },
+    /// A generated file differs from what tfw would generate now.
+    Stale { path: PathBuf },
+    /// Standard output or error could not be written (a full disk, a closed file).
+    Output { message: String },
 }
 
 impl Error {
@@ -45,6 +49,8 @@ impl Error {
             Error::MissingFile { .. } => exit_code::MISSING_FILE,
             Error::TerraformNotFound { .. } => exit_code::UNAVAILABLE,
             Error::Refused { .. } => exit_code::REFUSED,
+            Error::Output { .. } => exit_code::IO_ERROR,
+            Error::Stale { .. } => exit_code::FINDINGS,
         }
     }
 
@@ -69,6 +75,11 @@ impl Error {
             Error::TerraformNotFound { .. } => {
                 "install terraform or tofu, or name the binary with `--terraform <BIN>`, `TFW_TERRAFORM` or `binary` in tfw.toml".into()
             }
+            Error::Output { .. } => "send the output somewhere it can be written".into(),
+            Error::Stale { path } => format!(
+                "regenerate it with `tfw atlantis --output {}`",
+                path.display()
+            ),
         }
     }
 }
@@ -122,6 +133,8 @@ impl fmt::Display for Error {
             Error::TerraformNotFound { tried } => {
                 write!(f, "terraform not found (looked for {tried})")
             }
+            Error::Output { message } => write!(f, "writing output: {message}"),
+            Error::Stale { path } => write!(f, "{} is stale", path.display()),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! tfw's own exit codes; terraform's codes (0–3) pass through verbatim.
 
+/// `tfw check` found problems, or a generated file is stale.
+pub const FINDINGS: i32 = 1;
 /// Bad command line: unknown option, unknown or invalid environment name.
 pub const USAGE: i32 = 64;
 /// `tfw.toml` is invalid.
@@ -10,6 +12,8 @@ pub const MISSING_FILE: i32 = 66;
 pub const SOFTWARE: i32 = 70;
 /// The terraform binary was not found.
 pub const UNAVAILABLE: i32 = 69;
+/// Writing tfw's own output failed.
+pub const IO_ERROR: i32 = 74;
 /// A protected environment was not confirmed.
 pub const REFUSED: i32 = 77;
 /// Interrupted by Ctrl-C or SIGTERM.
@@ -26,6 +30,7 @@ Exit codes:
   66       an environment file (var file or backend config) is missing
   69       terraform (or tofu) not found
   70       internal error (I/O, could not start a process)
+  74       tfw's output could not be written (e.g. a full disk)
   77       a protected environment was not confirmed
   130      interrupted (Ctrl-C or SIGTERM)
   128+N    terraform was killed by signal N";

@@ -120,34 +120,13 @@ fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     format!("[{}]", items.map(quoted).collect::<Vec<_>>().join(", "))
 }
 
-/// A line diff of `old` and `new` (`-`/`+` lines, unchanged lines left out): what a stale file lacks.
-pub fn diff(old: &str, new: &str) -> String {
-    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
-    // Longest common subsequence table, from the end.
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            let _ = writeln!(out, "+{}", b[j]);
-            j += 1;
-        } else {
-            let _ = writeln!(out, "-{}", a[i]);
-            i += 1;
-        }
-    }
-    out
+/// A unified diff of the file on disk (`old`, at `path`) and what tfw renders (`new`).
+pub fn diff(old: &str, new: &str, path: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{path} (on disk)"), "tfw atlantis")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -155,9 +134,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn diff_shows_removed_and_added_lines() {
-        assert_eq!(diff("a\nb\nc\n", "a\nc\nd\n"), "-b\n+d\n");
-        assert_eq!(diff("same\n", "same\n"), "");
+    fn diff_is_unified_with_context() {
+        let text = diff("a\nb\nc\n", "a\nc\nd\n", "atlantis.yaml");
+        assert_eq!(
+            text,
+            "--- atlantis.yaml (on disk)\n+++ tfw atlantis\n@@ -1,3 +1,3 @@\n a\n-b\n c\n+d\n"
+        );
+        assert_eq!(diff("same\n", "same\n", "x"), "");
     }
 
     #[test]

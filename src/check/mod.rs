@@ -6,9 +6,8 @@ pub mod parse_cache;
 use crate::check::parse_cache::{ParseCache, Touched};
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
-use crate::repo::Repo;
-use crate::repo::listing::{Listing, Subtree};
-use crate::repo::paths;
+use crate::repo::listing::{Status, Subtree};
+use crate::repo::{Presence, Repo, Stack, join_display, listing_dir, paths};
 use crate::terraform::hcl::{Attributes, Parsed};
 use crate::terraform::hcl::{backend_of, parse_attributes};
 use serde::Serialize;
@@ -27,62 +26,57 @@ pub struct Problem {
     pub env: Option<String>,
 }
 
-/// A stack as seen in the listing: its files and the envs its files name.
+/// A stack as `tfw check` sees it: its files and the envs its files name.
 struct Found<'a> {
-    /// Relative to the root, `""` for the root itself.
-    dir: &'a str,
+    stack: Stack,
     files: Subtree<'a>,
-    /// Env names from any `{env}` pattern's files, valid or not.
+    /// Env names from any `{env}` pattern's files in the working tree, valid or not.
     named: BTreeSet<String>,
 }
 
 /// A backend file's state location, and the problem to report if another file shares it.
 type StateUse = (String, Problem);
 
+/// Files that count for orphans and names: in the working tree and not ignored by git.
+fn visible(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Tracked | Status::Untracked | Status::NotInGit
+    )
+}
+
 /// Runs every check over the repository; problems come sorted by path.
 pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
     let settings = &repo.settings;
-    let mut exclude = globset::GlobSetBuilder::new();
-    for glob in &settings.exclude {
-        exclude.add(globset::Glob::new(glob)?);
-    }
-    let exclude = exclude.build()?;
-    let patterns: Vec<&EnvPattern> = std::iter::once(&settings.backend_config)
-        .chain(&settings.var_files)
-        .collect();
-    let suffixes: Vec<&str> = patterns
-        .iter()
-        .map(|p| p.name_suffix())
-        .chain([".tf", ".tf.json"])
-        .collect();
-    // Most files of a big repository end in a byte no suffix ends in: one comparison each.
-    let last_bytes: Vec<u8> = suffixes
-        .iter()
-        .filter_map(|s| s.as_bytes().last().copied())
-        .collect();
-    let relevant = |path: &str| {
-        path.as_bytes()
-            .last()
-            .is_some_and(|b| last_bytes.contains(b) || suffixes.contains(&""))
-            && suffixes.iter().any(|s| path.ends_with(s))
-    };
+    let patterns: Vec<&EnvPattern> = repo.patterns().collect();
     // The cache loads while the repository is listed.
     let (listing, cache) = std::thread::scope(|scope| {
         let cache = scope.spawn(|| ParseCache::open(&repo.root));
-        let listing = Listing::read(&repo.root, &exclude, &relevant);
+        let listing = repo.listing();
         (listing, cache.join().expect("cache loader panicked"))
     });
     let listing = listing?;
-    let stacks: Vec<Found> = in_parallel(&stack_dirs(&listing), |dirs| {
-        find_stacks(&listing, dirs, &settings.backend_config, &patterns)
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let stacks: Vec<Found> = repo
+        .stacks(Presence::InGitOrOnDisk)?
+        .into_iter()
+        .map(|stack| {
+            let files = listing.subtree(listing_dir(&stack.path));
+            let named = patterns
+                .iter()
+                .flat_map(|p| repo.discover(p, &files, visible))
+                .filter(|e| !is_terraform_own(e))
+                .collect();
+            Found {
+                stack,
+                files,
+                named,
+            }
+        })
+        .collect();
     // Without an explicit list, the root stack's envs are every stack's (a sub-stack's extra
     // env is then a typo to report); without a root stack, every env some stack has.
     let all_envs: BTreeSet<String> =
-        match (&settings.envs, stacks.iter().find(|s| s.dir.is_empty())) {
+        match (&settings.envs, stacks.iter().find(|s| s.stack.path == ".")) {
             (Some(envs), _) => envs.iter().cloned().collect(),
             (None, Some(root)) => root
                 .named
@@ -102,6 +96,7 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
         patterns: &patterns,
         all_envs: &all_envs,
         cache: &cache,
+        in_git: listing.in_git,
     };
     let results = in_parallel(&stacks, |part| {
         let (mut problems, mut states, mut touched) = (Vec::new(), Vec::new(), Touched::default());
@@ -164,60 +159,29 @@ fn is_env_name(name: &str) -> bool {
     env_name::validate(name).is_ok()
 }
 
-fn is_terraform_file(path: &str) -> bool {
-    path.ends_with(".tf") || path.ends_with(".tf.json")
-}
-
 /// Terraform's own auto-loaded var files match `{env}.tfvars` but name no env.
 fn is_terraform_own(name: &str) -> bool {
     name == "terraform" || name.ends_with(".auto")
 }
 
-/// The directories holding a `.tf` or `.tf.json` file.
-fn stack_dirs(listing: &Listing) -> Vec<&str> {
-    let mut dirs: Vec<&str> = listing
-        .paths()
-        .filter(|f| is_terraform_file(f))
-        .map(|f| f.rfind('/').map_or("", |i| &f[..i]))
-        .collect();
-    dirs.dedup();
-    dirs.sort_unstable();
-    dirs.dedup();
-    dirs
-}
-
-/// Of `dirs`, the stacks: those with the backend config of at least one env.
-fn find_stacks<'a>(
-    listing: &'a Listing,
-    dirs: &[&'a str],
-    backend: &EnvPattern,
-    patterns: &[&EnvPattern],
-) -> Vec<Found<'a>> {
-    dirs.iter()
-        .filter_map(|dir| {
-            let files = listing.subtree(dir);
-            let discover = |pattern: &EnvPattern| {
-                pattern.discover_with(|sub| files.names_in(sub), |file| files.contains(file))
-            };
-            if discover(backend).is_empty() {
-                return None;
-            }
-            let named = patterns
-                .iter()
-                .flat_map(|p| discover(p))
-                .filter(|e| !is_terraform_own(e))
-                .collect();
-            Some(Found { dir, files, named })
-        })
-        .collect()
-}
-
-/// `dir/file`, or `file` in the root.
-fn join(dir: &str, file: &str) -> String {
-    if dir.is_empty() {
-        file.to_string()
-    } else {
-        format!("{dir}/{file}")
+/// Why a file an env needs does not count as present, or `None` when it does: it must be in
+/// the working tree (what terraform reads) and, in git, tracked (what the commit holds).
+fn absence(status: Status, env: Option<&str>) -> Option<String> {
+    let whose = match env {
+        Some(env) => format!("env {env}"),
+        None => "shared by all envs".to_string(),
+    };
+    match status {
+        Status::Tracked | Status::NotInGit | Status::SkipWorktree => None,
+        Status::Deleted => Some(format!(
+            "deleted in the working tree but still tracked ({whose}): restore it or `git rm` it"
+        )),
+        Status::Untracked => Some(format!(
+            "exists but is not tracked by git ({whose}): git add it"
+        )),
+        Status::Ignored => Some(format!(
+            "exists but is ignored by git ({whose}): commit it, or stop ignoring it"
+        )),
     }
 }
 
@@ -227,47 +191,44 @@ struct Checker<'a> {
     patterns: &'a [&'a EnvPattern],
     all_envs: &'a BTreeSet<String>,
     cache: &'a ParseCache,
+    in_git: bool,
 }
 
 impl Checker<'_> {
     fn check_stack(
         &self,
-        stack: &Found,
+        found: &Found,
         problems: &mut Vec<Problem>,
         states: &mut Vec<StateUse>,
         touched: &mut Touched,
     ) {
         let settings = &self.repo.settings;
-        let stack_path = if stack.dir.is_empty() {
-            ".".to_string()
-        } else {
-            stack.dir.to_string()
-        };
+        let stack = &found.stack;
         let expected: BTreeSet<&str> = match settings
             .stacks
-            .get(&stack_path)
+            .get(&stack.path)
             .and_then(|s| s.envs.as_ref())
         {
             Some(envs) => envs.iter().map(String::as_str).collect(),
             None => self.all_envs.iter().map(String::as_str).collect(),
         };
         let problem = |kind, env: Option<&str>, relative: &str, message: String| Problem {
-            path: join(stack.dir, relative),
+            path: join_display(&stack.path, Path::new(relative)),
             message,
             kind,
-            stack: stack_path.clone(),
+            stack: stack.path.clone(),
             env: env.map(str::to_string),
         };
-        // The files of `name` that exist, relative to the stack.
+        // The files of `name` in the working tree, relative to the stack.
         let files_of = |name: &str| -> Vec<String> {
             self.patterns
                 .iter()
                 .filter(|p| p.is_per_env())
                 .map(|p| p.file_for(name))
-                .filter(|f| stack.files.contains(f))
+                .filter(|f| found.files.status(f).is_some_and(visible))
                 .collect()
         };
-        for name in &stack.named {
+        for name in &found.named {
             if let Err(error) = env_name::validate(name) {
                 for file in files_of(name) {
                     problems.push(problem("env-name", Some(name), &file, error.to_string()));
@@ -283,7 +244,7 @@ impl Checker<'_> {
                 }
             }
         }
-        let backend_block = self.backend_block(stack, touched);
+        let backend_block = self.backend_block(found, touched);
         let mut shared_checked = BTreeSet::new();
         for env in &expected {
             for pattern in self.patterns {
@@ -293,17 +254,25 @@ impl Checker<'_> {
                     continue;
                 }
                 let env_label = per_env.then_some(*env);
-                if !stack.files.contains(&relative) {
+                let status = found.files.status(&relative);
+                let Some(status) = status else {
                     let message = match env_label {
                         Some(env) => format!("missing (env {env})"),
                         None => "missing (shared by all envs)".to_string(),
                     };
                     problems.push(problem("missing", env_label, &relative, message));
                     continue;
+                };
+                if let Some(message) = absence(status, env_label).filter(|_| self.in_git) {
+                    problems.push(problem("missing", env_label, &relative, message));
+                }
+                // Content is the working tree's: what terraform reads.
+                if !visible(status) {
+                    continue;
                 }
                 let is_json = relative.ends_with(".json");
                 let is_backend = std::ptr::eq(*pattern, &settings.backend_config);
-                let parsed = self.parsed(stack, &relative, touched, |bytes| {
+                let parsed = self.parsed(found, &relative, touched, |bytes| {
                     match parse_attributes(bytes, is_json) {
                         // A var file's values are not needed: remember only that it parses.
                         Parsed::Attributes(_) if !is_backend => Parsed::Valid,
@@ -315,7 +284,7 @@ impl Checker<'_> {
                         problems.push(problem("invalid", env_label, &relative, message.clone()))
                     }
                     Parsed::Attributes(attributes) => {
-                        if let Some(key) = state_key(&backend_block, attributes, stack.dir) {
+                        if let Some(key) = state_key(&backend_block, attributes, &stack.path) {
                             states.push((
                                 key,
                                 problem("shared-state", env_label, &relative, String::new()),
@@ -326,8 +295,8 @@ impl Checker<'_> {
                 }
             }
         }
-        for link in stack.files.top_symlinks() {
-            let path = self.repo.root.join(join(stack.dir, link));
+        for link in found.files.top_symlinks() {
+            let path = stack.dir.join(link);
             if !path.exists() {
                 let target = std::fs::read_link(&path)
                     .map(|t| t.display().to_string())
@@ -344,25 +313,25 @@ impl Checker<'_> {
 
     fn parsed<'c>(
         &'c self,
-        stack: &Found,
+        found: &Found,
         relative: &str,
         touched: &mut Touched,
         parse: impl FnOnce(&[u8]) -> Parsed,
     ) -> std::borrow::Cow<'c, Parsed> {
-        let file = || self.repo.root.join(join(stack.dir, relative));
+        let file = || found.stack.dir.join(relative);
         self.cache
-            .get(stack.files.id_of(relative), file, touched, parse)
+            .get(found.files.id_of(relative), file, touched, parse)
     }
 
     /// The stack's `backend "<type>"` block: its type and literal attributes.
-    fn backend_block(&self, stack: &Found, touched: &mut Touched) -> Option<(String, Attributes)> {
-        stack
+    fn backend_block(&self, found: &Found, touched: &mut Touched) -> Option<(String, Attributes)> {
+        found
             .files
-            .names_in("")
+            .names_in("", visible)
             .into_iter()
             .filter(|n| n.ends_with(".tf"))
             .find_map(
-                |name| match &*self.parsed(stack, name, touched, backend_of) {
+                |name| match &*self.parsed(found, name, touched, backend_of) {
                     Parsed::Backend(found) => found.clone(),
                     _ => None,
                 },
@@ -374,7 +343,7 @@ impl Checker<'_> {
 fn state_key(
     block: &Option<(String, Attributes)>,
     file: &Attributes,
-    stack_dir: &str,
+    stack_path: &str,
 ) -> Option<String> {
     let block_attributes = block.as_ref().map(|(_, a)| a);
     // The file's settings override the block's, as `-backend-config` does.
@@ -408,7 +377,7 @@ fn state_key(
             fields(&["storage_account_name", "container_name", "key"])?
         ),
         "local" => {
-            let path = Path::new(stack_dir).join(get("path").unwrap_or("terraform.tfstate"));
+            let path = Path::new(stack_path).join(get("path").unwrap_or("terraform.tfstate"));
             format!("local path={}", paths::normalize(&path).display())
         }
         other => {
@@ -455,17 +424,17 @@ mod tests {
             "local path=a/terraform.tfstate"
         );
         assert_eq!(
-            state_key(&None, &attrs(&[("bucket", "b"), ("prefix", "p")]), "").unwrap(),
+            state_key(&None, &attrs(&[("bucket", "b"), ("prefix", "p")]), ".").unwrap(),
             "gcs bucket=b prefix=p"
         );
         let gcs_in_block = Some(("gcs".to_string(), attrs(&[("bucket", "b")])));
         assert_eq!(
-            state_key(&gcs_in_block, &attrs(&[("prefix", "p")]), "").unwrap(),
+            state_key(&gcs_in_block, &attrs(&[("prefix", "p")]), ".").unwrap(),
             "gcs bucket=b prefix=p"
         );
         let consul = Some(("consul".to_string(), Attributes::default()));
         assert_eq!(
-            state_key(&consul, &attrs(&[("path", "x")]), "").unwrap(),
+            state_key(&consul, &attrs(&[("path", "x")]), ".").unwrap(),
             "consul path=x"
         );
     }

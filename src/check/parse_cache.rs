@@ -1,6 +1,6 @@
-//! Parsed env and terraform files remembered by git object id, so that a pre-commit run on a
-//! big repository reads and parses only the files that changed since the last run. An entry
-//! is stored only when the file on disk hashes to the id git lists, so it can never be stale.
+//! Parsed env and terraform files remembered by the git object id of their content, so that a
+//! pre-commit run on a big repository reads and parses only the files that changed since the
+//! last run. Keyed by content, a cache can make a run faster, never change its answer.
 
 use crate::repo::git_index::{self, ObjectId};
 use crate::terraform::hcl::{Attributes, FIELD, Parsed};
@@ -53,7 +53,7 @@ pub struct Touched {
 impl ParseCache {
     /// The cache of the git repository around `root` (in its git dir), empty outside git.
     pub fn open(root: &Path) -> Self {
-        let path = git_index::locate(root).map(|(_, git_dir)| git_dir.join("tfw-check-cache"));
+        let path = git_index::locate(root).map(|git| git.git_dir.join("tfw-check-cache"));
         let known = path
             .as_ref()
             .and_then(|p| std::fs::read_to_string(p).ok())
@@ -62,7 +62,8 @@ impl ParseCache {
         Self { path, known }
     }
 
-    /// The parse of `file` (git object `id`), from the cache or by reading and parsing it.
+    /// The parse of `file`. `id` is its content's object id when git's stat data vouch for
+    /// it (as `git status` trusts them); otherwise the file is read and hashed first.
     pub fn get(
         &self,
         id: Option<&ObjectId>,
@@ -78,10 +79,13 @@ impl ParseCache {
             Ok(bytes) => bytes,
             Err(e) => return Cow::Owned(Parsed::Invalid(format!("cannot read: {e}"))),
         };
-        let parsed = parse(&bytes);
-        if let Some(id) = id.filter(|id| **id == blob_id(&bytes)) {
-            touched.fresh.push((*id, parsed.clone()));
+        let content = git_index::blob_id(&bytes);
+        if let Some(hit) = self.known.get(&content) {
+            touched.used.push(content);
+            return Cow::Borrowed(hit);
         }
+        let parsed = parse(&bytes);
+        touched.fresh.push((content, parsed.clone()));
         Cow::Owned(parsed)
     }
 
@@ -164,29 +168,9 @@ fn load(text: &str) -> HashMap<ObjectId, Parsed, ById> {
     entries
 }
 
-/// Git's object id of a blob with these contents.
-fn blob_id(bytes: &[u8]) -> ObjectId {
-    let mut hasher = sha1_smol::Sha1::new();
-    hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
-    hasher.update(bytes);
-    hasher.digest().bytes()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn blob_id_matches_git() {
-        assert_eq!(
-            git_index::hex(&blob_id(b"")),
-            "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
-        );
-        assert_eq!(
-            git_index::hex(&blob_id(b"hello\n")),
-            "ce013625030ba8dba906f756967f9e9ca394464a"
-        );
-    }
 
     #[test]
     fn every_kind_survives_a_round_trip() {
@@ -219,31 +203,32 @@ mod tests {
     }
 
     #[test]
-    fn entries_are_kept_only_for_matching_ids_and_reused() {
+    fn entries_are_keyed_by_content_and_never_change_an_answer() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join(".git")).unwrap();
         let file = dir.path().join("a.tfvars");
         std::fs::write(&file, "hello\n").unwrap();
-        let good = git_index::parse_hex("ce013625030ba8dba906f756967f9e9ca394464a").unwrap();
-        let parse = |_: &[u8]| Parsed::Invalid("parsed".into());
+        let hello = git_index::parse_hex("ce013625030ba8dba906f756967f9e9ca394464a").unwrap();
+        let parse = |bytes: &[u8]| Parsed::Invalid(String::from_utf8_lossy(bytes).trim().into());
         let cache = ParseCache::open(dir.path());
         let mut touched = Touched::default();
-        cache.get(Some(&good), || file.clone(), &mut touched, parse);
-        cache.get(Some(&[0; 20]), || file.clone(), &mut touched, parse);
+        cache.get(None, || file.clone(), &mut touched, parse);
         cache.save([touched]);
         let cache = ParseCache::open(dir.path());
-        assert_eq!(
-            cache.known.len(),
-            1,
-            "a file that differs from its git id is not cached"
-        );
-        std::fs::remove_file(&file).unwrap();
+        assert!(cache.known.contains_key(&hello), "stored by content id");
         let hit = cache.get(
-            Some(&good),
+            None,
             || file.clone(),
             &mut Touched::default(),
-            |_| unreachable!(),
+            |_| unreachable!("same content: from the cache"),
         );
-        assert_eq!(*hit, Parsed::Invalid("parsed".into()));
+        assert_eq!(*hit, Parsed::Invalid("hello".into()));
+        std::fs::write(&file, "changed\n").unwrap();
+        let fresh = cache.get(None, || file.clone(), &mut Touched::default(), parse);
+        assert_eq!(
+            *fresh,
+            Parsed::Invalid("changed".into()),
+            "new content is parsed"
+        );
     }
 }

@@ -1,29 +1,17 @@
-//! The flow of one tfw run: parse → settings → discover → resolve → guard → execute.
+//! The command line: parse it, then hand each subcommand to its own function.
 
 pub mod arguments;
 pub mod completions;
+mod output;
+mod report;
+mod run;
 
-use crate::atlantis;
-use crate::atlantis::step::StepEnvironment;
-use crate::check;
-use crate::cli::arguments::{Arguments, Command, Format};
-use crate::config::env_name;
+use crate::cli::arguments::{Arguments, Command};
 use crate::error::Error;
 use crate::exit_code;
-use crate::guard::{self, Decision, Situation, Target};
-use crate::repo::{Repo, Stack};
-use crate::run_all::{self, Job};
-use crate::terraform::Prepared;
-use crate::terraform::binary::Binary;
-use crate::terraform::executor::{Executor, Output};
-use crate::terraform::init_stamp::{InitRecord, Unreadable};
-use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request};
-use anyhow::Context as _;
 use clap::Parser;
-use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
     // terraform.sh printed its usage for a lone `-h` or `-help`; `-help` is not a clap flag.
@@ -59,62 +47,11 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             help: "run `tfw <ENV> <COMMAND>`, e.g. `tfw stg plan`; see `tfw --help`".into(),
         }
         .into()),
-        Some(Command::Envs { format }) => {
-            let repo = Repo::open(&start)?;
-            let stack = repo.stack_at(&start)?;
-            match format {
-                Format::Text => stack.envs.iter().for_each(|env| println!("{env}")),
-                Format::Json => println!("{}", serde_json::json!(stack.envs)),
-            }
-            Ok(0)
-        }
-        Some(Command::Check { format }) => {
-            let repo = Repo::open(&start)?;
-            let problems = check::check(&repo)?;
-            match format {
-                Format::Text => problems
-                    .iter()
-                    .for_each(|p| println!("{}: {}", p.path, p.message)),
-                Format::Json => println!("{}", serde_json::json!({ "problems": problems })),
-            }
-            if !problems.is_empty() && format == Format::Text {
-                eprintln!(
-                    "tfw: {} problem(s) found; fix the files named above",
-                    problems.len()
-                );
-            }
-            Ok(i32::from(!problems.is_empty()))
-        }
-        Some(Command::Atlantis { output, check }) => {
-            let repo = Repo::open(&start)?;
-            let text = atlantis::render(&repo, &repo.stacks()?);
-            if check {
-                let file = output.unwrap_or_else(|| repo.root.join(atlantis::FILE_NAME));
-                let on_disk = std::fs::read_to_string(&file).unwrap_or_default();
-                if on_disk == text {
-                    return Ok(0);
-                }
-                print!(
-                    "--- {} (on disk)\n+++ tfw atlantis\n{}",
-                    file.display(),
-                    atlantis::diff(&on_disk, &text)
-                );
-                eprintln!(
-                    "tfw: error: {} is stale\nhelp: regenerate it with `tfw atlantis --output {}`",
-                    file.display(),
-                    file.display()
-                );
-                return Ok(1);
-            }
-            match output {
-                Some(file) => std::fs::write(&file, text)
-                    .with_context(|| format!("writing {}", file.display()))?,
-                None => print!("{text}"),
-            }
-            Ok(0)
-        }
+        Some(Command::Envs { format }) => report::envs(&start, format),
+        Some(Command::Check { format }) => report::check(&start, format),
+        Some(Command::Atlantis { output, check }) => report::atlantis(&start, output, check),
         Some(Command::Completions { shell }) => {
-            print!("{}", completions::script(shell));
+            output::print(completions::script(shell))?;
             Ok(0)
         }
         Some(Command::Complete { words }) => {
@@ -122,300 +59,14 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
                 Some("--") => &words[1..],
                 _ => &words[..],
             };
-            for candidate in completions::candidates(words, &start) {
-                println!("{candidate}");
-            }
-            Ok(0)
-        }
-        Some(Command::Stacks { format }) => {
-            let repo = Repo::open(&start)?;
-            print_stacks(&repo, &repo.stacks()?, format);
-            Ok(0)
-        }
-        Some(Command::Run(words)) => {
-            let mut request = parse_request(words)?;
-            let step = arguments
-                .atlantis
-                .then(|| StepEnvironment::from_env(|name| std::env::var_os(name)));
-            if let Some(step) = &step {
-                request = step.adapt(request)?;
-            }
-            let repo = Repo::open(&start)?;
-            if arguments.all {
-                run_all(&arguments, &repo, &request, step.as_ref())
-            } else {
-                let stack = repo.stack_at(&start)?;
-                run_one(&arguments, &repo, &stack, &request, step.as_ref())
-            }
-        }
-    }
-}
-
-/// `<ENV> <COMMAND> [ARGS]...` from the words clap left untouched.
-fn parse_request(words: Vec<OsString>) -> Result<Request, Error> {
-    let mut words = words.into_iter();
-    let env = words.next().unwrap_or_default();
-    let env = env.into_string().map_err(|env| Error::InvalidEnvName {
-        name: env.to_string_lossy().into_owned(),
-        reason: "it is not valid UTF-8",
-    })?;
-    // Before any file is read: `tfw ../prd plan` must not look outside the stack.
-    env_name::validate(&env)?;
-    let Some(command) = words.next() else {
-        return Err(Error::Usage {
-            message: format!("missing terraform command after `{env}`"),
-            help: format!("run `tfw {env} <COMMAND>`, e.g. `tfw {env} plan`"),
-        });
-    };
-    Ok(Request {
-        env,
-        command,
-        args: words.collect(),
-    })
-}
-
-fn init_policy(arguments: &Arguments) -> InitPolicy {
-    if arguments.skip_init {
-        InitPolicy::Skip
-    } else if arguments.reinit {
-        InitPolicy::Force
-    } else {
-        InitPolicy::Auto
-    }
-}
-
-fn prepare(
-    arguments: &Arguments,
-    repo: &Repo,
-    stack: &Stack,
-    request: &Request,
-    binary: &Binary,
-    step: Option<&StepEnvironment>,
-) -> Result<Prepared, Error> {
-    let settings = &repo.settings;
-    let user_data_dir = std::env::var_os("TF_DATA_DIR").filter(|v| !v.is_empty());
-    let record = InitRecord {
-        env: request.env.clone(),
-        stack_dir: stack.dir.clone(),
-        data_dir: resolve::data_dir(settings.data_dir, &request.env, user_data_dir.as_deref()),
-        backend_files: vec![settings.backend_config.for_env(&request.env)],
-        binary: binary.path.clone(),
-    };
-    let init_up_to_date = || match record.is_current() {
-        Ok(current) => current,
-        Err(Unreadable(why)) => {
-            if !arguments.quiet {
-                eprintln!("tfw: note: {why}; running init to be safe");
-            }
-            false
-        }
-    };
-    let is_file = |path: &Path| path.is_file();
-    let context = Context {
-        stack_dir: &stack.dir,
-        settings,
-        known_envs: &stack.envs,
-        program: &binary.name,
-        user_data_dir: user_data_dir.is_some(),
-        stdin_is_terminal: !arguments.atlantis && std::io::stdin().is_terminal(),
-        init: init_policy(arguments),
-        init_up_to_date: &init_up_to_date,
-        is_file: &is_file,
-    };
-    let mut plan = resolve::resolve(request, &context)?;
-    if let Some(step) = step {
-        step.complete(&mut plan, &request.command.to_string_lossy());
-    }
-    Ok(Prepared { plan, record })
-}
-
-fn guard_decision(arguments: &Arguments, repo: &Repo, request: &Request) -> Decision {
-    guard::decide(&Situation {
-        env: &request.env,
-        protected: &repo.settings.protected,
-        command: &request.command,
-        args: &request.args,
-        // A run step never prompts: Atlantis's stdin is a pipe nobody writes to.
-        terminal: !arguments.atlantis
-            && std::io::stdin().is_terminal()
-            && std::io::stderr().is_terminal(),
-        token: arguments.confirm.as_deref(),
-    })
-}
-
-/// Applies the guard's decision to the stacks about to run: asks once for all of them.
-fn confirm(
-    decision: Decision,
-    repo: &Repo,
-    env: &str,
-    prepared: &[(&Stack, &Prepared)],
-) -> anyhow::Result<()> {
-    match decision {
-        Decision::Proceed => Ok(()),
-        Decision::Refuse(error) => Err(error.into()),
-        Decision::Ask => {
-            let mut targets = Vec::new();
-            for (stack, prepared) in prepared {
-                let backend = stack.dir.join(repo.settings.backend_config.for_env(env));
-                targets.push(Target {
-                    stack: std::path::absolute(&stack.dir)?.display().to_string(),
-                    commands: prepared
-                        .plan
-                        .steps
-                        .iter()
-                        .map(|s| s.invocation.command_line())
-                        .collect(),
-                    location: guard::state_location(&backend),
-                });
-            }
-            Ok(guard::ask(env, &targets)?)
-        }
-    }
-}
-
-fn print_dry_run(decision: &Decision, plan: &Plan) {
-    if *decision != Decision::Proceed {
-        println!(
-            "# confirmation required: {0} is protected (type it at the prompt, or pass --confirm {0})",
-            plan.env
-        );
-    }
-    if plan.init_up_to_date {
-        println!("# init up to date ({})", plan.env);
-    }
-    for step in &plan.steps {
-        println!("{}", step.invocation);
-    }
-}
-
-fn executor(arguments: &Arguments, binary: &Binary) -> Result<Executor, Error> {
-    Ok(Executor {
-        binary: binary.require()?.clone(),
-        quiet: arguments.quiet,
-        keep_records: !arguments.skip_init,
-        no_stdin: arguments.atlantis,
-        plugin_cache: std::env::var_os("TF_PLUGIN_CACHE_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
-    })
-}
-
-/// `--terraform` / `TFW_TERRAFORM`, else tfw.toml's `binary`, else the default search.
-fn locate_binary(arguments: &Arguments, repo: &Repo) -> Binary {
-    Binary::locate(
-        arguments
-            .terraform
-            .as_deref()
-            .or(repo.settings.binary.as_deref()),
-    )
-}
-
-fn run_one(
-    arguments: &Arguments,
-    repo: &Repo,
-    stack: &Stack,
-    request: &Request,
-    step: Option<&StepEnvironment>,
-) -> anyhow::Result<i32> {
-    let binary = locate_binary(arguments, repo);
-    let prepared = prepare(arguments, repo, stack, request, &binary, step)?;
-    let decision = guard_decision(arguments, repo, request);
-    if arguments.dry_run {
-        print_dry_run(&decision, &prepared.plan);
-        return Ok(0);
-    }
-    confirm(decision, repo, &request.env, &[(stack, &prepared)])?;
-    executor(arguments, &binary)?.execute(&prepared.plan, &prepared.record, &Output::Inherit)
-}
-
-fn run_all(
-    arguments: &Arguments,
-    repo: &Repo,
-    request: &Request,
-    step: Option<&StepEnvironment>,
-) -> anyhow::Result<i32> {
-    let stacks = repo.stacks()?;
-    let with_env: Vec<&Stack> = stacks
-        .iter()
-        .filter(|s| s.envs.contains(&request.env))
-        .collect();
-    if with_env.is_empty() {
-        let known: BTreeSet<&str> = stacks
-            .iter()
-            .flat_map(|s| s.envs.iter().map(String::as_str))
-            .collect();
-        return Err(Error::UnknownEnv {
-            name: request.env.clone(),
-            stack: repo.root.clone(),
-            known: known.iter().map(|e| e.to_string()).collect(),
-            suggestion: env_name::suggest(&request.env, known.iter().copied()),
-        }
-        .into());
-    }
-    let binary = locate_binary(arguments, repo);
-    let jobs: Vec<Job> = with_env
-        .iter()
-        .map(|stack| Job {
-            stack,
-            prepared: prepare(arguments, repo, stack, request, &binary, step),
-        })
-        .collect();
-    let decision = guard_decision(arguments, repo, request);
-    if arguments.dry_run {
-        for job in &jobs {
-            println!("# stack: {}", job.stack.name());
-            match &job.prepared {
-                Ok(prepared) => print_dry_run(&decision, &prepared.plan),
-                Err(error) => println!("# error: {error}"),
-            }
-        }
-        return Ok(0);
-    }
-    let ready: Vec<(&Stack, &Prepared)> = jobs
-        .iter()
-        .filter_map(|j| Some((j.stack, j.prepared.as_ref().ok()?)))
-        .collect();
-    confirm(decision, repo, &request.env, &ready)?;
-    let options = run_all::Options {
-        jobs: usize::from(arguments.jobs),
-        fail_fast: arguments.fail_fast,
-        detailed: request.args.iter().any(|a| a == "-detailed-exitcode"),
-    };
-    Ok(run_all::run(
-        &jobs,
-        &options,
-        &executor(arguments, &binary)?,
-    ))
-}
-
-fn print_stacks(repo: &Repo, stacks: &[Stack], format: Format) {
-    match format {
-        Format::Text => {
-            for stack in stacks {
-                println!("{}\t{}", stack.path, stack.envs.join(" "));
-                for env in &stack.envs {
-                    for file in repo.missing_files(stack, env) {
-                        println!("  missing: {file} (env {env})");
-                    }
-                }
-            }
-        }
-        Format::Json => {
-            let stacks: Vec<_> = stacks
-                .iter()
-                .map(|stack| {
-                    let missing: Vec<_> = stack
-                        .envs
-                        .iter()
-                        .flat_map(|env| repo.missing_files(stack, env).into_iter().map(move |file| serde_json::json!({"env": env, "file": file})))
-                        .collect();
-                    serde_json::json!({"name": stack.name(), "path": stack.path, "envs": stack.envs, "missing": missing})
-                })
+            let candidates: String = completions::candidates(words, &start)
+                .into_iter()
+                .map(|c| c + "\n")
                 .collect();
-            println!(
-                "{}",
-                serde_json::json!({"root": repo.root, "stacks": stacks})
-            );
+            output::print(&candidates)?;
+            Ok(0)
         }
+        Some(Command::Stacks { format }) => report::stacks(&start, format),
+        Some(Command::Run(words)) => run::run(&arguments, words, &start),
     }
 }

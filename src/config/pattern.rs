@@ -1,6 +1,5 @@
 //! File name patterns with an `{env}` placeholder: substitution and discovery of env names.
 
-use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 const PLACEHOLDER: &str = "{env}";
@@ -55,21 +54,12 @@ impl EnvPattern {
         PathBuf::from(self.file_for(env))
     }
 
-    /// Every env whose file exists in `stack`, sorted. Only the directory holding the
-    /// placeholder is listed, so discovery costs one `read_dir`.
-    pub fn discover(&self, stack: &Path) -> Vec<String> {
-        self.discover_with(
-            |dir| match fs::read_dir(stack.join(dir)) {
-                Ok(entries) => entries
-                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                    .collect(),
-                Err(_) => Vec::new(),
-            },
-            |file| stack.join(file).is_file(),
-        )
+    /// How many path components the pattern has (`env/{env}/backend.tfbackend`: 3).
+    pub fn depth(&self) -> usize {
+        self.0.split('/').count()
     }
 
-    /// `discover` over any listing: `names_in(dir)` lists a directory relative to the stack,
+    /// Every env whose file exists, sorted, from a listing: `names_in(dir)` lists a directory relative to the stack,
     /// `exists(file)` says whether a file relative to the stack exists. Names are not validated.
     pub fn discover_with<S: AsRef<str>>(
         &self,
@@ -171,22 +161,5 @@ mod tests {
             "common.tfvars"
         );
         assert_eq!(EnvPattern::new("x/{env}").unwrap().name_suffix(), "");
-    }
-
-    #[test]
-    fn discover_lists_existing_files_only() {
-        let dir = tempfile::tempdir().unwrap();
-        for f in ["stg.tfbackend", "prd.tfbackend", "stg.tfvars", "notes.txt"] {
-            fs::write(dir.path().join(f), "").unwrap();
-        }
-        fs::create_dir(dir.path().join("x.tfbackend")).unwrap();
-        let p = EnvPattern::new("{env}.tfbackend").unwrap();
-        assert_eq!(p.discover(dir.path()), ["prd", "stg"]);
-
-        fs::create_dir_all(dir.path().join("env/dev")).unwrap();
-        fs::create_dir_all(dir.path().join("env/empty")).unwrap();
-        fs::write(dir.path().join("env/dev/backend.tfbackend"), "").unwrap();
-        let nested = EnvPattern::new("env/{env}/backend.tfbackend").unwrap();
-        assert_eq!(nested.discover(dir.path()), ["dev"]);
     }
 }

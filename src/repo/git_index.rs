@@ -1,89 +1,144 @@
-//! Git's index file read directly: the tracked paths with their modes and object ids, without
-//! starting git. Versions 2 to 4; anything else (split or sparse index, SHA-256) gives `None`
-//! and the caller asks git instead.
+//! Git's index read directly: the tracked paths with their modes, object ids, stat data and
+//! skip-worktree bits, without starting git. Versions 2 to 4, SHA-1 and SHA-256; a split or
+//! sparse index is read through `git ls-files` instead (no stat data: every entry is rehashed).
 
 use std::path::{Path, PathBuf};
 
+/// A SHA-1 object id. In a SHA-256 repository entries carry none (content is hashed instead).
 pub type ObjectId = [u8; 20];
-
-/// Receives each tracked file: path, mode, object id.
-pub type Visitor<'a> = &'a mut dyn FnMut(&str, u32, &ObjectId);
 
 pub const MODE_SYMLINK: u32 = 0o120000;
 const MODE_GITLINK: u32 = 0o160000;
 const MODE_DIRECTORY: u32 = 0o040000;
-const ID_LEN: usize = 20;
 
-/// The work tree holding `dir` and its git dir (`.git`, or where a `.git` file points).
-pub fn locate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
-    let top = dir.ancestors().find(|d| d.join(".git").exists())?;
-    let dot_git = top.join(".git");
-    if dot_git.is_dir() {
-        return Some((top.to_path_buf(), dot_git));
-    }
-    let text = std::fs::read_to_string(&dot_git).ok()?;
-    Some((
-        top.to_path_buf(),
-        top.join(text.strip_prefix("gitdir:")?.trim()),
-    ))
+/// Where git keeps what tfw reads of one work tree.
+#[derive(Debug, Clone)]
+pub struct GitDir {
+    /// The work tree's top directory.
+    pub top: PathBuf,
+    /// `.git`, or where a worktree's or submodule's `.git` file points.
+    pub git_dir: PathBuf,
+    /// The index to read: `$GIT_INDEX_FILE` (a hook of `git commit -a` gets a temporary one),
+    /// else `<git_dir>/index`.
+    pub index: PathBuf,
+    /// Bytes in an object id: 20 (SHA-1) or 32 (SHA-256).
+    pub id_len: usize,
 }
 
-/// Gives each entry of the index in `git_dir` to `visit` (path, mode, object id), sorted by
-/// path, one per path. `None` (after some entries, perhaps) when the index cannot be read.
-pub fn read(git_dir: &Path, visit: Visitor) -> Option<()> {
-    let config = std::fs::read_to_string(git_dir.join("config")).unwrap_or_default();
-    if config.to_ascii_lowercase().contains("sha256") {
-        return None;
-    }
-    let file = std::fs::File::open(git_dir.join("index")).ok()?;
-    let map = Mapped::new(&file)?;
-    parse(map.bytes(), visit)
+/// What the index says of one file's stat data when it was last staged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stat {
+    pub ctime: (u32, u32),
+    pub mtime: (u32, u32),
+    pub ino: u32,
+    pub size: u32,
 }
 
-/// A file mapped read-only into memory: a big repository's index is megabytes, and copying
-/// it into fresh pages costs more than parsing it.
-struct Mapped {
-    pointer: *mut libc::c_void,
-    len: usize,
-}
-
-impl Mapped {
-    fn new(file: &std::fs::File) -> Option<Self> {
-        use std::os::fd::AsRawFd;
-        let len = usize::try_from(file.metadata().ok()?.len())
-            .ok()
-            .filter(|len| *len > 0)?;
-        // SAFETY: a fresh private read-only mapping of an open file; checked for failure below.
-        let pointer = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        (pointer != libc::MAP_FAILED).then_some(Self { pointer, len })
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping is `len` readable bytes and lives as long as `self`. Git replaces
-        // the index by renaming a new file over it, so the mapped file does not change.
-        unsafe { std::slice::from_raw_parts(self.pointer.cast::<u8>(), self.len) }
-    }
-}
-
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `new`.
-        unsafe {
-            libc::munmap(self.pointer, self.len);
+impl Stat {
+    /// The stat data of a file as the index would record it (truncated to 32 bits as git does).
+    pub fn of(metadata: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self {
+            ctime: (metadata.ctime() as u32, metadata.ctime_nsec() as u32),
+            mtime: (metadata.mtime() as u32, metadata.mtime_nsec() as u32),
+            ino: metadata.ino() as u32,
+            size: metadata.size() as u32,
         }
     }
 }
 
-fn parse(data: &[u8], visit: Visitor) -> Option<()> {
+/// One tracked file.
+pub struct Entry<'a> {
+    pub path: &'a [u8],
+    pub mode: u32,
+    /// `None` in a SHA-256 repository.
+    pub id: Option<&'a ObjectId>,
+    /// `None` when read through `git ls-files`.
+    pub stat: Option<Stat>,
+    /// Sparse checkout: in git, deliberately not in the working tree.
+    pub skip_worktree: bool,
+}
+
+impl Entry<'_> {
+    pub fn is_symlink(&self) -> bool {
+        self.mode == MODE_SYMLINK
+    }
+}
+
+/// Receives each tracked file, sorted by path, once per path.
+pub type Visitor<'a> = &'a mut dyn FnMut(Entry);
+
+/// The work tree holding `dir` and its git dir; `None` outside git.
+pub fn locate(dir: &Path) -> Option<GitDir> {
+    let top = dir.ancestors().find(|d| d.join(".git").exists())?;
+    let dot_git = top.join(".git");
+    let git_dir = if dot_git.is_dir() {
+        dot_git
+    } else {
+        // A linked worktree or a submodule: `gitdir: <path>`, relative to the work tree.
+        let text = std::fs::read_to_string(&dot_git).ok()?;
+        top.join(text.strip_prefix("gitdir:")?.trim())
+    };
+    // A linked worktree keeps its config (and so the object format) in the common dir.
+    let common = match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(text) => git_dir.join(text.trim()),
+        Err(_) => git_dir.clone(),
+    };
+    let config = std::fs::read_to_string(common.join("config")).unwrap_or_default();
+    let id_len = if is_sha256(&config) { 32 } else { 20 };
+    let index = match std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) {
+        // Git resolves a relative value against the directory it runs in: hooks run at the top.
+        Some(file) => top.join(file),
+        None => git_dir.join("index"),
+    };
+    Some(GitDir {
+        top: top.to_path_buf(),
+        git_dir,
+        index,
+        id_len,
+    })
+}
+
+/// `[extensions] objectformat = sha256` in a git config file.
+fn is_sha256(config: &str) -> bool {
+    config.lines().any(|line| {
+        let line = line.trim().to_ascii_lowercase();
+        line.strip_prefix("objectformat")
+            .and_then(|rest| rest.trim_start().strip_prefix('='))
+            .is_some_and(|value| value.trim() == "sha256")
+    })
+}
+
+/// Gives each entry of the index to `visit`, and returns the index file's modification time
+/// (an entry modified in the same second may be "racily clean": its stat data prove nothing).
+/// Falls back to `git ls-files` where the format is one tfw does not read.
+pub fn read(git: &GitDir, visit: Visitor) -> Option<Option<(u32, u32)>> {
+    let data = match std::fs::read(&git.index) {
+        Ok(data) => Some(data),
+        // A repository where nothing was ever added has no index: nothing is tracked.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(None),
+        Err(_) => None,
+    };
+    let index_time = std::fs::metadata(&git.index)
+        .ok()
+        .map(|m| Stat::of(&m).mtime);
+    if let Some(data) = &data
+        && readable(data, git.id_len)
+    {
+        parse(data, git.id_len, visit)?;
+        return Some(index_time);
+    }
+    ls_files(git, visit)?;
+    Some(None)
+}
+
+/// Whether `parse` can read all of `data`: no split index, no sparse directory entries.
+fn readable(data: &[u8], id_len: usize) -> bool {
+    let mut sink = |_: Entry| {};
+    parse(data, id_len, &mut sink).is_some()
+}
+
+fn parse(data: &[u8], id_len: usize, visit: Visitor) -> Option<()> {
     let u32_at = |at: usize| Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?));
     if data.get(..4)? != b"DIRC" {
         return None;
@@ -100,11 +155,21 @@ fn parse(data: &[u8], visit: Visitor) -> Option<()> {
     let mut conflicted: Vec<u8> = Vec::new();
     for _ in 0..count {
         let start = at;
+        let stat = Stat {
+            ctime: (u32_at(at)?, u32_at(at + 4)?),
+            mtime: (u32_at(at + 8)?, u32_at(at + 12)?),
+            ino: u32_at(at + 20)?,
+            size: u32_at(at + 36)?,
+        };
         let mode = u32_at(at + 24)?;
-        let id: &ObjectId = data.get(at + 40..at + 40 + ID_LEN)?.try_into().ok()?;
-        let flags = u16::from_be_bytes(data.get(at + 60..at + 62)?.try_into().ok()?);
-        at += 62;
+        let id_bytes = data.get(at + 40..at + 40 + id_len)?;
+        let flags_at = at + 40 + id_len;
+        let flags = u16::from_be_bytes(data.get(flags_at..flags_at + 2)?.try_into().ok()?);
+        at = flags_at + 2;
+        let mut skip_worktree = false;
         if version >= 3 && flags & 0x4000 != 0 {
+            let extended = u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?);
+            skip_worktree = extended & 0x4000 != 0;
             at += 2;
         }
         let path: &[u8] = if version == 4 {
@@ -133,16 +198,63 @@ fn parse(data: &[u8], visit: Visitor) -> Option<()> {
             conflicted = path.to_vec();
         }
         if mode != MODE_GITLINK {
-            visit(std::str::from_utf8(path).ok()?, mode, id);
+            visit(Entry {
+                path,
+                mode,
+                id: id_bytes.try_into().ok(),
+                stat: Some(stat),
+                skip_worktree,
+            });
         }
     }
     // Extensions follow the entries; a split index keeps entries elsewhere.
-    while at + 8 <= data.len().saturating_sub(ID_LEN) {
+    while at + 8 <= data.len().saturating_sub(id_len) {
         let signature = &data[at..at + 4];
         if signature == b"link" || signature == b"sdir" {
             return None;
         }
         at += 8 + usize::try_from(u32_at(at + 4)?).ok()?;
+    }
+    Some(())
+}
+
+/// `git ls-files --stage -t -z` in the work tree, each entry given to `visit`. A sparse
+/// directory entry (`S … dir/`) stands for files that are all outside the working tree.
+fn ls_files(git: &GitDir, visit: Visitor) -> Option<()> {
+    let output = std::process::Command::new("git")
+        .args(["ls-files", "--stage", "-t", "-z"])
+        .current_dir(&git.top)
+        .env("GIT_INDEX_FILE", &git.index)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let mut previous: &[u8] = b"";
+    // Each record: `<tag> <mode> <object> <stage>\t<path>\0`.
+    for record in output.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let tab = record.iter().position(|b| *b == b'\t')?;
+        let (meta, path) = (
+            std::str::from_utf8(&record[..tab]).ok()?,
+            &record[tab + 1..],
+        );
+        let mut fields = meta.split(' ');
+        let tag = fields.next()?;
+        let mode = u32::from_str_radix(fields.next()?, 8).ok()?;
+        let id = parse_hex(fields.next()?);
+        // A file in a merge conflict has several stages: keep one.
+        if path == previous || path.ends_with(b"/") {
+            continue;
+        }
+        if mode != MODE_GITLINK {
+            visit(Entry {
+                path,
+                mode,
+                id: id.as_ref(),
+                stat: None,
+                skip_worktree: tag == "S",
+            });
+        }
+        previous = path;
     }
     Some(())
 }
@@ -170,7 +282,7 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The object id in `text` (40 hex digits).
+/// The SHA-1 object id in `text` (40 hex digits).
 pub fn parse_hex(text: &str) -> Option<ObjectId> {
     let digit = |c: u8| match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -183,6 +295,14 @@ pub fn parse_hex(text: &str) -> Option<ObjectId> {
         *byte = digit(pair[0])? << 4 | digit(pair[1])?;
     }
     Some(id)
+}
+
+/// Git's object id of a blob with these contents (SHA-1).
+pub fn blob_id(bytes: &[u8]) -> ObjectId {
+    let mut hasher = sha1_smol::Sha1::new();
+    hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
+    hasher.update(bytes);
+    hasher.digest().bytes()
 }
 
 #[cfg(test)]
@@ -202,6 +322,21 @@ mod tests {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn listed(git_dir: &GitDir) -> String {
+        let mut got = String::new();
+        read(git_dir, &mut |e| {
+            got.push_str(&format!(
+                "{}{:o} {} 0\t{}\n",
+                if e.skip_worktree { "S " } else { "H " },
+                e.mode,
+                e.id.map(|id| hex(id)).unwrap_or_default(),
+                String::from_utf8_lossy(e.path)
+            ))
+        })
+        .unwrap();
+        got
     }
 
     #[test]
@@ -226,30 +361,70 @@ mod tests {
         }
         std::os::unix::fs::symlink("missing", root.join("link.sh")).unwrap();
         git(root, &["add", "-A"]);
+        let located = locate(root).unwrap();
         for version in ["2", "3", "4"] {
             git(root, &["update-index", "--index-version", version]);
-            let expected = git(root, &["-c", "core.quotepath=off", "ls-files", "--stage"]);
-            let mut got = String::new();
-            read(&root.join(".git"), &mut |path, mode, id| {
-                got.push_str(&format!("{mode:o} {} 0\t{path}\n", hex(id)))
-            })
-            .unwrap_or_else(|| panic!("version {version}"));
-            assert_eq!(got, expected, "index version {version}");
-            assert!(got.starts_with("100644") && got.contains("120000"));
+            let expected = git(
+                root,
+                &["-c", "core.quotepath=off", "ls-files", "--stage", "-t"],
+            );
+            assert_eq!(listed(&located), expected, "index version {version}");
         }
+        git(root, &["update-index", "--skip-worktree", "z.tf"]);
+        assert!(listed(&located).contains("S 100644"), "skip-worktree bit");
+        let mut stat = None;
+        read(&located, &mut |e| {
+            if e.path == b"main.tf" {
+                stat = e.stat
+            }
+        });
+        let on_disk = Stat::of(&std::fs::symlink_metadata(root.join("main.tf")).unwrap());
+        assert_eq!(stat, Some(on_disk), "stat data as git recorded it");
+    }
+
+    #[test]
+    fn split_index_is_read_through_git() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q"]);
+        std::fs::write(root.join("main.tf"), "").unwrap();
+        git(root, &["add", "-A"]);
+        git(root, &["update-index", "--split-index"]);
+        assert!(listed(&locate(root).unwrap()).ends_with("\tmain.tf\n"));
+    }
+
+    #[test]
+    fn sha256_is_told_by_the_common_dir_config() {
+        assert!(is_sha256(
+            "[core]\n\tbare = false\n[extensions]\n\tobjectFormat = sha256\n"
+        ));
+        assert!(!is_sha256("[core]\n\tbare = false\n"));
     }
 
     #[test]
     fn garbage_is_refused() {
-        let mut ignore = |_: &str, _: u32, _: &ObjectId| {};
-        assert!(parse(b"DIRC", &mut ignore).is_none());
-        assert!(parse(b"nope", &mut ignore).is_none());
+        let mut ignore = |_: Entry| {};
+        assert!(parse(b"DIRC", 20, &mut ignore).is_none());
+        assert!(parse(b"nope", 20, &mut ignore).is_none());
         assert!(
             parse(
                 &[b'D', b'I', b'R', b'C', 0, 0, 0, 9, 0, 0, 0, 0],
+                20,
                 &mut ignore
             )
             .is_none()
+        );
+    }
+
+    #[test]
+    fn blob_id_matches_git() {
+        assert_eq!(
+            hex(&blob_id(b"")),
+            "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+        );
+        assert_eq!(
+            hex(&blob_id(b"hello\n")),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
         );
     }
 }

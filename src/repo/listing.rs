@@ -1,12 +1,109 @@
-//! The files of a repository as one sorted list: git's index when the root is in a git work
-//! tree (what pre-commit checks is what is tracked; no walk), else a walk that skips hidden dirs.
+//! The files of a repository as git and the working tree see them, read fast: in a git work
+//! tree, the index (each entry checked against the disk the way `git status` does) plus the
+//! untracked files of the directories that matter; elsewhere, a walk. Both apply one filter.
 
-use crate::repo::git_index::{self, ObjectId};
-use anyhow::Context as _;
+use crate::repo::git_index::{self, GitDir, ObjectId, Stat};
+use crate::repo::gitignore::Ignores;
 use globset::GlobSet;
+use std::collections::HashSet;
 use std::ops::Range;
 use std::path::Path;
-use walkdir::WalkDir;
+
+/// Where a listed file stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Tracked by git and in the working tree.
+    Tracked,
+    /// In the working tree, not tracked, not ignored.
+    Untracked,
+    /// In the working tree, not tracked, ignored by a `.gitignore` rule.
+    Ignored,
+    /// Tracked by git, gone from the working tree (deleted, not yet staged).
+    Deleted,
+    /// Tracked by git and deliberately outside a sparse checkout.
+    SkipWorktree,
+    /// In the working tree of a directory that is not in git.
+    NotInGit,
+}
+
+impl Status {
+    /// Whether terraform would find the file.
+    pub fn on_disk(self) -> bool {
+        matches!(
+            self,
+            Self::Tracked | Self::Untracked | Self::Ignored | Self::NotInGit
+        )
+    }
+}
+
+/// Which files a listing keeps. Hidden directories (`.git`, `.terraform`, `.github`) and
+/// `exclude`d ones never hold a stack; symlinks are always kept (broken ones are reported).
+pub struct Filter<'a> {
+    pub exclude: &'a GlobSet,
+    pub relevant: &'a (dyn Fn(&str) -> bool + Sync),
+}
+
+impl Filter<'_> {
+    pub fn keep(&self, path: &str, symlink: bool) -> bool {
+        (symlink || (self.relevant)(path))
+            && !is_hidden(path)
+            && !path
+                .match_indices('/')
+                .any(|(i, _)| self.excludes_dir(&path[..i]))
+    }
+
+    fn excludes_dir(&self, dir: &str) -> bool {
+        !self.exclude.is_empty() && self.exclude.is_match(dir)
+    }
+}
+
+/// A path with a component starting with `.`.
+fn is_hidden(path: &str) -> bool {
+    path.starts_with('.') || path.contains("/.")
+}
+
+/// The part of a repository to list: a directory and how deep below it.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// Relative to the root, `""` for the root itself.
+    pub dir: &'a str,
+    /// Files at most this many components below `dir` (1: its own files); `None`: all.
+    pub depth: Option<usize>,
+}
+
+impl Scope<'_> {
+    pub const ALL: Scope<'static> = Scope {
+        dir: "",
+        depth: None,
+    };
+
+    /// The part of `path` below the scope's directory, if it is within the scope.
+    fn contains(&self, path: &str) -> bool {
+        let below = if self.dir.is_empty() {
+            path
+        } else {
+            match path
+                .strip_prefix(self.dir)
+                .and_then(|p| p.strip_prefix('/'))
+            {
+                Some(below) => below,
+                None => return false,
+            }
+        };
+        self.depth
+            .is_none_or(|depth| below.matches('/').count() < depth)
+    }
+}
+
+/// One listed file's facts, aligned with its path.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    status: Status,
+    symlink: bool,
+    /// The git object id of the content in the working tree, when known without reading it
+    /// (tracked, stat data unchanged since it was staged).
+    id: Option<ObjectId>,
+}
 
 /// Paths relative to the root, `/`-separated, sorted, stored back to back (a big repository
 /// has tens of thousands: one allocation, not one each).
@@ -15,32 +112,30 @@ pub struct Listing {
     text: String,
     /// Where each path ends in `text`.
     ends: Vec<usize>,
-    /// Git's object id of each file, aligned with the paths; empty when not listed by git.
-    ids: Vec<ObjectId>,
-    /// Whether each file is a symbolic link, aligned with the paths.
-    symlink: Vec<bool>,
+    meta: Vec<Meta>,
+    /// Whether the files came from git (statuses other than `NotInGit`).
+    pub in_git: bool,
 }
 
 impl Listing {
-    /// Lists the repository at `root`, leaving out hidden and `exclude`d directories, and files
-    /// for which `relevant` is false (symlinks are always kept).
-    pub fn read(
-        root: &Path,
-        exclude: &GlobSet,
-        relevant: &dyn Fn(&str) -> bool,
-    ) -> anyhow::Result<Self> {
-        let filter = Filter { exclude, relevant };
-        match git_files(root, &filter) {
-            Some(listing) => Ok(listing),
-            None => walk(root, &filter),
+    /// Lists `scope` of the repository at `root` (absolute).
+    pub fn read(root: &Path, filter: &Filter, scope: Scope) -> anyhow::Result<Self> {
+        let mut files = match git_index::locate(root) {
+            Some(git) => git_files(root, &git, filter, scope)?,
+            None => walk(root, filter, scope),
+        };
+        files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        files.dedup_by(|a, b| a.0 == b.0);
+        let mut listing = Listing {
+            in_git: files.iter().any(|f| f.1.status != Status::NotInGit),
+            ..Listing::default()
+        };
+        for (path, meta) in files {
+            listing.text.push_str(&path);
+            listing.ends.push(listing.text.len());
+            listing.meta.push(meta);
         }
-    }
-
-    fn push(&mut self, path: &str, id: Option<ObjectId>, symlink: bool) {
-        self.text.push_str(path);
-        self.ends.push(self.text.len());
-        self.ids.extend(id);
-        self.symlink.push(symlink);
+        Ok(listing)
     }
 
     fn path(&self, index: usize) -> &str {
@@ -48,8 +143,9 @@ impl Listing {
         &self.text[start..self.ends[index]]
     }
 
-    pub fn paths(&self) -> impl Iterator<Item = &str> {
-        (0..self.ends.len()).map(|i| self.path(i))
+    /// Every listed path with its status.
+    pub fn files(&self) -> impl Iterator<Item = (&str, Status)> {
+        (0..self.ends.len()).map(|i| (self.path(i), self.meta[i].status))
     }
 
     /// The files below `dir` (`""` for the root), with paths relative to it. Lookups in a
@@ -86,6 +182,7 @@ fn partition_point(range: Range<usize>, before: impl Fn(usize) -> bool) -> usize
 }
 
 /// The files below one directory of a listing.
+#[derive(Clone)]
 pub struct Subtree<'a> {
     listing: &'a Listing,
     range: Range<usize>,
@@ -102,26 +199,33 @@ impl<'a> Subtree<'a> {
         (index < self.range.end && self.relative(index) == relative).then_some(index)
     }
 
-    pub fn contains(&self, relative: &str) -> bool {
-        self.find(relative).is_some()
+    /// The status of a file relative to the subtree; `None`: neither in git nor on disk.
+    pub fn status(&self, relative: &str) -> Option<Status> {
+        Some(self.listing.meta[self.find(relative)?].status)
     }
 
-    /// Git's object id of a file, when the listing came from git.
+    /// Whether terraform would find the file.
+    pub fn on_disk(&self, relative: &str) -> bool {
+        self.status(relative).is_some_and(Status::on_disk)
+    }
+
+    /// The git object id of the file's working-tree content, when known without reading it.
     pub fn id_of(&self, relative: &str) -> Option<&'a ObjectId> {
-        self.listing.ids.get(self.find(relative)?)
+        self.listing.meta[self.find(relative)?].id.as_ref()
     }
 
-    /// The symbolic links directly at the subtree's top, relative to it.
+    /// The symbolic links directly at the subtree's top, relative to it, that are on disk.
     pub fn top_symlinks(&self) -> impl Iterator<Item = &'a str> + '_ {
         self.range
             .clone()
-            .filter(|i| self.listing.symlink[*i])
+            .filter(|i| self.listing.meta[*i].symlink && self.listing.meta[*i].status.on_disk())
             .map(|i| self.relative(i))
             .filter(|f| !f.contains('/'))
     }
 
-    /// The names directly in `dir` (relative; `""` for the subtree's top): files and directories.
-    pub fn names_in(&self, dir: &str) -> Vec<&'a str> {
+    /// The names directly in `dir` (relative; `""` for the subtree's top), files and
+    /// directories, of entries whose status passes `keep`.
+    pub fn names_in(&self, dir: &str, keep: fn(Status) -> bool) -> Vec<&'a str> {
         let prefix = if dir.is_empty() {
             String::new()
         } else {
@@ -130,6 +234,7 @@ impl<'a> Subtree<'a> {
         let mut names: Vec<&'a str> = self
             .range
             .clone()
+            .filter(|i| keep(self.listing.meta[*i].status))
             .map(|i| self.relative(i))
             .filter_map(|f| f.strip_prefix(prefix.as_str()))
             .map(|f| f.split('/').next().unwrap_or_default())
@@ -139,103 +244,223 @@ impl<'a> Subtree<'a> {
     }
 }
 
-/// The tracked files below `root` when it is inside a git work tree; `None` outside. The index
-/// is read directly; git itself only when the index uses a format tfw does not read.
-fn git_files(root: &Path, filter: &Filter) -> Option<Listing> {
-    let (top, git_dir) = git_index::locate(root)?;
-    let prefix = match root.strip_prefix(&top).ok()?.to_str()? {
-        "" => String::new(),
-        relative => format!("{relative}/"),
+type File = (String, Meta);
+
+/// The index's entries within `scope`, checked against the disk, plus the untracked files of
+/// every directory that holds a kept tracked file (and of new directories found there).
+fn git_files(
+    root: &Path,
+    git: &GitDir,
+    filter: &Filter,
+    scope: Scope,
+) -> anyhow::Result<Vec<File>> {
+    let prefix = match root.strip_prefix(&git.top).ok().and_then(Path::to_str) {
+        Some("") => String::new(),
+        Some(relative) => format!("{relative}/"),
+        None => anyhow::bail!("{} is not inside its git work tree", root.display()),
     };
-    let collect = |entries: &mut dyn FnMut(git_index::Visitor) -> Option<()>| {
-        let mut listing = Listing::default();
-        entries(&mut |path, mode, id| {
-            let symlink = mode == git_index::MODE_SYMLINK;
-            if let Some(path) = path
-                .strip_prefix(prefix.as_str())
-                .filter(|p| filter.keep(p, symlink))
-            {
-                listing.push(path, Some(*id), symlink);
+    let mut tracked: Vec<(String, Option<Stat>, Option<ObjectId>, bool, bool)> = Vec::new();
+    // Every directory git has a file in, relevant or not: a directory on disk that is not
+    // among them holds only untracked files.
+    let mut git_dirs: HashSet<String> = HashSet::new();
+    let mut last_parent = String::from("\0");
+    let Some(index_time) = git_index::read(git, &mut |entry| {
+        // A path that is not UTF-8 cannot be named in tfw.toml or an env pattern: not listed.
+        let Some(path) = std::str::from_utf8(entry.path)
+            .ok()
+            .and_then(|p| p.strip_prefix(prefix.as_str()))
+        else {
+            return;
+        };
+        let parent = path.rfind('/').map_or("", |i| &path[..i]);
+        if parent != last_parent {
+            last_parent = parent.to_string();
+            let mut dir = parent;
+            while git_dirs.insert(dir.to_string()) && !dir.is_empty() {
+                dir = dir.rfind('/').map_or("", |i| &dir[..i]);
             }
-        })?;
-        Some(listing)
+        }
+        if scope.contains(path) && filter.keep(path, entry.is_symlink()) {
+            tracked.push((
+                path.to_string(),
+                entry.stat,
+                entry.id.copied(),
+                entry.skip_worktree,
+                entry.is_symlink(),
+            ));
+        }
+    }) else {
+        // Neither tfw nor git can read this index (a broken `.git`): list the disk as it is.
+        return Ok(walk(root, filter, scope));
     };
-    collect(&mut |visit| git_index::read(&git_dir, visit))
-        .or_else(|| collect(&mut |visit| ls_files(&top, visit)))
-}
-
-/// `git ls-files --stage -z` in the work tree `top`, each entry given to `visit`.
-fn ls_files(top: &Path, visit: git_index::Visitor) -> Option<()> {
-    let output = std::process::Command::new("git")
-        .args(["ls-files", "--stage", "-z"])
-        .current_dir(top)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())?;
-    let mut previous = String::new();
-    // Each record: `<mode> <object> <stage>\t<path>\0`.
-    for record in output.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
-        let text = String::from_utf8_lossy(record);
-        let (meta, path) = text.split_once('\t')?;
-        let mut fields = meta.split(' ');
-        let mode = u32::from_str_radix(fields.next()?, 8).ok()?;
-        let id = git_index::parse_hex(fields.next()?)?;
-        // A file in a merge conflict has several stages: keep one.
-        if path != previous {
-            visit(path, mode, &id);
-            previous = path.to_string();
-        }
-    }
-    Some(())
-}
-
-fn walk(root: &Path, filter: &Filter) -> anyhow::Result<Listing> {
-    let mut files = Vec::new();
-    let entries = WalkDir::new(root).into_iter().filter_entry(|e| {
-        let relative = e.path().strip_prefix(root).unwrap_or(e.path());
-        e.depth() == 0
-            || !(e.file_name().as_encoded_bytes().first() == Some(&b'.')
-                || (e.file_type().is_dir() && filter.exclude.is_match(relative)))
-    });
-    for entry in entries {
-        let entry = entry.with_context(|| format!("listing {}", root.display()))?;
-        if entry.file_type().is_dir() {
-            continue;
-        }
-        let relative = entry
-            .path()
-            .strip_prefix(root)?
-            .to_string_lossy()
-            .into_owned();
-        files.push((relative, entry.path_is_symlink()));
-    }
-    files.sort();
-    let mut listing = Listing::default();
-    for (path, symlink) in files
+    let mut files: Vec<File> = tracked
         .iter()
-        .filter(|(path, symlink)| filter.keep(path, *symlink))
-    {
-        listing.push(path, None, *symlink);
+        .map(|(path, staged, id, skip_worktree, symlink)| {
+            let (status, id) = if *skip_worktree {
+                (Status::SkipWorktree, None)
+            } else {
+                match std::fs::symlink_metadata(root.join(path)) {
+                    Ok(metadata) if !metadata.is_dir() => {
+                        let now = Stat::of(&metadata);
+                        // Modified in the second the index was written: the stat data prove
+                        // nothing ("racily clean"), so the content is hashed instead.
+                        let racy = index_time.is_none_or(|written| now.mtime >= written);
+                        let unchanged = *staged == Some(now) && !racy;
+                        (Status::Tracked, id.filter(|_| unchanged))
+                    }
+                    _ => (Status::Deleted, None),
+                }
+            };
+            let meta = Meta {
+                status,
+                symlink: *symlink,
+                id,
+            };
+            (path.clone(), meta)
+        })
+        .collect();
+    let mut matter: Vec<&str> = std::iter::once(scope.dir)
+        .chain(
+            tracked
+                .iter()
+                .map(|(path, ..)| path.rfind('/').map_or("", |i| &path[..i])),
+        )
+        .collect();
+    // Ancestors between the scope's directory and each parent, so that new directories there
+    // are found too.
+    let mut with_ancestors: Vec<&str> = Vec::new();
+    matter.dedup();
+    for dir in matter {
+        let mut dir = dir;
+        loop {
+            with_ancestors.push(dir);
+            if dir.len() <= scope.dir.len() {
+                break;
+            }
+            dir = dir.rfind('/').map_or("", |i| &dir[..i]);
+        }
     }
-    Ok(listing)
+    with_ancestors.sort_unstable();
+    with_ancestors.dedup();
+    let tracked_paths: HashSet<&str> = tracked.iter().map(|t| t.0.as_str()).collect();
+    let side = GitSide {
+        tracked: &tracked_paths,
+        git_dirs: &git_dirs,
+        ignores: Ignores::new(&git.top, &git.git_dir),
+        prefix: &prefix,
+    };
+    let walker = Walker {
+        root,
+        filter,
+        scope,
+        git: Some(side),
+    };
+    for dir in &with_ancestors {
+        walker.read_dir(dir, &mut files);
+    }
+    Ok(files)
 }
 
-/// Which files a listing keeps.
-struct Filter<'a> {
-    exclude: &'a GlobSet,
-    relevant: &'a dyn Fn(&str) -> bool,
+/// Every file of `scope` on disk, outside git.
+fn walk(root: &Path, filter: &Filter, scope: Scope) -> Vec<File> {
+    let mut files = Vec::new();
+    Walker {
+        root,
+        filter,
+        scope,
+        git: None,
+    }
+    .read_dir(scope.dir, &mut files);
+    files
 }
 
-impl Filter<'_> {
-    /// Hidden directories (`.git`, `.terraform`, `.github`) and `exclude`d ones hold no stack.
-    fn keep(&self, path: &str, symlink: bool) -> bool {
-        (symlink || (self.relevant)(path))
-            && !(path.starts_with('.') || path.as_bytes().windows(2).any(|pair| pair == b"/."))
-            && (self.exclude.is_empty()
-                || !path
-                    .match_indices('/')
-                    .any(|(i, _)| self.exclude.is_match(&path[..i])))
+/// What a walk inside a git work tree needs to tell tracked, untracked and ignored apart.
+struct GitSide<'a> {
+    tracked: &'a HashSet<&'a str>,
+    git_dirs: &'a HashSet<String>,
+    ignores: Ignores,
+    /// The root relative to the work tree's top (`""` or `dir/`): gitignore rules use the top.
+    prefix: &'a str,
+}
+
+struct Walker<'a> {
+    root: &'a Path,
+    filter: &'a Filter<'a>,
+    scope: Scope<'a>,
+    git: Option<GitSide<'a>>,
+}
+
+impl Walker<'_> {
+    /// Lists one directory (relative to the root), descending into directories that hold only
+    /// untracked files (all directories, outside git). Symlinks are listed, never followed:
+    /// a directory inside the repository is found by its real path, and one outside is not
+    /// the repository's.
+    fn read_dir(&self, dir: &str, out: &mut Vec<File>) {
+        // An unreadable directory lists nothing: discovery lists what it can reach.
+        let Ok(entries) = std::fs::read_dir(self.root.join(dir)) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = if dir.is_empty() {
+                name
+            } else {
+                format!("{dir}/{name}")
+            };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if self.filter.excludes_dir(&path) || !self.scope_reaches_into(&path) {
+                    continue;
+                }
+                let descend = match &self.git {
+                    None => true,
+                    Some(git) => {
+                        !git.git_dirs.contains(&path)
+                            && !git
+                                .ignores
+                                .is_ignored(&format!("{}{path}", git.prefix), true)
+                    }
+                };
+                if descend {
+                    self.read_dir(&path, out);
+                }
+                continue;
+            }
+            let symlink = kind.is_symlink();
+            if !self.scope.contains(&path) || !self.filter.keep(&path, symlink) {
+                continue;
+            }
+            let status = match &self.git {
+                None => Status::NotInGit,
+                Some(git) if git.tracked.contains(path.as_str()) => continue,
+                Some(git)
+                    if git
+                        .ignores
+                        .is_ignored(&format!("{}{path}", git.prefix), false) =>
+                {
+                    Status::Ignored
+                }
+                Some(_) => Status::Untracked,
+            };
+            let meta = Meta {
+                status,
+                symlink,
+                id: None,
+            };
+            out.push((path, meta));
+        }
+    }
+
+    /// Whether files below directory `path` can be within the scope.
+    fn scope_reaches_into(&self, path: &str) -> bool {
+        self.scope.contains(&format!("{path}/x"))
     }
 }
 
@@ -243,64 +468,141 @@ impl Filter<'_> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn subtrees_list_files_and_subdirectories() {
-        let mut listing = Listing::default();
-        for file in [
-            "a.tf",
-            "env/dev/backend.tfbackend",
-            "env/prd/backend.tfbackend",
-            "envy.tf",
-            "x/y.tf",
-        ] {
-            listing.push(file, None, false);
+    fn listed(root: &Path, exclude: &GlobSet, scope: Scope) -> Vec<(String, Status)> {
+        let filter = Filter {
+            exclude,
+            relevant: &|_| true,
+        };
+        Listing::read(root, &filter, scope)
+            .unwrap()
+            .files()
+            .map(|(p, s)| (p.to_string(), s))
+            .collect()
+    }
+
+    fn write(root: &Path, files: &[&str]) {
+        for file in files {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, file).unwrap();
         }
-        let root = listing.subtree("");
-        assert_eq!(root.names_in(""), ["a.tf", "env", "envy.tf", "x"]);
-        assert_eq!(root.names_in("env"), ["dev", "prd"]);
-        assert!(root.names_in("e").is_empty());
-        assert!(root.contains("x/y.tf") && !root.contains("x"));
-        let env = listing.subtree("env");
-        assert_eq!(env.names_in(""), ["dev", "prd"]);
-        assert!(env.contains("dev/backend.tfbackend") && !env.contains("a.tf"));
-        assert!(listing.subtree("e").names_in("").is_empty());
+    }
+
+    fn git(root: &Path, args: &[&str]) {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
     }
 
     #[test]
-    fn git_index_or_walk_skip_hidden_and_excluded() {
+    fn subtrees_list_files_and_subdirectories() {
         let dir = tempfile::tempdir().unwrap();
-        for file in ["main.tf", ".github/ci.yml", "legacy/a/main.tf", "src/b.tf"] {
-            let path = dir.path().join(file);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, "").unwrap();
-        }
+        write(
+            dir.path(),
+            &[
+                "a.tf",
+                "env/dev/backend.tfbackend",
+                "env/prd/backend.tfbackend",
+                "envy.tf",
+                "x/y.tf",
+            ],
+        );
+        let listing = Listing::read(
+            dir.path(),
+            &Filter {
+                exclude: &GlobSet::empty(),
+                relevant: &|_| true,
+            },
+            Scope::ALL,
+        )
+        .unwrap();
+        let any = |_| true;
+        let root = listing.subtree("");
+        assert_eq!(root.names_in("", any), ["a.tf", "env", "envy.tf", "x"]);
+        assert_eq!(root.names_in("env", any), ["dev", "prd"]);
+        assert!(root.names_in("e", any).is_empty());
+        assert!(root.on_disk("x/y.tf") && !root.on_disk("x"));
+        let env = listing.subtree("env");
+        assert_eq!(env.names_in("", any), ["dev", "prd"]);
+        assert!(env.on_disk("dev/backend.tfbackend") && !env.on_disk("a.tf"));
+        assert!(listing.subtree("e").names_in("", any).is_empty());
+    }
+
+    #[test]
+    fn walk_skips_hidden_and_excluded_and_honours_the_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            &[
+                "main.tf",
+                ".github/ci.yml",
+                "legacy/a/main.tf",
+                "src/b.tf",
+                "src/deep/c.tf",
+            ],
+        );
         let exclude = globset::GlobSetBuilder::new()
             .add(globset::Glob::new("legacy/*").unwrap())
             .build()
             .unwrap();
-        let walked = Listing::read(dir.path(), &exclude, &|_| true).unwrap();
-        assert_eq!(walked.paths().collect::<Vec<_>>(), ["main.tf", "src/b.tf"]);
-        assert!(walked.ids.is_empty());
-        let git = |args: &[&str]| {
-            std::process::Command::new("git")
-                .args(args)
-                .current_dir(dir.path())
-                .output()
-                .unwrap()
-        };
-        git(&["init", "-q"]);
-        git(&["add", "main.tf", "legacy", ".github"]);
-        let indexed = Listing::read(dir.path(), &exclude, &|_| true).unwrap();
-        assert_eq!(
-            indexed.paths().collect::<Vec<_>>(),
-            ["main.tf"],
-            "untracked src/b.tf is not listed"
+        let all = listed(dir.path(), &exclude, Scope::ALL);
+        let paths: Vec<&str> = all.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(paths, ["main.tf", "src/b.tf", "src/deep/c.tf"]);
+        assert!(all.iter().all(|f| f.1 == Status::NotInGit));
+        let shallow = listed(
+            dir.path(),
+            &exclude,
+            Scope {
+                dir: "src",
+                depth: Some(1),
+            },
         );
-        let empty_blob = git_index::parse_hex("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391").unwrap();
-        assert_eq!(
-            indexed.subtree("").id_of("main.tf"),
-            Some(&empty_blob),
-            "the empty blob"
+        assert_eq!(shallow, [("src/b.tf".to_string(), Status::NotInGit)]);
+    }
+
+    #[test]
+    fn git_statuses_follow_the_index_and_the_working_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            &[
+                "main.tf",
+                "gone.tfvars",
+                "edited.tfvars",
+                "docs/readme.md",
+                ".gitignore",
+            ],
         );
+        std::fs::write(root.join(".gitignore"), "*.secret.tfvars\n").unwrap();
+        git(root, &["init", "-q"]);
+        git(root, &["add", "-A"]);
+        std::fs::remove_file(root.join("gone.tfvars")).unwrap();
+        std::fs::write(root.join("edited.tfvars"), "changed size\n").unwrap();
+        write(
+            root,
+            &[
+                "new.tfvars",
+                "a.secret.tfvars",
+                "fresh/stack/main.tf",
+                "docs/new/x.tf",
+            ],
+        );
+        let all = listed(root, &GlobSet::empty(), Scope::ALL);
+        let status = |p: &str| all.iter().find(|f| f.0 == p).map(|f| f.1);
+        assert_eq!(status("main.tf"), Some(Status::Tracked));
+        assert_eq!(status("edited.tfvars"), Some(Status::Tracked));
+        assert_eq!(status("gone.tfvars"), Some(Status::Deleted));
+        assert_eq!(status("new.tfvars"), Some(Status::Untracked));
+        assert_eq!(status("a.secret.tfvars"), Some(Status::Ignored));
+        assert_eq!(
+            status("fresh/stack/main.tf"),
+            Some(Status::Untracked),
+            "a new directory is walked"
+        );
+        assert_eq!(status("docs/new/x.tf"), Some(Status::Untracked));
     }
 }

@@ -1,42 +1,62 @@
-//! Stacks: directories with terraform files and per-env files, found one at a time (the current
-//! directory) or all at once below the repository root.
+//! The repository: its root, its settings, its file listing and its stacks. The only code
+//! that decides which files and stacks exist; every command asks it.
 
 pub mod git_index;
+pub mod gitignore;
 pub mod listing;
 pub mod paths;
+mod stack;
+
+pub use stack::Stack;
 
 use crate::config::env_name;
+use crate::config::pattern::EnvPattern;
 use crate::config::{self, Settings};
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsStr;
+use listing::{Filter, Listing, Scope, Status};
 use std::path::{Path, PathBuf};
-use walkdir::WalkDir;
+use std::sync::OnceLock;
 
-/// The repository: its root and its settings.
+/// The repository: its root and its settings, and its files once something asks.
 pub struct Repo {
     pub root: PathBuf,
     pub settings: Settings,
+    exclude: GlobSet,
+    listing: OnceLock<Listing>,
 }
 
-/// One stack and its envs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stack {
-    /// Where its commands run.
-    pub dir: PathBuf,
-    /// Relative to the repository root, `.` for the root itself.
-    pub path: String,
-    /// See `name()`.
-    name: String,
-    pub envs: Vec<String>,
+/// A file name that makes its directory a terraform configuration.
+pub fn is_terraform_file(name: &str) -> bool {
+    name.ends_with(".tf") || name.ends_with(".tf.json")
 }
 
-impl Stack {
-    /// Used in headers, summaries and Atlantis project names: tfw.toml's `name`, else the
-    /// path (`root` for the root stack).
-    pub fn name(&self) -> &str {
-        &self.name
+/// Which statuses count as a file being there: for running terraform, what is on disk; for
+/// `tfw check`, anything git or the disk has (a deleted file is reported, not forgotten).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    OnDisk,
+    InGitOrOnDisk,
+}
+
+impl Presence {
+    pub fn counts(self, status: Status) -> bool {
+        self.keep()(status)
     }
+
+    fn keep(self) -> fn(Status) -> bool {
+        match self {
+            Self::OnDisk => Status::on_disk,
+            Self::InGitOrOnDisk => |status| status != Status::SkipWorktree,
+        }
+    }
+}
+
+/// A symbolic link to a directory outside the repository: never listed or followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsideLink {
+    /// Relative to the root.
+    pub path: String,
+    pub target: PathBuf,
 }
 
 impl Repo {
@@ -44,16 +64,76 @@ impl Repo {
     pub fn open(start: &Path) -> anyhow::Result<Self> {
         let root = config::find_root(&std::path::absolute(start)?);
         let settings = Settings::load(&root)?;
-        Ok(Self { root, settings })
+        let mut builder = GlobSetBuilder::new();
+        for glob in &settings.exclude {
+            builder.add(Glob::new(glob)?);
+        }
+        Ok(Self {
+            root,
+            settings,
+            exclude: builder.build()?,
+            listing: OnceLock::new(),
+        })
     }
 
-    /// The stack in `dir`, whatever it holds: the current directory is always a stack.
+    /// The env file patterns: the backend config first, then the var files.
+    pub fn patterns(&self) -> impl Iterator<Item = &EnvPattern> {
+        std::iter::once(&self.settings.backend_config).chain(&self.settings.var_files)
+    }
+
+    /// Whether a path can matter to tfw: a terraform file or one an env pattern could name.
+    /// Most files of a big repository end in a byte no suffix ends in: one comparison each.
+    fn relevant(&self) -> impl Fn(&str) -> bool + Sync + use<'_> {
+        let suffixes: Vec<&str> = self
+            .patterns()
+            .map(|p| p.name_suffix())
+            .chain([".tf", ".tf.json"])
+            .collect();
+        let any = suffixes.contains(&"");
+        let last_bytes: Vec<u8> = suffixes
+            .iter()
+            .filter_map(|s| s.as_bytes().last().copied())
+            .collect();
+        move |path: &str| {
+            any || (path
+                .as_bytes()
+                .last()
+                .is_some_and(|b| last_bytes.contains(b))
+                && suffixes.iter().any(|s| path.ends_with(s)))
+        }
+    }
+
+    fn list(&self, scope: Scope) -> anyhow::Result<Listing> {
+        let relevant = self.relevant();
+        let filter = Filter {
+            exclude: &self.exclude,
+            relevant: &relevant,
+        };
+        Listing::read(&self.root, &filter, scope)
+    }
+
+    /// Every relevant file of the repository, read once.
+    pub fn listing(&self) -> anyhow::Result<&Listing> {
+        if let Some(listing) = self.listing.get() {
+            return Ok(listing);
+        }
+        let listing = self.list(Scope::ALL)?;
+        Ok(self.listing.get_or_init(|| listing))
+    }
+
+    /// The stack in `dir`, whatever it holds: the current directory is always a stack. Only
+    /// its own directory is listed, as deep as the env patterns reach.
     pub fn stack_at(&self, dir: &Path) -> anyhow::Result<Stack> {
-        let absolute = std::path::absolute(dir)?;
-        let path = relative_path(&self.root, &absolute);
+        let path = relative_path(&self.root, &std::path::absolute(dir)?);
+        let depth = self.patterns().map(|p| p.depth()).max().unwrap_or(1).max(1);
+        let listing = self.list(Scope {
+            dir: listing_dir(&path),
+            depth: Some(depth),
+        })?;
+        let files = listing.subtree(listing_dir(&path));
         Ok(Stack {
             dir: dir.to_path_buf(),
-            envs: self.envs_of(dir, &path),
+            envs: self.envs_of(&files, &path, Presence::OnDisk),
             name: self.name_of(&path),
             path,
         })
@@ -67,121 +147,120 @@ impl Repo {
         }
     }
 
-    /// The envs of the stack in `dir`: tfw.toml's list or the backend files present, narrowed by
-    /// `[stacks."<path>"] envs`.
-    fn envs_of(&self, dir: &Path, path: &str) -> Vec<String> {
+    /// The envs of the stack at `path`: tfw.toml's list or the backend files present (valid
+    /// names only), narrowed by `[stacks."<path>"] envs`.
+    fn envs_of(&self, files: &listing::Subtree, path: &str, presence: Presence) -> Vec<String> {
         if let Some(envs) = self.settings.stacks.get(path).and_then(|s| s.envs.clone()) {
             return envs;
         }
         match &self.settings.envs {
             Some(envs) => envs.clone(),
             None => self
-                .settings
-                .backend_config
-                .discover(dir)
+                .discover(&self.settings.backend_config, files, presence.keep())
                 .into_iter()
                 .filter(|env| env_name::validate(env).is_ok())
                 .collect(),
         }
     }
 
-    /// Every stack below the root: a directory with a `*.tf` or `*.tf.json` file and the backend
-    /// config of at least one env. Symlinked directories are followed; a stack reached through
-    /// several paths is listed once. Hidden directories and `exclude` globs are skipped. The root
-    /// stack comes first, then the others by path.
-    pub fn stacks(&self) -> anyhow::Result<Vec<Stack>> {
-        let exclude = exclude_set(&self.settings.exclude)?;
-        let mut candidates = BTreeSet::new();
-        let walk = WalkDir::new(&self.root)
-            .follow_links(true)
+    /// The env names whose `pattern` file is present in a stack's files (not validated).
+    pub fn discover(
+        &self,
+        pattern: &EnvPattern,
+        files: &listing::Subtree,
+        keep: fn(Status) -> bool,
+    ) -> Vec<String> {
+        pattern.discover_with(
+            |sub| files.names_in(sub, keep),
+            |file| files.status(file).is_some_and(keep),
+        )
+    }
+
+    /// Every stack below the root: a directory with a `*.tf` or `*.tf.json` file and the
+    /// backend config of at least one env, both present as `presence` says. The root stack
+    /// comes first, then the others by path. Symlinked directories are not followed: one inside
+    /// the repository is listed by its real path, one outside is not the repository's (see
+    /// `outside_links`).
+    pub fn stacks(&self, presence: Presence) -> anyhow::Result<Vec<Stack>> {
+        let listing = self.listing()?;
+        let mut dirs: Vec<&str> = listing
+            .files()
+            .filter(|(path, status)| is_terraform_file(path) && presence.counts(*status))
+            .map(|(path, _)| path.rfind('/').map_or("", |i| &path[..i]))
+            .collect();
+        dirs.dedup();
+        dirs.sort_unstable();
+        dirs.dedup();
+        let mut stacks: Vec<Stack> = dirs
             .into_iter()
-            .filter_entry(|entry| {
-                entry.depth() == 0
-                    || !(is_hidden(entry.file_name())
-                        || (entry.file_type().is_dir()
-                            && exclude.is_match(
-                                entry
-                                    .path()
-                                    .strip_prefix(&self.root)
-                                    .unwrap_or(entry.path()),
-                            )))
-            });
-        // Unreadable entries and symlink loops are skipped: discovery lists what it can reach.
-        for entry in walk.flatten() {
-            if entry.file_type().is_file()
-                && is_terraform_file(entry.file_name())
-                && let Some(parent) = entry.path().parent()
-            {
-                candidates.insert(parent.to_path_buf());
-            }
-        }
-        let mut by_target: BTreeMap<PathBuf, Stack> = BTreeMap::new();
-        for dir in candidates {
-            let path = relative_path(&self.root, &dir);
-            let envs = self.envs_of(&dir, &path);
-            let has_backend = envs.iter().any(|env| {
-                dir.join(self.settings.backend_config.for_env(env))
-                    .is_file()
-            });
-            if !has_backend {
-                continue;
-            }
-            let target = dir.canonicalize().unwrap_or_else(|_| dir.clone());
-            let stack = Stack {
-                dir: dir.clone(),
-                name: self.name_of(&path),
-                path,
-                envs,
-            };
-            // Of several paths to one directory, keep the real one (else the first by path).
-            let is_real = target == dir;
-            by_target
-                .entry(target)
-                .and_modify(|kept| {
-                    if is_real {
-                        *kept = stack.clone()
-                    }
+            .filter_map(|dir| {
+                let path = if dir.is_empty() { "." } else { dir };
+                let files = listing.subtree(dir);
+                let envs = self.envs_of(&files, path, presence);
+                let backend = &self.settings.backend_config;
+                let has_backend = envs.iter().any(|env| {
+                    files
+                        .status(&backend.file_for(env))
+                        .is_some_and(|s| presence.counts(s))
+                });
+                has_backend.then(|| Stack {
+                    dir: self.root.join(dir),
+                    name: self.name_of(path),
+                    path: path.to_string(),
+                    envs,
                 })
-                .or_insert(stack);
-        }
-        let mut stacks: Vec<Stack> = by_target.into_values().collect();
+            })
+            .collect();
         stacks.sort_by(|a, b| (a.path != ".", &a.path).cmp(&(b.path != ".", &b.path)));
         Ok(stacks)
     }
 
-    /// The files `env` needs in `stack` that do not exist, relative to the root.
-    pub fn missing_files(&self, stack: &Stack, env: &str) -> Vec<String> {
-        std::iter::once(&self.settings.backend_config)
-            .chain(&self.settings.var_files)
-            .map(|pattern| pattern.for_env(env))
-            .filter(|file| !stack.dir.join(file).is_file())
-            .map(|file| join_display(&stack.path, &file))
-            .collect()
+    /// Symbolic links in the repository's directories that point to a directory outside it:
+    /// not followed (a link to `/` or to a sibling repository is not part of this one).
+    pub fn outside_links(&self) -> anyhow::Result<Vec<OutsideLink>> {
+        let root = self.root.canonicalize()?;
+        let mut links = Vec::new();
+        for (path, status) in self.listing()?.files() {
+            let full = self.root.join(path);
+            if !status.on_disk() || !std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_symlink())
+            {
+                continue;
+            }
+            if let Ok(target) = full.canonicalize()
+                && target.is_dir()
+                && !target.starts_with(&root)
+            {
+                links.push(OutsideLink {
+                    path: path.to_string(),
+                    target,
+                });
+            }
+        }
+        Ok(links)
+    }
+
+    /// The files `env` needs in `stack` that terraform would not find, relative to the root.
+    pub fn missing_files(&self, stack: &Stack, env: &str) -> anyhow::Result<Vec<String>> {
+        let files = self.listing()?.subtree(listing_dir(&stack.path));
+        Ok(self
+            .patterns()
+            .map(|pattern| pattern.file_for(env))
+            .filter(|file| !files.on_disk(file))
+            .map(|file| join_display(&stack.path, Path::new(&file)))
+            .collect())
     }
 }
 
-fn exclude_set(globs: &[String]) -> anyhow::Result<GlobSet> {
-    let mut builder = GlobSetBuilder::new();
-    for glob in globs {
-        builder.add(Glob::new(glob)?);
-    }
-    Ok(builder.build()?)
-}
-
-fn is_hidden(name: &OsStr) -> bool {
-    name.as_encoded_bytes().first() == Some(&b'.')
-}
-
-fn is_terraform_file(name: &OsStr) -> bool {
-    name.to_str()
-        .is_some_and(|n| n.ends_with(".tf") || n.ends_with(".tf.json"))
+/// A stack's path as the listing names directories: `""` for the root.
+pub fn listing_dir(stack_path: &str) -> &str {
+    if stack_path == "." { "" } else { stack_path }
 }
 
 /// `dir` relative to `root` as a `/`-separated string, `.` for the root itself.
 fn relative_path(root: &Path, dir: &Path) -> String {
     match dir.strip_prefix(root) {
         Ok(relative) if relative.as_os_str().is_empty() => ".".to_string(),
-        Ok(relative) => relative.to_string_lossy().into_owned(),
+        Ok(relative) => paths::normalize(relative).to_string_lossy().into_owned(),
         Err(_) => dir.to_string_lossy().into_owned(),
     }
 }
@@ -239,7 +318,7 @@ mod tests {
         )
         .unwrap();
         let repo = Repo::open(root).unwrap();
-        let stacks = repo.stacks().unwrap();
+        let stacks = repo.stacks(Presence::OnDisk).unwrap();
         let paths: Vec<&str> = stacks.iter().map(|s| s.path.as_str()).collect();
         assert_eq!(paths, [".", "datadog", "real/metabase"]);
         assert_eq!(stacks[0].envs, ["prd", "stg"]);
@@ -248,15 +327,22 @@ mod tests {
     }
 
     #[test]
-    fn symlinked_stack_outside_the_real_path_is_listed_by_its_link() {
+    fn symlinks_outside_the_root_are_reported_not_followed() {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         write(outside.path(), &["main.tf", "stg.tfbackend"]);
-        fs::create_dir(dir.path().join(".git")).unwrap();
-        std::os::unix::fs::symlink(outside.path(), dir.path().join("shared")).unwrap();
-        let stacks = Repo::open(dir.path()).unwrap().stacks().unwrap();
-        assert_eq!(stacks.len(), 1);
-        assert_eq!(stacks[0].path, "shared");
+        write(dir.path(), &["tfw.toml"]);
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("sibling")).unwrap();
+        std::os::unix::fs::symlink("/", dir.path().join("rootfs")).unwrap();
+        let repo = Repo::open(dir.path()).unwrap();
+        assert!(repo.stacks(Presence::OnDisk).unwrap().is_empty());
+        let links: Vec<String> = repo
+            .outside_links()
+            .unwrap()
+            .into_iter()
+            .map(|l| l.path)
+            .collect();
+        assert_eq!(links, ["rootfs", "sibling"]);
     }
 
     #[test]
@@ -281,11 +367,14 @@ mod tests {
         )
         .unwrap();
         let repo = Repo::open(root).unwrap();
-        let stacks = repo.stacks().unwrap();
+        let stacks = repo.stacks(Presence::OnDisk).unwrap();
         assert_eq!(stacks[1].envs, ["stg"]);
-        assert_eq!(repo.missing_files(&stacks[0], "prd"), ["prd.tfvars"]);
         assert_eq!(
-            repo.missing_files(&stacks[1], "stg"),
+            repo.missing_files(&stacks[0], "prd").unwrap(),
+            ["prd.tfvars"]
+        );
+        assert_eq!(
+            repo.missing_files(&stacks[1], "stg").unwrap(),
             ["schemaspy/stg.tfvars"]
         );
         let here = repo.stack_at(&root.join("schemaspy")).unwrap();

@@ -1,0 +1,180 @@
+//! The subcommands that report on the repository without running terraform: `envs`, `stacks`,
+//! `check` and `atlantis`. Each prints text or typed JSON.
+
+use crate::atlantis;
+use crate::check::{self, Problem};
+use crate::cli::arguments::Format;
+use crate::cli::output;
+use crate::error::Error;
+use crate::repo::{OutsideLink, Presence, Repo};
+use anyhow::Context as _;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// `tfw envs`: the envs of the stack at `start`.
+pub fn envs(start: &Path, format: Format) -> anyhow::Result<i32> {
+    let repo = Repo::open(start)?;
+    let stack = repo.stack_at(start)?;
+    match format {
+        Format::Text => output::print(&lines(stack.envs.iter()))?,
+        Format::Json => output::json(&stack.envs)?,
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct StacksReport<'a> {
+    root: &'a Path,
+    stacks: Vec<StackReport<'a>>,
+    /// Symbolic links to directories outside the repository: not followed.
+    skipped_links: Vec<SkippedLink<'a>>,
+}
+
+#[derive(Serialize)]
+struct StackReport<'a> {
+    name: &'a str,
+    path: &'a str,
+    envs: &'a [String],
+    missing: Vec<MissingFile<'a>>,
+}
+
+#[derive(Serialize)]
+struct MissingFile<'a> {
+    env: &'a str,
+    file: String,
+}
+
+#[derive(Serialize)]
+struct SkippedLink<'a> {
+    path: &'a str,
+    target: &'a Path,
+}
+
+/// `tfw stacks`: every stack with its envs and the env files terraform would not find.
+pub fn stacks(start: &Path, format: Format) -> anyhow::Result<i32> {
+    let repo = Repo::open(start)?;
+    let stacks = repo.stacks(Presence::OnDisk)?;
+    let links: Vec<OutsideLink> = repo.outside_links()?;
+    let mut report = StacksReport {
+        root: &repo.root,
+        stacks: Vec::new(),
+        skipped_links: links
+            .iter()
+            .map(|l| SkippedLink {
+                path: &l.path,
+                target: &l.target,
+            })
+            .collect(),
+    };
+    for stack in &stacks {
+        let mut missing = Vec::new();
+        for env in &stack.envs {
+            for file in repo.missing_files(stack, env)? {
+                missing.push(MissingFile { env, file });
+            }
+        }
+        report.stacks.push(StackReport {
+            name: stack.name(),
+            path: &stack.path,
+            envs: &stack.envs,
+            missing,
+        });
+    }
+    match format {
+        Format::Json => output::json(&report)?,
+        Format::Text => {
+            let mut text = String::new();
+            for stack in &report.stacks {
+                text.push_str(&format!("{}\t{}\n", stack.path, stack.envs.join(" ")));
+                for missing in &stack.missing {
+                    text.push_str(&format!(
+                        "  missing: {} (env {})\n",
+                        missing.file, missing.env
+                    ));
+                }
+            }
+            output::print(&text)?;
+            let mut notes = String::new();
+            for link in &report.skipped_links {
+                notes.push_str(&format!(
+                    "tfw: note: {} points outside the repository ({}): not followed\n",
+                    link.path,
+                    link.target.display()
+                ));
+            }
+            output::eprint(&notes)?;
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct CheckReport<'a> {
+    problems: &'a [Problem],
+}
+
+/// `tfw check`: exits 1 when there is something to fix.
+pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
+    let repo = Repo::open(start)?;
+    let problems = check::check(&repo)?;
+    match format {
+        Format::Text => {
+            output::print(&lines(
+                problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.path, p.message)),
+            ))?;
+            if !problems.is_empty() {
+                output::eprint(&format!(
+                    "tfw: {} problem(s) found; fix the files named above\n",
+                    problems.len()
+                ))?;
+            }
+        }
+        Format::Json => output::json(&CheckReport {
+            problems: &problems,
+        })?,
+    }
+    Ok(i32::from(!problems.is_empty()))
+}
+
+/// `tfw atlantis`: renders atlantis.yaml, writes it, or compares it with the file on disk.
+pub fn atlantis(start: &Path, file: Option<PathBuf>, check: bool) -> anyhow::Result<i32> {
+    let repo = Repo::open(start)?;
+    let text = atlantis::render(&repo, &repo.stacks(Presence::OnDisk)?);
+    if check {
+        let file = file.unwrap_or_else(|| repo.root.join(atlantis::FILE_NAME));
+        let on_disk = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(Error::Usage {
+                    message: format!("cannot read {}: {e}", file.display()),
+                    help: "pass the atlantis.yaml file to compare with `--output FILE`".into(),
+                }
+                .into());
+            }
+        };
+        if on_disk == text {
+            return Ok(0);
+        }
+        output::print(&atlantis::diff(
+            &on_disk,
+            &text,
+            &file.display().to_string(),
+        ))?;
+        return Err(Error::Stale { path: file }.into());
+    }
+    match file {
+        Some(file) => {
+            std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?
+        }
+        None => output::print(&text)?,
+    }
+    Ok(0)
+}
+
+/// Each item on a line of its own.
+fn lines(items: impl Iterator<Item = impl std::fmt::Display>) -> String {
+    items.map(|item| format!("{item}\n")).collect()
+}
