@@ -52,7 +52,7 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
     // The cache loads while the repository is listed.
     let (listing, cache) = std::thread::scope(|scope| {
         let cache = scope.spawn(|| ParseCache::open(&repo.root));
-        let listing = repo.listing();
+        let listing = repo.listing_with(true);
         (listing, cache.join().expect("cache loader panicked"))
     });
     let listing = listing?;

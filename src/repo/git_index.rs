@@ -47,6 +47,35 @@ impl Stat {
     }
 }
 
+/// The stat data of `name` in the open directory `dir` (not following a symlink), and whether
+/// it is a directory; `None` when it does not exist.
+pub fn stat_at(dir: &std::fs::File, name: &str) -> Option<(Stat, bool)> {
+    use std::os::fd::AsRawFd;
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `dir` is an open directory, `name` a NUL-terminated string, and `stat` is
+    // written in full by a successful call before it is read.
+    let stat = unsafe {
+        if libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            stat.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        ) != 0
+        {
+            return None;
+        }
+        stat.assume_init()
+    };
+    let facts = Stat {
+        ctime: (stat.st_ctime as u32, stat.st_ctime_nsec as u32),
+        mtime: (stat.st_mtime as u32, stat.st_mtime_nsec as u32),
+        ino: stat.st_ino as u32,
+        size: stat.st_size as u32,
+    };
+    Some((facts, stat.st_mode & libc::S_IFMT == libc::S_IFDIR))
+}
+
 /// One tracked file.
 pub struct Entry<'a> {
     pub path: &'a [u8],

@@ -5,7 +5,8 @@
 use crate::repo::git_index::{self, GitDir, ObjectId, Stat};
 use crate::repo::gitignore::Ignores;
 use globset::GlobSet;
-use std::collections::HashSet;
+use std::cell::OnceCell;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 
@@ -119,9 +120,16 @@ pub struct Listing {
 
 impl Listing {
     /// Lists `scope` of the repository at `root` (absolute).
-    pub fn read(root: &Path, filter: &Filter, scope: Scope) -> anyhow::Result<Self> {
+    /// With `content_ids`, tracked files whose stat data are unchanged carry their content's
+    /// object id (one `stat` each); without, reading each directory is all it costs.
+    pub fn read(
+        root: &Path,
+        filter: &Filter,
+        scope: Scope,
+        content_ids: bool,
+    ) -> anyhow::Result<Self> {
         let mut files = match git_index::locate(root) {
-            Some(git) => git_files(root, &git, filter, scope)?,
+            Some(git) => git_files(root, &git, filter, scope, content_ids)?,
             None => walk(root, filter, scope),
         };
         files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -141,6 +149,13 @@ impl Listing {
     fn path(&self, index: usize) -> &str {
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
         &self.text[start..self.ends[index]]
+    }
+
+    /// The listed symbolic links that are on disk.
+    pub fn symlinks(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len())
+            .filter(|i| self.meta[*i].symlink && self.meta[*i].status.on_disk())
+            .map(|i| self.path(i))
     }
 
     /// Every listed path with its status.
@@ -253,13 +268,14 @@ fn git_files(
     git: &GitDir,
     filter: &Filter,
     scope: Scope,
+    content_ids: bool,
 ) -> anyhow::Result<Vec<File>> {
     let prefix = match root.strip_prefix(&git.top).ok().and_then(Path::to_str) {
         Some("") => String::new(),
         Some(relative) => format!("{relative}/"),
         None => anyhow::bail!("{} is not inside its git work tree", root.display()),
     };
-    let mut tracked: Vec<(String, Option<Stat>, Option<ObjectId>, bool, bool)> = Vec::new();
+    let mut tracked: Vec<Tracked> = Vec::new();
     // Every directory git has a file in, relevant or not: a directory on disk that is not
     // among them holds only untracked files.
     let mut git_dirs: HashSet<String> = HashSet::new();
@@ -293,72 +309,122 @@ fn git_files(
         // Neither tfw nor git can read this index (a broken `.git`): list the disk as it is.
         return Ok(walk(root, filter, scope));
     };
-    let mut files: Vec<File> = tracked
-        .iter()
-        .map(|(path, staged, id, skip_worktree, symlink)| {
+    let tracked_paths: HashSet<&str> = tracked.iter().map(|t| t.0.as_str()).collect();
+    // The tracked entries of each directory: checked with the directory open, one component
+    // to look up per file instead of a whole path.
+    let mut by_dir: HashMap<&str, Vec<&Tracked>> = HashMap::new();
+    for entry in &tracked {
+        let parent = entry.0.rfind('/').map_or("", |i| &entry.0[..i]);
+        by_dir.entry(parent).or_default().push(entry);
+    }
+    let mut dirs: Vec<&str> = std::iter::once(scope.dir)
+        .chain(by_dir.keys().copied())
+        .collect();
+    // Ancestors between the scope's directory and each parent, so that new directories there
+    // are found too.
+    for i in 0..dirs.len() {
+        let mut dir = dirs[i];
+        while dir.len() > scope.dir.len() {
+            dir = dir.rfind('/').map_or("", |i| &dir[..i]);
+            dirs.push(dir);
+        }
+    }
+    dirs.sort_unstable();
+    dirs.dedup();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = dirs.len().div_ceil(workers).max(1);
+    let parts: Vec<Vec<File>> = std::thread::scope(|threads| {
+        let handles: Vec<_> = dirs
+            .chunks(chunk)
+            .map(|part| {
+                let (by_dir, tracked_paths, git_dirs, prefix) =
+                    (&by_dir, &tracked_paths, &git_dirs, &prefix);
+                threads.spawn(move || {
+                    let walker = Walker {
+                        root,
+                        filter,
+                        scope,
+                        git: Some(GitSide {
+                            tracked: tracked_paths,
+                            git_dirs,
+                            ignores: OnceCell::new(),
+                            top: &git.top,
+                            git_dir: &git.git_dir,
+                            prefix,
+                        }),
+                    };
+                    let mut files = Vec::new();
+                    for dir in part {
+                        let present = walker.read_dir(dir, &mut files);
+                        let entries = by_dir.get(dir).map_or(&[][..], Vec::as_slice);
+                        let check = Check {
+                            present: &present,
+                            index_time,
+                            content_ids,
+                        };
+                        check.verify(root, dir, entries, &mut files);
+                    }
+                    files
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("listing worker panicked"))
+            .collect()
+    });
+    Ok(parts.into_iter().flatten().collect())
+}
+
+/// One tracked file as the index has it: path, stat data, id, skip-worktree, symlink.
+type Tracked = (String, Option<Stat>, Option<ObjectId>, bool, bool);
+
+/// What tells a tracked file's status in one directory.
+struct Check<'a> {
+    /// The tracked files reading the directory found.
+    present: &'a HashSet<String>,
+    /// When the index was written: see `verify`.
+    index_time: Option<(u32, u32)>,
+    /// Whether to learn the content's object id from stat data (one `stat` per file).
+    content_ids: bool,
+}
+
+impl Check<'_> {
+    /// The status of each tracked file of `dir` in the working tree, and, when asked, its
+    /// content id the way `git status` tells it: unchanged stat data vouch for the staged
+    /// content's id; anything else means the content must be read.
+    fn verify(&self, root: &Path, dir: &str, entries: &[&Tracked], out: &mut Vec<File>) {
+        let opened = OnceCell::new();
+        for (path, staged, id, skip_worktree, symlink) in entries.iter().copied() {
             let (status, id) = if *skip_worktree {
                 (Status::SkipWorktree, None)
+            } else if !self.present.contains(path) {
+                (Status::Deleted, None)
+            } else if !self.content_ids {
+                (Status::Tracked, None)
             } else {
-                match std::fs::symlink_metadata(root.join(path)) {
-                    Ok(metadata) if !metadata.is_dir() => {
-                        let now = Stat::of(&metadata);
-                        // Modified in the second the index was written: the stat data prove
-                        // nothing ("racily clean"), so the content is hashed instead.
-                        let racy = index_time.is_none_or(|written| now.mtime >= written);
-                        let unchanged = *staged == Some(now) && !racy;
-                        (Status::Tracked, id.filter(|_| unchanged))
-                    }
-                    _ => (Status::Deleted, None),
-                }
+                let name = path.rsplit('/').next().unwrap_or(path);
+                let directory = opened.get_or_init(|| std::fs::File::open(root.join(dir)));
+                let now = directory
+                    .as_ref()
+                    .ok()
+                    .and_then(|d| git_index::stat_at(d, name));
+                // Modified in the second the index was written: the stat data prove nothing
+                // ("racily clean"), so the content is hashed instead.
+                let unchanged = now.is_some_and(|(now, _)| {
+                    *staged == Some(now)
+                        && self.index_time.is_some_and(|written| now.mtime < written)
+                });
+                (Status::Tracked, id.filter(|_| unchanged))
             };
             let meta = Meta {
                 status,
                 symlink: *symlink,
                 id,
             };
-            (path.clone(), meta)
-        })
-        .collect();
-    let mut matter: Vec<&str> = std::iter::once(scope.dir)
-        .chain(
-            tracked
-                .iter()
-                .map(|(path, ..)| path.rfind('/').map_or("", |i| &path[..i])),
-        )
-        .collect();
-    // Ancestors between the scope's directory and each parent, so that new directories there
-    // are found too.
-    let mut with_ancestors: Vec<&str> = Vec::new();
-    matter.dedup();
-    for dir in matter {
-        let mut dir = dir;
-        loop {
-            with_ancestors.push(dir);
-            if dir.len() <= scope.dir.len() {
-                break;
-            }
-            dir = dir.rfind('/').map_or("", |i| &dir[..i]);
+            out.push((path.clone(), meta));
         }
     }
-    with_ancestors.sort_unstable();
-    with_ancestors.dedup();
-    let tracked_paths: HashSet<&str> = tracked.iter().map(|t| t.0.as_str()).collect();
-    let side = GitSide {
-        tracked: &tracked_paths,
-        git_dirs: &git_dirs,
-        ignores: Ignores::new(&git.top, &git.git_dir),
-        prefix: &prefix,
-    };
-    let walker = Walker {
-        root,
-        filter,
-        scope,
-        git: Some(side),
-    };
-    for dir in &with_ancestors {
-        walker.read_dir(dir, &mut files);
-    }
-    Ok(files)
 }
 
 /// Every file of `scope` on disk, outside git.
@@ -378,9 +444,20 @@ fn walk(root: &Path, filter: &Filter, scope: Scope) -> Vec<File> {
 struct GitSide<'a> {
     tracked: &'a HashSet<&'a str>,
     git_dirs: &'a HashSet<String>,
-    ignores: Ignores,
+    /// Read on the first untracked path: most directories have none.
+    ignores: OnceCell<Ignores>,
+    top: &'a Path,
+    git_dir: &'a Path,
     /// The root relative to the work tree's top (`""` or `dir/`): gitignore rules use the top.
     prefix: &'a str,
+}
+
+impl GitSide<'_> {
+    fn is_ignored(&self, path: &str, is_dir: bool) -> bool {
+        self.ignores
+            .get_or_init(|| Ignores::new(self.top, self.git_dir))
+            .is_ignored(&format!("{}{path}", self.prefix), is_dir)
+    }
 }
 
 struct Walker<'a> {
@@ -395,10 +472,14 @@ impl Walker<'_> {
     /// untracked files (all directories, outside git). Symlinks are listed, never followed:
     /// a directory inside the repository is found by its real path, and one outside is not
     /// the repository's.
-    fn read_dir(&self, dir: &str, out: &mut Vec<File>) {
+    ///
+    /// Returns the names of the tracked files it saw: reading the directory is what tells
+    /// that a tracked file is still there.
+    fn read_dir(&self, dir: &str, out: &mut Vec<File>) -> HashSet<String> {
+        let mut tracked_here = HashSet::new();
         // An unreadable directory lists nothing: discovery lists what it can reach.
         let Ok(entries) = std::fs::read_dir(self.root.join(dir)) else {
-            return;
+            return tracked_here;
         };
         for entry in entries.flatten() {
             let Ok(name) = entry.file_name().into_string() else {
@@ -421,12 +502,7 @@ impl Walker<'_> {
                 }
                 let descend = match &self.git {
                     None => true,
-                    Some(git) => {
-                        !git.git_dirs.contains(&path)
-                            && !git
-                                .ignores
-                                .is_ignored(&format!("{}{path}", git.prefix), true)
-                    }
+                    Some(git) => !git.git_dirs.contains(&path) && !git.is_ignored(&path, true),
                 };
                 if descend {
                     self.read_dir(&path, out);
@@ -439,14 +515,11 @@ impl Walker<'_> {
             }
             let status = match &self.git {
                 None => Status::NotInGit,
-                Some(git) if git.tracked.contains(path.as_str()) => continue,
-                Some(git)
-                    if git
-                        .ignores
-                        .is_ignored(&format!("{}{path}", git.prefix), false) =>
-                {
-                    Status::Ignored
+                Some(git) if git.tracked.contains(path.as_str()) => {
+                    tracked_here.insert(path);
+                    continue;
                 }
+                Some(git) if git.is_ignored(&path, false) => Status::Ignored,
                 Some(_) => Status::Untracked,
             };
             let meta = Meta {
@@ -456,6 +529,7 @@ impl Walker<'_> {
             };
             out.push((path, meta));
         }
+        tracked_here
     }
 
     /// Whether files below directory `path` can be within the scope.
@@ -473,7 +547,7 @@ mod tests {
             exclude,
             relevant: &|_| true,
         };
-        Listing::read(root, &filter, scope)
+        Listing::read(root, &filter, scope, false)
             .unwrap()
             .files()
             .map(|(p, s)| (p.to_string(), s))
@@ -517,6 +591,7 @@ mod tests {
                 relevant: &|_| true,
             },
             Scope::ALL,
+            false,
         )
         .unwrap();
         let any = |_| true;

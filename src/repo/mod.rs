@@ -103,21 +103,27 @@ impl Repo {
         }
     }
 
-    fn list(&self, scope: Scope) -> anyhow::Result<Listing> {
+    fn list(&self, scope: Scope, content_ids: bool) -> anyhow::Result<Listing> {
         let relevant = self.relevant();
         let filter = Filter {
             exclude: &self.exclude,
             relevant: &relevant,
         };
-        Listing::read(&self.root, &filter, scope)
+        Listing::read(&self.root, &filter, scope, content_ids)
     }
 
     /// Every relevant file of the repository, read once.
     pub fn listing(&self) -> anyhow::Result<&Listing> {
+        self.listing_with(false)
+    }
+
+    /// The listing, its tracked files carrying content ids where stat data vouch for them (see
+    /// `Listing::read`). The first call decides: `tfw check` asks for ids before anything else.
+    pub fn listing_with(&self, content_ids: bool) -> anyhow::Result<&Listing> {
         if let Some(listing) = self.listing.get() {
             return Ok(listing);
         }
-        let listing = self.list(Scope::ALL)?;
+        let listing = self.list(Scope::ALL, content_ids)?;
         Ok(self.listing.get_or_init(|| listing))
     }
 
@@ -126,10 +132,11 @@ impl Repo {
     pub fn stack_at(&self, dir: &Path) -> anyhow::Result<Stack> {
         let path = relative_path(&self.root, &std::path::absolute(dir)?);
         let depth = self.patterns().map(|p| p.depth()).max().unwrap_or(1).max(1);
-        let listing = self.list(Scope {
+        let scope = Scope {
             dir: listing_dir(&path),
             depth: Some(depth),
-        })?;
+        };
+        let listing = self.list(scope, false)?;
         let files = listing.subtree(listing_dir(&path));
         Ok(Stack {
             dir: dir.to_path_buf(),
@@ -220,13 +227,8 @@ impl Repo {
     pub fn outside_links(&self) -> anyhow::Result<Vec<OutsideLink>> {
         let root = self.root.canonicalize()?;
         let mut links = Vec::new();
-        for (path, status) in self.listing()?.files() {
-            let full = self.root.join(path);
-            if !status.on_disk() || !std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_symlink())
-            {
-                continue;
-            }
-            if let Ok(target) = full.canonicalize()
+        for path in self.listing()?.symlinks() {
+            if let Ok(target) = self.root.join(path).canonicalize()
                 && target.is_dir()
                 && !target.starts_with(&root)
             {

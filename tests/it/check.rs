@@ -154,3 +154,143 @@ fn explicit_envs_and_per_stack_envs_are_expected() {
     );
     assert!(!lines.iter().any(|l| l.starts_with("datadog/")), "{stdout}");
 }
+
+/// Runs `git` in `dir` (for repositories the builder does not make).
+fn git_in(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+fn an_unstaged_delete_is_reported_as_deleted_but_tracked() {
+    let test = repo().remove("datadog/prd.tfvars");
+    let run = test.run_with(["check"]).status(1);
+    assert_eq!(
+        run.stdout(),
+        "datadog/prd.tfvars: deleted in the working tree but still tracked (env prd): restore it or `git rm` it\n"
+    );
+    test.run_with(["-C", "datadog", "prd", "plan"]).status(66);
+}
+
+#[test]
+fn an_unstaged_edit_that_breaks_a_file_is_seen() {
+    let test = repo();
+    test.run_with(["check"]).status(0);
+    std::fs::write(test.path("datadog/stg.tfbackend"), "path = \n").unwrap();
+    let run = test.run_with(["check"]).status(1);
+    assert!(
+        run.stdout()
+            .starts_with("datadog/stg.tfbackend: line 1: invalid HCL"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn an_untracked_env_file_and_an_untracked_orphan_are_reported() {
+    let test = repo().remove("datadog/dev.tfvars");
+    test.git(&["add", "-A"]);
+    let test = test
+        .write("datadog/dev.tfvars", "env = \"dev\"\n")
+        .write("datadog/stag.tfvars", "env = \"stg\"\n");
+    let run = test.run_with(["check"]).status(1);
+    assert_eq!(
+        run.stdout().lines().collect::<Vec<_>>(),
+        [
+            "datadog/dev.tfvars: exists but is not tracked by git (env dev): git add it",
+            "datadog/stag.tfvars: env `stag` is not expected here (envs: dev, prd, stg); did you mean `stg`?",
+        ]
+    );
+}
+
+#[test]
+fn git_index_file_is_what_a_commit_hook_sees() {
+    let test = repo();
+    // `git commit -a` hands hooks a temporary index: here one without datadog/prd.tfvars.
+    let temporary = test.path(".git/next-index.lock");
+    std::fs::copy(test.path(".git/index"), &temporary).unwrap();
+    let status = std::process::Command::new("git")
+        .args(["rm", "-q", "--cached", "datadog/prd.tfvars"])
+        .env("GIT_INDEX_FILE", &temporary)
+        .current_dir(test.path(""))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    test.run_with(["check"]).status(0);
+    let run = test
+        .env("GIT_INDEX_FILE", &temporary)
+        .run_with(["check"])
+        .status(1);
+    assert!(
+        run.stdout()
+            .starts_with("datadog/prd.tfvars: exists but is not tracked by git"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn a_sparse_checkout_is_not_an_error() {
+    let test = repo().write("other/readme.md", "x\n");
+    commit(&test);
+    test.git(&[
+        "sparse-checkout",
+        "set",
+        "--no-cone",
+        "/*.tf*",
+        "/tfw.toml",
+        "/other/",
+    ]);
+    assert!(
+        !test.path("datadog/stg.tfvars").exists(),
+        "outside the cone"
+    );
+    let run = test.run_with(["check"]).status(0);
+    assert_eq!(run.stdout(), "");
+    test.git(&[
+        "sparse-checkout",
+        "set",
+        "--sparse-index",
+        "--cone",
+        "other",
+    ]);
+    test.run_with(["check"]).status(0);
+}
+
+#[test]
+fn a_linked_worktree_is_read_like_its_main_checkout() {
+    let test = repo();
+    let worktree = tempfile::tempdir().unwrap();
+    let tree = worktree.path().join("wt");
+    git_in(
+        &test.path(""),
+        &["worktree", "add", "-q", tree.to_str().unwrap()],
+    );
+    std::fs::remove_file(tree.join("datadog/prd.tfvars")).unwrap();
+    let run = test
+        .run_with(["-C", tree.to_str().unwrap(), "check"])
+        .status(1);
+    assert!(
+        run.stdout()
+            .starts_with("datadog/prd.tfvars: deleted in the working tree but still tracked"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn a_directory_name_that_is_not_utf8_gives_no_false_errors() {
+    use std::os::unix::ffi::OsStrExt;
+    let test = repo();
+    let odd = test.path("").join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir(&odd).unwrap();
+    std::fs::write(odd.join("notes.tfvars"), "x = 1\n").unwrap();
+    commit(&test);
+    let run = test.run_with(["check"]).status(0);
+    assert_eq!(run.stdout(), "");
+}

@@ -258,3 +258,32 @@ fn ctrl_c_stops_the_running_stack_gracefully_and_starts_no_other() {
         run.stderr()
     );
 }
+
+#[test]
+fn symlinks_to_the_filesystem_root_or_outside_are_reported_not_followed() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("main.tf"), "").unwrap();
+    std::fs::write(outside.path().join("stg.tfbackend"), "").unwrap();
+    let test = Test::new()
+        .write("tfw.toml", "")
+        .files("", crate::common::STACK);
+    std::os::unix::fs::symlink("/", test.path("rootfs")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), test.path("sibling")).unwrap();
+    let run = test.run_with(["stacks"]).status(0);
+    assert_eq!(run.stdout(), ".\tdev prd stg\n");
+    assert!(
+        run.stderr()
+            .contains("rootfs points outside the repository (/): not followed"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().contains("sibling points outside"),
+        "{}",
+        run.stderr()
+    );
+    let all = test
+        .run_with(["--all", "--dry-run", "stg", "plan"])
+        .status(0);
+    assert!(!all.stdout().contains("sibling"), "{}", all.stdout());
+}
