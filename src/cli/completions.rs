@@ -2,9 +2,12 @@
 //! `tfw __complete -- <words after tfw>` they call (the last word is the one under the cursor),
 //! which answers from the current stack so a new env shows up at once.
 
+use crate::cli::arguments::Arguments;
 use crate::cli::arguments::Shell;
 use crate::config::env_name::RESERVED;
 use crate::repo::Repo;
+use crate::terraform::command_table;
+use clap::{CommandFactory, ValueEnum};
 use std::path::{Path, PathBuf};
 
 pub fn script(shell: Shell) -> &'static str {
@@ -69,52 +72,26 @@ set edit:completion:arg-completer[tfw] = {|@words|
 }
 "#;
 
-/// tfw's options; the ones that take a value, which `candidates` skips over.
-const OPTIONS: &[&str] = &[
-    "--chdir",
-    "--dry-run",
-    "--skip-init",
-    "--reinit",
-    "--terraform",
-    "--confirm",
-    "--all",
-    "--jobs",
-    "--fail-fast",
-    "--atlantis",
-    "--quiet",
-    "--help",
-    "--version",
-];
-const OPTIONS_WITH_VALUE: &[&str] = &["-C", "--chdir", "--terraform", "--confirm", "-j", "--jobs"];
-
-/// Terraform's and OpenTofu's commands, offered after an env.
-const COMMANDS: &[&str] = &[
-    "apply",
-    "console",
-    "destroy",
-    "fmt",
-    "force-unlock",
-    "get",
-    "graph",
-    "import",
-    "init",
-    "login",
-    "logout",
-    "metadata",
-    "modules",
-    "output",
-    "plan",
-    "providers",
-    "refresh",
-    "show",
-    "state",
-    "taint",
-    "test",
-    "untaint",
-    "validate",
-    "version",
-    "workspace",
-];
+/// tfw's options as clap defines them (`--help` and `--version` included): the long names,
+/// and every name of those that take a value, which `candidates` skips over.
+fn options() -> (Vec<String>, Vec<String>) {
+    let command = Arguments::command();
+    let (mut long, mut with_value) = (Vec::new(), Vec::new());
+    for argument in command.get_arguments().filter(|a| !a.is_positional()) {
+        let names: Vec<String> = argument
+            .get_long()
+            .map(|l| format!("--{l}"))
+            .into_iter()
+            .chain(argument.get_short().map(|s| format!("-{s}")))
+            .collect();
+        long.extend(argument.get_long().map(|l| format!("--{l}")));
+        if argument.get_action().takes_values() {
+            with_value.extend(names);
+        }
+    }
+    long.extend(["--help", "--version"].map(String::from));
+    (long, with_value)
+}
 
 fn subcommands_of(command: &str) -> &'static [&'static str] {
     match command {
@@ -139,13 +116,14 @@ pub fn candidates(words: &[String], cwd: &Path) -> Vec<String> {
     let Some((current, before)) = words.split_last() else {
         return Vec::new();
     };
+    let (options, with_value) = options();
     let mut dir: PathBuf = cwd.to_path_buf();
     let mut positional: Vec<&str> = Vec::new();
     let mut iter = before.iter();
     while let Some(word) = iter.next() {
         if !positional.is_empty() || !word.starts_with('-') {
             positional.push(word);
-        } else if OPTIONS_WITH_VALUE.contains(&word.as_str()) {
+        } else if with_value.contains(word) {
             let value = iter.next();
             if matches!(word.as_str(), "-C" | "--chdir") {
                 dir = value.map_or(dir, |v| cwd.join(v));
@@ -155,7 +133,7 @@ pub fn candidates(words: &[String], cwd: &Path) -> Vec<String> {
         }
     }
     let mut offered: Vec<String> = match positional.as_slice() {
-        [] if current.starts_with('-') => OPTIONS.iter().map(|s| s.to_string()).collect(),
+        [] if current.starts_with('-') => options,
         [] => {
             let envs = Repo::open(&dir)
                 .and_then(|repo| repo.stack_at(&dir))
@@ -165,13 +143,14 @@ pub fn candidates(words: &[String], cwd: &Path) -> Vec<String> {
                 .chain(RESERVED.iter().map(|s| s.to_string()))
                 .collect()
         }
-        ["completions"] => ["bash", "zsh", "fish", "powershell", "elvish"]
-            .map(String::from)
-            .to_vec(),
+        ["completions"] => Shell::value_variants()
+            .iter()
+            .filter_map(|shell| Some(shell.to_possible_value()?.get_name().to_string()))
+            .collect(),
         ["envs" | "stacks" | "check"] => ["--format"].map(String::from).to_vec(),
         ["atlantis"] => ["--output", "--check"].map(String::from).to_vec(),
         [first] if RESERVED.contains(first) => Vec::new(),
-        [_env] => COMMANDS.iter().map(|s| s.to_string()).collect(),
+        [_env] => command_table::names().map(String::from).collect(),
         [_env, command] => subcommands_of(command)
             .iter()
             .map(|s| s.to_string())
@@ -187,6 +166,20 @@ pub fn candidates(words: &[String], cwd: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_words_are_exactly_the_visible_subcommands_and_help() {
+        let mut subcommands: Vec<String> = Arguments::command()
+            .get_subcommands()
+            .filter(|c| !c.is_hide_set())
+            .map(|c| c.get_name().to_string())
+            .chain(["help".to_string()])
+            .collect();
+        subcommands.sort();
+        let mut reserved: Vec<String> = RESERVED.iter().map(|s| s.to_string()).collect();
+        reserved.sort();
+        assert_eq!(subcommands, reserved);
+    }
 
     fn complete(line: &[&str], dir: &Path) -> Vec<String> {
         candidates(&line.iter().map(|s| s.to_string()).collect::<Vec<_>>(), dir)

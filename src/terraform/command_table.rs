@@ -52,6 +52,14 @@ const TABLE: &[(&str, CommandTraits)] = &[
     ("--version", traits(false, false)),
 ];
 
+/// The commands' names (not the `-help`/`-version` flags), for completion.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    TABLE
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| !name.starts_with('-'))
+}
+
 const UNKNOWN: CommandTraits = traits(true, false);
 
 /// The traits of `command` (its first word).

@@ -185,10 +185,7 @@ fn configuration(
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file())
-        .filter(|p| {
-            p.to_str()
-                .is_some_and(|s| s.ends_with(".tf") || s.ends_with(".tf.json"))
-        })
+        .filter(|p| p.to_str().is_some_and(crate::repo::is_terraform_file))
         .collect();
     files.sort();
     let mut local_modules = Vec::new();

@@ -25,7 +25,12 @@ pub fn quote(arg: &OsStr) -> String {
                         }
                         '\n' => out.push_str(r"\n"),
                         '\t' => out.push_str(r"\t"),
-                        c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+                        // Byte by byte: `$'\x85'` is the byte 0x85, not U+0085 (C2 85).
+                        c if c.is_control() => {
+                            for b in c.encode_utf8(&mut [0; 4]).bytes() {
+                                out.push_str(&format!("\\x{b:02x}"));
+                            }
+                        }
                         c => out.push(c),
                     }
                 }
@@ -48,6 +53,7 @@ mod tests {
     fn quoting_table() {
         let cases: &[(&[u8], &str)] = &[
             (b"plan", "plan"),
+            ("a\u{85}b".as_bytes(), r"$'a\xc2\x85b'"),
             (b"-var-file=stg.tfvars", "-var-file=stg.tfvars"),
             (b"", "''"),
             (b"a b", "'a b'"),
