@@ -7,6 +7,7 @@ mod config;
 mod error;
 mod exit_code;
 mod guard;
+mod parallel;
 mod repo;
 mod run_all;
 mod terraform;

@@ -6,6 +6,7 @@ pub mod parse_cache;
 use crate::check::parse_cache::{ParseCache, Touched};
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
+use crate::parallel::in_parallel;
 use crate::repo::listing::{Status, Subtree};
 use crate::repo::{Presence, Repo, Stack, join_display, listing_dir, paths};
 use crate::terraform::hcl::{Attributes, Parsed};
@@ -45,14 +46,15 @@ fn visible(status: Status) -> bool {
     )
 }
 
-/// Runs every check over the repository; problems come sorted by path.
+/// Runs every check over the repository; problems come sorted by path. A repository opened
+/// `with_content_ids` lets the parse cache skip reading files git's stat data vouch for.
 pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
     let settings = &repo.settings;
     let patterns: Vec<&EnvPattern> = repo.patterns().collect();
     // The cache loads while the repository is listed.
     let (listing, cache) = std::thread::scope(|scope| {
         let cache = scope.spawn(|| ParseCache::open(&repo.root));
-        let listing = repo.listing_with(true);
+        let listing = repo.listing();
         (listing, cache.join().expect("cache loader panicked"))
     });
     let listing = listing?;
@@ -96,7 +98,6 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
         patterns: &patterns,
         all_envs: &all_envs,
         cache: &cache,
-        in_git: listing.in_git,
     };
     let results = in_parallel(&stacks, |part| {
         let (mut problems, mut states, mut touched) = (Vec::new(), Vec::new(), Touched::default());
@@ -138,23 +139,6 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
     Ok(problems)
 }
 
-/// `work` over `items` split among the machine's cores, results in order.
-fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = items.len().div_ceil(workers).max(1);
-    std::thread::scope(|scope| {
-        let work = &work;
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || work(part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("check worker panicked"))
-            .collect()
-    })
-}
-
 fn is_env_name(name: &str) -> bool {
     env_name::validate(name).is_ok()
 }
@@ -166,10 +150,13 @@ fn is_terraform_own(name: &str) -> bool {
 
 /// Why a file an env needs does not count as present, or `None` when it does: it must be in
 /// the working tree (what terraform reads) and, in git, tracked (what the commit holds).
-fn absence(status: Status, env: Option<&str>) -> Option<String> {
+fn absence(status: Option<Status>, env: Option<&str>) -> Option<String> {
     let whose = match env {
         Some(env) => format!("env {env}"),
         None => "shared by all envs".to_string(),
+    };
+    let Some(status) = status else {
+        return Some(format!("missing ({whose})"));
     };
     match status {
         Status::Tracked | Status::NotInGit | Status::SkipWorktree => None,
@@ -191,7 +178,6 @@ struct Checker<'a> {
     patterns: &'a [&'a EnvPattern],
     all_envs: &'a BTreeSet<String>,
     cache: &'a ParseCache,
-    in_git: bool,
 }
 
 impl Checker<'_> {
@@ -255,19 +241,11 @@ impl Checker<'_> {
                 }
                 let env_label = per_env.then_some(*env);
                 let status = found.files.status(&relative);
-                let Some(status) = status else {
-                    let message = match env_label {
-                        Some(env) => format!("missing (env {env})"),
-                        None => "missing (shared by all envs)".to_string(),
-                    };
-                    problems.push(problem("missing", env_label, &relative, message));
-                    continue;
-                };
-                if let Some(message) = absence(status, env_label).filter(|_| self.in_git) {
+                if let Some(message) = absence(status, env_label) {
                     problems.push(problem("missing", env_label, &relative, message));
                 }
                 // Content is the working tree's: what terraform reads.
-                if !visible(status) {
+                if !status.is_some_and(visible) {
                     continue;
                 }
                 let is_json = relative.ends_with(".json");

@@ -115,7 +115,7 @@ struct CheckReport<'a> {
 
 /// `tfw check`: exits 1 when there is something to fix.
 pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
-    let repo = Repo::open(start)?;
+    let repo = Repo::open(start)?.with_content_ids();
     let problems = check::check(&repo)?;
     match format {
         Format::Text => {

@@ -47,9 +47,9 @@ impl Stat {
     }
 }
 
-/// The stat data of `name` in the open directory `dir` (not following a symlink), and whether
-/// it is a directory; `None` when it does not exist.
-pub fn stat_at(dir: &std::fs::File, name: &str) -> Option<(Stat, bool)> {
+/// The stat data of `name` in the open directory `dir` (not following a symlink); `None` when
+/// it does not exist.
+pub fn stat_at(dir: &std::fs::File, name: &str) -> Option<Stat> {
     use std::os::fd::AsRawFd;
     let name = std::ffi::CString::new(name).ok()?;
     let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
@@ -67,13 +67,12 @@ pub fn stat_at(dir: &std::fs::File, name: &str) -> Option<(Stat, bool)> {
         }
         stat.assume_init()
     };
-    let facts = Stat {
+    Some(Stat {
         ctime: (stat.st_ctime as u32, stat.st_ctime_nsec as u32),
         mtime: (stat.st_mtime as u32, stat.st_mtime_nsec as u32),
         ino: stat.st_ino as u32,
         size: stat.st_size as u32,
-    };
-    Some((facts, stat.st_mode & libc::S_IFMT == libc::S_IFDIR))
+    })
 }
 
 /// One tracked file.
@@ -94,8 +93,9 @@ impl Entry<'_> {
     }
 }
 
-/// Receives each tracked file, sorted by path, once per path.
-pub type Visitor<'a> = &'a mut dyn FnMut(Entry);
+/// Receives each tracked file, sorted by path, once per path; `None` means "forget the files
+/// given so far": the index turned out to be one tfw does not read, git lists them again.
+pub type Visitor<'a> = &'a mut dyn FnMut(Option<Entry>);
 
 /// The work tree holding `dir` and its git dir; `None` outside git.
 pub fn locate(dir: &Path) -> Option<GitDir> {
@@ -142,29 +142,21 @@ fn is_sha256(config: &str) -> bool {
 /// (an entry modified in the same second may be "racily clean": its stat data prove nothing).
 /// Falls back to `git ls-files` where the format is one tfw does not read.
 pub fn read(git: &GitDir, visit: Visitor) -> Option<Option<(u32, u32)>> {
-    let data = match std::fs::read(&git.index) {
-        Ok(data) => Some(data),
+    use std::io::Read;
+    let mut file = match std::fs::File::open(&git.index) {
+        Ok(file) => file,
         // A repository where nothing was ever added has no index: nothing is tracked.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(None),
-        Err(_) => None,
+        Err(_) => return ls_files(git, visit).map(|()| None),
     };
-    let index_time = std::fs::metadata(&git.index)
-        .ok()
-        .map(|m| Stat::of(&m).mtime);
-    if let Some(data) = &data
-        && readable(data, git.id_len)
-    {
-        parse(data, git.id_len, visit)?;
+    let index_time = file.metadata().ok().map(|m| Stat::of(&m).mtime);
+    let mut data = Vec::new();
+    if file.read_to_end(&mut data).is_ok() && parse(&data, git.id_len, visit).is_some() {
         return Some(index_time);
     }
-    ls_files(git, visit)?;
-    Some(None)
-}
-
-/// Whether `parse` can read all of `data`: no split index, no sparse directory entries.
-fn readable(data: &[u8], id_len: usize) -> bool {
-    let mut sink = |_: Entry| {};
-    parse(data, id_len, &mut sink).is_some()
+    // A split or sparse index: git reads it.
+    visit(None);
+    ls_files(git, visit).map(|()| None)
 }
 
 fn parse(data: &[u8], id_len: usize, visit: Visitor) -> Option<()> {
@@ -227,13 +219,13 @@ fn parse(data: &[u8], id_len: usize, visit: Visitor) -> Option<()> {
             conflicted = path.to_vec();
         }
         if mode != MODE_GITLINK {
-            visit(Entry {
+            visit(Some(Entry {
                 path,
                 mode,
                 id: id_bytes.try_into().ok(),
                 stat: Some(stat),
                 skip_worktree,
-            });
+            }));
         }
     }
     // Extensions follow the entries; a split index keeps entries elsewhere.
@@ -275,13 +267,13 @@ fn ls_files(git: &GitDir, visit: Visitor) -> Option<()> {
             continue;
         }
         if mode != MODE_GITLINK {
-            visit(Entry {
+            visit(Some(Entry {
                 path,
                 mode,
                 id: id.as_ref(),
                 stat: None,
                 skip_worktree: tag == "S",
-            });
+            }));
         }
         previous = path;
     }
@@ -356,6 +348,10 @@ mod tests {
     fn listed(git_dir: &GitDir) -> String {
         let mut got = String::new();
         read(git_dir, &mut |e| {
+            let Some(e) = e else {
+                got.clear();
+                return;
+            };
             got.push_str(&format!(
                 "{}{:o} {} 0\t{}\n",
                 if e.skip_worktree { "S " } else { "H " },
@@ -403,7 +399,7 @@ mod tests {
         assert!(listed(&located).contains("S 100644"), "skip-worktree bit");
         let mut stat = None;
         read(&located, &mut |e| {
-            if e.path == b"main.tf" {
+            if let Some(e) = e.filter(|e| e.path == b"main.tf") {
                 stat = e.stat
             }
         });
@@ -432,7 +428,7 @@ mod tests {
 
     #[test]
     fn garbage_is_refused() {
-        let mut ignore = |_: Entry| {};
+        let mut ignore = |_: Option<Entry>| {};
         assert!(parse(b"DIRC", 20, &mut ignore).is_none());
         assert!(parse(b"nope", 20, &mut ignore).is_none());
         assert!(

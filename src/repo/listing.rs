@@ -2,6 +2,7 @@
 //! tree, the index (each entry checked against the disk the way `git status` does) plus the
 //! untracked files of the directories that matter; elsewhere, a walk. Both apply one filter.
 
+use crate::parallel::in_parallel;
 use crate::repo::git_index::{self, GitDir, ObjectId, Stat};
 use crate::repo::gitignore::Ignores;
 use globset::GlobSet;
@@ -78,21 +79,27 @@ impl Scope<'_> {
         depth: None,
     };
 
-    /// The part of `path` below the scope's directory, if it is within the scope.
-    fn contains(&self, path: &str) -> bool {
+    /// How many directories `path` lies below the scope's directory (0: directly in it);
+    /// `None` when it is not below it.
+    fn level(&self, path: &str) -> Option<usize> {
         let below = if self.dir.is_empty() {
             path
         } else {
-            match path
-                .strip_prefix(self.dir)
-                .and_then(|p| p.strip_prefix('/'))
-            {
-                Some(below) => below,
-                None => return false,
-            }
+            path.strip_prefix(self.dir)?.strip_prefix('/')?
         };
-        self.depth
-            .is_none_or(|depth| below.matches('/').count() < depth)
+        Some(below.matches('/').count())
+    }
+
+    /// Whether the file `path` is within the scope.
+    fn contains(&self, path: &str) -> bool {
+        self.level(path)
+            .is_some_and(|level| self.depth.is_none_or(|depth| level < depth))
+    }
+
+    /// Whether files in the directory `dir` can be within the scope.
+    fn reaches_into(&self, dir: &str) -> bool {
+        self.level(dir)
+            .is_some_and(|level| self.depth.is_none_or(|depth| level + 1 < depth))
     }
 }
 
@@ -114,8 +121,6 @@ pub struct Listing {
     /// Where each path ends in `text`.
     ends: Vec<usize>,
     meta: Vec<Meta>,
-    /// Whether the files came from git (statuses other than `NotInGit`).
-    pub in_git: bool,
 }
 
 impl Listing {
@@ -134,10 +139,7 @@ impl Listing {
         };
         files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         files.dedup_by(|a, b| a.0 == b.0);
-        let mut listing = Listing {
-            in_git: files.iter().any(|f| f.1.status != Status::NotInGit),
-            ..Listing::default()
-        };
+        let mut listing = Listing::default();
         for (path, meta) in files {
             listing.text.push_str(&path);
             listing.ends.push(listing.text.len());
@@ -281,6 +283,12 @@ fn git_files(
     let mut git_dirs: HashSet<String> = HashSet::new();
     let mut last_parent = String::from("\0");
     let Some(index_time) = git_index::read(git, &mut |entry| {
+        let Some(entry) = entry else {
+            tracked.clear();
+            git_dirs.clear();
+            last_parent = String::from("\0");
+            return;
+        };
         // A path that is not UTF-8 cannot be named in tfw.toml or an env pattern: not listed.
         let Some(path) = std::str::from_utf8(entry.path)
             .ok()
@@ -297,24 +305,24 @@ fn git_files(
             }
         }
         if scope.contains(path) && filter.keep(path, entry.is_symlink()) {
-            tracked.push((
-                path.to_string(),
-                entry.stat,
-                entry.id.copied(),
-                entry.skip_worktree,
-                entry.is_symlink(),
-            ));
+            tracked.push(Tracked {
+                path: path.to_string(),
+                staged: entry.stat,
+                id: entry.id.copied(),
+                skip_worktree: entry.skip_worktree,
+                symlink: entry.is_symlink(),
+            });
         }
     }) else {
         // Neither tfw nor git can read this index (a broken `.git`): list the disk as it is.
         return Ok(walk(root, filter, scope));
     };
-    let tracked_paths: HashSet<&str> = tracked.iter().map(|t| t.0.as_str()).collect();
+    let tracked_paths: HashSet<&str> = tracked.iter().map(|t| t.path.as_str()).collect();
     // The tracked entries of each directory: checked with the directory open, one component
     // to look up per file instead of a whole path.
     let mut by_dir: HashMap<&str, Vec<&Tracked>> = HashMap::new();
     for entry in &tracked {
-        let parent = entry.0.rfind('/').map_or("", |i| &entry.0[..i]);
+        let parent = entry.path.rfind('/').map_or("", |i| &entry.path[..i]);
         by_dir.entry(parent).or_default().push(entry);
     }
     let mut dirs: Vec<&str> = std::iter::once(scope.dir)
@@ -331,56 +339,49 @@ fn git_files(
     }
     dirs.sort_unstable();
     dirs.dedup();
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = dirs.len().div_ceil(workers).max(1);
-    let parts: Vec<Vec<File>> = std::thread::scope(|threads| {
-        let handles: Vec<_> = dirs
-            .chunks(chunk)
-            .map(|part| {
-                let (by_dir, tracked_paths, git_dirs, prefix) =
-                    (&by_dir, &tracked_paths, &git_dirs, &prefix);
-                threads.spawn(move || {
-                    let walker = Walker {
-                        root,
-                        filter,
-                        scope,
-                        git: Some(GitSide {
-                            tracked: tracked_paths,
-                            git_dirs,
-                            ignores: OnceCell::new(),
-                            top: &git.top,
-                            git_dir: &git.git_dir,
-                            prefix,
-                        }),
-                    };
-                    let mut files = Vec::new();
-                    for dir in part {
-                        let present = walker.read_dir(dir, &mut files);
-                        let entries = by_dir.get(dir).map_or(&[][..], Vec::as_slice);
-                        let check = Check {
-                            present: &present,
-                            index_time,
-                            content_ids,
-                        };
-                        check.verify(root, dir, entries, &mut files);
-                    }
-                    files
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("listing worker panicked"))
-            .collect()
+    let side = GitSide {
+        tracked: &tracked_paths,
+        git_dirs: &git_dirs,
+        top: &git.top,
+        git_dir: &git.git_dir,
+        prefix: &prefix,
+    };
+    let parts = in_parallel(&dirs, |part| {
+        let walker = Walker {
+            root,
+            filter,
+            scope,
+            git: Some((&side, OnceCell::new())),
+        };
+        let mut files = Vec::new();
+        for dir in part {
+            let present = walker.read_dir(dir, &mut files);
+            let entries = by_dir.get(dir).map_or(&[][..], Vec::as_slice);
+            let verifier = Verifier {
+                present: &present,
+                index_time,
+                content_ids,
+            };
+            verifier.verify(root, dir, entries, &mut files);
+        }
+        files
     });
     Ok(parts.into_iter().flatten().collect())
 }
 
-/// One tracked file as the index has it: path, stat data, id, skip-worktree, symlink.
-type Tracked = (String, Option<Stat>, Option<ObjectId>, bool, bool);
+/// One tracked file as the index has it.
+struct Tracked {
+    path: String,
+    /// Its stat data when it was staged (`None`: read through `git ls-files`).
+    staged: Option<Stat>,
+    /// The staged content's id (`None` in a SHA-256 repository).
+    id: Option<ObjectId>,
+    skip_worktree: bool,
+    symlink: bool,
+}
 
 /// What tells a tracked file's status in one directory.
-struct Check<'a> {
+struct Verifier<'a> {
     /// The tracked files reading the directory found.
     present: &'a HashSet<String>,
     /// When the index was written: see `verify`.
@@ -389,14 +390,15 @@ struct Check<'a> {
     content_ids: bool,
 }
 
-impl Check<'_> {
+impl Verifier<'_> {
     /// The status of each tracked file of `dir` in the working tree, and, when asked, its
     /// content id the way `git status` tells it: unchanged stat data vouch for the staged
     /// content's id; anything else means the content must be read.
     fn verify(&self, root: &Path, dir: &str, entries: &[&Tracked], out: &mut Vec<File>) {
         let opened = OnceCell::new();
-        for (path, staged, id, skip_worktree, symlink) in entries.iter().copied() {
-            let (status, id) = if *skip_worktree {
+        for entry in entries {
+            let path = &entry.path;
+            let (status, id) = if entry.skip_worktree {
                 (Status::SkipWorktree, None)
             } else if !self.present.contains(path) {
                 (Status::Deleted, None)
@@ -411,15 +413,15 @@ impl Check<'_> {
                     .and_then(|d| git_index::stat_at(d, name));
                 // Modified in the second the index was written: the stat data prove nothing
                 // ("racily clean"), so the content is hashed instead.
-                let unchanged = now.is_some_and(|(now, _)| {
-                    *staged == Some(now)
+                let unchanged = now.is_some_and(|now| {
+                    entry.staged == Some(now)
                         && self.index_time.is_some_and(|written| now.mtime < written)
                 });
-                (Status::Tracked, id.filter(|_| unchanged))
+                (Status::Tracked, entry.id.filter(|_| unchanged))
             };
             let meta = Meta {
                 status,
-                symlink: *symlink,
+                symlink: entry.symlink,
                 id,
             };
             out.push((path.clone(), meta));
@@ -444,27 +446,30 @@ fn walk(root: &Path, filter: &Filter, scope: Scope) -> Vec<File> {
 struct GitSide<'a> {
     tracked: &'a HashSet<&'a str>,
     git_dirs: &'a HashSet<String>,
-    /// Read on the first untracked path: most directories have none.
-    ignores: OnceCell<Ignores>,
     top: &'a Path,
     git_dir: &'a Path,
     /// The root relative to the work tree's top (`""` or `dir/`): gitignore rules use the top.
     prefix: &'a str,
 }
 
-impl GitSide<'_> {
-    fn is_ignored(&self, path: &str, is_dir: bool) -> bool {
-        self.ignores
-            .get_or_init(|| Ignores::new(self.top, self.git_dir))
-            .is_ignored(&format!("{}{path}", self.prefix), is_dir)
-    }
-}
-
 struct Walker<'a> {
     root: &'a Path,
     filter: &'a Filter<'a>,
     scope: Scope<'a>,
-    git: Option<GitSide<'a>>,
+    /// In git: what git tracks, and its ignore rules, read on the first untracked path (most
+    /// directories have none; each worker thread reads its own).
+    git: Option<(&'a GitSide<'a>, OnceCell<Ignores>)>,
+}
+
+impl Walker<'_> {
+    fn is_ignored(&self, path: &str, is_dir: bool) -> bool {
+        let Some((git, ignores)) = &self.git else {
+            return false;
+        };
+        ignores
+            .get_or_init(|| Ignores::new(git.top, git.git_dir))
+            .is_ignored(&format!("{}{path}", git.prefix), is_dir)
+    }
 }
 
 impl Walker<'_> {
@@ -497,12 +502,14 @@ impl Walker<'_> {
                 continue;
             };
             if kind.is_dir() {
-                if self.filter.excludes_dir(&path) || !self.scope_reaches_into(&path) {
+                if self.filter.excludes_dir(&path) || !self.scope.reaches_into(&path) {
                     continue;
                 }
                 let descend = match &self.git {
                     None => true,
-                    Some(git) => !git.git_dirs.contains(&path) && !git.is_ignored(&path, true),
+                    Some((git, _)) => {
+                        !git.git_dirs.contains(&path) && !self.is_ignored(&path, true)
+                    }
                 };
                 if descend {
                     self.read_dir(&path, out);
@@ -515,11 +522,11 @@ impl Walker<'_> {
             }
             let status = match &self.git {
                 None => Status::NotInGit,
-                Some(git) if git.tracked.contains(path.as_str()) => {
+                Some((git, _)) if git.tracked.contains(path.as_str()) => {
                     tracked_here.insert(path);
                     continue;
                 }
-                Some(git) if git.is_ignored(&path, false) => Status::Ignored,
+                Some(_) if self.is_ignored(&path, false) => Status::Ignored,
                 Some(_) => Status::Untracked,
             };
             let meta = Meta {
@@ -530,11 +537,6 @@ impl Walker<'_> {
             out.push((path, meta));
         }
         tracked_here
-    }
-
-    /// Whether files below directory `path` can be within the scope.
-    fn scope_reaches_into(&self, path: &str) -> bool {
-        self.scope.contains(&format!("{path}/x"))
     }
 }
 

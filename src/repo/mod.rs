@@ -22,6 +22,8 @@ pub struct Repo {
     pub root: PathBuf,
     pub settings: Settings,
     exclude: GlobSet,
+    /// Whether the listing carries content ids (see `with_content_ids`).
+    content_ids: bool,
     listing: OnceLock<Listing>,
 }
 
@@ -72,8 +74,18 @@ impl Repo {
             root,
             settings,
             exclude: builder.build()?,
+            content_ids: false,
             listing: OnceLock::new(),
         })
+    }
+
+    /// The same repository, whose listing gives tracked files with unchanged stat data their
+    /// content's object id (one `stat` each, see `Listing::read`): what `tfw check`'s cache uses.
+    pub fn with_content_ids(self) -> Self {
+        Self {
+            content_ids: true,
+            ..self
+        }
     }
 
     /// The env file patterns: the backend config first, then the var files.
@@ -114,16 +126,10 @@ impl Repo {
 
     /// Every relevant file of the repository, read once.
     pub fn listing(&self) -> anyhow::Result<&Listing> {
-        self.listing_with(false)
-    }
-
-    /// The listing, its tracked files carrying content ids where stat data vouch for them (see
-    /// `Listing::read`). The first call decides: `tfw check` asks for ids before anything else.
-    pub fn listing_with(&self, content_ids: bool) -> anyhow::Result<&Listing> {
         if let Some(listing) = self.listing.get() {
             return Ok(listing);
         }
-        let listing = self.list(Scope::ALL, content_ids)?;
+        let listing = self.list(Scope::ALL, self.content_ids)?;
         Ok(self.listing.get_or_init(|| listing))
     }
 
