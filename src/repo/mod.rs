@@ -41,10 +41,6 @@ pub enum Presence {
 }
 
 impl Presence {
-    pub fn counts(self, status: Status) -> bool {
-        self.keep()(status)
-    }
-
     fn keep(self) -> fn(Status) -> bool {
         match self {
             Self::OnDisk => Status::on_disk,
@@ -196,9 +192,10 @@ impl Repo {
     /// `outside_links`).
     pub fn stacks(&self, presence: Presence) -> anyhow::Result<Vec<Stack>> {
         let listing = self.listing()?;
+        let keep = presence.keep();
         let mut dirs: Vec<&str> = listing
             .files()
-            .filter(|(path, status)| is_terraform_file(path) && presence.counts(*status))
+            .filter(|(path, status)| is_terraform_file(path) && keep(*status))
             .map(|(path, _)| path.rfind('/').map_or("", |i| &path[..i]))
             .collect();
         dirs.dedup();
@@ -211,11 +208,9 @@ impl Repo {
                 let files = listing.subtree(dir);
                 let envs = self.envs_of(&files, path, presence);
                 let backend = &self.settings.backend_config;
-                let has_backend = envs.iter().any(|env| {
-                    files
-                        .status(&backend.file_for(env))
-                        .is_some_and(|s| presence.counts(s))
-                });
+                let has_backend = envs
+                    .iter()
+                    .any(|env| files.status(&backend.file_for(env)).is_some_and(keep));
                 has_backend.then(|| Stack {
                     dir: self.root.join(dir),
                     name: self.name_of(path),
