@@ -416,6 +416,12 @@ mod tests {
         git(root, &["add", "-A"]);
         git(root, &["update-index", "--split-index"]);
         assert!(listed(&locate(root).unwrap()).ends_with("\tmain.tf\n"));
+        let expected = git(root, &["ls-files", "--stage", "-t"]);
+        assert_eq!(
+            listed(&locate(root).unwrap()),
+            expected,
+            "each file once, though the direct parse gave up part-way"
+        );
     }
 
     #[test]

@@ -294,3 +294,37 @@ fn a_directory_name_that_is_not_utf8_gives_no_false_errors() {
     let run = test.run_with(["check"]).status(0);
     assert_eq!(run.stdout(), "");
 }
+
+#[test]
+fn a_sha256_repository_is_read_like_any_other() {
+    let test = Test::new()
+        .write("tfw.toml", "")
+        .files("", STACK)
+        .files("datadog/", STACK);
+    test.git(&["init", "-q", "--object-format=sha256"]);
+    commit(&test);
+    test.run_with(["check"]).status(0);
+    let test = test.remove("datadog/prd.tfvars");
+    let run = test.run_with(["check"]).status(1);
+    assert!(
+        run.stdout()
+            .starts_with("datadog/prd.tfvars: deleted in the working tree but still tracked"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn an_ignored_env_file_runs_but_check_says_it_is_not_committed() {
+    let test = repo()
+        .remove("datadog/dev.tfvars")
+        .write(".gitignore", "dev.tfvars\n");
+    commit(&test);
+    let test = test.write("datadog/dev.tfvars", "env = \"dev\"\n");
+    let run = test.run_with(["check"]).status(1);
+    assert_eq!(
+        run.stdout(),
+        "datadog/dev.tfvars: exists but is ignored by git (env dev): commit it, or stop ignoring it\n"
+    );
+    test.run_with(["-C", "datadog", "dev", "plan"]).status(0);
+}
