@@ -2,6 +2,7 @@
 //! (typed env name at a terminal, `--confirm <ENV>` elsewhere) they need first.
 
 use crate::error::Error;
+use crate::terraform::command_table;
 use crate::terraform::hcl;
 use crate::terraform::hcl::Parsed;
 use std::ffi::OsString;
@@ -33,7 +34,7 @@ pub struct Situation<'a> {
 pub fn decide(situation: &Situation) -> Decision {
     let env = situation.env;
     if !situation.protected.iter().any(|p| p == env)
-        || !mutates_state(situation.command, situation.args)
+        || !command_table::mutates_state(&situation.command.to_string_lossy(), situation.args)
     {
         return Decision::Proceed;
     }
@@ -55,34 +56,6 @@ fn confirm_help(env: &str) -> String {
     format!(
         "to confirm, pass `--confirm {env}` before the env (`tfw --confirm {env} {env} …`) or set TFW_CONFIRM={env}"
     )
-}
-
-/// Whether `terraform <command> <args>` can change state (or its lock).
-pub fn mutates_state(command: &OsString, args: &[OsString]) -> bool {
-    let sub = || {
-        args.iter()
-            .map(|a| a.to_string_lossy())
-            .find(|a| !a.starts_with('-'))
-    };
-    match command.to_str().unwrap_or_default() {
-        "apply" | "destroy" | "import" | "refresh" | "taint" | "untaint" | "force-unlock" => true,
-        "state" => matches!(
-            sub().as_deref(),
-            Some("mv" | "rm" | "push" | "replace-provider")
-        ),
-        "workspace" => sub().as_deref() == Some("delete"),
-        "init" => args.iter().any(|a| {
-            let a = a.to_string_lossy();
-            let name = a
-                .trim_start_matches('-')
-                .split('=')
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            (name == "migrate-state" || name == "force-copy") && !a.ends_with("=false")
-        }),
-        _ => false,
-    }
 }
 
 /// The non-secret keys of a backend config that say where state lives.
@@ -167,53 +140,6 @@ mod tests {
 
     fn words(line: &str) -> Vec<OsString> {
         line.split_whitespace().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn mutating_commands_table() {
-        let guarded = [
-            "apply",
-            "apply tfplan",
-            "apply -destroy",
-            "destroy",
-            "import a b",
-            "refresh",
-            "state mv a b",
-            "state rm a",
-            "state push f",
-            "state replace-provider a b",
-            "taint a",
-            "untaint a",
-            "force-unlock 1",
-            "workspace delete x",
-            "init -migrate-state",
-            "init --force-copy",
-            "init -migrate-state=true",
-        ];
-        let read_only = [
-            "plan",
-            "output",
-            "show",
-            "state list",
-            "state show a",
-            "state pull",
-            "console",
-            "validate",
-            "graph",
-            "providers",
-            "fmt",
-            "init",
-            "init -upgrade",
-            "init -migrate-state=false",
-            "workspace list",
-            "workspace select x",
-        ];
-        for (lines, expected) in [(&guarded[..], true), (&read_only[..], false)] {
-            for line in lines {
-                let w = words(line);
-                assert_eq!(mutates_state(&w[0], &w[1..]), expected, "{line}");
-            }
-        }
     }
 
     #[test]

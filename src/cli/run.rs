@@ -10,6 +10,7 @@ use crate::repo::{Presence, Repo, Stack};
 use crate::run_all::{self, Job};
 use crate::terraform::Prepared;
 use crate::terraform::binary::Binary;
+use crate::terraform::command_table;
 use crate::terraform::executor::{Executor, Output};
 use crate::terraform::init_stamp::{InitRecord, Unreadable};
 use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request};
@@ -53,6 +54,17 @@ fn parse_request(words: Vec<OsString>) -> Result<Request, Error> {
             help: format!("run `tfw {env} <COMMAND>`, e.g. `tfw {env} plan`"),
         });
     };
+    if command_table::is_chdir(&command.to_string_lossy()) {
+        return Err(Error::Usage {
+            message: format!(
+                "`{}`: tfw picks the directory terraform runs in",
+                command.to_string_lossy()
+            ),
+            help: format!(
+                "name the stack with tfw's own option instead: `tfw -C <DIR> {env} <COMMAND>` (its var files and backend are then found there)"
+            ),
+        });
+    }
     Ok(Request {
         env,
         command,

@@ -1,85 +1,170 @@
-//! What tfw knows of each terraform / OpenTofu command: does it need init, does it take var files.
+//! What tfw knows of each terraform / OpenTofu command: its aliases, whether it needs init,
+//! whether it takes var files, and whether it can change state.
+
+/// Which invocations of a command can change state (or its lock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutation {
+    Never,
+    Always,
+    /// Only with one of these subcommands (its first positional argument).
+    With(&'static [&'static str]),
+    /// `init` moves state only with `-migrate-state` or `-force-copy`.
+    Migration,
+}
 
 /// How tfw treats one terraform command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommandTraits {
+    /// The command's name when the word is an alias (`env` is `workspace`).
+    pub name: &'static str,
     /// Needs an initialised data dir (backend, modules, providers).
     pub needs_init: bool,
     /// Accepts `-var-file` (terraform 1.0–1.14 rules; see FACTS.md).
     pub takes_var_files: bool,
+    pub mutation: Mutation,
 }
 
-const fn traits(needs_init: bool, takes_var_files: bool) -> CommandTraits {
+const fn command(
+    name: &'static str,
+    needs_init: bool,
+    takes_var_files: bool,
+    mutation: Mutation,
+) -> CommandTraits {
     CommandTraits {
+        name,
         needs_init,
         takes_var_files,
+        mutation,
     }
 }
 
-/// Every command of terraform and OpenTofu; anything else is passed through with init and no
-/// var files, so a newer command still runs against the right state.
+const WORKSPACE: CommandTraits =
+    command("workspace", true, false, Mutation::With(&["new", "delete"]));
+/// The global options that stand for a command of their own.
+const HELP: CommandTraits = command("-help", false, false, Mutation::Never);
+const VERSION: CommandTraits = command("-version", false, false, Mutation::Never);
+
+/// Every command of terraform and OpenTofu, keyed by the word that names it.
 const TABLE: &[(&str, CommandTraits)] = &[
-    ("plan", traits(true, true)),
-    ("apply", traits(true, true)),
-    ("destroy", traits(true, true)),
-    ("refresh", traits(true, true)),
-    ("import", traits(true, true)),
-    ("console", traits(true, true)),
-    ("test", traits(true, true)),
-    ("validate", traits(true, false)),
-    ("output", traits(true, false)),
-    ("show", traits(true, false)),
-    ("state", traits(true, false)),
-    ("taint", traits(true, false)),
-    ("untaint", traits(true, false)),
-    ("force-unlock", traits(true, false)),
-    ("graph", traits(true, false)),
-    ("providers", traits(true, false)),
-    ("workspace", traits(true, false)),
-    ("get", traits(true, false)),
-    ("modules", traits(true, false)),
-    ("init", traits(false, false)),
-    ("fmt", traits(false, false)),
-    ("version", traits(false, false)),
-    ("login", traits(false, false)),
-    ("logout", traits(false, false)),
-    ("metadata", traits(false, false)),
-    ("-help", traits(false, false)),
-    ("-h", traits(false, false)),
-    ("--help", traits(false, false)),
-    ("-version", traits(false, false)),
-    ("-v", traits(false, false)),
-    ("--version", traits(false, false)),
+    ("plan", command("plan", true, true, Mutation::Never)),
+    ("apply", command("apply", true, true, Mutation::Always)),
+    ("destroy", command("destroy", true, true, Mutation::Always)),
+    ("refresh", command("refresh", true, true, Mutation::Always)),
+    ("import", command("import", true, true, Mutation::Always)),
+    ("console", command("console", true, true, Mutation::Never)),
+    // Creates and destroys real infrastructure with the env's credentials.
+    ("test", command("test", true, true, Mutation::Always)),
+    (
+        "validate",
+        command("validate", true, false, Mutation::Never),
+    ),
+    ("output", command("output", true, false, Mutation::Never)),
+    ("show", command("show", true, false, Mutation::Never)),
+    (
+        "state",
+        command(
+            "state",
+            true,
+            false,
+            Mutation::With(&["mv", "rm", "push", "replace-provider"]),
+        ),
+    ),
+    ("taint", command("taint", true, false, Mutation::Always)),
+    ("untaint", command("untaint", true, false, Mutation::Always)),
+    (
+        "force-unlock",
+        command("force-unlock", true, false, Mutation::Always),
+    ),
+    ("graph", command("graph", true, false, Mutation::Never)),
+    (
+        "providers",
+        command("providers", true, false, Mutation::Never),
+    ),
+    ("workspace", WORKSPACE),
+    ("env", WORKSPACE),
+    ("get", command("get", true, false, Mutation::Never)),
+    ("modules", command("modules", true, false, Mutation::Never)),
+    ("init", command("init", false, false, Mutation::Migration)),
+    ("fmt", command("fmt", false, false, Mutation::Never)),
+    ("version", command("version", false, false, Mutation::Never)),
+    ("login", command("login", false, false, Mutation::Never)),
+    ("logout", command("logout", false, false, Mutation::Never)),
+    (
+        "metadata",
+        command("metadata", false, false, Mutation::Never),
+    ),
+    ("-help", HELP),
+    ("-h", HELP),
+    ("--help", HELP),
+    ("-version", VERSION),
+    ("-v", VERSION),
+    ("--version", VERSION),
 ];
 
-/// The commands' names (not the `-help`/`-version` flags), for completion.
+/// The commands' names and aliases (not the `-help`/`-version` flags), for completion.
 pub fn names() -> impl Iterator<Item = &'static str> {
     TABLE
         .iter()
-        .map(|(name, _)| *name)
-        .filter(|name| !name.starts_with('-'))
+        .map(|(word, _)| *word)
+        .filter(|word| !word.starts_with('-'))
 }
 
-const UNKNOWN: CommandTraits = traits(true, false);
+/// Anything tfw does not know: a newer command still runs against the right state (init, no
+/// var files), and on a protected env it asks first.
+const UNKNOWN: CommandTraits = command("", true, false, Mutation::Always);
 
-/// The traits of `command` (its first word).
-pub fn lookup(command: &str) -> CommandTraits {
+/// The traits of the command named by `word`.
+pub fn lookup(word: &str) -> CommandTraits {
     TABLE
         .iter()
-        .find(|(name, _)| *name == command)
+        .find(|(name, _)| *name == word)
         .map_or(UNKNOWN, |(_, traits)| *traits)
+}
+
+/// Whether `terraform <word> <args>` can change state (or its lock).
+pub fn mutates_state(word: &str, args: &[std::ffi::OsString]) -> bool {
+    match lookup(word).mutation {
+        Mutation::Never => false,
+        Mutation::Always => true,
+        Mutation::With(subcommands) => args
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .find(|a| !a.starts_with('-'))
+            .is_some_and(|sub| subcommands.contains(&sub.as_ref())),
+        Mutation::Migration => args.iter().any(|a| {
+            let a = a.to_string_lossy();
+            let name = a
+                .trim_start_matches('-')
+                .split('=')
+                .next()
+                .unwrap_or_default();
+            (name == "migrate-state" || name == "force-copy") && !a.ends_with("=false")
+        }),
+    }
+}
+
+/// `-chdir=DIR` / `-chdir DIR` among terraform's global options (before the command).
+pub fn is_chdir(word: &str) -> bool {
+    let name = word.trim_start_matches('-');
+    word.starts_with('-') && (name == "chdir" || name.starts_with("chdir="))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsString;
+
+    fn words(line: &str) -> Vec<OsString> {
+        line.split_whitespace().map(OsString::from).collect()
+    }
 
     #[test]
     fn var_file_commands_match_facts() {
         for cmd in [
             "plan", "apply", "destroy", "refresh", "import", "console", "test",
         ] {
-            assert_eq!(lookup(cmd), traits(true, true), "{cmd}");
+            let traits = lookup(cmd);
+            assert!(traits.needs_init && traits.takes_var_files, "{cmd}");
         }
         for cmd in [
             "validate",
@@ -92,9 +177,11 @@ mod tests {
             "graph",
             "providers",
             "workspace",
+            "env",
             "get",
         ] {
-            assert_eq!(lookup(cmd), traits(true, false), "{cmd}");
+            let traits = lookup(cmd);
+            assert!(traits.needs_init && !traits.takes_var_files, "{cmd}");
         }
         for cmd in [
             "fmt", "version", "login", "logout", "metadata", "-help", "init",
@@ -105,7 +192,84 @@ mod tests {
     }
 
     #[test]
-    fn unknown_command_inits_without_var_files() {
-        assert_eq!(lookup("frobnicate"), traits(true, false));
+    fn an_alias_is_its_command() {
+        assert_eq!(lookup("env"), lookup("workspace"));
+        assert_eq!(lookup("env").name, "workspace");
+        assert_eq!(lookup("-v"), lookup("-version"));
+    }
+
+    #[test]
+    fn unknown_command_inits_without_var_files_and_counts_as_mutating() {
+        let traits = lookup("frobnicate");
+        assert!(traits.needs_init && !traits.takes_var_files);
+        assert!(mutates_state("frobnicate", &[]));
+        assert!(mutates_state("-chdir=.", &words("apply")));
+    }
+
+    #[test]
+    fn mutating_commands_table() {
+        let guarded = [
+            "apply",
+            "apply tfplan",
+            "apply -destroy",
+            "destroy",
+            "import a b",
+            "refresh",
+            "test",
+            "state mv a b",
+            "state rm a",
+            "state push f",
+            "state replace-provider a b",
+            "taint a",
+            "untaint a",
+            "force-unlock 1",
+            "workspace delete x",
+            "workspace new x",
+            "env delete x",
+            "env new x",
+            "init -migrate-state",
+            "init --force-copy",
+            "init -migrate-state=true",
+        ];
+        let read_only = [
+            "plan",
+            "output",
+            "show",
+            "state list",
+            "state show a",
+            "state pull",
+            "console",
+            "validate",
+            "graph",
+            "providers",
+            "fmt",
+            "init",
+            "init -upgrade",
+            "init -migrate-state=false",
+            "workspace list",
+            "workspace select x",
+            "env list",
+            "env select x",
+            "-help",
+            "-version",
+            "version",
+        ];
+        for (lines, expected) in [(&guarded[..], true), (&read_only[..], false)] {
+            for line in lines {
+                let w = words(line);
+                let word = w[0].to_str().unwrap();
+                assert_eq!(mutates_state(word, &w[1..]), expected, "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn chdir_in_every_spelling() {
+        for word in ["-chdir=.", "--chdir=x", "-chdir"] {
+            assert!(is_chdir(word), "{word}");
+        }
+        for word in ["-chdirx", "chdir=.", "-help"] {
+            assert!(!is_chdir(word), "{word}");
+        }
     }
 }

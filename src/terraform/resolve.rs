@@ -151,7 +151,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     };
 
     let mut steps = Vec::new();
-    if command == "init" {
+    if traits.name == "init" {
         let mut args = init_args()?;
         args.extend(request.args.iter().cloned());
         steps.push(Step {
@@ -176,7 +176,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     }
 
     let mut args = vec![request.command.clone()];
-    let saved_plan = command == "apply" && saved_plan_file(&request.args, context).is_some();
+    let saved_plan = traits.name == "apply" && saved_plan_file(&request.args, context).is_some();
     if traits.takes_var_files && !saved_plan {
         for pattern in &settings.var_files {
             args.push(flag(

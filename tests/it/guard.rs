@@ -17,6 +17,13 @@ const GUARDED: &[&[&str]] = &[
     &["untaint", "a"],
     &["force-unlock", "1"],
     &["workspace", "delete", "x"],
+    &["workspace", "new", "x"],
+    // `env` is terraform's old name of `workspace`.
+    &["env", "delete", "victim"],
+    &["env", "new", "x"],
+    &["test"],
+    // A command tfw does not know may change state: it asks.
+    &["frobnicate"],
     &["init", "-migrate-state"],
     &["init", "-force-copy"],
 ];
@@ -54,6 +61,47 @@ fn saved_plan_apply_on_prd_is_refused_too() {
 }
 
 #[test]
+fn chdir_is_refused_before_anything_runs() {
+    for all in [false, true] {
+        for words in [
+            &[
+                "prd",
+                "-chdir=.",
+                "apply",
+                "-auto-approve",
+                "-var-file=prd.tfvars",
+            ][..],
+            &["prd", "-chdir=.", "destroy"],
+            &["stg", "-chdir", ".", "plan"],
+            &["stg", "--chdir=sub", "plan"],
+        ] {
+            let args: Vec<&str> = all
+                .then_some("--all")
+                .into_iter()
+                .chain(words.iter().copied())
+                .collect();
+            let run = Test::stack()
+                .args(&args)
+                .env("TFW_CONFIRM", "prd")
+                .run()
+                .status(64)
+                .stderr_contains("tfw -C <DIR>");
+            assert!(
+                run.calls.is_empty(),
+                "{args:?}: terraform ran {:?}",
+                run.lines()
+            );
+        }
+    }
+}
+
+#[test]
+fn an_alias_runs_like_its_command() {
+    let run = Test::stack().args(["stg", "env", "list"]).run().status(0);
+    assert_eq!(run.lines()[1], "env list", "no var file, after init");
+}
+
+#[test]
 fn read_only_commands_on_prd_never_ask() {
     let read_only: &[&[&str]] = &[
         &["plan"],
@@ -68,6 +116,12 @@ fn read_only_commands_on_prd_never_ask() {
         &["providers"],
         &["fmt"],
         &["init", "-upgrade"],
+        &["env", "list"],
+        &["workspace", "select", "default"],
+        &["-version"],
+        &["version"],
+        // terraform shows apply's help and does nothing else.
+        &["-help", "apply"],
     ];
     for command in read_only {
         let run = Test::stack().args(prd(command)).run();
