@@ -28,7 +28,7 @@ pub struct Arguments {
     pub dry_run: bool,
 
     /// Do not run terraform init before the command (TF_SKIP_INIT=true or 1, as terraform.sh had).
-    #[arg(long, env = "TF_SKIP_INIT", conflicts_with = "reinit", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, conflicts_with = "reinit")]
     pub skip_init: bool,
 
     /// Run terraform init before the command even when it is up to date.

@@ -67,6 +67,10 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             Ok(0)
         }
         Some(Command::Stacks { format }) => report::stacks(&start, format),
-        Some(Command::Run(words)) => run::run(&arguments, words, &start),
+        Some(Command::Run(words)) => {
+            arguments.skip_init |=
+                !arguments.reinit && run::skip_init_from_environment(arguments.quiet);
+            run::run(&arguments, words, &start)
+        }
     }
 }

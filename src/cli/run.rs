@@ -72,6 +72,27 @@ fn parse_request(words: Vec<OsString>) -> Result<Request, Error> {
     })
 }
 
+/// terraform.sh's `TF_SKIP_INIT`: `true` or `1` skip init; empty is unset; anything else is
+/// noted and init runs as usual, as it did in the script.
+pub fn skip_init_from_environment(quiet: bool) -> bool {
+    let Some(value) = std::env::var_os("TF_SKIP_INIT") else {
+        return false;
+    };
+    let value = value.to_string_lossy();
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" => true,
+        "" | "false" | "0" => false,
+        _ => {
+            if !quiet {
+                let _ = output::eprint(&format!(
+                    "tfw: note: TF_SKIP_INIT={value:?} is neither `true` nor `1`; running init as usual\n"
+                ));
+            }
+            false
+        }
+    }
+}
+
 fn init_policy(arguments: &Arguments) -> InitPolicy {
     if arguments.skip_init {
         InitPolicy::Skip

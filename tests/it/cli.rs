@@ -152,12 +152,52 @@ fn skip_init_by_flag_or_variable() {
             "{flag:?} {variable:?}"
         );
     }
+    for value in ["", "false", "0"] {
+        let run = Test::stack()
+            .env("TF_SKIP_INIT", value)
+            .args(["stg", "plan"])
+            .run()
+            .status(0);
+        assert_eq!(run.calls.len(), 2, "TF_SKIP_INIT={value:?} inits");
+        assert!(!run.stderr().contains("note"), "{}", run.stderr());
+    }
     let run = Test::stack()
-        .env("TF_SKIP_INIT", "false")
+        .env("TF_SKIP_INIT", "skip")
         .args(["stg", "plan"])
         .run()
+        .status(0)
+        .stderr_contains("TF_SKIP_INIT=\"skip\" is neither `true` nor `1`; running init as usual");
+    assert_eq!(
+        run.calls.len(),
+        2,
+        "an unknown value inits, as terraform.sh did"
+    );
+    let run = Test::stack()
+        .env("TF_SKIP_INIT", "true")
+        .args(["--reinit", "stg", "plan"])
+        .run()
         .status(0);
-    assert_eq!(run.calls.len(), 2, "TF_SKIP_INIT=false inits");
+    assert_eq!(run.calls.len(), 2, "--reinit beats the variable");
+}
+
+#[test]
+fn skip_init_never_affects_subcommands() {
+    for value in ["", "skip", "true"] {
+        for args in [
+            &["check"][..],
+            &["envs"],
+            &["stacks"],
+            &["atlantis"],
+            &["completions", "bash"],
+        ] {
+            let run = Test::stack()
+                .env("TF_SKIP_INIT", value)
+                .args(args)
+                .run()
+                .status(0);
+            assert_eq!(run.stderr(), "", "{args:?} TF_SKIP_INIT={value:?}");
+        }
+    }
 }
 
 #[test]
