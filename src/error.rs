@@ -33,6 +33,8 @@ pub enum Error {
     TerraformNotFound { tried: String },
     /// A protected environment was not confirmed.
     Refused { message: String, help: String },
+    /// A tfw.toml below the repository's: one repository has one configuration.
+    NestedConfig { inner: PathBuf, outer: PathBuf },
     /// A generated file differs from what tfw would generate now.
     Stale { path: PathBuf },
     /// Standard output or error could not be written (a full disk, a closed file).
@@ -45,7 +47,7 @@ impl Error {
             Error::Usage { .. } | Error::InvalidEnvName { .. } | Error::UnknownEnv { .. } => {
                 exit_code::USAGE
             }
-            Error::Config { .. } => exit_code::CONFIG,
+            Error::Config { .. } | Error::NestedConfig { .. } => exit_code::CONFIG,
             Error::MissingFile { .. } => exit_code::MISSING_FILE,
             Error::TerraformNotFound { .. } => exit_code::UNAVAILABLE,
             Error::Refused { .. } => exit_code::REFUSED,
@@ -75,6 +77,10 @@ impl Error {
             Error::TerraformNotFound { .. } => {
                 "install terraform or tofu, or name the binary with `--terraform <BIN>`, `TFW_TERRAFORM` or `binary` in tfw.toml".into()
             }
+            Error::NestedConfig { outer, .. } => format!(
+                "move its settings into {} (per-stack ones under [stacks.\"<path>\"]) and delete it",
+                outer.display()
+            ),
             Error::Output { .. } => "send the output somewhere it can be written".into(),
             Error::Stale { path } => format!(
                 "regenerate it with `tfw atlantis --output {}`",
@@ -134,6 +140,12 @@ impl fmt::Display for Error {
                 write!(f, "terraform not found (looked for {tried})")
             }
             Error::Output { message } => write!(f, "writing output: {message}"),
+            Error::NestedConfig { inner, outer } => write!(
+                f,
+                "{} is below the repository root: a repository has one tfw.toml, {}",
+                inner.display(),
+                outer.display()
+            ),
             Error::Stale { path } => write!(f, "{} is stale", path.display()),
         }
     }

@@ -141,6 +141,13 @@ pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
 /// `tfw atlantis`: renders atlantis.yaml, writes it, or compares it with the file on disk.
 pub fn atlantis(start: &Path, file: Option<PathBuf>, check: bool) -> anyhow::Result<i32> {
     let repo = Repo::open(start)?;
+    if let Some(dir) = file.as_ref().filter(|f| f.is_dir()) {
+        return Err(Error::Usage {
+            message: format!("`{}` is a directory", dir.display()),
+            help: "`--output` takes the path of the atlantis.yaml file itself".into(),
+        }
+        .into());
+    }
     let text = atlantis::render(&repo, &repo.stacks(Presence::OnDisk)?);
     if check {
         let file = file.unwrap_or_else(|| repo.root.join(atlantis::FILE_NAME));

@@ -116,11 +116,18 @@ impl Settings {
         let defaults = Settings::default();
         let envs = match raw.envs {
             Some(envs) => Some(
-                envs.into_iter()
-                    .map(|env| {
+                envs.iter()
+                    .enumerate()
+                    .map(|(i, env)| {
                         env_name::validate(env.get_ref())
                             .map_err(|e| error(Some(env.span()), format!("`envs`: {e}")))?;
-                        Ok(env.into_inner())
+                        if envs[..i].iter().any(|e| e.get_ref() == env.get_ref()) {
+                            return Err(error(
+                                Some(env.span()),
+                                format!("`envs`: `{}` is listed twice", env.get_ref()),
+                            ));
+                        }
+                        Ok(env.get_ref().clone())
                     })
                     .collect::<Result<Vec<_>, Error>>()?,
             ),
@@ -158,10 +165,17 @@ impl Settings {
                 Some(stacks) => stacks
                     .into_iter()
                     .map(|(path, stack)| {
-                        for env in stack.get_ref().envs.iter().flatten() {
-                            env_name::validate(env).map_err(|e| {
-                                error(Some(stack.span()), format!("`stacks.\"{path}\".envs`: {e}"))
-                            })?;
+                        let envs = stack.get_ref().envs.as_deref().unwrap_or_default();
+                        for (i, env) in envs.iter().enumerate() {
+                            let key = format!("`stacks.\"{path}\".envs`");
+                            env_name::validate(env)
+                                .map_err(|e| error(Some(stack.span()), format!("{key}: {e}")))?;
+                            if envs[..i].contains(env) {
+                                return Err(error(
+                                    Some(stack.span()),
+                                    format!("{key}: `{env}` is listed twice"),
+                                ));
+                            }
                         }
                         Ok((path.trim_end_matches('/').to_string(), stack.into_inner()))
                     })
@@ -187,15 +201,25 @@ impl Settings {
     }
 }
 
-/// The repository root of `stack`: the nearest ancestor holding a tfw.toml, else the git
-/// top level, else the stack itself.
-pub fn find_root(stack: &Path) -> PathBuf {
-    let ancestors = || stack.ancestors();
-    ancestors()
-        .find(|dir| dir.join(FILE_NAME).is_file())
-        .or_else(|| ancestors().find(|dir| dir.join(".git").exists()))
-        .unwrap_or(stack)
-        .to_path_buf()
+/// The repository root around `start` (canonical): the directory of the one tfw.toml between
+/// `start` and the git top level, else the git top level, else `start`. A second tfw.toml on
+/// that way is an error: it would configure `-C sub` but not `--all` or `check`.
+pub fn find_root(start: &Path) -> Result<PathBuf, Error> {
+    let top = start.ancestors().find(|dir| dir.join(".git").exists());
+    let mut configs = start
+        .ancestors()
+        .take(top.map_or(usize::MAX, |top| {
+            start.ancestors().take_while(|d| *d != top).count() + 1
+        }))
+        .filter(|dir| dir.join(FILE_NAME).is_file());
+    match (configs.next(), configs.last()) {
+        (Some(inner), Some(outer)) => Err(Error::NestedConfig {
+            inner: inner.join(FILE_NAME),
+            outer: outer.join(FILE_NAME),
+        }),
+        (Some(only), None) => Ok(only.to_path_buf()),
+        (None, _) => Ok(top.unwrap_or(start).to_path_buf()),
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -306,14 +330,52 @@ data_dir = "shared"
     }
 
     #[test]
-    fn root_is_nearest_tfw_toml_then_git() {
+    fn root_is_the_tfw_toml_then_git_and_a_second_tfw_toml_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let sub = dir.path().join("a/b");
+        let top = dir.path().canonicalize().unwrap();
+        let sub = top.join("a/b");
         fs::create_dir_all(&sub).unwrap();
-        assert_eq!(find_root(&sub), sub);
-        fs::create_dir(dir.path().join(".git")).unwrap();
-        assert_eq!(find_root(&sub), dir.path());
-        fs::write(dir.path().join("a/tfw.toml"), "").unwrap();
-        assert_eq!(find_root(&sub), dir.path().join("a"));
+        assert_eq!(find_root(&sub).unwrap(), sub);
+        fs::create_dir(top.join(".git")).unwrap();
+        assert_eq!(find_root(&sub).unwrap(), top);
+        fs::write(top.join("a/tfw.toml"), "").unwrap();
+        assert_eq!(find_root(&sub).unwrap(), top.join("a"));
+        // Above the git top level is another repository's business.
+        fs::create_dir(top.join("a/.git")).unwrap();
+        fs::write(top.join("tfw.toml"), "").unwrap();
+        assert_eq!(find_root(&sub).unwrap(), top.join("a"));
+        fs::remove_dir(top.join("a/.git")).unwrap();
+        let err = find_root(&sub).unwrap_err();
+        assert_eq!(
+            err,
+            Error::NestedConfig {
+                inner: top.join("a/tfw.toml"),
+                outer: top.join("tfw.toml"),
+            }
+        );
+        assert_eq!(err.exit_code(), 65);
+    }
+
+    #[test]
+    fn nonsense_values_are_refused_with_their_line() {
+        let cases = [
+            ("var_files = [\"\"]\n", 1, "empty"),
+            ("var_files = [\"vars/\"]\n", 1, "file name"),
+            ("backend_config = \"{env}\"\n", 1, "every file"),
+            ("backend_config = \"config/{env}\"\n", 1, "every file"),
+            ("\nenvs = [\"stg\", \"prd\", \"stg\"]\n", 2, "twice"),
+            // The stack's table: its header line.
+            ("[stacks.a]\nenvs = [\"x\", \"x\"]\n", 1, "twice"),
+        ];
+        for (text, line, needle) in cases {
+            let err = parse(text).unwrap_err();
+            let message = err.to_string();
+            assert!(message.contains(needle), "{text:?}: {message}");
+            assert!(
+                message.starts_with(&format!("tfw.toml:{line}:")),
+                "{text:?}: {message}"
+            );
+        }
+        assert!(parse("backend_config = \"env/{env}/backend.tfvars\"\n").is_ok());
     }
 }

@@ -12,6 +12,19 @@ impl EnvPattern {
     /// Fails with the reason when the pattern leaves the stack directory. A pattern without
     /// `{env}` names one file shared by all envs (`common.tfvars`).
     pub fn new(pattern: &str) -> Result<Self, String> {
+        if pattern.is_empty() {
+            return Err("the pattern is empty: name a file, e.g. `{env}.tfvars`".into());
+        }
+        if pattern.ends_with('/')
+            || pattern
+                .rsplit('/')
+                .next()
+                .is_some_and(|n| n == "." || n == "..")
+        {
+            return Err(format!(
+                "pattern `{pattern}` names a directory: end it with a file name"
+            ));
+        }
         let path = Path::new(pattern);
         if path.is_absolute() || path.components().any(|c| c == Component::ParentDir) {
             return Err(format!(
@@ -26,6 +39,11 @@ impl EnvPattern {
         if !pattern.contains(PLACEHOLDER) {
             return Err(format!(
                 "pattern `{pattern}` has no `{PLACEHOLDER}` placeholder"
+            ));
+        }
+        if pattern.rsplit('/').next() == Some(PLACEHOLDER) {
+            return Err(format!(
+                "pattern `{pattern}` would make every file there an env: give the file name a fixed part, e.g. `{PLACEHOLDER}.tfbackend`"
             ));
         }
         Self::new(pattern)

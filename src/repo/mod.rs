@@ -12,6 +12,7 @@ pub use stack::Stack;
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
 use crate::config::{self, Settings};
+use anyhow::Context as _;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use listing::{Filter, Listing, Scope, Status};
 use std::path::{Path, PathBuf};
@@ -60,7 +61,11 @@ pub struct OutsideLink {
 impl Repo {
     /// The repository around `start` (see `config::find_root`) with its tfw.toml.
     pub fn open(start: &Path) -> anyhow::Result<Self> {
-        let root = config::find_root(&std::path::absolute(start)?);
+        // Canonical: `-C sandbox/../prodstack` is prodstack, whatever sandbox holds.
+        let start = start
+            .canonicalize()
+            .with_context(|| format!("reading {}", start.display()))?;
+        let root = config::find_root(&start)?;
         let settings = Settings::load(&root)?;
         let mut builder = GlobSetBuilder::new();
         for glob in &settings.exclude {
@@ -95,7 +100,7 @@ impl Repo {
         let suffixes: Vec<&str> = self
             .patterns()
             .map(|p| p.name_suffix())
-            .chain([".tf", ".tf.json"])
+            .chain([".tf", ".tf.json", config::FILE_NAME])
             .collect();
         let any = suffixes.contains(&"");
         let last_bytes: Vec<u8> = suffixes
@@ -132,7 +137,10 @@ impl Repo {
     /// The stack in `dir`, whatever it holds: the current directory is always a stack. Only
     /// its own directory is listed, as deep as the env patterns reach.
     pub fn stack_at(&self, dir: &Path) -> anyhow::Result<Stack> {
-        let path = relative_path(&self.root, &std::path::absolute(dir)?);
+        let canonical = dir
+            .canonicalize()
+            .with_context(|| format!("reading {}", dir.display()))?;
+        let path = relative_path(&self.root, &canonical);
         let depth = self.patterns().map(|p| p.depth()).max().unwrap_or(1).max(1);
         let scope = Scope {
             dir: listing_dir(&path),
@@ -193,6 +201,18 @@ impl Repo {
     pub fn stacks(&self, presence: Presence) -> anyhow::Result<Vec<Stack>> {
         let listing = self.listing()?;
         let keep = presence.keep();
+        if let Some((nested, _)) = listing.files().find(|(path, status)| {
+            keep(*status)
+                && path
+                    .strip_suffix(config::FILE_NAME)
+                    .is_some_and(|d| d.ends_with('/'))
+        }) {
+            return Err(crate::error::Error::NestedConfig {
+                inner: self.root.join(nested),
+                outer: self.root.join(config::FILE_NAME),
+            }
+            .into());
+        }
         let mut dirs: Vec<&str> = listing
             .files()
             .filter(|(path, status)| is_terraform_file(path) && keep(*status))

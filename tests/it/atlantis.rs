@@ -272,3 +272,17 @@ fn show_step_writes_the_showfile_for_policy_checks() {
         "the JSON goes to $SHOWFILE, not the PR comment"
     );
 }
+
+#[test]
+fn output_must_name_a_file() {
+    for args in [
+        &["atlantis", "--output", "/etc"][..],
+        &["atlantis", "--check", "--output", "/etc"],
+    ] {
+        Test::stack()
+            .args(args)
+            .run()
+            .status(64)
+            .stderr_contains("`/etc` is a directory");
+    }
+}

@@ -300,3 +300,49 @@ fn with_all_one_prompt_lists_every_stack_before_any_runs() {
         "nothing ran before the answer: {screen}"
     );
 }
+
+#[test]
+fn settings_come_from_the_canonical_stack_path_and_the_root_alone() {
+    let test = Test::new()
+        .write("tfw.toml", "protected = [\"prd\"]\n")
+        .files("prodstack/", crate::common::STACK)
+        .write("sandbox/main.tf", "")
+        .write("sandbox/tfw.toml", "protected = []\n");
+    test.git(&["init", "-q"]);
+    // `..` is resolved first: prodstack's settings are the root's, and prd asks.
+    let run = test
+        .run_with([
+            "-C",
+            "sandbox/../prodstack",
+            "prd",
+            "apply",
+            "-auto-approve",
+        ])
+        .status(77);
+    assert!(run.calls.is_empty(), "terraform ran {:?}", run.lines());
+    // The sandbox's own tfw.toml is an error wherever it is seen from.
+    let nested = test.path("sandbox/tfw.toml").canonicalize().unwrap();
+    for args in [
+        &["-C", "sandbox", "prd", "plan"][..],
+        &["--all", "prd", "plan"],
+        &["check"],
+        &["stacks"],
+        &["atlantis"],
+    ] {
+        let run = test.run_with(args).status(65);
+        assert!(run.calls.is_empty(), "{args:?}");
+        assert!(
+            run.stderr().contains(&format!(
+                "{} is below the repository root: a repository has one tfw.toml",
+                nested.display()
+            )),
+            "{args:?}: {}",
+            run.stderr()
+        );
+        assert!(
+            run.stderr().contains("help: move its settings into"),
+            "{}",
+            run.stderr()
+        );
+    }
+}
