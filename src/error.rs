@@ -35,6 +35,8 @@ pub enum Error {
     Refused { message: String, help: String },
     /// A tfw.toml below the repository's: one repository has one configuration.
     NestedConfig { inner: PathBuf, outer: PathBuf },
+    /// Another tfw holds a lock and `--no-wait` was given.
+    Busy { message: String },
     /// A generated file differs from what tfw would generate now.
     Stale { path: PathBuf },
     /// Standard output or error could not be written (a full disk, a closed file).
@@ -52,6 +54,7 @@ impl Error {
             Error::TerraformNotFound { .. } => exit_code::UNAVAILABLE,
             Error::Refused { .. } => exit_code::REFUSED,
             Error::Output { .. } => exit_code::IO_ERROR,
+            Error::Busy { .. } => exit_code::BUSY,
             Error::Stale { .. } => exit_code::FINDINGS,
         }
     }
@@ -81,6 +84,7 @@ impl Error {
                 "move its settings into {} (per-stack ones under [stacks.\"<path>\"]) and delete it",
                 outer.display()
             ),
+            Error::Busy { .. } => "try again when it has finished, or leave out `--no-wait` to wait for it".into(),
             Error::Output { .. } => "send the output somewhere it can be written".into(),
             Error::Stale { path } => format!(
                 "regenerate it with `tfw atlantis --output {}`",
@@ -140,6 +144,7 @@ impl fmt::Display for Error {
                 write!(f, "terraform not found (looked for {tried})")
             }
             Error::Output { message } => write!(f, "writing output: {message}"),
+            Error::Busy { message } => f.write_str(message),
             Error::NestedConfig { inner, outer } => write!(
                 f,
                 "{} is below the repository root: a repository has one tfw.toml, {}",

@@ -14,6 +14,8 @@ pub const SOFTWARE: i32 = 70;
 pub const UNAVAILABLE: i32 = 69;
 /// Writing tfw's own output failed.
 pub const IO_ERROR: i32 = 74;
+/// Another tfw holds the data dir and `--no-wait` was given.
+pub const BUSY: i32 = 75;
 /// A protected environment was not confirmed.
 pub const REFUSED: i32 = 77;
 /// Interrupted by Ctrl-C or SIGTERM.
@@ -31,6 +33,7 @@ Exit codes:
   69       terraform (or tofu) not found
   70       internal error (I/O, could not start a process)
   74       tfw's output could not be written (e.g. a full disk)
+  75       another tfw is using the data dir (with --no-wait)
   77       a protected environment was not confirmed
   130      interrupted (Ctrl-C or SIGTERM)
   128+N    terraform was killed by signal N";

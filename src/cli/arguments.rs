@@ -55,6 +55,10 @@ pub struct Arguments {
     #[arg(long, requires = "all")]
     pub fail_fast: bool,
 
+    /// Fail (exit 75) instead of waiting when another tfw is using the data dir.
+    #[arg(long)]
+    pub no_wait: bool,
+
     /// Run as an Atlantis custom-workflow step: never prompt or read stdin, plan to $PLANFILE
     /// and $SHOWFILE, apply $PLANFILE, append $COMMENT_ARGS.
     #[arg(long)]

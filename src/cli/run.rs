@@ -214,6 +214,7 @@ fn executor(arguments: &Arguments, binary: &Binary) -> Result<Executor, Error> {
         binary: binary.require()?.clone(),
         quiet: arguments.quiet,
         keep_records: !arguments.skip_init,
+        no_wait: arguments.no_wait,
         no_stdin: arguments.atlantis,
         plugin_cache: std::env::var_os("TF_PLUGIN_CACHE_DIR")
             .filter(|v| !v.is_empty())
@@ -270,6 +271,20 @@ fn run_all(
             stack: repo.root.clone(),
             known: known.iter().map(|e| e.to_string()).collect(),
             suggestion: env_name::suggest(&request.env, known.iter().copied()),
+        }
+        .into());
+    }
+    if let Some(dir) = std::env::var_os("TF_DATA_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute() && with_env.len() > 1)
+    {
+        return Err(Error::Usage {
+            message: format!(
+                "TF_DATA_DIR={} is one directory: {} stacks would share its backend record",
+                dir.display(),
+                with_env.len()
+            ),
+            help: "unset TF_DATA_DIR (tfw gives each stack and env its own), make it relative (it then lies in each stack), or run one stack with -C".into(),
         }
         .into());
     }

@@ -1,16 +1,17 @@
 //! Runs resolved steps one after another: every terraform process of tfw starts here.
 
+use crate::error::Error;
 use crate::exit_code;
-use crate::terraform::init_stamp::{self, InitRecord};
+use crate::terraform::init_stamp::{self, InitRecord, Locked, Unreadable};
 use crate::terraform::invocation::Invocation;
 use crate::terraform::resolve::{Plan, StepKind};
 use crate::terraform::signals;
 use anyhow::Context as _;
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{IsTerminal, Write};
+use std::io::{ErrorKind, IsTerminal, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// How steps are run and reported; shared by every stack of a run.
 pub struct Executor {
@@ -18,6 +19,8 @@ pub struct Executor {
     pub quiet: bool,
     /// Record successful inits in the data dir (off with `--skip-init`).
     pub keep_records: bool,
+    /// Fail (exit 75) instead of waiting for another tfw's lock (`--no-wait`).
+    pub no_wait: bool,
     /// `TF_PLUGIN_CACHE_DIR`: terraform's plugin cache is not safe for concurrent init.
     pub plugin_cache: Option<PathBuf>,
     /// Children get no stdin (Atlantis gives a pipe that is never closed: reading it hangs).
@@ -54,7 +57,15 @@ impl Executor {
         output: &Output,
     ) -> anyhow::Result<i32> {
         signals::install().context("installing signal handlers")?;
-        let record = self.keep_records.then_some(record);
+        // A data dir of several envs stays locked from init to the command's end: another env's
+        // init in between would repoint it at that env's state.
+        let _run_lock = match plan.shared_data_dir {
+            true => match self.lock(output, &record.lock_path()?, record)? {
+                Some(lock) => Some(lock),
+                None => return Ok(exit_code::INTERRUPTED),
+            },
+            false => None,
+        };
         if plan.init_up_to_date {
             self.note(output, &format!("init up to date ({})", plan.env));
         }
@@ -64,31 +75,35 @@ impl Executor {
                 return Ok(exit_code::INTERRUPTED);
             }
             let code = match step.kind {
-                StepKind::Init { when_stale } => {
-                    // The locks serialise inits of one data dir (and of the plugin cache); the
-                    // stamp is re-read under them, as another tfw may have just done this init.
-                    let _locks = self.init_locks(record)?;
-                    if when_stale && record.is_some_and(|r| matches!(r.is_current(), Ok(true))) {
+                StepKind::Init { when_stale, stamp } => {
+                    // Another tfw may have just done this init: the stamp is re-read under the
+                    // locks, which serialise inits of one data dir and of the plugin cache.
+                    let Some(_locks) = self.init_locks(output, record, plan.shared_data_dir)?
+                    else {
+                        return Ok(exit_code::INTERRUPTED);
+                    };
+                    if when_stale && matches!(record.is_current(), Ok(true)) {
                         self.note(
                             output,
                             &format!("init up to date ({}), done by another tfw", plan.env),
                         );
                         continue;
                     }
-                    if let Some(record) = record {
-                        record.remove().context("removing the init stamp")?;
-                    }
+                    record.remove().context("removing the init stamp")?;
+                    let inputs = record.inputs();
                     let code = self.spawn(output, &step.invocation, prelude)?;
-                    if code == 0
-                        && let Some(record) = record
-                        && let Err(err) = record.write()
-                    {
-                        self.note(
-                            output,
-                            &format!(
-                                "could not record the init ({err:#}); the next run inits again"
-                            ),
-                        );
+                    if code == 0 && stamp && self.keep_records {
+                        let written = inputs
+                            .map_err(|Unreadable(why)| anyhow::anyhow!(why))
+                            .and_then(|inputs| record.write(&inputs));
+                        if let Err(err) = written {
+                            self.note(
+                                output,
+                                &format!(
+                                    "could not record the init ({err:#}); the next run inits again"
+                                ),
+                            );
+                        }
                     }
                     code
                 }
@@ -112,19 +127,71 @@ impl Executor {
         Ok(0)
     }
 
-    fn init_locks(&self, record: Option<&InitRecord>) -> anyhow::Result<Vec<File>> {
-        let mut locks = Vec::new();
+    /// The locks an init holds: the plugin cache's (terraform's cache is not safe for
+    /// concurrent init) and the data dir's unless the whole run holds it already. `None` when
+    /// a signal ended the wait.
+    fn init_locks(
+        &self,
+        output: &Output,
+        record: &InitRecord,
+        run_holds_data_dir: bool,
+    ) -> anyhow::Result<Option<Vec<File>>> {
+        let mut paths = Vec::new();
         if let Some(cache) = self.plugin_cache.as_ref().filter(|dir| dir.is_dir()) {
-            let path = cache.join(".tfw-init.lock");
-            locks.push(
-                init_stamp::lock_file(&path)
-                    .with_context(|| format!("locking {}", path.display()))?,
-            );
+            paths.push(cache.join(".tfw-init.lock"));
         }
-        if let Some(record) = record {
-            locks.push(record.lock().context("locking the data dir for init")?);
+        if !run_holds_data_dir {
+            paths.push(record.lock_path()?);
         }
-        Ok(locks)
+        let mut locks = Vec::new();
+        for path in paths {
+            match self.lock(output, &path, record) {
+                Ok(Some(lock)) => locks.push(lock),
+                Ok(None) => return Ok(None),
+                // A cache tfw may not write to is one terraform cannot write to either: there is
+                // no concurrent write to guard against.
+                Err(e)
+                    if path.starts_with(self.plugin_cache.as_deref().unwrap_or(Path::new("")))
+                        && e.downcast_ref::<std::io::Error>().is_some_and(|e| {
+                            matches!(
+                                e.kind(),
+                                ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
+                            )
+                        }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some(locks))
+    }
+
+    /// Takes the lock at `path`, saying so when another tfw holds it; `None` when a signal
+    /// ended the wait, `Busy` (exit 75) when waiting is off.
+    fn lock(
+        &self,
+        output: &Output,
+        path: &Path,
+        record: &InitRecord,
+    ) -> anyhow::Result<Option<File>> {
+        let user = || {
+            let dir = path.parent().unwrap_or(path);
+            match dir.strip_prefix(&record.stack_dir) {
+                Ok(data_dir) => format!(
+                    "another tfw is using {} in {}",
+                    data_dir.display(),
+                    std::path::absolute(&record.stack_dir)
+                        .unwrap_or_else(|_| record.stack_dir.clone())
+                        .display()
+                ),
+                Err(_) => format!("another tfw is using {}", dir.display()),
+            }
+        };
+        let waiting = || self.note(output, &format!("waiting: {}", user()));
+        match init_stamp::lock_file(path, self.no_wait, waiting) {
+            Ok(Locked::Held(file)) => Ok(Some(file)),
+            Ok(Locked::Interrupted) => Ok(None),
+            Ok(Locked::Busy) => Err(Error::Busy { message: user() }.into()),
+            Err(e) => Err(anyhow::Error::new(e).context(format!("locking {}", path.display()))),
+        }
     }
 
     /// Runs one process; returns its exit code, 128+N when killed by signal N.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 const STAMP_FILE: &str = "tfw-init.stamp";
 const LOCK_FILE: &str = "tfw-init.lock";
-const VERSION_LINE: &str = "tfw init stamp v1";
+const VERSION_LINE: &str = "tfw init stamp v2";
 
 /// The inputs of one env's init and where its record lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl InitRecord {
         let Ok(stamp) = fs::read_to_string(self.stamp_path()) else {
             return Ok(false);
         };
-        Ok(stamp == self.fingerprint()?)
+        Ok(stamp == self.inputs()? + &self.produced())
     }
 
     /// Forgets the record before init starts, so a failed or interrupted init is never taken
@@ -54,33 +54,46 @@ impl InitRecord {
         }
     }
 
-    /// Records a successful init. Taken after init, which may have written the lock file.
-    pub fn write(&self) -> anyhow::Result<()> {
-        let fingerprint = self
-            .fingerprint()
-            .map_err(|Unreadable(why)| anyhow::anyhow!(why))?;
+    /// Records a successful init of `inputs` (taken before init started: a file edited while
+    /// init ran must not count as initialised), with what that init left behind.
+    pub fn write(&self, inputs: &str) -> anyhow::Result<()> {
         fs::create_dir_all(self.data_dir_path())?;
         let temporary = self
             .data_dir_path()
             .join(format!("{STAMP_FILE}.{}", std::process::id()));
-        fs::write(&temporary, fingerprint)?;
+        fs::write(&temporary, inputs.to_string() + &self.produced())?;
         fs::rename(temporary, self.stamp_path())?;
         Ok(())
     }
 
-    /// Holds the data dir's init lock until the returned file is dropped: a second tfw on the
-    /// same env waits for the first one's init instead of racing it.
-    pub fn lock(&self) -> std::io::Result<File> {
+    /// The data dir's lock: held while init runs (or, for a data dir several envs share, while
+    /// the whole command runs), so that no two tfw use it at once.
+    pub fn lock_path(&self) -> std::io::Result<PathBuf> {
         fs::create_dir_all(self.data_dir_path())?;
-        lock_file(&self.data_dir_path().join(LOCK_FILE))
+        Ok(self.data_dir_path().join(LOCK_FILE))
     }
 
-    /// Everything init depends on, as text. File contents appear as hashes: a backend config
-    /// can hold credentials.
-    pub fn fingerprint(&self) -> Result<String, Unreadable> {
+    /// What init wrote that a later init (by tfw or anyone) would change: the data dir's backend
+    /// record and the dependency lock file. Taken after init; any outside change means init again.
+    fn produced(&self) -> String {
+        format!(
+            "backend_record {}\nlock {}\n",
+            hash_file(&self.data_dir_path().join("terraform.tfstate")),
+            hash_file(&self.stack_dir.join(".terraform.lock.hcl"))
+        )
+    }
+
+    /// Everything init reads, as text. File contents appear as hashes: a backend config can hold
+    /// credentials.
+    pub fn inputs(&self) -> Result<String, Unreadable> {
+        let stack = self
+            .stack_dir
+            .canonicalize()
+            .unwrap_or_else(|_| paths::normalize(&self.stack_dir));
         let mut text = format!(
-            "{VERSION_LINE}\nenv {}\ndata_dir {}\n",
+            "{VERSION_LINE}\nenv {}\nstack {}\ndata_dir {}\n",
             self.env,
+            stack.display(),
             self.data_dir.display()
         );
         match &self.binary {
@@ -109,11 +122,6 @@ impl InitRecord {
                 hash_file(&self.stack_dir.join(file))
             );
         }
-        let _ = writeln!(
-            text,
-            "lock {}",
-            hash_file(&self.stack_dir.join(".terraform.lock.hcl"))
-        );
         let mut visited = BTreeSet::new();
         configuration(&self.stack_dir, &mut visited, &mut text)?;
         Ok(text)
@@ -151,15 +159,41 @@ fn relative_to(base: &Path, path: &Path) -> PathBuf {
         .collect()
 }
 
-/// Takes an exclusive lock on `path` (created if missing), waiting for it.
-pub fn lock_file(path: &Path) -> std::io::Result<File> {
+/// How a lock ended up.
+pub enum Locked {
+    Held(File),
+    /// Another tfw holds it and waiting was not wanted.
+    Busy,
+    /// Ctrl-C or SIGTERM arrived while waiting.
+    Interrupted,
+}
+
+/// Takes an exclusive lock on `path` (created if missing). When another process holds it,
+/// calls `waiting` once, then waits unless `no_wait`, polling so that a signal ends the wait.
+pub fn lock_file(path: &Path, no_wait: bool, waiting: impl FnOnce()) -> std::io::Result<Locked> {
     let file = File::options()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)?;
-    file.lock()?;
-    Ok(file)
+    let mut waiting = Some(waiting);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Locked::Held(file)),
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+            Err(fs::TryLockError::WouldBlock) => {}
+        }
+        if no_wait {
+            return Ok(Locked::Busy);
+        }
+        if let Some(waiting) = waiting.take() {
+            waiting();
+        }
+        if crate::terraform::signals::interrupted() {
+            return Ok(Locked::Interrupted);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// The init-relevant configuration of the module in `dir` and of the local modules it calls:
@@ -258,6 +292,16 @@ fn hcl_blocks(source: &str) -> Result<Vec<Relevant>, String> {
         .collect())
 }
 
+/// The bodies of a JSON block value: Terraform accepts an object or an array of objects at
+/// every level (`{"module": {"m": {…}}}`, `{"module": [{"m": [{…}]}]}`).
+fn json_bodies(value: &serde_json::Value) -> Vec<&serde_json::Map<String, serde_json::Value>> {
+    match value {
+        serde_json::Value::Object(body) => vec![body],
+        serde_json::Value::Array(items) => items.iter().flat_map(json_bodies).collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn json_blocks(source: &str) -> Result<Vec<Relevant>, String> {
     let value: serde_json::Value = serde_json::from_str(source).map_err(|e| e.to_string())?;
     let mut relevant = Vec::new();
@@ -267,16 +311,18 @@ fn json_blocks(source: &str) -> Result<Vec<Relevant>, String> {
             local_source: None,
         });
     }
-    if let Some(modules) = value.get("module").and_then(|m| m.as_object()) {
-        for (name, call) in modules {
-            let source = call.get("source");
-            relevant.push(Relevant {
-                text: format!(
-                    "module {name} source={source:?} version={:?}",
-                    call.get("version")
-                ),
-                local_source: source.and_then(|s| s.as_str()).and_then(local),
-            });
+    for modules in value.get("module").map(json_bodies).unwrap_or_default() {
+        for (name, calls) in modules {
+            for call in json_bodies(calls) {
+                let source = call.get("source");
+                relevant.push(Relevant {
+                    text: format!(
+                        "module {name} source={source:?} version={:?}",
+                        call.get("version")
+                    ),
+                    local_source: source.and_then(|s| s.as_str()).and_then(local),
+                });
+            }
         }
     }
     Ok(relevant)
@@ -316,11 +362,12 @@ mod tests {
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(path, content).unwrap();
         }
-        let before = record(dir.path()).fingerprint().unwrap();
+        let fingerprint = || record(dir.path()).inputs().unwrap() + &record(dir.path()).produced();
+        let before = fingerprint();
         let path = dir.path().join(edit.0);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, edit.1).unwrap();
-        before != record(dir.path()).fingerprint().unwrap()
+        before != fingerprint()
     }
 
     const MAIN: &str = "terraform {\n  backend \"local\" {}\n}\nmodule \"m\" {\n  source = \"./modules/m\"\n  x = 1\n}\noutput \"a\" {\n  value = 1\n}\n";
@@ -377,6 +424,23 @@ mod tests {
                 ("extra.tf.json", "{\"output\": {\"j\": {\"value\": 1}}}"),
                 false,
             ),
+            // Every JSON form Terraform reads a block in.
+            (
+                (
+                    "extra.tf.json",
+                    "{\"module\": [{\"j\": {\"source\": \"./modules/m\"}}]}",
+                ),
+                true,
+            ),
+            (
+                (
+                    "extra.tf.json",
+                    "{\"module\": {\"j\": [{\"source\": \"./modules/m\"}]}}",
+                ),
+                true,
+            ),
+            // What init leaves in the data dir: an outside init changes it.
+            ((".terraform/tfw/stg/terraform.tfstate", "{}"), true),
         ];
         for (edit, expected) in cases {
             assert_eq!(changes(base, *edit), *expected, "{edit:?}");
@@ -391,7 +455,7 @@ mod tests {
             "terraform {\n  backend \"local\" {\n",
         )
         .unwrap();
-        let err = record(dir.path()).fingerprint().unwrap_err();
+        let err = record(dir.path()).inputs().unwrap_err();
         assert!(err.0.contains("main.tf"), "{}", err.0);
         assert!(
             record(dir.path()).is_current().is_ok(),
@@ -433,8 +497,19 @@ mod tests {
         fs::write(dir.path().join("main.tf"), MAIN).unwrap();
         let r = record(dir.path());
         assert!(!r.is_current().unwrap());
-        r.write().unwrap();
+        r.write(&r.inputs().unwrap()).unwrap();
         assert!(r.is_current().unwrap());
+        fs::create_dir(dir.path().join("other")).unwrap();
+        fs::write(dir.path().join("other/main.tf"), MAIN).unwrap();
+        let elsewhere = InitRecord {
+            stack_dir: dir.path().join("other"),
+            ..r.clone()
+        };
+        assert_ne!(
+            elsewhere.inputs().unwrap(),
+            r.inputs().unwrap(),
+            "a stamp names its stack"
+        );
         let other_env = InitRecord {
             env: "dev".into(),
             ..r.clone()

@@ -50,8 +50,11 @@ pub struct Context<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepKind {
     /// `when_stale`: skip it if another tfw finished the same init in the meantime.
+    /// `stamp`: record it as done when it succeeds (not when the user's arguments point it
+    /// somewhere other than the env's backend).
     Init {
         when_stale: bool,
+        stamp: bool,
     },
     Command,
 }
@@ -69,6 +72,32 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Init was needed by the command but the data dir is already initialised.
     pub init_up_to_date: bool,
+    /// The data dir serves more than this env (`data_dir = "shared"`, the user's `TF_DATA_DIR`):
+    /// the whole run holds its lock, as another env's init would repoint it.
+    pub shared_data_dir: bool,
+}
+
+/// Arguments of an explicit init that leave it initialised for the env's own backend; any
+/// other (`-backend=false`, another `-backend-config`, `-from-module`, …) leaves no record.
+const INIT_FLAGS_KEEPING_THE_BACKEND: &[&str] = &[
+    "upgrade",
+    "input",
+    "no-color",
+    "lock",
+    "lock-timeout",
+    "compact-warnings",
+    "json",
+    "reconfigure",
+];
+
+fn keeps_the_backend(init_args: &[OsString]) -> bool {
+    init_args.iter().all(|arg| {
+        let arg = arg.to_string_lossy();
+        arg.strip_prefix('-')
+            .map(|flag| flag.trim_start_matches('-'))
+            .and_then(|flag| flag.split('=').next())
+            .is_some_and(|name| INIT_FLAGS_KEEPING_THE_BACKEND.contains(&name))
+    })
 }
 
 /// Flags of plan/apply whose value may come as the next word (`-var-file x`).
@@ -113,6 +142,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     let traits = command_table::lookup(command);
     let settings = context.settings;
 
+    let shared_data_dir = context.user_data_dir || settings.data_dir == DataDirMode::Shared;
     let env_vars = match (settings.data_dir, context.user_data_dir) {
         (DataDirMode::PerEnv, false) => {
             vec![("TF_DATA_DIR".to_string(), data_dir_of(env).into_os_string())]
@@ -155,13 +185,17 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         let mut args = init_args()?;
         args.extend(request.args.iter().cloned());
         steps.push(Step {
-            kind: StepKind::Init { when_stale: false },
+            kind: StepKind::Init {
+                when_stale: false,
+                stamp: keeps_the_backend(&request.args),
+            },
             invocation: invocation(args),
         });
         return Ok(Plan {
             env: env.to_string(),
             steps,
             init_up_to_date: false,
+            shared_data_dir,
         });
     }
 
@@ -170,7 +204,10 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     let init_up_to_date = wants_init && auto && (context.init_up_to_date)();
     if wants_init && !init_up_to_date {
         steps.push(Step {
-            kind: StepKind::Init { when_stale: auto },
+            kind: StepKind::Init {
+                when_stale: auto,
+                stamp: true,
+            },
             invocation: invocation(init_args()?),
         });
     }
@@ -194,6 +231,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         env: env.to_string(),
         steps,
         init_up_to_date,
+        shared_data_dir,
     })
 }
 
@@ -386,6 +424,49 @@ mod tests {
         f.up_to_date = true;
         f.init = InitPolicy::Skip;
         assert_eq!(f.lines(&["stg", "init"]), [INIT_STG], "init always runs");
+    }
+
+    #[test]
+    fn explicit_init_is_recorded_only_for_the_envs_own_backend() {
+        let f = Fixture::new();
+        let stamps = |line: &[&str]| match f.resolve(line).unwrap().steps[0].kind {
+            StepKind::Init { stamp, .. } => stamp,
+            StepKind::Command => panic!("{line:?}: no init"),
+        };
+        for line in [
+            &["stg", "init"][..],
+            &["stg", "init", "-upgrade"],
+            &[
+                "stg",
+                "init",
+                "-input=false",
+                "--no-color",
+                "-lock-timeout=5m",
+            ],
+        ] {
+            assert!(stamps(line), "{line:?}");
+        }
+        for line in [
+            &["stg", "init", "-backend=false"][..],
+            &["stg", "init", "-backend-config=path=elsewhere"],
+            &["stg", "init", "-from-module=../x"],
+            &["stg", "init", "-get=false"],
+            &["stg", "init", "-upgrade", "-plugin-dir=/p"],
+            &["stg", "init", "somedir"],
+        ] {
+            assert!(!stamps(line), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn a_data_dir_of_several_envs_is_shared() {
+        let mut f = Fixture::new();
+        assert!(!f.resolve(&["stg", "plan"]).unwrap().shared_data_dir);
+        f.user_data_dir = true;
+        assert!(f.resolve(&["stg", "plan"]).unwrap().shared_data_dir);
+        let mut f = Fixture::new();
+        f.settings.data_dir = DataDirMode::Shared;
+        assert!(f.resolve(&["stg", "init"]).unwrap().shared_data_dir);
     }
 
     #[test]

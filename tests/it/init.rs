@@ -176,6 +176,73 @@ fn explicit_init_always_runs_and_records() {
 }
 
 #[test]
+fn an_init_with_another_backend_leaves_no_record() {
+    for args in [
+        &["stg", "init", "-backend=false"][..],
+        &["stg", "init", "-backend-config=path=elsewhere.tfstate"],
+        &["stg", "init", "-from-module=../somewhere"],
+    ] {
+        let test = Test::stack();
+        test.run_with(["stg", "plan"]).status(0);
+        test.run_with(args).status(0);
+        assert_eq!(
+            inits(&test.run_with(["stg", "plan"]).status(0)),
+            [INIT_STG],
+            "after {args:?}"
+        );
+    }
+    // Under TF_SKIP_INIT an explicit init is not recorded, and forgets the last record.
+    let test = Test::stack();
+    test.run_with(["stg", "plan"]).status(0);
+    let mut command = test.command();
+    command
+        .args(["stg", "init", "-backend-config=path=x"])
+        .env("TF_SKIP_INIT", "true");
+    test.finish(command.output().unwrap()).status(0);
+    assert_eq!(inits(&test.run_with(["stg", "plan"]).status(0)), [INIT_STG]);
+}
+
+#[test]
+fn an_init_by_someone_else_in_the_data_dir_means_init_again() {
+    for test in [
+        Test::stack(),
+        Test::stack().write("tfw.toml", "data_dir = \"shared\"\n"),
+    ] {
+        test.run_with(["stg", "plan"]).status(0);
+        assert!(inits(&test.run_with(["stg", "plan"]).status(0)).is_empty());
+        // What `terraform init -reconfigure -backend-config=prd.tfbackend` leaves behind.
+        let data_dir = if test.path("tfw.toml").exists() {
+            ".terraform"
+        } else {
+            ".terraform/tfw/stg"
+        };
+        fs::write(
+            test.path(data_dir).join("terraform.tfstate"),
+            "{\"backend\": {\"type\": \"local\", \"config\": {\"path\": \"state/prd.tfstate\"}}}",
+        )
+        .unwrap();
+        assert_eq!(inits(&test.run_with(["stg", "plan"]).status(0)), [INIT_STG]);
+    }
+}
+
+#[test]
+fn a_backend_file_edited_while_init_runs_is_not_taken_as_initialised() {
+    let test = Test::stack();
+    let during = test.path("stg.tfbackend");
+    let mut command = test.command();
+    command
+        .args(["stg", "plan"])
+        .env("FAKE_TF_APPEND_init", &during);
+    test.finish(command.output().unwrap()).status(0);
+    assert_eq!(
+        inits(&test.run_with(["stg", "plan"]).status(0)),
+        [INIT_STG],
+        "the record is of the file init read, not of the edited one"
+    );
+    assert!(inits(&test.run_with(["stg", "plan"]).status(0)).is_empty());
+}
+
+#[test]
 fn shared_data_dir_never_runs_one_env_against_another_envs_init() {
     for test in [
         Test::stack().write("tfw.toml", "data_dir = \"shared\"\n"),

@@ -10,5 +10,6 @@ mod completions;
 mod e2e;
 mod guard;
 mod init;
+mod locks;
 mod signals;
 mod stacks;

@@ -42,6 +42,18 @@ if overlap_dir:
         log({"overlap": command})
     os.remove(mine)
 
+# FAKE_TF_APPEND_<command>=FILE: append a line to FILE while running (an edit during init).
+if "FAKE_TF_APPEND_" + command in os.environ:
+    with open(os.environ["FAKE_TF_APPEND_" + command], "a") as f:
+        f.write("# edited while terraform ran\n")
+
+# FAKE_TF_HOLD_<command>=FILE: say so in FAKE_TF_READY, then run until FILE exists.
+if "FAKE_TF_HOLD_" + command in os.environ:
+    open(os.environ["FAKE_TF_READY"], "w").close()
+    deadline = time.time() + 30
+    while time.time() < deadline and not os.path.exists(os.environ["FAKE_TF_HOLD_" + command]):
+        time.sleep(0.02)
+
 if "FAKE_TF_KILL_" + command in os.environ:
     os.kill(os.getpid(), int(os.environ["FAKE_TF_KILL_" + command]))
 

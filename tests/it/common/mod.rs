@@ -373,3 +373,108 @@ fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A tfw started with `Test::spawn`, whose stderr is collected as it comes.
+pub struct Background {
+    child: std::process::Child,
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+/// Polls `done` until it holds, for at most 20 s.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+impl Test {
+    /// Starts tfw with `args` without waiting for it.
+    pub fn spawn<I, S>(&self, args: I) -> Background
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        use std::io::Read;
+        let mut child = self
+            .base_command(Path::new(TFW))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buffer = [0; 4096];
+            while let Ok(n) = pipe.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        });
+        Background {
+            child,
+            stderr,
+            reader,
+        }
+    }
+
+    /// Waits until the fake terraform said it is running (FAKE_TF_HOLD_ / FAKE_TF_BLOCK).
+    pub fn wait_for_ready(&self) {
+        wait_until("the fake terraform to start", || {
+            self.path("ready").exists()
+        });
+    }
+
+    /// The calls logged so far, without clearing the log.
+    pub fn calls_so_far(&self) -> Vec<String> {
+        fs::read_to_string(self.log_path())
+            .unwrap_or_default()
+            .lines()
+            .map(|line| {
+                let record: Value = serde_json::from_str(line).unwrap();
+                record["argv"]
+                    .as_array()
+                    .map(|argv| {
+                        argv.iter()
+                            .map(|a| a.as_str().unwrap_or("?"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+impl Background {
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    pub fn wait_for_stderr(&self, needle: &str) {
+        wait_until(&format!("{needle:?} on stderr"), || {
+            self.stderr().contains(needle)
+        });
+    }
+
+    pub fn signal(&self, signal: i32) {
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);
+    }
+
+    /// Waits for the exit; returns the exit code and all of stderr.
+    pub fn wait(mut self) -> (i32, String) {
+        let status = self.child.wait().unwrap();
+        self.reader.join().unwrap();
+        let stderr = String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned();
+        (status.code().expect("tfw exited by signal"), stderr)
+    }
+}
