@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::terraform::command_table;
 use crate::terraform::hcl;
 use crate::terraform::hcl::Parsed;
+use crate::terraform::plan_file;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -95,6 +96,44 @@ pub fn state_location(file: &Path) -> String {
     shown.join(", ")
 }
 
+/// Refuses `apply PLANFILE` when the plan was made against another state than `env`'s:
+/// terraform applies a saved plan to the backend recorded in it, whatever the data dir says.
+/// A file tfw cannot read as a plan is left to terraform (apply is guarded either way).
+pub fn check_saved_plan(plan: &Path, env: &str, backend_file: &Path) -> Result<(), Error> {
+    let Some(planned) = plan_file::read_backend(plan) else {
+        return Ok(());
+    };
+    let Ok(bytes) = std::fs::read(backend_file) else {
+        return Ok(());
+    };
+    let is_json = backend_file.extension().is_some_and(|e| e == "json");
+    let Parsed::Attributes(attributes) = hcl::parse_attributes(&bytes, is_json) else {
+        return Ok(());
+    };
+    let differing: Vec<&str> = attributes
+        .iter()
+        .filter(|(key, value)| planned.config.get(*key).is_some_and(|p| p != value))
+        .map(|(key, _)| key)
+        .collect();
+    if differing.is_empty() {
+        return Ok(());
+    }
+    let name = plan
+        .file_name()
+        .unwrap_or(plan.as_os_str())
+        .to_string_lossy();
+    Err(Error::Refused {
+        message: format!(
+            "`{name}` was planned against another state than {env}'s: its backend's {} differs from {}",
+            differing.join(", "),
+            backend_file.display()
+        ),
+        help: format!(
+            "apply a plan with the env it was made for, or make one for {env}: `tfw {env} plan -out={name}`"
+        ),
+    })
+}
+
 /// One stack a confirmation covers, as shown before asking.
 pub struct Target {
     pub stack: String,
@@ -183,6 +222,35 @@ mod tests {
                 "{env} {line} terminal={terminal} token={token:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_saved_plan_applies_only_to_the_state_it_was_made_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = dir.path().join("tfplan");
+        std::fs::write(&plan, include_bytes!("../tests/fixtures/prd-1.11.4.tfplan")).unwrap();
+        let backend = dir.path().join("stg.tfbackend");
+        std::fs::write(&backend, "path = \"state/stg.tfstate\"\n").unwrap();
+        let err = check_saved_plan(&plan, "stg", &backend).unwrap_err();
+        assert_eq!(err.exit_code(), 77);
+        assert!(
+            err.to_string().contains("its backend's path differs"),
+            "{err}"
+        );
+        assert!(
+            err.help().contains("tfw stg plan -out=tfplan"),
+            "{}",
+            err.help()
+        );
+        std::fs::write(&backend, "path = \"state/prd.tfstate\"\n").unwrap();
+        assert_eq!(check_saved_plan(&plan, "stg", &backend), Ok(()));
+        std::fs::write(&plan, "not a plan").unwrap();
+        std::fs::write(&backend, "path = \"state/stg.tfstate\"\n").unwrap();
+        assert_eq!(
+            check_saved_plan(&plan, "stg", &backend),
+            Ok(()),
+            "left to terraform"
+        );
     }
 
     #[test]

@@ -142,6 +142,12 @@ fn prepare(
         is_file: &is_file,
     };
     let mut plan = resolve::resolve(request, &context)?;
+    if let Some(saved_plan) = &plan.saved_plan {
+        let backend = stack
+            .dir
+            .join(settings.backend_config.for_env(&request.env));
+        guard::check_saved_plan(saved_plan, &request.env, &backend)?;
+    }
     if let Some(step) = step {
         step.complete(&mut plan, &request.command.to_string_lossy());
     }

@@ -6,6 +6,7 @@ pub mod executor;
 pub mod hcl;
 pub mod init_stamp;
 pub mod invocation;
+pub mod plan_file;
 pub mod quote;
 pub mod resolve;
 pub mod signals;

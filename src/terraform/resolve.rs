@@ -72,6 +72,9 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Init was needed by the command but the data dir is already initialised.
     pub init_up_to_date: bool,
+    /// `apply PLANFILE`: the plan file (relative to the current directory), whose backend must
+    /// be this env's.
+    pub saved_plan: Option<PathBuf>,
     /// The data dir serves more than this env (`data_dir = "shared"`, the user's `TF_DATA_DIR`):
     /// the whole run holds its lock, as another env's init would repoint it.
     pub shared_data_dir: bool,
@@ -195,6 +198,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
             env: env.to_string(),
             steps,
             init_up_to_date: false,
+            saved_plan: None,
             shared_data_dir,
         });
     }
@@ -213,8 +217,11 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     }
 
     let mut args = vec![request.command.clone()];
-    let saved_plan = traits.name == "apply" && saved_plan_file(&request.args, context).is_some();
-    if traits.takes_var_files && !saved_plan {
+    let saved_plan = (traits.name == "apply")
+        .then(|| saved_plan_file(&request.args, context))
+        .flatten()
+        .map(|file| context.stack_dir.join(file));
+    if traits.takes_var_files && saved_plan.is_none() {
         for pattern in &settings.var_files {
             args.push(flag(
                 "-var-file=",
@@ -231,6 +238,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         env: env.to_string(),
         steps,
         init_up_to_date,
+        saved_plan,
         shared_data_dir,
     })
 }

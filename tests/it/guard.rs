@@ -1,6 +1,7 @@
 //! Protected environments: nothing touches their state without a deliberate confirmation.
 
 use crate::common::Test;
+use std::fs;
 use std::process::Stdio;
 
 const GUARDED: &[&[&str]] = &[
@@ -99,6 +100,33 @@ fn chdir_is_refused_before_anything_runs() {
 fn an_alias_runs_like_its_command() {
     let run = Test::stack().args(["stg", "env", "list"]).run().status(0);
     assert_eq!(run.lines()[1], "env list", "no var file, after init");
+}
+
+#[test]
+fn a_plan_made_for_another_env_is_never_applied() {
+    let plan = include_bytes!("../fixtures/prd-1.0.3.tfplan");
+    let test = Test::stack();
+    fs::write(test.path("tfplan"), plan).unwrap();
+    // Made for prd's state: stg refuses it, even confirmed; prd takes it once confirmed.
+    for args in [
+        &["stg", "apply", "tfplan"][..],
+        &["--confirm", "stg", "stg", "apply", "-input=false", "tfplan"],
+    ] {
+        let run = test
+            .run_with(args)
+            .status(77)
+            .stderr_contains("`tfplan` was planned against another state than stg's");
+        assert!(
+            run.calls.is_empty(),
+            "{args:?}: terraform ran {:?}",
+            run.lines()
+        );
+    }
+    test.run_with(["prd", "apply", "tfplan"]).status(77);
+    let run = test
+        .run_with(["--confirm", "prd", "prd", "apply", "tfplan"])
+        .status(0);
+    assert_eq!(run.lines()[1], "apply tfplan");
 }
 
 #[test]
