@@ -186,8 +186,7 @@ fn confirm(
                     stack: std::path::absolute(&stack.dir)?.display().to_string(),
                     commands: prepared
                         .plan
-                        .steps
-                        .iter()
+                        .expected_steps()
                         .map(|s| s.invocation.command_line())
                         .collect(),
                     location: guard::state_location(&backend),
@@ -209,7 +208,7 @@ fn dry_run_text(decision: &Decision, plan: &Plan) -> String {
     if plan.init_up_to_date {
         text.push_str(&format!("# init up to date ({})\n", plan.env));
     }
-    for step in &plan.steps {
+    for step in plan.expected_steps() {
         text.push_str(&format!("{}\n", step.invocation));
     }
     text

@@ -66,7 +66,11 @@ impl Executor {
             },
             false => None,
         };
-        if plan.init_up_to_date {
+        let rechecked = plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::Init { when_stale: true, .. }));
+        if plan.init_up_to_date && !rechecked {
             self.note(output, &format!("init up to date ({})", plan.env));
         }
         let prelude = plan.steps.iter().any(|s| s.kind == StepKind::Command);
@@ -83,10 +87,12 @@ impl Executor {
                         return Ok(exit_code::INTERRUPTED);
                     };
                     if when_stale && matches!(record.is_current(), Ok(true)) {
-                        self.note(
-                            output,
-                            &format!("init up to date ({}), done by another tfw", plan.env),
-                        );
+                        let by = if plan.init_up_to_date {
+                            ""
+                        } else {
+                            ", done by another tfw"
+                        };
+                        self.note(output, &format!("init up to date ({}){by}", plan.env));
                         continue;
                     }
                     record.remove().context("removing the init stamp")?;

@@ -80,6 +80,16 @@ pub struct Plan {
     pub shared_data_dir: bool,
 }
 
+impl Plan {
+    /// The steps that will run as things stand: an init that the record shows is not needed
+    /// is left out (it stays in `steps`, rechecked under the lock).
+    pub fn expected_steps(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(|step| {
+            !(self.init_up_to_date && matches!(step.kind, StepKind::Init { when_stale: true, .. }))
+        })
+    }
+}
+
 /// Arguments of an explicit init that leave it initialised for the env's own backend; any
 /// other (`-backend=false`, another `-backend-config`, `-from-module`, …) leaves no record.
 const INIT_FLAGS_KEEPING_THE_BACKEND: &[&str] = &[
@@ -206,7 +216,9 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     let wants_init = traits.needs_init && context.init != InitPolicy::Skip;
     let auto = context.init == InitPolicy::Auto;
     let init_up_to_date = wants_init && auto && (context.init_up_to_date)();
-    if wants_init && !init_up_to_date {
+    // A shared data dir can be repointed by another env's run between now and the command: its
+    // init stays in the plan, to be skipped if the record still holds under the run's lock.
+    if wants_init && (!init_up_to_date || shared_data_dir) {
         steps.push(Step {
             kind: StepKind::Init {
                 when_stale: auto,
@@ -475,6 +487,18 @@ mod tests {
         let mut f = Fixture::new();
         f.settings.data_dir = DataDirMode::Shared;
         assert!(f.resolve(&["stg", "init"]).unwrap().shared_data_dir);
+        // Up to date now, but another env may repoint it before the run holds its lock.
+        f.up_to_date = true;
+        let plan = f.resolve(&["stg", "plan"]).unwrap();
+        assert!(plan.init_up_to_date);
+        assert_eq!(
+            plan.steps[0].kind,
+            StepKind::Init {
+                when_stale: true,
+                stamp: true
+            }
+        );
+        assert_eq!(plan.expected_steps().count(), 1);
     }
 
     #[test]

@@ -82,7 +82,23 @@ fn saved_plan_applies_without_var_files() {
 #[test]
 #[ignore = "needs a real terraform: run scripts/e2e"]
 fn concurrent_envs_in_one_stack_keep_their_own_outputs() {
+    concurrent_applies_keep_their_own_outputs(Test::example("quickstart"));
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn concurrent_envs_sharing_one_data_dir_keep_their_own_outputs() {
     let test = Test::example("quickstart");
+    let settings = fs::read_to_string(test.path("tfw.toml")).unwrap();
+    fs::write(
+        test.path("tfw.toml"),
+        format!("data_dir = \"shared\"\n{settings}"),
+    )
+    .unwrap();
+    concurrent_applies_keep_their_own_outputs(test);
+}
+
+fn concurrent_applies_keep_their_own_outputs(test: Test) {
     let terraform = terraform();
     for round in 1..=4 {
         let counts = [("stg", round), ("dev", round * 10)];
@@ -339,4 +355,115 @@ fn generated_atlantis_steps_plan_and_apply_one_env_each() {
             "{untouched} was not applied"
         );
     }
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn a_plan_made_for_prd_is_refused_under_stg() {
+    let test = Test::example("quickstart");
+    tfw(&test, &["prd", "plan", "-out=tfplan"]).status(0);
+    let run = tfw(&test, &["stg", "apply", "tfplan"])
+        .status(77)
+        .stderr_contains("planned against another state than stg's");
+    assert!(!run.stderr().contains("Apply complete"), "{}", run.stderr());
+    assert!(!test.path("state/prd.tfstate").exists(), "prd untouched");
+    assert!(!test.path("state/stg.tfstate").exists(), "stg untouched");
+    // Made for stg, it applies to stg.
+    tfw(&test, &["stg", "plan", "-out=tfplan"]).status(0);
+    tfw(&test, &["stg", "apply", "tfplan"]).status(0);
+    assert_eq!(output(&test, "stg", "name"), "quickstart-stg");
+    assert!(!test.path("state/prd.tfstate").exists());
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn an_absolute_tf_data_dir_never_serves_two_stacks() {
+    let test = Test::example("quickstart");
+    let data_dir = test.path("one-data-dir");
+    let terraform = terraform();
+    let mut command = test.command();
+    command
+        .args([
+            "--terraform",
+            &terraform,
+            "--all",
+            "-j",
+            "2",
+            "stg",
+            "apply",
+            "-auto-approve",
+        ])
+        .env("TF_DATA_DIR", &data_dir);
+    test.finish(command.output().unwrap())
+        .status(64)
+        .stderr_contains("2 stacks would share");
+    assert!(!data_dir.exists());
+    assert!(!test.path("state/stg.tfstate").exists());
+    assert!(!test.path("datadog/state/stg.tfstate").exists());
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn an_init_by_hand_in_a_shared_data_dir_is_noticed() {
+    let test = Test::example("quickstart");
+    let settings = fs::read_to_string(test.path("tfw.toml")).unwrap();
+    fs::write(
+        test.path("tfw.toml"),
+        format!("data_dir = \"shared\"\n{settings}"),
+    )
+    .unwrap();
+    tfw(&test, &["stg", "apply", "-auto-approve"]).status(0);
+    // A plain terraform init for prd in the same data dir, behind tfw's back.
+    let init = std::process::Command::new(terraform())
+        .args([
+            "init",
+            "-reconfigure",
+            "-backend-config=prd.tfbackend",
+            "-input=false",
+        ])
+        .current_dir(test.path(""))
+        .env("HOME", test.path(""))
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    fs::write(
+        test.path("stg.tfvars"),
+        "env            = \"stg\"\ninstance_count = 7\n",
+    )
+    .unwrap();
+    let run = tfw(&test, &["stg", "apply", "-auto-approve"]).status(0);
+    assert!(
+        run.stderr().contains("init -reconfigure"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!test.path("state/prd.tfstate").exists(), "prd untouched");
+    assert_eq!(output(&test, "stg", "instance_count"), "7");
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn an_init_with_another_backend_is_not_trusted_later() {
+    let test = Test::example("quickstart");
+    tfw(
+        &test,
+        &[
+            "stg",
+            "init",
+            "-backend-config=path=state/elsewhere.tfstate",
+        ],
+    )
+    .status(0);
+    let run = tfw(&test, &["stg", "apply", "-auto-approve"]).status(0);
+    assert!(
+        run.stderr().contains("init -reconfigure"),
+        "{}",
+        run.stderr()
+    );
+    assert!(test.path("state/stg.tfstate").is_file());
+    assert!(!test.path("state/elsewhere.tfstate").exists());
 }
