@@ -2,6 +2,7 @@
 //! (typed env name at a terminal, `--confirm <ENV>` elsewhere) they need first.
 
 use crate::error::Error;
+use crate::terraform::backend;
 use crate::terraform::command_table;
 use crate::terraform::hcl;
 use crate::terraform::hcl::Parsed;
@@ -59,22 +60,6 @@ fn confirm_help(env: &str) -> String {
     )
 }
 
-/// The non-secret keys of a backend config that say where state lives.
-const LOCATION_KEYS: &[&str] = &[
-    "bucket",
-    "key",
-    "prefix",
-    "region",
-    "path",
-    "workspace_key_prefix",
-    "storage_account_name",
-    "container_name",
-    "resource_group_name",
-    "organization",
-    "workspace",
-    "workspaces",
-];
-
 /// `bucket = "b", key = "k"` from a backend config file, credentials left out.
 pub fn state_location(file: &Path) -> String {
     let Ok(bytes) = std::fs::read(file) else {
@@ -85,9 +70,8 @@ pub fn state_location(file: &Path) -> String {
         Parsed::Attributes(attributes) => attributes,
         _ => return format!("(cannot parse {})", file.display()),
     };
-    let shown: Vec<String> = attributes
+    let shown: Vec<String> = backend::shown_settings(&attributes)
         .iter()
-        .filter(|(key, _)| LOCATION_KEYS.contains(key))
         .map(|(key, value)| format!("{key} = {value:?}"))
         .collect();
     if shown.is_empty() {

@@ -8,7 +8,8 @@ use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
 use crate::parallel::in_parallel;
 use crate::repo::listing::{Status, Subtree};
-use crate::repo::{Presence, Repo, Stack, join_display, listing_dir, paths};
+use crate::repo::{Presence, Repo, Stack, join_display, listing_dir};
+use crate::terraform::backend::{self, StateLocation};
 use crate::terraform::hcl::{Attributes, Parsed};
 use crate::terraform::hcl::{backend_of, parse_attributes};
 use serde::Serialize;
@@ -36,7 +37,7 @@ struct Found<'a> {
 }
 
 /// A backend file's state location, and the problem to report if another file shares it.
-type StateUse = (String, Problem);
+type StateUse = (StateLocation, Problem);
 
 /// Files that count for orphans and names: in the working tree and not ignored by git.
 fn visible(status: Status) -> bool {
@@ -115,12 +116,12 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
         touched.push(part);
     }
     cache.save(touched);
-    states.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    states.sort_unstable_by(|a, b| a.0.identity.cmp(&b.0.identity));
     for owners in states
-        .chunk_by(|a, b| a.0 == b.0)
+        .chunk_by(|a, b| a.0.identity == b.0.identity)
         .filter(|owners| owners.len() > 1)
     {
-        for (key, owner) in owners {
+        for (location, owner) in owners {
             let others: Vec<&str> = owners
                 .iter()
                 .filter(|o| o.1.path != owner.path)
@@ -128,8 +129,9 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
                 .collect();
             problems.push(Problem {
                 message: format!(
-                    "same state as {} ({key}): one would overwrite the other",
-                    others.join(", ")
+                    "same state as {} ({}): one would overwrite the other",
+                    others.join(", "),
+                    location.shown
                 ),
                 ..owner.clone()
             });
@@ -254,6 +256,10 @@ impl Checker<'_> {
                     match parse_attributes(bytes, is_json) {
                         // A var file's values are not needed: remember only that it parses.
                         Parsed::Attributes(_) if !is_backend => Parsed::Valid,
+                        // Credentials never reach memory beyond this point, nor the cache.
+                        Parsed::Attributes(attributes) => {
+                            Parsed::Attributes(backend::redact(&attributes))
+                        }
                         other => other,
                     }
                 });
@@ -309,7 +315,7 @@ impl Checker<'_> {
             .into_iter()
             .filter(|n| n.ends_with(".tf"))
             .find_map(
-                |name| match &*self.parsed(found, name, touched, backend_of) {
+                |name| match &*self.parsed(found, name, touched, redacted_backend_of) {
                     Parsed::Backend(found) => found.clone(),
                     _ => None,
                 },
@@ -317,16 +323,26 @@ impl Checker<'_> {
     }
 }
 
-/// Where a backend config keeps state, as a comparable string; `None` when it cannot be told.
+/// A `.tf` file's backend block, its settings redacted.
+fn redacted_backend_of(bytes: &[u8]) -> Parsed {
+    match backend_of(bytes) {
+        Parsed::Backend(Some((kind, attributes))) => {
+            Parsed::Backend(Some((kind, backend::redact(&attributes))))
+        }
+        other => other,
+    }
+}
+
+/// Where a backend config keeps state; `None` when it cannot be told.
 fn state_key(
     block: &Option<(String, Attributes)>,
     file: &Attributes,
     stack_path: &str,
-) -> Option<String> {
-    let block_attributes = block.as_ref().map(|(_, a)| a);
+) -> Option<StateLocation> {
     // The file's settings override the block's, as `-backend-config` does.
-    let get = |key: &str| file.get(key).or_else(|| block_attributes?.get(key));
-    let has = |key: &str| get(key).is_some();
+    let mut settings: BTreeMap<&str, &str> = block.iter().flat_map(|(_, a)| a.iter()).collect();
+    settings.extend(file.iter());
+    let has = |key: &str| settings.contains_key(key);
     let kind = match block {
         Some((kind, _)) => kind.as_str(),
         None if has("path") => "local",
@@ -335,41 +351,7 @@ fn state_key(
         None if has("bucket") => "gcs",
         None => "unknown",
     };
-    let fields = |keys: &[&str]| -> Option<String> {
-        keys.iter()
-            .map(|k| Some(format!("{k}={}", get(k)?)))
-            .collect::<Option<Vec<_>>>()
-            .map(|v| v.join(" "))
-    };
-    let key = match kind {
-        "s3" => {
-            let prefix = get("workspace_key_prefix").unwrap_or("env:");
-            format!(
-                "s3 {} workspace_key_prefix={prefix}",
-                fields(&["bucket", "key"])?
-            )
-        }
-        "gcs" => format!("gcs {}", fields(&["bucket", "prefix"])?),
-        "azurerm" => format!(
-            "azurerm {}",
-            fields(&["storage_account_name", "container_name", "key"])?
-        ),
-        "local" => {
-            let path = Path::new(stack_path).join(get("path").unwrap_or("terraform.tfstate"));
-            format!("local path={}", paths::normalize(&path).display())
-        }
-        other => {
-            let mut merged: BTreeMap<&str, &str> =
-                block_attributes.iter().flat_map(|a| a.iter()).collect();
-            merged.extend(file.iter());
-            if merged.is_empty() {
-                return None;
-            }
-            let settings: Vec<String> = merged.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!("{other} {}", settings.join(" "))
-        }
-    };
-    Some(key)
+    backend::locate(kind, &settings, stack_path)
 }
 
 #[cfg(test)]
@@ -384,7 +366,9 @@ mod tests {
     fn state_keys_by_backend_type() {
         let s3 = Some(("s3".to_string(), attrs(&[("region", "eu")])));
         assert_eq!(
-            state_key(&s3, &attrs(&[("bucket", "b"), ("key", "k")]), "a").unwrap(),
+            state_key(&s3, &attrs(&[("bucket", "b"), ("key", "k")]), "a")
+                .unwrap()
+                .shown,
             "s3 bucket=b key=k workspace_key_prefix=env:"
         );
         assert_eq!(
@@ -394,26 +378,36 @@ mod tests {
         );
         let local = Some(("local".to_string(), Attributes::default()));
         assert_eq!(
-            state_key(&local, &attrs(&[("path", "../b/state/x.tfstate")]), "a").unwrap(),
+            state_key(&local, &attrs(&[("path", "../b/state/x.tfstate")]), "a")
+                .unwrap()
+                .shown,
             "local path=b/state/x.tfstate"
         );
         assert_eq!(
-            state_key(&local, &Attributes::default(), "a").unwrap(),
+            state_key(&local, &Attributes::default(), "a")
+                .unwrap()
+                .shown,
             "local path=a/terraform.tfstate"
         );
         assert_eq!(
-            state_key(&None, &attrs(&[("bucket", "b"), ("prefix", "p")]), ".").unwrap(),
+            state_key(&None, &attrs(&[("bucket", "b"), ("prefix", "p")]), ".")
+                .unwrap()
+                .shown,
             "gcs bucket=b prefix=p"
         );
         let gcs_in_block = Some(("gcs".to_string(), attrs(&[("bucket", "b")])));
         assert_eq!(
-            state_key(&gcs_in_block, &attrs(&[("prefix", "p")]), ".").unwrap(),
+            state_key(&gcs_in_block, &attrs(&[("prefix", "p")]), ".")
+                .unwrap()
+                .shown,
             "gcs bucket=b prefix=p"
         );
         let consul = Some(("consul".to_string(), Attributes::default()));
         assert_eq!(
-            state_key(&consul, &attrs(&[("path", "x")]), ".").unwrap(),
-            "consul path=x"
+            state_key(&consul, &attrs(&[("path", "x")]), ".")
+                .unwrap()
+                .shown,
+            "consul path=x, same settings"
         );
     }
 }

@@ -66,10 +66,15 @@ impl Executor {
             },
             false => None,
         };
-        let rechecked = plan
-            .steps
-            .iter()
-            .any(|s| matches!(s.kind, StepKind::Init { when_stale: true, .. }));
+        let rechecked = plan.steps.iter().any(|s| {
+            matches!(
+                s.kind,
+                StepKind::Init {
+                    when_stale: true,
+                    ..
+                }
+            )
+        });
         if plan.init_up_to_date && !rechecked {
             self.note(output, &format!("init up to date ({})", plan.env));
         }

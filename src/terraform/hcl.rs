@@ -14,11 +14,21 @@ pub fn parse_attributes(bytes: &[u8], is_json: bool) -> Parsed {
     };
     if is_json {
         return match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Object(object)) => Parsed::Attributes(Attributes::new(
-                object
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.as_str(), literal_json(v)?))),
-            )),
+            Ok(serde_json::Value::Object(object)) => {
+                let nested = object.iter().flat_map(|(block, value)| {
+                    value
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(move |(k, v)| Some((format!("{block}.{k}"), literal_json(v)?)))
+                });
+                Parsed::Attributes(Attributes::new(
+                    object
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.clone(), literal_json(v)?)))
+                        .chain(nested),
+                ))
+            }
             Ok(_) => Parsed::Invalid("invalid JSON: expected an object".into()),
             Err(e) => Parsed::Invalid(format!("line {}: invalid JSON: {e}", e.line())),
         };
@@ -66,16 +76,25 @@ fn literal_json(value: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// The literal attributes of `body`, and of its nested blocks as `block.attribute` (the remote
+/// backend's `workspaces { name = … }`).
 fn literal_attributes(body: &hcl::Body) -> Attributes {
-    Attributes::new(body.attributes().filter_map(|a| {
-        let value = match a.expr() {
-            hcl::Expression::String(s) => s.clone(),
-            hcl::Expression::Number(n) => n.to_string(),
-            hcl::Expression::Bool(b) => b.to_string(),
-            _ => return None,
-        };
-        Some((a.key(), value))
-    }))
+    let literal = |a: &hcl::Attribute| match a.expr() {
+        hcl::Expression::String(s) => Some(s.clone()),
+        hcl::Expression::Number(n) => Some(n.to_string()),
+        hcl::Expression::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let top = body
+        .attributes()
+        .filter_map(|a| Some((a.key().to_string(), literal(a)?)));
+    let nested = body.blocks().flat_map(|block| {
+        block
+            .body()
+            .attributes()
+            .filter_map(move |a| Some((format!("{}.{}", block.identifier(), a.key()), literal(a)?)))
+    });
+    Attributes::new(top.chain(nested))
 }
 
 /// Literal attributes of an HCL body (strings, numbers, bools), sorted by key, kept as one
@@ -86,17 +105,19 @@ pub struct Attributes(String);
 impl Attributes {
     /// From `(key, value)` pairs; a pair that cannot be stored on one cache line is left out
     /// (no backend keeps its state location in a multi-line value).
-    pub fn new<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Self {
-        let sorted: BTreeMap<&str, String> = pairs
+    pub fn new<K: AsRef<str> + Ord>(pairs: impl IntoIterator<Item = (K, String)>) -> Self {
+        let sorted: BTreeMap<K, String> = pairs
             .into_iter()
-            .filter(|(k, v)| !(k.contains(['=', FIELD, '\n']) || v.contains([FIELD, '\n'])))
+            .filter(|(k, v)| {
+                !(k.as_ref().contains(['=', FIELD, '\n']) || v.contains([FIELD, '\n']))
+            })
             .collect();
         let mut text = String::new();
         for (key, value) in sorted {
             if !text.is_empty() {
                 text.push(FIELD);
             }
-            let _ = write!(text, "{key}={value}");
+            let _ = write!(text, "{}={value}", key.as_ref());
         }
         Self(text)
     }
@@ -104,10 +125,6 @@ impl Attributes {
     /// From the text `iter` reads (pairs `key=value` separated by FIELD), as a cache stores it.
     pub fn from_fields(text: String) -> Self {
         Self(text)
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {

@@ -1,5 +1,6 @@
 //! Terraform itself: its commands, turning a request into invocations, running them, init.
 
+pub mod backend;
 pub mod binary;
 pub mod command_table;
 pub mod executor;

@@ -85,7 +85,14 @@ impl Plan {
     /// is left out (it stays in `steps`, rechecked under the lock).
     pub fn expected_steps(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(|step| {
-            !(self.init_up_to_date && matches!(step.kind, StepKind::Init { when_stale: true, .. }))
+            !(self.init_up_to_date
+                && matches!(
+                    step.kind,
+                    StepKind::Init {
+                        when_stale: true,
+                        ..
+                    }
+                ))
         })
     }
 }

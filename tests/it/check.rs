@@ -328,3 +328,70 @@ fn an_ignored_env_file_runs_but_check_says_it_is_not_committed() {
     );
     test.run_with(["-C", "datadog", "dev", "plan"]).status(0);
 }
+
+/// A repository whose stacks use `backend` with `settings` per env file (`{env}` replaced).
+fn with_backend(backend: &str, settings: &str) -> Test {
+    let test = Test::new().write("tfw.toml", "").write(
+        "main.tf",
+        &format!("terraform {{\n  backend \"{backend}\" {{}}\n}}\n"),
+    );
+    let test = ["stg", "dev", "prd"].iter().fold(test, |t, env| {
+        t.write(&format!("{env}.tfvars"), "")
+            .write(&format!("{env}.tfbackend"), &settings.replace("{env}", env))
+    });
+    test.git(&["init", "-q"]);
+    commit(&test);
+    test
+}
+
+#[test]
+fn credentials_are_never_printed_or_cached() {
+    let secrets = ["hunter2", "admin:s3cret", "AKIASECRET", "tok3n"];
+    let test = with_backend(
+        "pg",
+        "conn_str = \"postgres://admin:s3cret@db/state\"\npassword = \"hunter2\"\naccess_key = \"AKIASECRET\"\ntoken = \"tok3n\"\n",
+    );
+    for format in ["text", "json"] {
+        let run = test.run_with(["check", "--format", format]).status(1);
+        assert!(run.stdout().contains("same state as"), "{}", run.stdout());
+        assert!(
+            run.stdout().contains("pg backend, same settings"),
+            "{}",
+            run.stdout()
+        );
+        for secret in secrets {
+            assert!(!run.stdout().contains(secret), "{format}: {}", run.stdout());
+            assert!(!run.stderr().contains(secret), "{format}: {}", run.stderr());
+        }
+    }
+    let cache = std::fs::read_to_string(test.path(".git/tfw-check-cache")).unwrap();
+    assert!(!cache.is_empty());
+    for secret in secrets {
+        assert!(!cache.contains(secret), "the cache keeps {secret}: {cache}");
+    }
+    // Different secrets are different settings: no shared state.
+    let test = with_backend("pg", "conn_str = \"postgres://admin:{env}@db/state\"\n");
+    test.run_with(["check"]).status(0);
+}
+
+#[test]
+fn remote_backend_workspaces_tell_envs_apart() {
+    let test = with_backend(
+        "remote",
+        "organization = \"acme\"\nworkspaces {\n  name = \"app-{env}\"\n}\n",
+    );
+    let run = test.run_with(["check"]).status(0);
+    assert_eq!(run.stdout(), "");
+    let test = with_backend(
+        "remote",
+        "organization = \"acme\"\ntoken = \"tok3n\"\nworkspaces {\n  name = \"app\"\n}\n",
+    );
+    let run = test.run_with(["check"]).status(1);
+    assert!(
+        run.stdout()
+            .contains("(remote hostname=app.terraform.io organization=acme workspaces.name=app)"),
+        "{}",
+        run.stdout()
+    );
+    assert!(!run.stdout().contains("tok3n"), "{}", run.stdout());
+}
