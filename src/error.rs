@@ -37,6 +37,10 @@ pub enum Error {
     NestedConfig { inner: PathBuf, outer: PathBuf },
     /// Another tfw holds a lock and `--no-wait` was given.
     Busy { message: String },
+    /// A directory tfw must read cannot be read.
+    Unreadable { path: PathBuf, message: String },
+    /// The system refused to start terraform with so long an argument list.
+    ArgumentsTooLong { count: usize, bytes: usize },
     /// A generated file differs from what tfw would generate now.
     Stale { path: PathBuf },
     /// Standard output or error could not be written (a full disk, a closed file).
@@ -50,7 +54,8 @@ impl Error {
                 exit_code::USAGE
             }
             Error::Config { .. } | Error::NestedConfig { .. } => exit_code::CONFIG,
-            Error::MissingFile { .. } => exit_code::MISSING_FILE,
+            Error::MissingFile { .. } | Error::Unreadable { .. } => exit_code::MISSING_FILE,
+            Error::ArgumentsTooLong { .. } => exit_code::USAGE,
             Error::TerraformNotFound { .. } => exit_code::UNAVAILABLE,
             Error::Refused { .. } => exit_code::REFUSED,
             Error::Output { .. } => exit_code::IO_ERROR,
@@ -85,6 +90,12 @@ impl Error {
                 outer.display()
             ),
             Error::Busy { .. } => "try again when it has finished, or leave out `--no-wait` to wait for it".into(),
+            Error::Unreadable { .. } => {
+                "check its permissions: tfw reads the stack directory to find its envs".into()
+            }
+            Error::ArgumentsTooLong { .. } => {
+                "put long values in a var file (`-var-file=…`) instead of the command line".into()
+            }
             Error::Output { .. } => "send the output somewhere it can be written".into(),
             Error::Stale { path } => format!(
                 "regenerate it with `tfw atlantis --output {}`",
@@ -144,6 +155,13 @@ impl fmt::Display for Error {
                 write!(f, "terraform not found (looked for {tried})")
             }
             Error::Output { message } => write!(f, "writing output: {message}"),
+            Error::Unreadable { path, message } => {
+                write!(f, "cannot read {}: {message}", path.display())
+            }
+            Error::ArgumentsTooLong { count, bytes } => write!(
+                f,
+                "the system refused to start terraform: its {count} arguments ({bytes} bytes) are too long a list"
+            ),
             Error::Busy { message } => f.write_str(message),
             Error::NestedConfig { inner, outer } => write!(
                 f,

@@ -65,6 +65,7 @@ impl Repo {
         let start = start
             .canonicalize()
             .with_context(|| format!("reading {}", start.display()))?;
+        readable(&start)?;
         let root = config::find_root(&start)?;
         let settings = Settings::load(&root)?;
         let mut builder = GlobSetBuilder::new();
@@ -140,6 +141,7 @@ impl Repo {
         let canonical = dir
             .canonicalize()
             .with_context(|| format!("reading {}", dir.display()))?;
+        readable(&canonical)?;
         let path = relative_path(&self.root, &canonical);
         let depth = self.patterns().map(|p| p.depth()).max().unwrap_or(1).max(1);
         let scope = Scope {
@@ -271,6 +273,17 @@ impl Repo {
             .filter(|file| !files.on_disk(file))
             .map(|file| join_display(&stack.path, Path::new(&file)))
             .collect())
+    }
+}
+
+/// Fails when `dir` cannot be listed: it would look empty, a stack without envs.
+fn readable(dir: &Path) -> Result<(), crate::error::Error> {
+    match std::fs::read_dir(dir) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(crate::error::Error::Unreadable {
+            path: dir.to_path_buf(),
+            message: e.kind().to_string(),
+        }),
     }
 }
 

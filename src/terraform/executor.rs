@@ -213,7 +213,11 @@ impl Executor {
         stdout_to_stderr: bool,
     ) -> anyhow::Result<i32> {
         if !self.quiet {
-            line(output, &format!("$ {}", invocation.command_line()), true);
+            line(
+                output,
+                &format!("$ {}", echoed(&invocation.command_line())),
+                true,
+            );
         }
         let mut expression = duct::cmd(&self.binary, &invocation.args)
             .dir(&invocation.dir)
@@ -239,13 +243,23 @@ impl Executor {
             // stdout belongs to the command: `tfw stg output -json | jq` must see JSON only.
             expression = expression.stdout_to_stderr();
         }
-        let handle = expression.start().with_context(|| {
-            format!(
-                "starting `{}` in {}",
-                invocation.command_line(),
-                invocation.dir.display()
-            )
-        })?;
+        let handle = match expression.start() {
+            Ok(handle) => handle,
+            Err(e) if e.kind() == ErrorKind::ArgumentListTooLong => {
+                return Err(Error::ArgumentsTooLong {
+                    count: invocation.args.len(),
+                    bytes: invocation.args.iter().map(|a| a.len() + 1).sum(),
+                }
+                .into());
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "starting {} in {}",
+                    self.binary.display(),
+                    invocation.dir.display()
+                )));
+            }
+        };
         let child = signals::register_child(handle.pids().first().copied());
         let result = handle
             .wait()
@@ -266,6 +280,24 @@ impl Executor {
             line(output, &format!("tfw: {message}"), false);
         }
     }
+}
+
+/// A command line as echoed before it runs: a huge one (megabytes of `-var`) is cut short.
+fn echoed(command_line: &str) -> std::borrow::Cow<'_, str> {
+    const LONGEST: usize = 4096;
+    if command_line.len() <= LONGEST {
+        return command_line.into();
+    }
+    let cut = (0..=LONGEST)
+        .rev()
+        .find(|&i| command_line.is_char_boundary(i))
+        .unwrap_or(0);
+    format!(
+        "{}… ({} more bytes)",
+        &command_line[..cut],
+        command_line.len() - cut
+    )
+    .into()
 }
 
 /// A line of tfw's own: on stderr (dimmed at a terminal when `dim`), or into the capture.

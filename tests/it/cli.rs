@@ -476,3 +476,127 @@ fn a_closed_stdout_ends_tfw_quietly_like_cat() {
         "no error about the pipe"
     );
 }
+
+#[test]
+fn a_failed_write_is_exit_74_with_one_line() {
+    let test = Test::stack().write("tfw.toml", "").files("datadog/", STACK);
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    test.git(&["rm", "-q", "--cached", "datadog/prd.tfvars"]);
+    for args in [
+        &["envs"][..],
+        &["stacks"],
+        &["stacks", "--format", "json"],
+        &["atlantis"],
+        &["completions", "bash"],
+        &["--dry-run", "stg", "plan"],
+        &["--all", "--dry-run", "stg", "plan"],
+        &["check"],
+        &["check", "--format", "json"],
+    ] {
+        let mut command = test.command();
+        command.args(args).stdout(
+            std::fs::File::options()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        );
+        let run = test.finish(command.output().unwrap());
+        assert_eq!(run.code(), 74, "{args:?}: {}", run.stderr());
+        assert!(
+            run.stderr().starts_with("tfw: error: writing output: "),
+            "{args:?}: {}",
+            run.stderr()
+        );
+        assert_eq!(
+            run.stderr().lines().count(),
+            2,
+            "{args:?}: {}",
+            run.stderr()
+        );
+    }
+}
+
+/// `-var` arguments of `total` bytes in all (each below the kernel's 128 KiB per argument).
+fn filler(total: usize) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut left = total;
+    while left > 0 {
+        let size = left.clamp(8, 100_000);
+        args.push(format!("-var=x={}", "a".repeat(size - 7)));
+        left = left.saturating_sub(size);
+    }
+    args
+}
+
+#[test]
+fn an_argument_list_too_long_is_one_line() {
+    let test = Test::stack();
+    // The longest list tfw itself can be started with: terraform gets a little more (its var
+    // file, TF_DATA_DIR), which the system refuses.
+    let starts = |total: usize| {
+        let mut command = test.command();
+        command.args(["--version", "x"]).args(filler(total));
+        command.output().is_ok()
+    };
+    let (mut low, mut high) = (100_000, 64 << 20);
+    while high - low > 1 {
+        let middle = (low + high) / 2;
+        if starts(middle) {
+            low = middle
+        } else {
+            high = middle
+        }
+    }
+    let mut command = test.command();
+    command.args(["stg", "plan"]).args(filler(low));
+    let run = test.finish(command.output().unwrap());
+    let run = run
+        .status(64)
+        .stderr_contains("the system refused to start terraform");
+    assert!(
+        run.stderr().len() < 6000,
+        "{} bytes of stderr",
+        run.stderr().len()
+    );
+    assert!(
+        run.stderr().contains("more bytes)"),
+        "the echo is cut short"
+    );
+}
+
+#[test]
+fn an_unreadable_stack_directory_says_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = Test::new().files("locked/", STACK);
+    std::fs::set_permissions(test.path(""), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(test.path("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root reads any directory: run tfw as nobody then.
+    let root = unsafe { libc::geteuid() } == 0;
+    let program = if root {
+        "/usr/bin/setpriv"
+    } else {
+        crate::common::TFW
+    };
+    let mut command = test.command_for(std::path::Path::new(program));
+    if root {
+        command.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            crate::common::TFW,
+        ]);
+    }
+    command.args(["-C", "locked", "stg", "plan"]);
+    let run = test.finish(command.output().unwrap());
+    std::fs::set_permissions(test.path("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = run
+        .status(66)
+        .stderr_contains("cannot read")
+        .stderr_contains("locked: permission denied");
+    assert!(
+        !run.stderr().contains("unknown environment"),
+        "{}",
+        run.stderr()
+    );
+}
