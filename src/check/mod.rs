@@ -358,29 +358,29 @@ fn state_key(
 mod tests {
     use super::*;
 
-    fn attrs(pairs: &[(&str, &str)]) -> Attributes {
-        Attributes::new(pairs.iter().map(|(k, v)| (*k, v.to_string())))
-    }
-
     #[test]
     fn state_keys_by_backend_type() {
-        let s3 = Some(("s3".to_string(), attrs(&[("region", "eu")])));
+        let s3 = Some(("s3".to_string(), Attributes::of(&[("region", "eu")])));
         assert_eq!(
-            state_key(&s3, &attrs(&[("bucket", "b"), ("key", "k")]), "a")
+            state_key(&s3, &Attributes::of(&[("bucket", "b"), ("key", "k")]), "a")
                 .unwrap()
                 .shown,
             "s3 bucket=b key=k workspace_key_prefix=env:"
         );
         assert_eq!(
-            state_key(&s3, &attrs(&[("bucket", "b")]), "a"),
+            state_key(&s3, &Attributes::of(&[("bucket", "b")]), "a"),
             None,
             "no key: cannot tell"
         );
         let local = Some(("local".to_string(), Attributes::default()));
         assert_eq!(
-            state_key(&local, &attrs(&[("path", "../b/state/x.tfstate")]), "a")
-                .unwrap()
-                .shown,
+            state_key(
+                &local,
+                &Attributes::of(&[("path", "../b/state/x.tfstate")]),
+                "a"
+            )
+            .unwrap()
+            .shown,
             "local path=b/state/x.tfstate"
         );
         assert_eq!(
@@ -390,21 +390,25 @@ mod tests {
             "local path=a/terraform.tfstate"
         );
         assert_eq!(
-            state_key(&None, &attrs(&[("bucket", "b"), ("prefix", "p")]), ".")
-                .unwrap()
-                .shown,
+            state_key(
+                &None,
+                &Attributes::of(&[("bucket", "b"), ("prefix", "p")]),
+                "."
+            )
+            .unwrap()
+            .shown,
             "gcs bucket=b prefix=p"
         );
-        let gcs_in_block = Some(("gcs".to_string(), attrs(&[("bucket", "b")])));
+        let gcs_in_block = Some(("gcs".to_string(), Attributes::of(&[("bucket", "b")])));
         assert_eq!(
-            state_key(&gcs_in_block, &attrs(&[("prefix", "p")]), ".")
+            state_key(&gcs_in_block, &Attributes::of(&[("prefix", "p")]), ".")
                 .unwrap()
                 .shown,
             "gcs bucket=b prefix=p"
         );
         let consul = Some(("consul".to_string(), Attributes::default()));
         assert_eq!(
-            state_key(&consul, &attrs(&[("path", "x")]), ".")
+            state_key(&consul, &Attributes::of(&[("path", "x")]), ".")
                 .unwrap()
                 .shown,
             "consul path=x, same settings"

@@ -52,16 +52,17 @@ pub fn looks_secret(name: &str) -> bool {
     SECRET_WORDS.iter().any(|word| name.contains(word))
 }
 
-fn is_location_key(name: &str) -> bool {
-    LOCATIONS.iter().any(|(_, keys)| keys.contains(&name))
+/// Location and context keys, unless their name says secret.
+fn may_show(name: &str) -> bool {
+    let location = LOCATIONS.iter().any(|(_, keys)| keys.contains(&name));
+    (location || CONTEXT.contains(&name)) && !looks_secret(name)
 }
 
 /// The attributes as tfw keeps them (in memory and in `tfw check`'s cache): location and context
 /// keys in clear, every other value replaced by a hash, which still tells equal values apart.
 pub fn redact(attributes: &Attributes) -> Attributes {
     Attributes::new(attributes.iter().map(|(key, value)| {
-        let kept = (is_location_key(key) || CONTEXT.contains(&key)) && !looks_secret(key);
-        let value = if kept {
+        let value = if may_show(key) {
             value.to_string()
         } else {
             format!(
@@ -160,7 +161,7 @@ pub fn locate(
 pub fn shown_settings(attributes: &Attributes) -> Vec<(String, String)> {
     attributes
         .iter()
-        .filter(|(key, _)| (is_location_key(key) || CONTEXT.contains(key)) && !looks_secret(key))
+        .filter(|(key, _)| may_show(key))
         .map(|(key, value)| (key.to_string(), value.to_string()))
         .collect()
 }
@@ -169,13 +170,9 @@ pub fn shown_settings(attributes: &Attributes) -> Vec<(String, String)> {
 mod tests {
     use super::*;
 
-    fn attrs(pairs: &[(&str, &str)]) -> Attributes {
-        Attributes::new(pairs.iter().map(|(k, v)| (*k, v.to_string())))
-    }
-
     #[test]
     fn secrets_are_hashed_locations_kept() {
-        let redacted = redact(&attrs(&[
+        let redacted = redact(&Attributes::of(&[
             ("bucket", "b"),
             ("key", "k"),
             ("password", "hunter2"),
@@ -194,8 +191,8 @@ mod tests {
         );
         assert!(text.contains("region=eu"), "{text}");
         assert_ne!(
-            redact(&attrs(&[("password", "a")])),
-            redact(&attrs(&[("password", "b")])),
+            redact(&Attributes::of(&[("password", "a")])),
+            redact(&Attributes::of(&[("password", "b")])),
             "hashes still tell values apart"
         );
     }

@@ -122,6 +122,12 @@ impl Attributes {
         Self(text)
     }
 
+    /// From literal pairs, for tests.
+    #[cfg(test)]
+    pub fn of(pairs: &[(&str, &str)]) -> Self {
+        Self::new(pairs.iter().map(|(k, v)| (*k, v.to_string())))
+    }
+
     /// From the text `iter` reads (pairs `key=value` separated by FIELD), as a cache stores it.
     pub fn from_fields(text: String) -> Self {
         Self(text)

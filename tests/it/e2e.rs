@@ -88,6 +88,12 @@ fn concurrent_envs_in_one_stack_keep_their_own_outputs() {
 #[test]
 #[ignore = "needs a real terraform: run scripts/e2e"]
 fn concurrent_envs_sharing_one_data_dir_keep_their_own_outputs() {
+    let test = shared_quickstart();
+    concurrent_applies_keep_their_own_outputs(test);
+}
+
+/// The quickstart with one data dir for all envs, as terraform.sh had.
+fn shared_quickstart() -> Test {
     let test = Test::example("quickstart");
     let settings = fs::read_to_string(test.path("tfw.toml")).unwrap();
     fs::write(
@@ -95,7 +101,7 @@ fn concurrent_envs_sharing_one_data_dir_keep_their_own_outputs() {
         format!("data_dir = \"shared\"\n{settings}"),
     )
     .unwrap();
-    concurrent_applies_keep_their_own_outputs(test);
+    test
 }
 
 fn concurrent_applies_keep_their_own_outputs(test: Test) {
@@ -405,13 +411,7 @@ fn an_absolute_tf_data_dir_never_serves_two_stacks() {
 #[test]
 #[ignore = "needs a real terraform: run scripts/e2e"]
 fn an_init_by_hand_in_a_shared_data_dir_is_noticed() {
-    let test = Test::example("quickstart");
-    let settings = fs::read_to_string(test.path("tfw.toml")).unwrap();
-    fs::write(
-        test.path("tfw.toml"),
-        format!("data_dir = \"shared\"\n{settings}"),
-    )
-    .unwrap();
+    let test = shared_quickstart();
     tfw(&test, &["stg", "apply", "-auto-approve"]).status(0);
     // A plain terraform init for prd in the same data dir, behind tfw's back.
     let init = std::process::Command::new(terraform())
