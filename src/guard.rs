@@ -24,7 +24,8 @@ pub enum Decision {
 /// Everything the decision depends on; no I/O.
 pub struct Situation<'a> {
     pub env: &'a str,
-    pub protected: &'a [String],
+    /// The env matches tfw.toml's `protected` globs.
+    pub protected: bool,
     pub command: &'a OsString,
     pub args: &'a [OsString],
     /// stdin and stderr are terminals, and prompting is allowed.
@@ -35,7 +36,7 @@ pub struct Situation<'a> {
 
 pub fn decide(situation: &Situation) -> Decision {
     let env = situation.env;
-    if !situation.protected.iter().any(|p| p == env)
+    if !situation.protected
         || !command_table::mutates_state(&situation.command.to_string_lossy(), situation.args)
     {
         return Decision::Proceed;
@@ -167,7 +168,6 @@ mod tests {
 
     #[test]
     fn decision_table() {
-        let protected = vec!["prd".to_string()];
         // (env, command, terminal, token, expected)
         let cases: &[(&str, &str, bool, Option<&str>, &str)] = &[
             ("stg", "apply", false, None, "proceed"),
@@ -186,7 +186,7 @@ mod tests {
             let w = words(line);
             let decision = decide(&Situation {
                 env,
-                protected: &protected,
+                protected: *env == "prd",
                 command: &w[0],
                 args: &w[1..],
                 terminal: *terminal,

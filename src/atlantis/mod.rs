@@ -65,7 +65,7 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> String {
     envs.dedup();
     out.push_str("workflows:\n");
     for env in envs {
-        let confirm = if settings.protected.iter().any(|p| p == env) {
+        let confirm = if settings.is_protected(env) {
             format!("--confirm {env} ")
         } else {
             String::new()

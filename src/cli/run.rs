@@ -157,7 +157,7 @@ fn prepare(
 fn guard_decision(arguments: &Arguments, repo: &Repo, request: &Request) -> Decision {
     guard::decide(&Situation {
         env: &request.env,
-        protected: &repo.settings.protected,
+        protected: repo.settings.is_protected(&request.env),
         command: &request.command,
         args: &request.args,
         // A run step never prompts: Atlantis's stdin is a pipe nobody writes to.

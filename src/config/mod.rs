@@ -72,7 +72,7 @@ impl Default for Settings {
         Self {
             file: None,
             envs: None,
-            protected: ["prd", "prod", "production"].map(String::from).to_vec(),
+            protected: ["*prd*", "*prod*"].map(String::from).to_vec(),
             var_files: vec![EnvPattern::new("{env}.tfvars").expect("valid default")],
             backend_config: EnvPattern::new("{env}.tfbackend").expect("valid default"),
             binary: None,
@@ -88,7 +88,7 @@ impl Default for Settings {
 #[serde(deny_unknown_fields)]
 struct RawSettings {
     envs: Option<Vec<Spanned<String>>>,
-    protected: Option<Vec<String>>,
+    protected: Option<Vec<Spanned<String>>>,
     var_files: Option<Vec<Spanned<String>>>,
     backend_config: Option<Spanned<String>>,
     binary: Option<String>,
@@ -136,7 +136,17 @@ impl Settings {
         Ok(Settings {
             file: Some(path.to_path_buf()),
             envs,
-            protected: raw.protected.unwrap_or(defaults.protected),
+            protected: match raw.protected {
+                Some(globs) => globs
+                    .into_iter()
+                    .map(|glob| {
+                        globset::Glob::new(glob.get_ref())
+                            .map_err(|e| error(Some(glob.span()), format!("`protected`: {e}")))?;
+                        Ok(glob.into_inner())
+                    })
+                    .collect::<Result<_, Error>>()?,
+                None => defaults.protected,
+            },
             var_files: match raw.var_files {
                 Some(list) => list
                     .iter()
@@ -183,6 +193,13 @@ impl Settings {
                 None => BTreeMap::new(),
             },
             atlantis: raw.atlantis.unwrap_or_default(),
+        })
+    }
+
+    /// Whether `env` matches a `protected` glob (`*prod*`: production, weu-prod, prod-eu).
+    pub fn is_protected(&self, env: &str) -> bool {
+        self.protected.iter().any(|glob| {
+            globset::Glob::new(glob).is_ok_and(|glob| glob.compile_matcher().is_match(env))
         })
     }
 
@@ -237,7 +254,12 @@ mod tests {
     #[test]
     fn empty_file_gives_defaults() {
         let settings = parse("").unwrap();
-        assert_eq!(settings.protected, ["prd", "prod", "production"]);
+        for env in ["prd", "prod", "production", "weu-prod", "prod-eu", "stg-prd"] {
+            assert!(settings.is_protected(env), "{env}");
+        }
+        for env in ["stg", "dev", "preprod-like"] {
+            assert_eq!(settings.is_protected(env), env.contains("prod"), "{env}");
+        }
         assert_eq!(
             settings.var_files[0].for_env("stg"),
             Path::new("stg.tfvars")
