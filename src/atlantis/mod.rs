@@ -54,7 +54,7 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> String {
                 out,
                 "      when_modified: {}",
                 list(
-                    when_modified(repo, env, &modules)
+                    when_modified(repo, &stack.path, env, &modules)
                         .iter()
                         .map(String::as_str)
                 )
@@ -95,13 +95,27 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> String {
 /// What makes a project plan: the stack's terraform files and lock file, this env's var and
 /// backend files (not other envs'), and the local modules it calls. Never `**` at the top: the
 /// root project would react to every sub-stack.
-fn when_modified(repo: &Repo, env: &str, modules: &[std::path::PathBuf]) -> Vec<String> {
-    let settings = &repo.settings;
+fn when_modified(
+    repo: &Repo,
+    stack_path: &str,
+    env: &str,
+    modules: &[std::path::PathBuf],
+) -> Vec<String> {
     let mut patterns: Vec<String> = ["*.tf", "*.tf.json", ".terraform.lock.hcl"]
         .map(String::from)
         .to_vec();
-    patterns.push(settings.backend_config.file_for(env));
-    patterns.extend(settings.var_files.iter().map(|p| p.file_for(env)));
+    // Relative to the project dir; a file outside the repository changes in no pull request.
+    patterns.extend(
+        repo.patterns_of(stack_path)
+            .into_iter()
+            .filter(|(pattern, _)| pattern.repo_path(env, stack_path).is_some())
+            .map(|(pattern, _)| {
+                pattern
+                    .path_for(env, stack_path)
+                    .to_string_lossy()
+                    .into_owned()
+            }),
+    );
     for module in modules {
         for name in ["*.tf", "*.tf.json"] {
             patterns.push(join_display(&module.to_string_lossy(), Path::new(name)));

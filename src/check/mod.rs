@@ -51,7 +51,6 @@ fn visible(status: Status) -> bool {
 /// `with_content_ids` lets the parse cache skip reading files git's stat data vouch for.
 pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
     let settings = &repo.settings;
-    let patterns: Vec<&EnvPattern> = repo.patterns().collect();
     // The cache loads while the repository is listed.
     let (listing, cache) = std::thread::scope(|scope| {
         let cache = scope.spawn(|| ParseCache::open(&repo.root));
@@ -64,9 +63,11 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
         .into_iter()
         .map(|stack| {
             let files = listing.subtree(listing_dir(&stack.path));
-            let named = patterns
-                .iter()
-                .flat_map(|p| repo.discover(p, &files, visible))
+            let named = repo
+                .patterns_of(&stack.path)
+                .into_iter()
+                .filter(|(p, _)| !p.leaves_stack())
+                .flat_map(|(p, _)| repo.discover(p, &files, visible))
                 .filter(|e| !is_terraform_own(e))
                 .collect();
             Found {
@@ -96,7 +97,6 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
         };
     let checker = Checker {
         repo,
-        patterns: &patterns,
         all_envs: &all_envs,
         cache: &cache,
     };
@@ -177,7 +177,6 @@ fn absence(status: Option<Status>, env: Option<&str>) -> Option<String> {
 /// What every stack's check shares.
 struct Checker<'a> {
     repo: &'a Repo,
-    patterns: &'a [&'a EnvPattern],
     all_envs: &'a BTreeSet<String>,
     cache: &'a ParseCache,
 }
@@ -192,6 +191,7 @@ impl Checker<'_> {
     ) {
         let settings = &self.repo.settings;
         let stack = &found.stack;
+        let patterns = self.repo.patterns_of(&stack.path);
         let expected: BTreeSet<&str> = match settings
             .stacks
             .get(&stack.path)
@@ -209,9 +209,10 @@ impl Checker<'_> {
         };
         // The files of `name` in the working tree, relative to the stack.
         let files_of = |name: &str| -> Vec<String> {
-            self.patterns
+            patterns
                 .iter()
-                .filter(|p| p.is_per_env())
+                .filter(|(p, _)| p.is_per_env() && !p.leaves_stack())
+                .map(|(p, _)| p)
                 .map(|p| p.file_for(name))
                 .filter(|f| found.files.status(f).is_some_and(visible))
                 .collect()
@@ -235,7 +236,11 @@ impl Checker<'_> {
         let backend_block = self.backend_block(found, touched);
         let mut shared_checked = BTreeSet::new();
         for env in &expected {
-            for pattern in self.patterns {
+            for (index, (pattern, optional)) in patterns.iter().enumerate() {
+                if pattern.leaves_stack() {
+                    self.check_outside(found, pattern, *optional, env, problems);
+                    continue;
+                }
                 let relative = pattern.file_for(env);
                 let per_env = pattern.is_per_env();
                 if !per_env && !shared_checked.insert(relative.clone()) {
@@ -243,6 +248,9 @@ impl Checker<'_> {
                 }
                 let env_label = per_env.then_some(*env);
                 let status = found.files.status(&relative);
+                if *optional && !status.is_some_and(visible) {
+                    continue;
+                }
                 if let Some(message) = absence(status, env_label) {
                     problems.push(problem("missing", env_label, &relative, message));
                 }
@@ -251,7 +259,8 @@ impl Checker<'_> {
                     continue;
                 }
                 let is_json = relative.ends_with(".json");
-                let is_backend = std::ptr::eq(*pattern, &settings.backend_config);
+                // `patterns_of` puts the backend config first.
+                let is_backend = index == 0;
                 let parsed = self.parsed(found, &relative, touched, |bytes| {
                     match parse_attributes(bytes, is_json) {
                         // A var file's values are not needed: remember only that it parses.
@@ -292,6 +301,38 @@ impl Checker<'_> {
                     format!("broken symlink (points to {target})"),
                 ));
             }
+        }
+    }
+
+    /// A var file of `env` outside the stack directory: present, if it is in the repository
+    /// (a file outside it is not the repository's to check).
+    fn check_outside(
+        &self,
+        found: &Found,
+        pattern: &EnvPattern,
+        optional: bool,
+        env: &str,
+        problems: &mut Vec<Problem>,
+    ) {
+        let (Some(path), Ok(listing)) = (
+            pattern.repo_path(env, &found.stack.path),
+            self.repo.listing(),
+        ) else {
+            return;
+        };
+        let label = pattern.is_per_env().then_some(env);
+        let status = listing.subtree("").status(&path);
+        if optional && !status.is_some_and(visible) {
+            return;
+        }
+        if let Some(message) = absence(status, label) {
+            problems.push(Problem {
+                path,
+                message,
+                kind: "missing",
+                stack: found.stack.path.clone(),
+                env: label.map(str::to_string),
+            });
         }
     }
 

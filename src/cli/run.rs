@@ -108,16 +108,16 @@ fn prepare(
     repo: &Repo,
     stack: &Stack,
     request: &Request,
-    binary: &Binary,
     step: Option<&StepEnvironment>,
 ) -> Result<Prepared, Error> {
-    let settings = &repo.settings;
+    let config = repo.settings.stack(&stack.path);
+    let binary = locate_binary(arguments, config.binary(&request.env));
     let user_data_dir = std::env::var_os("TF_DATA_DIR").filter(|v| !v.is_empty());
     let record = InitRecord {
         env: request.env.clone(),
         stack_dir: stack.dir.clone(),
-        data_dir: resolve::data_dir(settings.data_dir, &request.env, user_data_dir.as_deref()),
-        backend_files: vec![settings.backend_config.for_env(&request.env)],
+        data_dir: resolve::data_dir(config.data_dir, &request.env, user_data_dir.as_deref()),
+        backend_files: vec![config.backend_config.for_env(&request.env)],
         binary: binary.path.clone(),
     };
     let init_up_to_date = || match record.is_current() {
@@ -132,7 +132,8 @@ fn prepare(
     let is_file = |path: &Path| path.is_file();
     let context = Context {
         stack_dir: &stack.dir,
-        settings,
+        stack_path: &stack.path,
+        config: &config,
         known_envs: &stack.envs,
         program: &binary.name,
         user_data_dir: user_data_dir.is_some(),
@@ -143,15 +144,17 @@ fn prepare(
     };
     let mut plan = resolve::resolve(request, &context)?;
     if let Some(saved_plan) = &plan.saved_plan {
-        let backend = stack
-            .dir
-            .join(settings.backend_config.for_env(&request.env));
+        let backend = stack.dir.join(config.backend_config.for_env(&request.env));
         guard::check_saved_plan(saved_plan, &request.env, &backend)?;
     }
     if let Some(step) = step {
         step.complete(&mut plan, &request.command.to_string_lossy());
     }
-    Ok(Prepared { plan, record })
+    Ok(Prepared {
+        plan,
+        record,
+        binary,
+    })
 }
 
 fn guard_decision(arguments: &Arguments, repo: &Repo, request: &Request) -> Decision {
@@ -214,9 +217,8 @@ fn dry_run_text(decision: &Decision, plan: &Plan) -> String {
     text
 }
 
-fn executor(arguments: &Arguments, binary: &Binary) -> Result<Executor, Error> {
-    Ok(Executor {
-        binary: binary.require()?.clone(),
+fn executor(arguments: &Arguments) -> Executor {
+    Executor {
         quiet: arguments.quiet,
         keep_records: !arguments.skip_init,
         no_wait: arguments.no_wait,
@@ -224,16 +226,18 @@ fn executor(arguments: &Arguments, binary: &Binary) -> Result<Executor, Error> {
         plugin_cache: std::env::var_os("TF_PLUGIN_CACHE_DIR")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
-    })
+    }
 }
 
-/// `--terraform` / `TFW_TERRAFORM`, else tfw.toml's `binary`, else the default search.
-fn locate_binary(arguments: &Arguments, repo: &Repo) -> Binary {
+/// `--terraform` / `TFW_TERRAFORM`, else tfw.toml's `binary` for the stack and env, else the
+/// default search.
+fn locate_binary(arguments: &Arguments, configured: Option<String>) -> Binary {
     Binary::locate(
         arguments
             .terraform
-            .as_deref()
-            .or(repo.settings.binary.as_deref()),
+            .clone()
+            .or(configured.map(OsString::from))
+            .as_deref(),
     )
 }
 
@@ -244,15 +248,15 @@ fn run_one(
     request: &Request,
     step: Option<&StepEnvironment>,
 ) -> anyhow::Result<i32> {
-    let binary = locate_binary(arguments, repo);
-    let prepared = prepare(arguments, repo, stack, request, &binary, step)?;
+    let prepared = prepare(arguments, repo, stack, request, step)?;
     let decision = guard_decision(arguments, repo, request);
     if arguments.dry_run {
         output::print(&dry_run_text(&decision, &prepared.plan))?;
         return Ok(0);
     }
+    prepared.binary.require()?;
     confirm(decision, repo, &request.env, &[(stack, &prepared)])?;
-    executor(arguments, &binary)?.execute(&prepared.plan, &prepared.record, &Output::Inherit)
+    executor(arguments).execute(&prepared, &Output::Inherit)
 }
 
 fn run_all(
@@ -293,12 +297,11 @@ fn run_all(
         }
         .into());
     }
-    let binary = locate_binary(arguments, repo);
     let jobs: Vec<Job> = with_env
         .iter()
         .map(|stack| Job {
             stack,
-            prepared: prepare(arguments, repo, stack, request, &binary, step),
+            prepared: prepare(arguments, repo, stack, request, step),
         })
         .collect();
     let decision = guard_decision(arguments, repo, request);
@@ -318,15 +321,14 @@ fn run_all(
         .iter()
         .filter_map(|j| Some((j.stack, j.prepared.as_ref().ok()?)))
         .collect();
+    for (_, prepared) in &ready {
+        prepared.binary.require()?;
+    }
     confirm(decision, repo, &request.env, &ready)?;
     let options = run_all::Options {
         jobs: usize::from(arguments.jobs),
         fail_fast: arguments.fail_fast,
         detailed: request.args.iter().any(|a| a == "-detailed-exitcode"),
     };
-    Ok(run_all::run(
-        &jobs,
-        &options,
-        &executor(arguments, &binary)?,
-    ))
+    Ok(run_all::run(&jobs, &options, &executor(arguments)))
 }

@@ -7,7 +7,6 @@ use crate::config::pattern::EnvPattern;
 use crate::error::Error;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -32,10 +31,14 @@ pub struct Settings {
     pub file: Option<PathBuf>,
     pub envs: Option<Vec<String>>,
     pub protected: Vec<String>,
-    pub var_files: Vec<EnvPattern>,
+    pub var_files: Vec<VarFile>,
     pub backend_config: EnvPattern,
-    pub binary: Option<OsString>,
+    pub binary: Option<String>,
     pub data_dir: DataDirMode,
+    /// `vars`, `env_vars` and `[args]` of every stack and env.
+    pub additions: Additions,
+    /// `[environments."<env>"]`: additions for one env in every stack.
+    pub environments: BTreeMap<String, Additions>,
     /// Globs (relative to the root) of directories stack discovery skips.
     pub exclude: Vec<String>,
     /// Per-stack settings, keyed by the stack's path relative to the root (`.` for the root).
@@ -57,14 +60,107 @@ pub struct AtlantisSettings {
     pub terraform_version: Option<String>,
 }
 
-/// `[stacks."<path>"]` in tfw.toml.
+/// A var file of tfw.toml: `"{env}.tfvars"`, or `{ path = "…", optional = true }` for one
+/// passed only when it exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarFile {
+    pub pattern: EnvPattern,
+    pub optional: bool,
+}
+
+/// What tfw.toml adds to an env's terraform processes, at one level: the defaults, an env
+/// (`[environments."<env>"]`) or a stack (`[stacks."<path>"]`). `{env}` is replaced in values.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct Additions {
+    /// `-var=NAME=VALUE`, after the var files.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// The environment of every terraform process.
+    #[serde(default)]
+    pub env_vars: BTreeMap<String, String>,
+    /// Arguments per terraform command, before the user's.
+    #[serde(default)]
+    pub args: BTreeMap<String, Vec<String>>,
+}
+
+/// `[stacks."<path>"]` in tfw.toml: what differs in one stack.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StackSettings {
     /// The envs this stack has, narrowing the repository's.
     pub envs: Option<Vec<String>>,
     /// Its name in summaries and Atlantis project names (default: its path; `root` for `.`).
     pub name: Option<String>,
+    pub var_files: Option<Vec<VarFile>>,
+    pub backend_config: Option<EnvPattern>,
+    pub binary: Option<String>,
+    pub data_dir: Option<DataDirMode>,
+    pub additions: Additions,
+}
+
+/// The settings of one stack: tfw.toml's defaults with `[environments]` and the stack's block
+/// over them (the stack's own block wins).
+pub struct StackConfig<'a> {
+    pub var_files: &'a [VarFile],
+    pub backend_config: &'a EnvPattern,
+    pub data_dir: DataDirMode,
+    binary: Option<&'a str>,
+    settings: &'a Settings,
+    stack: Option<&'a StackSettings>,
+}
+
+impl StackConfig<'_> {
+    /// The additions for `env`, lowest precedence first.
+    fn layers<'b>(&'b self, env: &str) -> impl Iterator<Item = &'b Additions> {
+        std::iter::once(&self.settings.additions)
+            .chain(self.settings.environments.get(env))
+            .chain(self.stack.map(|s| &s.additions))
+    }
+
+    fn merged(
+        &self,
+        env: &str,
+        pick: fn(&Additions) -> &BTreeMap<String, String>,
+    ) -> Vec<(String, String)> {
+        let mut merged = BTreeMap::new();
+        for layer in self.layers(env) {
+            merged.extend(
+                pick(layer)
+                    .iter()
+                    .map(|(k, v)| (k.clone(), for_env(v, env))),
+            );
+        }
+        merged.into_iter().collect()
+    }
+
+    /// `-var` values for `env`, by name.
+    pub fn vars(&self, env: &str) -> Vec<(String, String)> {
+        self.merged(env, |a| &a.vars)
+    }
+
+    /// Environment variables of `env`'s terraform processes, by name.
+    pub fn env_vars(&self, env: &str) -> Vec<(String, String)> {
+        self.merged(env, |a| &a.env_vars)
+    }
+
+    /// Extra arguments of `command` for `env` (the most specific level that lists it).
+    pub fn args(&self, command: &str, env: &str) -> Vec<String> {
+        self.layers(env)
+            .filter_map(|layer| layer.args.get(command))
+            .last()
+            .map(|args| args.iter().map(|a| for_env(a, env)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The binary tfw.toml names for `env`, if any.
+    pub fn binary(&self, env: &str) -> Option<String> {
+        self.binary.map(|b| for_env(b, env))
+    }
+}
+
+/// `value` with `{env}` replaced.
+fn for_env(value: &str, env: &str) -> String {
+    value.replace(pattern::PLACEHOLDER, env)
 }
 
 impl Default for Settings {
@@ -73,10 +169,15 @@ impl Default for Settings {
             file: None,
             envs: None,
             protected: ["*prd*", "*prod*"].map(String::from).to_vec(),
-            var_files: vec![EnvPattern::new("{env}.tfvars").expect("valid default")],
+            var_files: vec![VarFile {
+                pattern: EnvPattern::new("{env}.tfvars").expect("valid default"),
+                optional: false,
+            }],
             backend_config: EnvPattern::new("{env}.tfbackend").expect("valid default"),
             binary: None,
             data_dir: DataDirMode::PerEnv,
+            additions: Additions::default(),
+            environments: BTreeMap::new(),
             exclude: Vec::new(),
             stacks: BTreeMap::new(),
             atlantis: AtlantisSettings::default(),
@@ -89,13 +190,52 @@ impl Default for Settings {
 struct RawSettings {
     envs: Option<Vec<Spanned<String>>>,
     protected: Option<Vec<Spanned<String>>>,
-    var_files: Option<Vec<Spanned<String>>>,
+    var_files: Option<Vec<Spanned<RawVarFile>>>,
     backend_config: Option<Spanned<String>>,
     binary: Option<String>,
     data_dir: Option<DataDirMode>,
     exclude: Option<Vec<Spanned<String>>>,
-    stacks: Option<BTreeMap<String, Spanned<StackSettings>>>,
+    stacks: Option<BTreeMap<String, Spanned<RawStack>>>,
+    environments: Option<BTreeMap<String, Spanned<Additions>>>,
     atlantis: Option<AtlantisSettings>,
+    #[serde(default)]
+    vars: BTreeMap<String, String>,
+    #[serde(default)]
+    env_vars: BTreeMap<String, String>,
+    #[serde(default)]
+    args: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStack {
+    envs: Option<Vec<String>>,
+    name: Option<String>,
+    var_files: Option<Vec<Spanned<RawVarFile>>>,
+    backend_config: Option<Spanned<String>>,
+    binary: Option<String>,
+    data_dir: Option<DataDirMode>,
+    #[serde(default)]
+    vars: BTreeMap<String, String>,
+    #[serde(default)]
+    env_vars: BTreeMap<String, String>,
+    #[serde(default)]
+    args: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawVarFile {
+    Path(String),
+    Entry(RawVarFileEntry),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVarFileEntry {
+    path: String,
+    #[serde(default)]
+    optional: bool,
 }
 
 impl Settings {
@@ -113,6 +253,20 @@ impl Settings {
                 make(value.get_ref())
                     .map_err(|reason| error(Some(value.span()), format!("`{key}`: {reason}")))
             };
+        let var_files = |key: &str, list: &[Spanned<RawVarFile>]| {
+            list.iter()
+                .map(|entry| {
+                    let (path, optional) = match entry.get_ref() {
+                        RawVarFile::Path(path) => (path, false),
+                        RawVarFile::Entry(e) => (&e.path, e.optional),
+                    };
+                    let pattern = EnvPattern::new(path).map_err(|reason| {
+                        error(Some(entry.span()), format!("`{key}`: {reason}"))
+                    })?;
+                    Ok(VarFile { pattern, optional })
+                })
+                .collect::<Result<Vec<_>, Error>>()
+        };
         let defaults = Settings::default();
         let envs = match raw.envs {
             Some(envs) => Some(
@@ -148,18 +302,31 @@ impl Settings {
                 None => defaults.protected,
             },
             var_files: match raw.var_files {
-                Some(list) => list
-                    .iter()
-                    .map(|p| pattern("var_files", p, EnvPattern::new))
-                    .collect::<Result<_, _>>()?,
+                Some(list) => var_files("var_files", &list)?,
                 None => defaults.var_files,
             },
             backend_config: match raw.backend_config {
                 Some(p) => pattern("backend_config", &p, EnvPattern::per_env)?,
                 None => defaults.backend_config,
             },
-            binary: raw.binary.map(OsString::from),
+            binary: raw.binary,
             data_dir: raw.data_dir.unwrap_or_default(),
+            additions: Additions {
+                vars: raw.vars,
+                env_vars: raw.env_vars,
+                args: raw.args,
+            },
+            environments: raw
+                .environments
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(env, additions)| {
+                    env_name::validate(&env).map_err(|e| {
+                        error(Some(additions.span()), format!("`environments`: {e}"))
+                    })?;
+                    Ok((env, additions.into_inner()))
+                })
+                .collect::<Result<_, Error>>()?,
             exclude: match raw.exclude {
                 Some(globs) => globs
                     .into_iter()
@@ -175,25 +342,68 @@ impl Settings {
                 Some(stacks) => stacks
                     .into_iter()
                     .map(|(path, stack)| {
-                        let envs = stack.get_ref().envs.as_deref().unwrap_or_default();
+                        let span = stack.span();
+                        let raw = stack.into_inner();
+                        let envs = raw.envs.as_deref().unwrap_or_default();
                         for (i, env) in envs.iter().enumerate() {
                             let key = format!("`stacks.\"{path}\".envs`");
                             env_name::validate(env)
-                                .map_err(|e| error(Some(stack.span()), format!("{key}: {e}")))?;
+                                .map_err(|e| error(Some(span.clone()), format!("{key}: {e}")))?;
                             if envs[..i].contains(env) {
                                 return Err(error(
-                                    Some(stack.span()),
+                                    Some(span.clone()),
                                     format!("{key}: `{env}` is listed twice"),
                                 ));
                             }
                         }
-                        Ok((path.trim_end_matches('/').to_string(), stack.into_inner()))
+                        let key = |name: &str| format!("stacks.\"{path}\".{name}");
+                        let settings = StackSettings {
+                            var_files: match &raw.var_files {
+                                Some(list) => Some(var_files(&key("var_files"), list)?),
+                                None => None,
+                            },
+                            backend_config: match &raw.backend_config {
+                                Some(p) => {
+                                    Some(pattern(&key("backend_config"), p, EnvPattern::per_env)?)
+                                }
+                                None => None,
+                            },
+                            envs: raw.envs,
+                            name: raw.name,
+                            binary: raw.binary,
+                            data_dir: raw.data_dir,
+                            additions: Additions {
+                                vars: raw.vars,
+                                env_vars: raw.env_vars,
+                                args: raw.args,
+                            },
+                        };
+                        Ok((path.trim_end_matches('/').to_string(), settings))
                     })
                     .collect::<Result<_, Error>>()?,
                 None => BTreeMap::new(),
             },
             atlantis: raw.atlantis.unwrap_or_default(),
         })
+    }
+
+    /// The settings of the stack at `path` (relative to the root, `.` for the root).
+    pub fn stack(&self, path: &str) -> StackConfig<'_> {
+        let stack = self.stacks.get(path);
+        StackConfig {
+            var_files: stack
+                .and_then(|s| s.var_files.as_deref())
+                .unwrap_or(&self.var_files),
+            backend_config: stack
+                .and_then(|s| s.backend_config.as_ref())
+                .unwrap_or(&self.backend_config),
+            data_dir: stack.and_then(|s| s.data_dir).unwrap_or(self.data_dir),
+            binary: stack
+                .and_then(|s| s.binary.as_deref())
+                .or(self.binary.as_deref()),
+            settings: self,
+            stack,
+        }
     }
 
     /// Whether `env` matches a `protected` glob (`*prod*`: production, weu-prod, prod-eu).
@@ -254,14 +464,21 @@ mod tests {
     #[test]
     fn empty_file_gives_defaults() {
         let settings = parse("").unwrap();
-        for env in ["prd", "prod", "production", "weu-prod", "prod-eu", "stg-prd"] {
+        for env in [
+            "prd",
+            "prod",
+            "production",
+            "weu-prod",
+            "prod-eu",
+            "stg-prd",
+        ] {
             assert!(settings.is_protected(env), "{env}");
         }
         for env in ["stg", "dev", "preprod-like"] {
             assert_eq!(settings.is_protected(env), env.contains("prod"), "{env}");
         }
         assert_eq!(
-            settings.var_files[0].for_env("stg"),
+            settings.var_files[0].pattern.for_env("stg"),
             Path::new("stg.tfvars")
         );
         assert_eq!(
@@ -289,17 +506,14 @@ data_dir = "shared"
         );
         assert_eq!(settings.protected, ["prd"]);
         assert_eq!(
-            settings.var_files[1].for_env("dev"),
+            settings.var_files[1].pattern.for_env("dev"),
             Path::new("environments/dev/dev.tfvars")
         );
         assert_eq!(
             settings.backend_config.for_env("prd"),
             Path::new("env/prd/backend.tfbackend")
         );
-        assert_eq!(
-            settings.binary.as_deref(),
-            Some(std::ffi::OsStr::new("tofu"))
-        );
+        assert_eq!(settings.binary.as_deref(), Some("tofu"));
         assert_eq!(settings.data_dir, DataDirMode::Shared);
     }
 

@@ -2,15 +2,18 @@
 
 use std::path::{Component, Path, PathBuf};
 
-const PLACEHOLDER: &str = "{env}";
+pub const PLACEHOLDER: &str = "{env}";
+/// A pattern's leading `{root}/`: the repository root, wherever the stack is.
+const ROOT: &str = "{root}/";
 
 /// A path relative to the stack directory, such as `{env}.tfvars` or `env/{env}/backend.tfbackend`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvPattern(String);
 
 impl EnvPattern {
-    /// Fails with the reason when the pattern leaves the stack directory. A pattern without
-    /// `{env}` names one file shared by all envs (`common.tfvars`).
+    /// A pattern relative to the stack directory, which may leave it (`../common/{env}.tfvars`)
+    /// or start at the repository root (`{root}/shared/{env}.tfvars`). A pattern without `{env}`
+    /// names one file shared by all envs (`common.tfvars`).
     pub fn new(pattern: &str) -> Result<Self, String> {
         if pattern.is_empty() {
             return Err("the pattern is empty: name a file, e.g. `{env}.tfvars`".into());
@@ -25,17 +28,69 @@ impl EnvPattern {
                 "pattern `{pattern}` names a directory: end it with a file name"
             ));
         }
-        let path = Path::new(pattern);
-        if path.is_absolute() || path.components().any(|c| c == Component::ParentDir) {
+        if Path::new(pattern).is_absolute() {
             return Err(format!(
-                "pattern `{pattern}` must stay inside the stack directory (no leading `/`, no `..`)"
+                "pattern `{pattern}` is absolute: write it relative to the stack directory, or from the repository root as `{ROOT}…`"
+            ));
+        }
+        if pattern
+            .strip_prefix(ROOT)
+            .unwrap_or(pattern)
+            .contains("{root}")
+        {
+            return Err(format!(
+                "pattern `{pattern}`: `{{root}}` may only start a pattern"
             ));
         }
         Ok(Self(pattern.to_string()))
     }
 
+    /// Whether the pattern names files outside the stack directory.
+    pub fn leaves_stack(&self) -> bool {
+        self.0.starts_with(ROOT)
+            || Path::new(&self.0)
+                .components()
+                .any(|c| c == Component::ParentDir)
+    }
+
+    /// The file for one env as terraform is given it: relative to the stack directory at
+    /// `stack_path` (from the root, `.` for the root), `{root}/` turned into `../`s.
+    pub fn path_for(&self, env: &str, stack_path: &str) -> PathBuf {
+        let file = self.file_for(env);
+        match file.strip_prefix(ROOT) {
+            Some(rest) => {
+                let depth = if stack_path == "." {
+                    0
+                } else {
+                    stack_path.split('/').count()
+                };
+                std::iter::repeat_n("..", depth).chain([rest]).collect()
+            }
+            None => PathBuf::from(file),
+        }
+    }
+
+    /// The file for one env relative to the repository root (`/`-separated, normalised);
+    /// `None` when it lies outside the repository.
+    pub fn repo_path(&self, env: &str, stack_path: &str) -> Option<String> {
+        let path = crate::repo::paths::normalize(
+            &Path::new(stack_path).join(self.path_for(env, stack_path)),
+        );
+        let text = path.to_str()?;
+        (!text.starts_with("..")).then(|| text.trim_start_matches("./").to_string())
+    }
+
     /// Like `new`, but the pattern must tell envs apart (backend configs are never shared).
     pub fn per_env(pattern: &str) -> Result<Self, String> {
+        if pattern.starts_with(ROOT)
+            || Path::new(pattern)
+                .components()
+                .any(|c| c == Component::ParentDir)
+        {
+            return Err(format!(
+                "pattern `{pattern}` must stay inside the stack directory: its envs are found there"
+            ));
+        }
         if !pattern.contains(PLACEHOLDER) {
             return Err(format!(
                 "pattern `{pattern}` has no `{PLACEHOLDER}` placeholder"
@@ -137,8 +192,37 @@ mod tests {
         assert!(EnvPattern::new("common.tfvars").is_ok());
         assert!(EnvPattern::per_env("common.tfvars").is_err());
         assert_eq!(match_template("common.tfvars", "common.tfvars"), None);
-        assert!(EnvPattern::new("../{env}.tfvars").is_err());
         assert!(EnvPattern::new("/etc/{env}.tfvars").is_err());
+        assert!(EnvPattern::new("a/{root}/{env}.tfvars").is_err());
+        assert!(EnvPattern::per_env("../{env}.tfbackend").is_err());
+        assert!(EnvPattern::per_env("{root}/{env}.tfbackend").is_err());
+    }
+
+    #[test]
+    fn patterns_may_leave_the_stack_and_stay_relative_to_it() {
+        let up = EnvPattern::new("../common/{env}.tfvars").unwrap();
+        let root = EnvPattern::new("{root}/shared/{env}.tfvars").unwrap();
+        let here = EnvPattern::new("{env}.tfvars").unwrap();
+        assert!(up.leaves_stack() && root.leaves_stack() && !here.leaves_stack());
+        assert_eq!(
+            root.path_for("stg", "infra/api"),
+            Path::new("../../shared/stg.tfvars")
+        );
+        assert_eq!(root.path_for("stg", "."), Path::new("shared/stg.tfvars"));
+        assert_eq!(
+            up.path_for("stg", "infra/api"),
+            Path::new("../common/stg.tfvars")
+        );
+        assert_eq!(
+            root.repo_path("stg", "infra/api").as_deref(),
+            Some("shared/stg.tfvars")
+        );
+        assert_eq!(
+            up.repo_path("stg", "infra/api").as_deref(),
+            Some("infra/common/stg.tfvars")
+        );
+        assert_eq!(here.repo_path("stg", ".").as_deref(), Some("stg.tfvars"));
+        assert_eq!(up.repo_path("stg", "."), None, "outside the repository");
     }
 
     #[test]

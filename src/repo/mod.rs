@@ -90,16 +90,30 @@ impl Repo {
         }
     }
 
-    /// The env file patterns: the backend config first, then the var files.
-    pub fn patterns(&self) -> impl Iterator<Item = &EnvPattern> {
-        std::iter::once(&self.settings.backend_config).chain(&self.settings.var_files)
+    /// Every env file pattern of any stack: the defaults' and each `[stacks]` block's.
+    pub fn all_patterns(&self) -> impl Iterator<Item = &EnvPattern> {
+        let settings = &self.settings;
+        let stacks = settings.stacks.values();
+        std::iter::once(&settings.backend_config)
+            .chain(settings.var_files.iter().map(|v| &v.pattern))
+            .chain(stacks.clone().filter_map(|s| s.backend_config.as_ref()))
+            .chain(stacks.flat_map(|s| s.var_files.iter().flatten().map(|v| &v.pattern)))
+    }
+
+    /// The env file patterns of the stack at `path`: its backend config first, then its var
+    /// files (with whether each is optional).
+    pub fn patterns_of(&self, path: &str) -> Vec<(&EnvPattern, bool)> {
+        let config = self.settings.stack(path);
+        std::iter::once((config.backend_config, false))
+            .chain(config.var_files.iter().map(|v| (&v.pattern, v.optional)))
+            .collect()
     }
 
     /// Whether a path can matter to tfw: a terraform file or one an env pattern could name.
     /// Most files of a big repository end in a byte no suffix ends in: one comparison each.
     fn relevant(&self) -> impl Fn(&str) -> bool + Sync + use<'_> {
         let suffixes: Vec<&str> = self
-            .patterns()
+            .all_patterns()
             .map(|p| p.name_suffix())
             .chain([".tf", ".tf.json", config::FILE_NAME])
             .collect();
@@ -143,7 +157,13 @@ impl Repo {
             .with_context(|| format!("reading {}", dir.display()))?;
         readable(&canonical)?;
         let path = relative_path(&self.root, &canonical);
-        let depth = self.patterns().map(|p| p.depth()).max().unwrap_or(1).max(1);
+        let depth = self
+            .all_patterns()
+            .filter(|p| !p.leaves_stack())
+            .map(|p| p.depth())
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let scope = Scope {
             dir: listing_dir(&path),
             depth: Some(depth),
@@ -175,7 +195,11 @@ impl Repo {
         match &self.settings.envs {
             Some(envs) => envs.clone(),
             None => self
-                .discover(&self.settings.backend_config, files, presence.keep())
+                .discover(
+                    self.settings.stack(path).backend_config,
+                    files,
+                    presence.keep(),
+                )
                 .into_iter()
                 .filter(|env| env_name::validate(env).is_ok())
                 .collect(),
@@ -229,7 +253,7 @@ impl Repo {
                 let path = if dir.is_empty() { "." } else { dir };
                 let files = listing.subtree(dir);
                 let envs = self.envs_of(&files, path, presence);
-                let backend = &self.settings.backend_config;
+                let backend = self.settings.stack(path).backend_config;
                 let has_backend = envs
                     .iter()
                     .any(|env| files.status(&backend.file_for(env)).is_some_and(keep));
@@ -266,12 +290,25 @@ impl Repo {
 
     /// The files `env` needs in `stack` that terraform would not find, relative to the root.
     pub fn missing_files(&self, stack: &Stack, env: &str) -> anyhow::Result<Vec<String>> {
-        let files = self.listing()?.subtree(listing_dir(&stack.path));
+        let listing = self.listing()?;
+        let (files, everything) = (
+            listing.subtree(listing_dir(&stack.path)),
+            listing.subtree(""),
+        );
         Ok(self
-            .patterns()
-            .map(|pattern| pattern.file_for(env))
-            .filter(|file| !files.on_disk(file))
-            .map(|file| join_display(&stack.path, Path::new(&file)))
+            .patterns_of(&stack.path)
+            .into_iter()
+            .filter(|(_, optional)| !optional)
+            // A file outside the repository is not the repository's to report.
+            .filter_map(|(pattern, _)| match pattern.leaves_stack() {
+                false => {
+                    let file = pattern.file_for(env);
+                    (!files.on_disk(&file)).then(|| join_display(&stack.path, Path::new(&file)))
+                }
+                true => pattern
+                    .repo_path(env, &stack.path)
+                    .filter(|file| !everything.on_disk(file)),
+            })
             .collect())
     }
 }

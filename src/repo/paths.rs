@@ -9,7 +9,11 @@ pub fn normalize(path: &Path) -> PathBuf {
         match component {
             Component::CurDir => {}
             Component::ParentDir => {
-                if !out.pop() {
+                let above = matches!(
+                    out.components().next_back(),
+                    None | Some(Component::ParentDir)
+                );
+                if above || !out.pop() {
                     out.push("..");
                 }
             }
@@ -30,6 +34,7 @@ mod tests {
             ("./modules/x", "modules/x"),
             ("../m", "../m"),
             ("a/../../b", "../b"),
+            ("../../b", "../../b"),
         ] {
             assert_eq!(normalize(Path::new(input)), Path::new(expected), "{input}");
         }

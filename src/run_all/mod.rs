@@ -120,7 +120,7 @@ fn run_job(job: &Job, executor: &Executor, capture: bool) -> (Outcome, Vec<u8>) 
     if !capture {
         eprintln!("==> {}", job.stack.name());
     }
-    let outcome = match executor.execute(&prepared.plan, &prepared.record, &output) {
+    let outcome = match executor.execute(prepared, &output) {
         Ok(exit_code::INTERRUPTED) if signals::interrupted() => {
             Outcome::Exited(exit_code::INTERRUPTED)
         }

@@ -2,9 +2,10 @@
 
 use crate::error::Error;
 use crate::exit_code;
+use crate::terraform::Prepared;
 use crate::terraform::init_stamp::{self, InitRecord, Locked, Unreadable};
 use crate::terraform::invocation::Invocation;
-use crate::terraform::resolve::{Plan, StepKind};
+use crate::terraform::resolve::StepKind;
 use crate::terraform::signals;
 use anyhow::Context as _;
 use std::cell::RefCell;
@@ -15,7 +16,6 @@ use std::path::{Path, PathBuf};
 
 /// How steps are run and reported; shared by every stack of a run.
 pub struct Executor {
-    pub binary: PathBuf,
     pub quiet: bool,
     /// Record successful inits in the data dir (off with `--skip-init`).
     pub keep_records: bool,
@@ -50,12 +50,9 @@ impl Output {
 impl Executor {
     /// Runs the plan's steps in order and returns the exit code of the last one that ran.
     /// A failed init stops the run: the command would act on a wrong or missing backend.
-    pub fn execute(
-        &self,
-        plan: &Plan,
-        record: &InitRecord,
-        output: &Output,
-    ) -> anyhow::Result<i32> {
+    pub fn execute(&self, prepared: &Prepared, output: &Output) -> anyhow::Result<i32> {
+        let (plan, record) = (&prepared.plan, &prepared.record);
+        let binary = prepared.binary.require()?;
         signals::install().context("installing signal handlers")?;
         // A data dir of several envs stays locked from init to the command's end: another env's
         // init in between would repoint it at that env's state.
@@ -102,7 +99,7 @@ impl Executor {
                     }
                     record.remove().context("removing the init stamp")?;
                     let inputs = record.inputs();
-                    let code = self.spawn(output, &step.invocation, prelude)?;
+                    let code = self.spawn(binary, output, &step.invocation, prelude)?;
                     if code == 0 && stamp && self.keep_records {
                         let written = inputs
                             .map_err(|Unreadable(why)| anyhow::anyhow!(why))
@@ -118,7 +115,7 @@ impl Executor {
                     }
                     code
                 }
-                StepKind::Command => self.spawn(output, &step.invocation, false)?,
+                StepKind::Command => self.spawn(binary, output, &step.invocation, false)?,
             };
             if signals::interrupted() {
                 return Ok(exit_code::INTERRUPTED);
@@ -208,6 +205,7 @@ impl Executor {
     /// Runs one process; returns its exit code, 128+N when killed by signal N.
     fn spawn(
         &self,
+        binary: &Path,
         output: &Output,
         invocation: &Invocation,
         stdout_to_stderr: bool,
@@ -219,7 +217,7 @@ impl Executor {
                 true,
             );
         }
-        let mut expression = duct::cmd(&self.binary, &invocation.args)
+        let mut expression = duct::cmd(binary, &invocation.args)
             .dir(&invocation.dir)
             .unchecked();
         for (name, value) in &invocation.env {
@@ -255,7 +253,7 @@ impl Executor {
             Err(e) => {
                 return Err(anyhow::Error::new(e).context(format!(
                     "starting {} in {}",
-                    self.binary.display(),
+                    binary.display(),
                     invocation.dir.display()
                 )));
             }

@@ -40,7 +40,12 @@ impl fmt::Display for Invocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "(cd {} && ", quote(self.dir.as_os_str()))?;
         for (name, value) in &self.env {
-            write!(f, "{name}={} ", quote(value))?;
+            // Printed commands never carry a credential tfw.toml put in the environment.
+            if crate::terraform::backend::looks_secret(name) {
+                write!(f, "{name}='***' ")?;
+            } else {
+                write!(f, "{name}={} ", quote(value))?;
+            }
         }
         write!(f, "{})", self.command_line())
     }
@@ -70,6 +75,19 @@ mod tests {
         assert_eq!(
             invocation.command_line(),
             "terraform plan -var-file=stg.tfvars '-target=a b'"
+        );
+        let with_secret = Invocation {
+            env: vec![
+                ("AWS_PROFILE".into(), "stg-admin".into()),
+                ("AWS_SECRET_ACCESS_KEY".into(), "abc".into()),
+            ],
+            ..invocation
+        };
+        assert!(
+            with_secret
+                .to_string()
+                .contains("AWS_PROFILE=stg-admin AWS_SECRET_ACCESS_KEY='***' terraform"),
+            "{with_secret}"
         );
     }
 }

@@ -15,8 +15,9 @@ pub mod signals;
 use init_stamp::InitRecord;
 use resolve::Plan;
 
-/// One stack's resolved work and the record of its init.
+/// One stack's resolved work, the record of its init, and the binary that runs it.
 pub struct Prepared {
     pub plan: Plan,
     pub record: InitRecord,
+    pub binary: binary::Binary,
 }

@@ -2,7 +2,7 @@
 //! everything it needs to know about the disk arrives in `Context`.
 
 use crate::config::env_name;
-use crate::config::{DataDirMode, Settings};
+use crate::config::{DataDirMode, StackConfig};
 use crate::error::Error;
 use crate::terraform::command_table;
 use crate::terraform::invocation::Invocation;
@@ -31,7 +31,10 @@ pub enum InitPolicy {
 /// What resolution knows about the stack and the machine.
 pub struct Context<'a> {
     pub stack_dir: &'a Path,
-    pub settings: &'a Settings,
+    /// The stack's path from the repository root (`.` for the root).
+    pub stack_path: &'a str,
+    /// tfw.toml's settings for this stack.
+    pub config: &'a StackConfig<'a>,
     /// The envs the stack has (from tfw.toml or discovered).
     pub known_envs: &'a [String],
     /// The binary as it is shown (`terraform`, `tofu`, a path).
@@ -160,14 +163,23 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     }
     let command = request.command.to_str().unwrap_or_default();
     let traits = command_table::lookup(command);
-    let settings = context.settings;
+    let config = context.config;
 
-    let shared_data_dir = context.user_data_dir || settings.data_dir == DataDirMode::Shared;
-    let env_vars = match (settings.data_dir, context.user_data_dir) {
-        (DataDirMode::PerEnv, false) => {
-            vec![("TF_DATA_DIR".to_string(), data_dir_of(env).into_os_string())]
-        }
-        _ => Vec::new(),
+    let shared_data_dir = context.user_data_dir || config.data_dir == DataDirMode::Shared;
+    let mut env_vars: Vec<(String, OsString)> = config
+        .env_vars(env)
+        .into_iter()
+        .map(|(name, value)| (name, value.into()))
+        .collect();
+    if let (DataDirMode::PerEnv, false) = (config.data_dir, context.user_data_dir) {
+        env_vars.push(("TF_DATA_DIR".to_string(), data_dir_of(env).into_os_string()));
+    }
+    let extra = |command: &str| -> Vec<OsString> {
+        config
+            .args(command, env)
+            .into_iter()
+            .map(OsString::from)
+            .collect()
     };
     let invocation = |args: Vec<OsString>| Invocation {
         program: context.program.to_os_string(),
@@ -188,7 +200,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         }
     };
     let init_args = || -> Result<Vec<OsString>, Error> {
-        let backend = existing("backend config", settings.backend_config.for_env(env))?;
+        let backend = existing("backend config", config.backend_config.for_env(env))?;
         let mut args: Vec<OsString> = vec![
             "init".into(),
             "-reconfigure".into(),
@@ -197,6 +209,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         if !context.stdin_is_terminal {
             args.push("-input=false".into());
         }
+        args.extend(extra("init"));
         Ok(args)
     };
 
@@ -207,7 +220,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         steps.push(Step {
             kind: StepKind::Init {
                 when_stale: false,
-                stamp: keeps_the_backend(&request.args),
+                stamp: keeps_the_backend(&request.args) && keeps_the_backend(&extra("init")),
             },
             invocation: invocation(args),
         });
@@ -241,13 +254,21 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         .flatten()
         .map(|file| context.stack_dir.join(file));
     if traits.takes_var_files && saved_plan.is_none() {
-        for pattern in &settings.var_files {
-            args.push(flag(
-                "-var-file=",
-                &existing("var file", pattern.for_env(env))?,
-            ));
+        for var_file in config.var_files {
+            let path = var_file.pattern.path_for(env, context.stack_path);
+            if var_file.optional && !(context.is_file)(&context.stack_dir.join(&path)) {
+                continue;
+            }
+            args.push(flag("-var-file=", &existing("var file", path)?));
         }
+        args.extend(
+            config
+                .vars(env)
+                .into_iter()
+                .map(|(name, value)| OsString::from(format!("-var={name}={value}"))),
+        );
     }
+    args.extend(extra(traits.name));
     args.extend(request.args.iter().cloned());
     steps.push(Step {
         kind: StepKind::Command,
@@ -293,10 +314,11 @@ fn flag(name: &str, path: &Path) -> OsString {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::pattern::EnvPattern;
+    use crate::config::Settings;
 
     struct Fixture {
         settings: Settings,
+        stack_path: &'static str,
         envs: Vec<String>,
         files: Vec<&'static str>,
         init: InitPolicy,
@@ -309,6 +331,7 @@ mod tests {
         fn new() -> Self {
             Self {
                 settings: Settings::default(),
+                stack_path: ".",
                 envs: vec!["dev".into(), "prd".into(), "stg".into()],
                 files: vec![
                     "st/stg.tfvars",
@@ -327,9 +350,11 @@ mod tests {
 
         fn resolve(&self, line: &[&str]) -> Result<Plan, Error> {
             let is_file = |p: &Path| self.files.iter().any(|f| Path::new(f) == p);
+            let config = self.settings.stack(self.stack_path);
             let context = Context {
                 stack_dir: Path::new("st"),
-                settings: &self.settings,
+                stack_path: self.stack_path,
+                config: &config,
                 known_envs: &self.envs,
                 program: OsStr::new("terraform"),
                 user_data_dir: self.user_data_dir,
@@ -580,13 +605,81 @@ mod tests {
         }
     }
 
+    fn tfw_toml(text: &str) -> Settings {
+        Settings::parse(Path::new("tfw.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn vars_env_vars_and_args_by_stack_and_env() {
+        let mut f = Fixture::new();
+        f.settings = tfw_toml(
+            r#"vars = { environment_name = "{env}", team = "core" }
+env_vars = { AWS_PROFILE = "{env}-admin" }
+[args]
+plan = ["-compact-warnings"]
+init = ["-lock-timeout=1m"]
+[environments.prd]
+env_vars = { AWS_PROFILE = "prod-admin" }
+[stacks."."]
+vars = { team = "platform" }
+args = { plan = ["-lock-timeout=5m"] }
+"#,
+        );
+        for (env, profile) in [("stg", "stg-admin"), ("prd", "prod-admin")] {
+            let plan = f.resolve(&[env, "plan", "-out=x"]).unwrap();
+            let [init, command] = &plan.steps[..] else {
+                panic!("{plan:?}")
+            };
+            assert_eq!(
+                command.invocation.command_line(),
+                format!(
+                    "terraform plan -var-file={env}.tfvars -var=environment_name={env} -var=team=platform -lock-timeout=5m -out=x"
+                ),
+                "the stack's own block wins"
+            );
+            assert!(init.invocation.command_line().ends_with("-lock-timeout=1m"));
+            for invocation in [&init.invocation, &command.invocation] {
+                assert_eq!(
+                    invocation.env[0],
+                    ("AWS_PROFILE".to_string(), OsString::from(profile)),
+                    "{env}"
+                );
+            }
+        }
+        // Commands without var files get no -var either.
+        assert_eq!(f.lines(&["stg", "output"])[1], "terraform output");
+    }
+
+    #[test]
+    fn optional_var_files_and_files_from_the_root() {
+        let mut f = Fixture::new();
+        f.stack_path = "infra/api";
+        f.settings = tfw_toml(
+            r#"var_files = ["{root}/shared/{env}.tfvars", { path = "../common/{env}.tfvars", optional = true }, "{env}.tfvars"]"#,
+        );
+        f.files.push("st/../../shared/stg.tfvars");
+        assert_eq!(
+            f.lines(&["stg", "plan"])[1],
+            "terraform plan -var-file=../../shared/stg.tfvars -var-file=stg.tfvars",
+            "the optional file is absent"
+        );
+        f.files.push("st/../common/stg.tfvars");
+        assert_eq!(
+            f.lines(&["stg", "plan"])[1],
+            "terraform plan -var-file=../../shared/stg.tfvars -var-file=../common/stg.tfvars -var-file=stg.tfvars"
+        );
+        let err = f.resolve(&["prd", "plan"]).unwrap_err();
+        assert_eq!(
+            err.exit_code(),
+            66,
+            "a required file outside the stack is still required"
+        );
+    }
+
     #[test]
     fn several_var_file_patterns_in_order() {
         let mut f = Fixture::new();
-        f.settings.var_files = vec![
-            EnvPattern::new("common.tfvars").unwrap(),
-            EnvPattern::new("env/{env}/{env}.tfvars").unwrap(),
-        ];
+        f.settings = tfw_toml("var_files = [\"common.tfvars\", \"env/{env}/{env}.tfvars\"]\n");
         f.files
             .extend(["st/common.tfvars", "st/env/stg/stg.tfvars"]);
         assert_eq!(
