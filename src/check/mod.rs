@@ -77,24 +77,12 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
             }
         })
         .collect();
-    // Without an explicit list, the root stack's envs are every stack's (a sub-stack's extra
-    // env is then a typo to report); without a root stack, every env some stack has.
-    let all_envs: BTreeSet<String> =
-        match (&settings.envs, stacks.iter().find(|s| s.stack.path == ".")) {
-            (Some(envs), _) => envs.iter().cloned().collect(),
-            (None, Some(root)) => root
-                .named
-                .iter()
-                .filter(|e| is_env_name(e))
-                .cloned()
-                .collect(),
-            (None, None) => stacks
-                .iter()
-                .flat_map(|s| s.named.iter())
-                .filter(|e| is_env_name(e))
-                .cloned()
-                .collect(),
-        };
+    // With `envs = […]` every stack has every env (a stack's own list narrows it); without,
+    // each stack's envs are those it has any env file for, and each needs all of its files.
+    let all_envs: Option<BTreeSet<String>> = settings
+        .envs
+        .as_ref()
+        .map(|envs| envs.iter().cloned().collect());
     let checker = Checker {
         repo,
         all_envs: &all_envs,
@@ -177,7 +165,7 @@ fn absence(status: Option<Status>, env: Option<&str>) -> Option<String> {
 /// What every stack's check shares.
 struct Checker<'a> {
     repo: &'a Repo,
-    all_envs: &'a BTreeSet<String>,
+    all_envs: &'a Option<BTreeSet<String>>,
     cache: &'a ParseCache,
 }
 
@@ -198,7 +186,15 @@ impl Checker<'_> {
             .and_then(|s| s.envs.as_ref())
         {
             Some(envs) => envs.iter().map(String::as_str).collect(),
-            None => self.all_envs.iter().map(String::as_str).collect(),
+            None => match self.all_envs {
+                Some(envs) => envs.iter().map(String::as_str).collect(),
+                None => found
+                    .named
+                    .iter()
+                    .filter(|e| is_env_name(e))
+                    .map(String::as_str)
+                    .collect(),
+            },
         };
         let problem = |kind, env: Option<&str>, relative: &str, message: String| Problem {
             path: join_display(&stack.path, Path::new(relative)),
@@ -251,7 +247,14 @@ impl Checker<'_> {
                 if *optional && !status.is_some_and(visible) {
                     continue;
                 }
-                if let Some(message) = absence(status, env_label) {
+                if let Some(mut message) = absence(status, env_label) {
+                    // An env named only by a stray var file is likely a typo of a real one.
+                    let real = stack.envs.iter().map(String::as_str).filter(|e| e != env);
+                    if index == 0
+                        && let Some(near) = env_name::suggest(env, real)
+                    {
+                        message.push_str(&format!("; did you mean `{near}`?"));
+                    }
                     problems.push(problem("missing", env_label, &relative, message));
                 }
                 // Content is the working tree's: what terraform reads.

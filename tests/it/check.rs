@@ -45,7 +45,6 @@ fn a_removed_backend_file_is_named() {
 fn every_kind_of_problem_one_line_each_sorted() {
     let test = repo()
         .write("datadog/stag.tfvars", "env = \"x\"\n")
-        .write("datadog/stag.tfbackend", "path = \"state/stag.tfstate\"\n")
         .write("datadog/dev.tfbackend", "path = \"state/d-stg.tfstate\"\n")
         .write("prd.tfvars", "env = \n")
         .write("check.tfbackend", "path = \"state/check.tfstate\"\n")
@@ -56,8 +55,7 @@ fn every_kind_of_problem_one_line_each_sorted() {
     let expected = [
         "check.tfbackend: invalid environment name `check`: it is a tfw subcommand",
         "datadog/dev.tfbackend: same state as datadog/stg.tfbackend (local path=datadog/state/d-stg.tfstate): one would overwrite the other",
-        "datadog/stag.tfbackend: env `stag` is not expected here (envs: dev, prd, stg); did you mean `stg`?",
-        "datadog/stag.tfvars: env `stag` is not expected here (envs: dev, prd, stg); did you mean `stg`?",
+        "datadog/stag.tfbackend: missing (env stag); did you mean `stg`?",
         "datadog/stg.tfbackend: same state as datadog/dev.tfbackend (local path=datadog/state/d-stg.tfstate): one would overwrite the other",
         "datadog/terraform.sh: broken symlink (points to ../nowhere.sh)",
         "dev.tfvars: missing (env dev)",
@@ -203,7 +201,8 @@ fn an_untracked_env_file_and_an_untracked_orphan_are_reported() {
         run.stdout().lines().collect::<Vec<_>>(),
         [
             "datadog/dev.tfvars: exists but is not tracked by git (env dev): git add it",
-            "datadog/stag.tfvars: env `stag` is not expected here (envs: dev, prd, stg); did you mean `stg`?",
+            "datadog/stag.tfbackend: missing (env stag); did you mean `stg`?",
+            "datadog/stag.tfvars: exists but is not tracked by git (env stag): git add it",
         ]
     );
 }
@@ -394,4 +393,31 @@ fn remote_backend_workspaces_tell_envs_apart() {
         run.stdout()
     );
     assert!(!run.stdout().contains("tok3n"), "{}", run.stdout());
+}
+
+#[test]
+fn without_an_envs_list_each_stack_pairs_its_own_envs() {
+    // The root has stg, dev and prd; datadog only stg and a stack-specific qa: no false
+    // "missing" for envs other stacks have.
+    let test = Test::new()
+        .write("tfw.toml", "")
+        .files("", STACK)
+        .write("datadog/main.tf", "")
+        .write("datadog/stg.tfvars", "")
+        .write("datadog/stg.tfbackend", "path = \"s\"\n")
+        .write("datadog/qa.tfvars", "")
+        .write("datadog/qa.tfbackend", "path = \"q\"\n");
+    test.git(&["init", "-q"]);
+    commit(&test);
+    let run = test.run_with(["check"]).status(0);
+    assert_eq!(run.stdout(), "");
+    // Each env a stack has needs all its files.
+    let run = test
+        .remove("datadog/qa.tfvars")
+        .run_with(["check"])
+        .status(1);
+    assert_eq!(
+        run.stdout(),
+        "datadog/qa.tfvars: deleted in the working tree but still tracked (env qa): restore it or `git rm` it\n"
+    );
 }
