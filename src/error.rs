@@ -16,6 +16,8 @@ pub enum Error {
         stack: PathBuf,
         known: Vec<String>,
         suggestion: Option<String>,
+        /// The backend config file that would make it an env (`prd.tfbackend`).
+        backend: String,
     },
     /// `tfw.toml` could not be read or is invalid.
     Config {
@@ -41,6 +43,8 @@ pub enum Error {
     Unreadable { path: PathBuf, message: String },
     /// The system refused to start terraform with so long an argument list.
     ArgumentsTooLong { count: usize, bytes: usize },
+    /// No stack was found where one was needed.
+    NoStacks { root: PathBuf, backend: String },
     /// A generated file differs from what tfw would generate now.
     Stale { path: PathBuf },
     /// Standard output or error could not be written (a full disk, a closed file).
@@ -60,7 +64,7 @@ impl Error {
             Error::Refused { .. } => exit_code::REFUSED,
             Error::Output { .. } => exit_code::IO_ERROR,
             Error::Busy { .. } => exit_code::BUSY,
-            Error::Stale { .. } => exit_code::FINDINGS,
+            Error::Stale { .. } | Error::NoStacks { .. } => exit_code::FINDINGS,
         }
     }
 
@@ -73,8 +77,8 @@ impl Error {
                     .into()
             }
             Error::UnknownEnv { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
-            Error::UnknownEnv { name, .. } => {
-                format!("create its backend config (e.g. `{name}.tfbackend`), or list environments with `tfw envs`")
+            Error::UnknownEnv { backend, .. } => {
+                format!("create its backend config `{backend}`, or list environments with `tfw envs`")
             }
             Error::Config { .. } => {
                 "see the tfw.toml reference in the README (keys: envs, protected, var_files, backend_config, binary, data_dir)".into()
@@ -96,6 +100,7 @@ impl Error {
             Error::ArgumentsTooLong { .. } => {
                 "put long values in a var file (`-var-file=…`) instead of the command line".into()
             }
+            Error::NoStacks { .. } => "a stack is a directory with a *.tf file and an env's backend config; set `backend_config` in tfw.toml if yours are named otherwise".into(),
             Error::Output { .. } => "send the output somewhere it can be written".into(),
             Error::Stale { path } => format!(
                 "regenerate it with `tfw atlantis --output {}`",
@@ -155,6 +160,11 @@ impl fmt::Display for Error {
                 write!(f, "terraform not found (looked for {tried})")
             }
             Error::Output { message } => write!(f, "writing output: {message}"),
+            Error::NoStacks { root, backend } => write!(
+                f,
+                "no stacks found in {} (looked for *.tf files beside backend configs named {backend})",
+                root.display()
+            ),
             Error::Unreadable { path, message } => {
                 write!(f, "cannot read {}: {message}", path.display())
             }

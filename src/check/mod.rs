@@ -58,8 +58,11 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
         (listing, cache.join().expect("cache loader panicked"))
     });
     let listing = listing?;
-    let stacks: Vec<Found> = repo
-        .stacks(Presence::InGitOrOnDisk)?
+    let stacks = repo.stacks(Presence::InGitOrOnDisk)?;
+    if stacks.is_empty() {
+        return Err(repo.no_stacks().into());
+    }
+    let stacks: Vec<Found> = stacks
         .into_iter()
         .map(|stack| {
             let files = listing.subtree(listing_dir(&stack.path));

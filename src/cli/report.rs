@@ -95,6 +95,13 @@ pub fn stacks(start: &Path, format: Format) -> anyhow::Result<i32> {
             }
             output::print(&text)?;
             let mut notes = String::new();
+            if report.stacks.is_empty() {
+                notes.push_str(&format!(
+                    "tfw: note: {}
+",
+                    repo.no_stacks()
+                ));
+            }
             for link in &report.skipped_links {
                 notes.push_str(&format!(
                     "tfw: note: {} points outside the repository ({}): not followed\n",
@@ -148,7 +155,11 @@ pub fn atlantis(start: &Path, file: Option<PathBuf>, check: bool) -> anyhow::Res
         }
         .into());
     }
-    let text = atlantis::render(&repo, &repo.stacks(Presence::OnDisk)?);
+    let stacks = repo.stacks(Presence::OnDisk)?;
+    if stacks.is_empty() {
+        return Err(repo.no_stacks().into());
+    }
+    let text = atlantis::render(&repo, &stacks);
     if check {
         let file = file.unwrap_or_else(|| repo.root.join(atlantis::FILE_NAME));
         let on_disk = match std::fs::read_to_string(&file) {

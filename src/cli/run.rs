@@ -280,6 +280,7 @@ fn run_all(
             stack: repo.root.clone(),
             known: known.iter().map(|e| e.to_string()).collect(),
             suggestion: env_name::suggest(&request.env, known.iter().copied()),
+            backend: repo.settings.backend_config.file_for(&request.env),
         }
         .into());
     }

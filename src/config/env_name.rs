@@ -36,7 +36,12 @@ pub fn validate(name: &str) -> Result<(), Error> {
 pub fn suggest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
     known
         .into_iter()
-        .map(|candidate| (strsim::damerau_levenshtein(name, candidate), candidate))
+        // Case counts for nothing: `PRD` is `prd` typed with caps lock on.
+        .map(|candidate| {
+            let distance =
+                strsim::damerau_levenshtein(&name.to_lowercase(), &candidate.to_lowercase());
+            (distance, candidate)
+        })
         .filter(|(distance, candidate)| *distance <= (name.len().max(candidate.len()) / 3).max(1))
         .min()
         .map(|(_, candidate)| candidate.to_string())
@@ -66,5 +71,7 @@ mod tests {
         assert_eq!(suggest("sgt", known).as_deref(), Some("stg"));
         assert_eq!(suggest("production", known), None);
         assert_eq!(suggest("qa", known), None);
+        assert_eq!(suggest("PRD", known).as_deref(), Some("prd"));
+        assert_eq!(suggest("Stg", known).as_deref(), Some("stg"));
     }
 }

@@ -269,6 +269,14 @@ impl Repo {
         Ok(stacks)
     }
 
+    /// The error when a command needs stacks and there are none.
+    pub fn no_stacks(&self) -> crate::error::Error {
+        crate::error::Error::NoStacks {
+            root: self.root.clone(),
+            backend: format!("`{}`", self.settings.backend_config.file_for("<env>")),
+        }
+    }
+
     /// Symbolic links in the repository's directories that point to a directory outside it:
     /// not followed (a link to `/` or to a sibling repository is not part of this one).
     pub fn outside_links(&self) -> anyhow::Result<Vec<OutsideLink>> {

@@ -159,6 +159,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
             stack: context.stack_dir.to_path_buf(),
             known: context.known_envs.to_vec(),
             suggestion: env_name::suggest(env, context.known_envs.iter().map(String::as_str)),
+            backend: context.config.backend_config.file_for(env),
         });
     }
     let command = request.command.to_str().unwrap_or_default();

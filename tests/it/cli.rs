@@ -600,3 +600,20 @@ fn an_unreadable_stack_directory_says_so() {
         run.stderr()
     );
 }
+
+#[test]
+fn an_unknown_env_names_the_configured_backend_file_and_ignores_case() {
+    let test = Test::new()
+        .write(
+            "tfw.toml",
+            "backend_config = \"env/{env}/backend.tfvars\"\nvar_files = []\n",
+        )
+        .write("main.tf", "")
+        .write("env/prd/backend.tfvars", "");
+    test.run_with(["PRD", "plan"])
+        .status(64)
+        .stderr_contains("did you mean `prd`?");
+    test.run_with(["qa", "plan"])
+        .status(64)
+        .stderr_contains("create its backend config `env/qa/backend.tfvars`");
+}

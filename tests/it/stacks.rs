@@ -287,3 +287,32 @@ fn symlinks_to_the_filesystem_root_or_outside_are_reported_not_followed() {
         .status(0);
     assert!(!all.stdout().contains("sibling"), "{}", all.stdout());
 }
+
+#[test]
+fn no_stacks_is_said_not_silent() {
+    let test = Test::new()
+        .write(
+            "tfw.toml",
+            "backend_config = \"env/{env}/backend.tfvars\"\n",
+        )
+        .write("main.tf", "")
+        .write("stg.tfbackend", "");
+    for args in [&["check"][..], &["atlantis"]] {
+        let run = test.run_with(args).status(1);
+        assert!(
+            run.stderr().contains("no stacks found in")
+                && run
+                    .stderr()
+                    .contains("backend configs named `env/<env>/backend.tfvars`"),
+            "{args:?}: {}",
+            run.stderr()
+        );
+    }
+    let run = test.run_with(["stacks"]).status(0);
+    assert_eq!(run.stdout(), "");
+    assert!(
+        run.stderr().contains("tfw: note: no stacks found"),
+        "{}",
+        run.stderr()
+    );
+}
