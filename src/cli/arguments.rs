@@ -68,6 +68,10 @@ pub struct Arguments {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Started under the name `terraform.sh` (a symlink left from the old script).
+    #[arg(skip)]
+    pub as_script: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -30,6 +30,10 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             return Ok(exit_code::USAGE);
         }
     };
+    arguments.as_script = args
+        .first()
+        .and_then(|program| std::path::Path::new(program).file_name())
+        .is_some_and(|name| name == "terraform.sh");
     let start = arguments
         .chdir
         .clone()

@@ -34,6 +34,9 @@ pub fn run(arguments: &Arguments, words: Vec<OsString>, start: &Path) -> anyhow:
         run_all(arguments, &repo, &request, step.as_ref())
     } else {
         let stack = repo.stack_at(start)?;
+        if arguments.as_script {
+            request = action_first(request, &stack);
+        }
         run_one(arguments, &repo, &stack, &request, step.as_ref())
     }
 }
@@ -90,6 +93,20 @@ pub fn skip_init_from_environment(quiet: bool) -> bool {
             }
             false
         }
+    }
+}
+
+/// Some terraform.sh wrappers took the action first (`./terraform.sh plan weu-dev`): accepted
+/// when the first word is a terraform command and the second an env of the stack.
+fn action_first(request: Request, stack: &Stack) -> Request {
+    let is_command = !command_table::lookup(&request.env).name.is_empty();
+    match request.command.to_str() {
+        Some(env) if is_command && stack.envs.iter().any(|e| e == env) => Request {
+            env: env.to_string(),
+            command: request.env.into(),
+            args: request.args,
+        },
+        _ => request,
     }
 }
 

@@ -308,6 +308,23 @@ fn started_as_terraform_sh_it_behaves_the_same() {
         run.lines(),
         [INIT_STG, "plan -var-file=stg.tfvars -out=tfplan"]
     );
+    // Some wrappers took the action first: accepted under that name, for a known env only.
+    let test = Test::stack();
+    let link = test.path("terraform.sh");
+    std::os::unix::fs::symlink(crate::common::TFW, &link).unwrap();
+    test.run_with(["stg", "init"]).status(0);
+    let mut command = test.command_for(&link);
+    command.args(["plan", "stg", "-out=tfplan"]);
+    let run = test.finish(command.output().unwrap()).status(0);
+    assert_eq!(run.lines(), ["plan -var-file=stg.tfvars -out=tfplan"]);
+    let mut command = test.command_for(&link);
+    command.args(["plan", "stag"]);
+    test.finish(command.output().unwrap())
+        .status(64)
+        .stderr_contains("unknown environment `plan`");
+    test.run_with(["plan", "stg"])
+        .status(64)
+        .stderr_contains("unknown environment `plan`");
 }
 
 #[test]
