@@ -10,8 +10,9 @@ use std::path::Path;
 
 pub const FILE_NAME: &str = "atlantis.yaml";
 
-/// The atlantis.yaml text for `stacks`.
-pub fn render(repo: &Repo, stacks: &[Stack]) -> String {
+/// The atlantis.yaml text for `stacks`, and warnings about what could not be read.
+pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
+    let mut warnings = Vec::new();
     let settings = &repo.settings;
     let atlantis = &settings.atlantis;
     let mut out = String::from(
@@ -25,7 +26,20 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> String {
     out.push_str("projects:\n");
     let mut envs: Vec<&str> = Vec::new();
     for stack in stacks {
-        let modules = init_stamp::local_modules(&stack.dir).unwrap_or_default();
+        let modules = match init_stamp::local_modules(&stack.dir) {
+            // Modules installed into the data dir are init's copies, not the repository's files.
+            Ok(modules) => modules
+                .into_iter()
+                .filter(|m| !m.starts_with(".terraform"))
+                .collect(),
+            Err(init_stamp::Unreadable(why)) => {
+                warnings.push(format!(
+                    "{why}: the {} projects do not watch its local modules",
+                    stack.name()
+                ));
+                Vec::new()
+            }
+        };
         for env in &stack.envs {
             envs.push(env);
             let _ = writeln!(
@@ -89,7 +103,7 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> String {
             }
         }
     }
-    out
+    (out, warnings)
 }
 
 /// What makes a project plan: the stack's terraform files and lock file, this env's var and

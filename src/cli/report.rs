@@ -159,7 +159,13 @@ pub fn atlantis(start: &Path, file: Option<PathBuf>, check: bool) -> anyhow::Res
     if stacks.is_empty() {
         return Err(repo.no_stacks().into());
     }
-    let text = atlantis::render(&repo, &stacks);
+    let (text, warnings) = atlantis::render(&repo, &stacks);
+    output::eprint(
+        &warnings
+            .iter()
+            .map(|w| format!("tfw: warning: {w}\n"))
+            .collect::<String>(),
+    )?;
     if check {
         let file = file.unwrap_or_else(|| repo.root.join(atlantis::FILE_NAME));
         let on_disk = match std::fs::read_to_string(&file) {

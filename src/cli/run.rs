@@ -3,6 +3,7 @@
 use crate::atlantis::step::StepEnvironment;
 use crate::cli::arguments::Arguments;
 use crate::cli::output;
+use crate::config::DataDirMode;
 use crate::config::env_name;
 use crate::error::Error;
 use crate::guard::{self, Decision, Situation, Target};
@@ -12,7 +13,7 @@ use crate::terraform::Prepared;
 use crate::terraform::binary::Binary;
 use crate::terraform::command_table;
 use crate::terraform::executor::{Executor, Output};
-use crate::terraform::init_stamp::{InitRecord, Unreadable};
+use crate::terraform::init_stamp::{self, InitRecord, Unreadable};
 use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -127,7 +128,20 @@ fn prepare(
     request: &Request,
     step: Option<&StepEnvironment>,
 ) -> Result<Prepared, Error> {
-    let config = repo.settings.stack(&stack.path);
+    let mut config = repo.settings.stack(&stack.path);
+    // A module source inside `.terraform/` (`./.terraform/modules/…`) only exists in the one
+    // data dir where it was installed: such a stack keeps terraform's single data dir.
+    if config.data_dir == DataDirMode::PerEnv
+        && init_stamp::local_modules(&stack.dir)
+            .is_ok_and(|modules| modules.iter().any(|m| m.starts_with(".terraform")))
+    {
+        config.data_dir = DataDirMode::Shared;
+        if !arguments.quiet {
+            let _ = output::eprint(
+                "tfw: note: a module source points into .terraform/: using the shared data dir .terraform (and its lock)\n",
+            );
+        }
+    }
     let binary = locate_binary(arguments, config.binary(&request.env));
     let user_data_dir = std::env::var_os("TF_DATA_DIR").filter(|v| !v.is_empty());
     let record = InitRecord {

@@ -33,7 +33,7 @@ pub fn parse_attributes(bytes: &[u8], is_json: bool) -> Parsed {
             Err(e) => Parsed::Invalid(format!("line {}: invalid JSON: {e}", e.line())),
         };
     }
-    match hcl::parse(text) {
+    match parse_body(text) {
         Ok(body) => Parsed::Attributes(literal_attributes(&body)),
         Err(hcl::Error::Parse(e)) => Parsed::Invalid(format!(
             "line {}: invalid HCL: {}",
@@ -50,7 +50,7 @@ pub fn backend_of(bytes: &[u8]) -> Parsed {
     if !text.contains("backend") {
         return Parsed::Backend(None);
     }
-    let Ok(body) = hcl::parse(&text) else {
+    let Ok(body) = parse_body(&text) else {
         return Parsed::Backend(None);
     };
     Parsed::Backend(
@@ -73,6 +73,33 @@ fn literal_json(value: &serde_json::Value) -> Option<String> {
         serde_json::Value::Number(n) => Some(n.to_string()),
         serde_json::Value::Bool(b) => Some(b.to_string()),
         _ => None,
+    }
+}
+
+/// Parses HCL as Terraform does. Terraform accepts an object constructor with a repeated key
+/// (`{ a = 1, a = 2 }`); hcl-rs refuses it, so each repeated key is renamed and parsing retried
+/// (tfw never reads such values: only block structure, module calls and literal attributes).
+pub fn parse_body(text: &str) -> Result<hcl::Body, hcl::Error> {
+    let mut text = std::borrow::Cow::Borrowed(text);
+    let mut renamed = 0;
+    loop {
+        let error = match hcl::parse(&text) {
+            Ok(body) => return Ok(body),
+            Err(error) => error,
+        };
+        let offset = match &error {
+            hcl::Error::Parse(e)
+                if e.message().contains("redefined object key") && renamed < 1000 =>
+            {
+                e.location().offset()
+            }
+            _ => return Err(error),
+        };
+        // The key starts at `offset`: a name, or a quoted string whose first character follows.
+        let at = offset + usize::from(text[offset..].starts_with('"'));
+        text.to_mut()
+            .insert_str(at, &format!("tfw_repeated_{renamed}_"));
+        renamed += 1;
     }
 }
 
@@ -149,4 +176,20 @@ pub enum Parsed {
     Invalid(String),
     /// A `.tf` file: its `backend "<type>"` block, if any.
     Backend(Option<(String, Attributes)>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_object_keys_parse_as_terraform_accepts_them() {
+        let text = "locals {\n  tags = { region = \"a\", region = \"b\", \"x\" = 1, \"x\" = 2 }\n}\nmodule \"m\" {\n  source = \"./m\"\n}\n";
+        let body = parse_body(text).unwrap();
+        assert_eq!(body.blocks().count(), 2);
+        assert!(
+            parse_body("locals {\n  a = 1\n  a = 2\n}\n").is_err(),
+            "a repeated attribute is an error in terraform too"
+        );
+    }
 }

@@ -133,12 +133,20 @@ impl InitRecord {
 pub fn local_modules(dir: &Path) -> Result<Vec<PathBuf>, Unreadable> {
     let mut visited = BTreeSet::new();
     configuration(dir, &mut visited, &mut String::new())?;
-    let top = dir.canonicalize().unwrap_or_else(|_| paths::normalize(dir));
+    let top = real_path(dir);
     Ok(visited
         .into_iter()
         .filter(|module| *module != top)
         .map(|module| relative_to(&top, &module))
         .collect())
+}
+
+/// The canonical path of `dir`, or its absolute, tidied path when it does not exist (a module
+/// not installed yet).
+fn real_path(dir: &Path) -> PathBuf {
+    dir.canonicalize().unwrap_or_else(|_| {
+        paths::normalize(&std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()))
+    })
 }
 
 /// `path` seen from `base` (both absolute), with `..` where it lies outside.
@@ -203,7 +211,7 @@ fn configuration(
     visited: &mut BTreeSet<PathBuf>,
     text: &mut String,
 ) -> Result<(), Unreadable> {
-    let canonical = dir.canonicalize().unwrap_or_else(|_| paths::normalize(dir));
+    let canonical = real_path(dir);
     if !visited.insert(canonical) {
         return Ok(());
     }
@@ -257,7 +265,7 @@ fn local(source: &str) -> Option<String> {
 }
 
 fn hcl_blocks(source: &str) -> Result<Vec<Relevant>, String> {
-    let body = hcl::parse(source).map_err(|e| e.to_string())?;
+    let body = crate::terraform::hcl::parse_body(source).map_err(|e| e.to_string())?;
     Ok(body
         .blocks()
         .filter_map(|block| match block.identifier() {

@@ -10,6 +10,7 @@ mod completions;
 mod e2e;
 mod guard;
 mod init;
+mod layouts;
 mod locks;
 mod signals;
 mod stacks;
