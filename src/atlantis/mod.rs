@@ -68,7 +68,7 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
                 out,
                 "      when_modified: {}",
                 list(
-                    when_modified(repo, &stack.path, env, &modules)
+                    when_modified(repo, stack, env, &modules)
                         .iter()
                         .map(String::as_str)
                 )
@@ -111,7 +111,7 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
 /// root project would react to every sub-stack.
 fn when_modified(
     repo: &Repo,
-    stack_path: &str,
+    stack: &Stack,
     env: &str,
     modules: &[std::path::PathBuf],
 ) -> Vec<String> {
@@ -120,15 +120,10 @@ fn when_modified(
         .to_vec();
     // Relative to the project dir; a file outside the repository changes in no pull request.
     patterns.extend(
-        repo.patterns_of(stack_path)
-            .into_iter()
-            .filter(|(pattern, _)| pattern.repo_path(env, stack_path).is_some())
-            .map(|(pattern, _)| {
-                pattern
-                    .path_for(env, stack_path)
-                    .to_string_lossy()
-                    .into_owned()
-            }),
+        repo.env_files(&stack.path)
+            .iter()
+            .filter(|file| file.pattern.repo_path(env, &stack.path).is_some())
+            .map(|file| file.of(stack, env)),
     );
     for module in modules {
         for name in ["*.tf", "*.tf.json"] {

@@ -67,10 +67,10 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
         .map(|stack| {
             let files = listing.subtree(listing_dir(&stack.path));
             let named = repo
-                .patterns_of(&stack.path)
-                .into_iter()
-                .filter(|(p, _)| !p.leaves_stack())
-                .flat_map(|(p, _)| repo.discover(p, &files, visible))
+                .env_files(&stack.path)
+                .iter()
+                .filter(|file| !file.pattern.leaves_stack())
+                .flat_map(|file| repo.discover(file.pattern, &files, visible))
                 .filter(|e| !is_terraform_own(e))
                 .collect();
             Found {
@@ -182,7 +182,7 @@ impl Checker<'_> {
     ) {
         let settings = &self.repo.settings;
         let stack = &found.stack;
-        let patterns = self.repo.patterns_of(&stack.path);
+        let env_files = self.repo.env_files(&stack.path);
         let expected: BTreeSet<&str> = match settings
             .stacks
             .get(&stack.path)
@@ -208,10 +208,10 @@ impl Checker<'_> {
         };
         // The files of `name` in the working tree, relative to the stack.
         let files_of = |name: &str| -> Vec<String> {
-            patterns
+            env_files
                 .iter()
-                .filter(|(p, _)| p.is_per_env() && !p.leaves_stack())
-                .map(|(p, _)| p)
+                .map(|file| file.pattern)
+                .filter(|p| p.is_per_env() && !p.leaves_stack())
                 .map(|p| p.file_for(name))
                 .filter(|f| found.files.status(f).is_some_and(visible))
                 .collect()
@@ -235,25 +235,26 @@ impl Checker<'_> {
         let backend_block = self.backend_block(found, touched);
         let mut shared_checked = BTreeSet::new();
         for env in &expected {
-            for (index, (pattern, optional)) in patterns.iter().enumerate() {
+            for env_file in &env_files {
+                let pattern = env_file.pattern;
                 if pattern.leaves_stack() {
-                    self.check_outside(found, pattern, *optional, env, problems);
+                    self.check_outside(found, pattern, env_file.optional, env, problems);
                     continue;
                 }
-                let relative = pattern.file_for(env);
+                let relative = env_file.of(stack, env);
                 let per_env = pattern.is_per_env();
                 if !per_env && !shared_checked.insert(relative.clone()) {
                     continue;
                 }
                 let env_label = per_env.then_some(*env);
                 let status = found.files.status(&relative);
-                if *optional && !status.is_some_and(visible) {
+                if env_file.optional && !status.is_some_and(visible) {
                     continue;
                 }
                 if let Some(mut message) = absence(status, env_label) {
                     // An env named only by a stray var file is likely a typo of a real one.
                     let real = stack.envs.iter().map(String::as_str).filter(|e| e != env);
-                    if index == 0
+                    if env_file.backend
                         && let Some(near) = env_name::suggest(env, real)
                     {
                         message.push_str(&format!("; did you mean `{near}`?"));
@@ -265,8 +266,7 @@ impl Checker<'_> {
                     continue;
                 }
                 let is_json = relative.ends_with(".json");
-                // `patterns_of` puts the backend config first.
-                let is_backend = index == 0;
+                let is_backend = env_file.backend;
                 let parsed = self.parsed(found, &relative, touched, |bytes| {
                     match parse_attributes(bytes, is_json) {
                         // A var file's values are not needed: remember only that it parses.

@@ -144,11 +144,12 @@ fn prepare(
     }
     let binary = locate_binary(arguments, config.binary(&request.env));
     let user_data_dir = std::env::var_os("TF_DATA_DIR").filter(|v| !v.is_empty());
+    let backend_file = PathBuf::from(stack.backend_file(&request.env, config.backend_config));
     let record = InitRecord {
         env: request.env.clone(),
         stack_dir: stack.dir.clone(),
         data_dir: resolve::data_dir(config.data_dir, &request.env, user_data_dir.as_deref()),
-        backend_files: vec![config.backend_config.for_env(&request.env)],
+        backend_files: vec![backend_file.clone()],
         binary: binary.path.clone(),
     };
     let init_up_to_date = || match record.is_current() {
@@ -165,6 +166,7 @@ fn prepare(
         stack_dir: &stack.dir,
         stack_path: &stack.path,
         config: &config,
+        backend_file: &backend_file,
         known_envs: &stack.envs,
         program: &binary.name,
         user_data_dir: user_data_dir.is_some(),
@@ -175,7 +177,7 @@ fn prepare(
     };
     let mut plan = resolve::resolve(request, &context)?;
     if let Some(saved_plan) = &plan.saved_plan {
-        let backend = stack.dir.join(config.backend_config.for_env(&request.env));
+        let backend = stack.dir.join(&backend_file);
         guard::check_saved_plan(saved_plan, &request.env, &backend)?;
     }
     if let Some(step) = step {
@@ -215,7 +217,8 @@ fn confirm(
         Decision::Ask => {
             let mut targets = Vec::new();
             for (stack, prepared) in prepared {
-                let backend = stack.dir.join(repo.settings.backend_config.for_env(env));
+                let pattern = repo.settings.stack(&stack.path).backend_config;
+                let backend = stack.dir.join(stack.backend_file(env, pattern));
                 targets.push(Target {
                     stack: std::path::absolute(&stack.dir)?.display().to_string(),
                     commands: prepared

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 pub const FILE_NAME: &str = "tfw.toml";
+/// The backend config pattern when tfw.toml names none.
+pub const DEFAULT_BACKEND: &str = "{env}.tfbackend";
 
 /// Where each env's terraform data (backend record, modules, providers) lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -173,7 +175,7 @@ impl Default for Settings {
                 pattern: EnvPattern::new("{env}.tfvars").expect("valid default"),
                 optional: false,
             }],
-            backend_config: EnvPattern::new("{env}.tfbackend").expect("valid default"),
+            backend_config: EnvPattern::new(DEFAULT_BACKEND).expect("valid default"),
             binary: None,
             data_dir: DataDirMode::PerEnv,
             additions: Additions::default(),
@@ -478,11 +480,11 @@ mod tests {
             assert_eq!(settings.is_protected(env), env.contains("prod"), "{env}");
         }
         assert_eq!(
-            settings.var_files[0].pattern.for_env("stg"),
+            Path::new(&settings.var_files[0].pattern.file_for("stg")),
             Path::new("stg.tfvars")
         );
         assert_eq!(
-            settings.backend_config.for_env("stg"),
+            Path::new(&settings.backend_config.file_for("stg")),
             Path::new("stg.tfbackend")
         );
         assert_eq!(settings.data_dir, DataDirMode::PerEnv);
@@ -506,11 +508,11 @@ data_dir = "shared"
         );
         assert_eq!(settings.protected, ["prd"]);
         assert_eq!(
-            settings.var_files[1].pattern.for_env("dev"),
+            Path::new(&settings.var_files[1].pattern.file_for("dev")),
             Path::new("environments/dev/dev.tfvars")
         );
         assert_eq!(
-            settings.backend_config.for_env("prd"),
+            Path::new(&settings.backend_config.file_for("prd")),
             Path::new("env/prd/backend.tfbackend")
         );
         assert_eq!(settings.binary.as_deref(), Some("tofu"));

@@ -122,11 +122,6 @@ impl EnvPattern {
         self.0.replace(PLACEHOLDER, env)
     }
 
-    /// The path for one env, relative to the stack directory.
-    pub fn for_env(&self, env: &str) -> PathBuf {
-        PathBuf::from(self.file_for(env))
-    }
-
     /// How many path components the pattern has (`env/{env}/backend.tfbackend`: 3).
     pub fn depth(&self) -> usize {
         self.0.split('/').count()

@@ -15,6 +15,7 @@ use crate::config::{self, Settings};
 use anyhow::Context as _;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use listing::{Filter, Listing, Scope, Status};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -100,12 +101,20 @@ impl Repo {
             .chain(stacks.flat_map(|s| s.var_files.iter().flatten().map(|v| &v.pattern)))
     }
 
-    /// The env file patterns of the stack at `path`: its backend config first, then its var
-    /// files (with whether each is optional).
-    pub fn patterns_of(&self, path: &str) -> Vec<(&EnvPattern, bool)> {
+    /// The env files of the stack at `path`: its backend config, then its var files.
+    pub fn env_files(&self, path: &str) -> Vec<EnvFile<'_>> {
         let config = self.settings.stack(path);
-        std::iter::once((config.backend_config, false))
-            .chain(config.var_files.iter().map(|v| (&v.pattern, v.optional)))
+        let backend = EnvFile {
+            pattern: config.backend_config,
+            optional: false,
+            backend: true,
+        };
+        std::iter::once(backend)
+            .chain(config.var_files.iter().map(|v| EnvFile {
+                pattern: &v.pattern,
+                optional: v.optional,
+                backend: false,
+            }))
             .collect()
     }
 
@@ -170,9 +179,11 @@ impl Repo {
         };
         let listing = self.list(scope, false)?;
         let files = listing.subtree(listing_dir(&path));
+        let (envs, typed_backends) = self.envs_of(&files, &path, Presence::OnDisk);
         Ok(Stack {
             dir: dir.to_path_buf(),
-            envs: self.envs_of(&files, &path, Presence::OnDisk),
+            envs,
+            typed_backends,
             name: self.name_of(&path),
             path,
         })
@@ -187,36 +198,38 @@ impl Repo {
     }
 
     /// The envs of the stack at `path`: tfw.toml's list or the backend files present (valid
-    /// names only), narrowed by `[stacks."<path>"] envs`.
-    fn envs_of(&self, files: &listing::Subtree, path: &str, presence: Presence) -> Vec<String> {
+    /// names only), narrowed by `[stacks."<path>"] envs`; and the envs whose backend file has
+    /// Terraform's typed name.
+    fn envs_of(
+        &self,
+        files: &listing::Subtree,
+        path: &str,
+        presence: Presence,
+    ) -> (Vec<String>, BTreeMap<String, String>) {
+        let pattern = self.settings.stack(path).backend_config;
+        let (found, typed) = typed_names(pattern, discover_raw(pattern, files, presence.keep()));
         if let Some(envs) = self.settings.stacks.get(path).and_then(|s| s.envs.clone()) {
-            return envs;
+            return (envs, typed);
         }
-        match &self.settings.envs {
+        let envs = match &self.settings.envs {
             Some(envs) => envs.clone(),
-            None => self
-                .discover(
-                    self.settings.stack(path).backend_config,
-                    files,
-                    presence.keep(),
-                )
+            None => found
                 .into_iter()
                 .filter(|env| env_name::validate(env).is_ok())
                 .collect(),
-        }
+        };
+        (envs, typed)
     }
 
-    /// The env names whose `pattern` file is present in a stack's files (not validated).
+    /// The env names whose `pattern` file is present in a stack's files (not validated;
+    /// `dev.s3.tfbackend` names `dev`).
     pub fn discover(
         &self,
         pattern: &EnvPattern,
         files: &listing::Subtree,
         keep: fn(Status) -> bool,
     ) -> Vec<String> {
-        pattern.discover_with(
-            |sub| files.names_in(sub, keep),
-            |file| files.status(file).is_some_and(keep),
-        )
+        typed_names(pattern, discover_raw(pattern, files, keep)).0
     }
 
     /// Every stack below the root: a directory with a `*.tf` or `*.tf.json` file and the
@@ -252,12 +265,17 @@ impl Repo {
             .filter_map(|dir| {
                 let path = if dir.is_empty() { "." } else { dir };
                 let files = listing.subtree(dir);
-                let envs = self.envs_of(&files, path, presence);
+                let (envs, typed_backends) = self.envs_of(&files, path, presence);
                 let backend = self.settings.stack(path).backend_config;
-                let has_backend = envs
-                    .iter()
-                    .any(|env| files.status(&backend.file_for(env)).is_some_and(keep));
+                let has_backend = envs.iter().any(|env| {
+                    let file = typed_backends
+                        .get(env)
+                        .cloned()
+                        .unwrap_or_else(|| backend.file_for(env));
+                    files.status(&file).is_some_and(keep)
+                });
                 has_backend.then(|| Stack {
+                    typed_backends,
                     dir: self.root.join(dir),
                     name: self.name_of(path),
                     path: path.to_string(),
@@ -304,21 +322,101 @@ impl Repo {
             listing.subtree(""),
         );
         Ok(self
-            .patterns_of(&stack.path)
+            .env_files(&stack.path)
             .into_iter()
-            .filter(|(_, optional)| !optional)
+            .filter(|file| !file.optional)
             // A file outside the repository is not the repository's to report.
-            .filter_map(|(pattern, _)| match pattern.leaves_stack() {
+            .filter_map(|file| match file.pattern.leaves_stack() {
                 false => {
-                    let file = pattern.file_for(env);
+                    let file = file.of(stack, env);
                     (!files.on_disk(&file)).then(|| join_display(&stack.path, Path::new(&file)))
                 }
-                true => pattern
+                true => file
+                    .pattern
                     .repo_path(env, &stack.path)
                     .filter(|file| !everything.on_disk(file)),
             })
             .collect())
     }
+}
+
+/// One kind of env file of a stack: its backend config or one of its var files.
+pub struct EnvFile<'a> {
+    pub pattern: &'a EnvPattern,
+    /// Passed only when it exists, never missing.
+    pub optional: bool,
+    pub backend: bool,
+}
+
+impl EnvFile<'_> {
+    /// The file of `env` in `stack`, relative to the stack directory.
+    pub fn of(&self, stack: &Stack, env: &str) -> String {
+        match self.backend {
+            true => stack.backend_file(env, self.pattern),
+            false => self
+                .pattern
+                .path_for(env, &stack.path)
+                .to_string_lossy()
+                .into_owned(),
+        }
+    }
+}
+
+/// The names `{env}` takes in the files of `pattern` that are present.
+fn discover_raw(
+    pattern: &EnvPattern,
+    files: &listing::Subtree,
+    keep: fn(Status) -> bool,
+) -> Vec<String> {
+    pattern.discover_with(
+        |sub| files.names_in(sub, keep),
+        |file| files.status(file).is_some_and(keep),
+    )
+}
+
+/// Backend types of Terraform's documented naming `<env>.<type>.tfbackend`.
+const BACKEND_TYPES: &[&str] = &[
+    "s3",
+    "gcs",
+    "azurerm",
+    "local",
+    "remote",
+    "consul",
+    "cos",
+    "oss",
+    "pg",
+    "http",
+    "kubernetes",
+];
+
+/// Under the default `{env}.tfbackend`, `dev.s3` (from `dev.s3.tfbackend`) is env `dev` with a
+/// typed backend file; a plain `dev.tfbackend` wins when both exist. Returns the env names
+/// and the typed files by env.
+fn typed_names(
+    pattern: &EnvPattern,
+    names: Vec<String>,
+) -> (Vec<String>, BTreeMap<String, String>) {
+    let default = EnvPattern::new(config::DEFAULT_BACKEND).expect("valid default");
+    if *pattern != default {
+        return (names, BTreeMap::new());
+    }
+    let plain: Vec<String> = names.clone();
+    let mut typed = BTreeMap::new();
+    let mut envs = Vec::new();
+    for name in names {
+        match name.rsplit_once('.') {
+            Some((env, kind)) if BACKEND_TYPES.contains(&kind) => {
+                if !plain.iter().any(|p| p == env) {
+                    typed.insert(env.to_string(), pattern.file_for(&name));
+                }
+                envs.push(env.to_string());
+            }
+            _ => envs.push(name),
+        }
+    }
+    envs.sort();
+    envs.dedup();
+    (envs, typed)
 }
 
 /// Fails when `dir` cannot be listed: it would look empty, a stack without envs.

@@ -1,5 +1,7 @@
 //! One stack: a directory where terraform runs, and its envs.
 
+use crate::config::pattern::EnvPattern;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// One stack and its envs.
@@ -12,6 +14,8 @@ pub struct Stack {
     /// See `name()`.
     pub(super) name: String,
     pub envs: Vec<String>,
+    /// Envs whose backend config has Terraform's typed name (`dev.s3.tfbackend` for `dev`).
+    pub(super) typed_backends: BTreeMap<String, String>,
 }
 
 impl Stack {
@@ -19,5 +23,14 @@ impl Stack {
     /// path (`root` for the root stack).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The backend config file of `env`, relative to the stack: its typed name when that is
+    /// what the stack has, else what `pattern` names.
+    pub fn backend_file(&self, env: &str, pattern: &EnvPattern) -> String {
+        self.typed_backends
+            .get(env)
+            .cloned()
+            .unwrap_or_else(|| pattern.file_for(env))
     }
 }

@@ -35,6 +35,8 @@ pub struct Context<'a> {
     pub stack_path: &'a str,
     /// tfw.toml's settings for this stack.
     pub config: &'a StackConfig<'a>,
+    /// The env's backend config file, relative to the stack directory.
+    pub backend_file: &'a Path,
     /// The envs the stack has (from tfw.toml or discovered).
     pub known_envs: &'a [String],
     /// The binary as it is shown (`terraform`, `tofu`, a path).
@@ -201,7 +203,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         }
     };
     let init_args = || -> Result<Vec<OsString>, Error> {
-        let backend = existing("backend config", config.backend_config.for_env(env))?;
+        let backend = existing("backend config", context.backend_file.to_path_buf())?;
         let mut args: Vec<OsString> = vec![
             "init".into(),
             "-reconfigure".into(),
@@ -352,7 +354,9 @@ mod tests {
         fn resolve(&self, line: &[&str]) -> Result<Plan, Error> {
             let is_file = |p: &Path| self.files.iter().any(|f| Path::new(f) == p);
             let config = self.settings.stack(self.stack_path);
+            let backend_file = PathBuf::from(config.backend_config.file_for(line[0]));
             let context = Context {
+                backend_file: &backend_file,
                 stack_dir: Path::new("st"),
                 stack_path: self.stack_path,
                 config: &config,

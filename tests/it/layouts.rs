@@ -1,7 +1,7 @@
 //! Repositories as teams already have them: files tfw must read whatever Terraform accepts,
 //! and the layouts of four public infrastructure repositories.
 
-use crate::common::{STACK, Test};
+use crate::common::Test;
 
 const REPEATED_KEY: &str = "locals {\n  tags = { region = \"a\", region = \"b\" }\n}\n\nmodule \"m\" {\n  source = \"./modules/m\"\n}\n";
 
@@ -51,5 +51,150 @@ fn modules_installed_in_the_data_dir_keep_one_data_dir() {
     );
     let run = test.run_with(["atlantis"]).status(0);
     assert!(!run.stdout().contains(".terraform/"), "{}", run.stdout());
-    let _ = STACK;
+}
+
+/// Drives `test` through `stacks`, `check` and `atlantis` and returns their outputs.
+fn survey(test: &Test) -> (String, String, String) {
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    let stacks = test.run_with(["stacks"]).status(0).stdout();
+    let check = test.run_with(["check"]);
+    assert_eq!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
+    let atlantis = test.run_with(["atlantis"]).status(0).stdout();
+    (stacks, check.stdout(), atlantis)
+}
+
+/// An AWS repository: Terraform's own naming `<env>.s3.tfbackend`, the env passed as a variable,
+/// an AWS profile per env, production protected by its name.
+#[test]
+fn aws_typed_backend_names_and_an_env_variable() {
+    let stack = |prefix: &str, test: Test| {
+        test.write(
+            &format!("{prefix}main.tf"),
+            "terraform {\n  backend \"s3\" {}\n}\n",
+        )
+        .write(
+            &format!("{prefix}dev.s3.tfbackend"),
+            &format!("bucket = \"b\"\nkey = \"{prefix}dev\"\n"),
+        )
+        .write(
+            &format!("{prefix}production.s3.tfbackend"),
+            &format!("bucket = \"b\"\nkey = \"{prefix}prd\"\n"),
+        )
+    };
+    let test = stack("", stack("network/", Test::new())).write(
+        "tfw.toml",
+        "var_files = []\nvars = { environment_name = \"{env}\" }\nenv_vars = { AWS_PROFILE = \"{env}-admin\" }\n",
+    );
+    let (stacks, _, atlantis) = survey(&test);
+    assert_eq!(stacks, ".\tdev production\nnetwork\tdev production\n");
+    assert!(atlantis.contains("production.s3.tfbackend"), "{atlantis}");
+    let run = test
+        .run_with(["-n", "-C", "network", "dev", "plan"])
+        .status(0);
+    assert_eq!(
+        run.stdout(),
+        "(cd network && AWS_PROFILE=dev-admin TF_DATA_DIR=.terraform/tfw/dev terraform init -reconfigure -backend-config=dev.s3.tfbackend -input=false)\n\
+         (cd network && AWS_PROFILE=dev-admin TF_DATA_DIR=.terraform/tfw/dev terraform plan -var=environment_name=dev)\n"
+    );
+    let run = test.run_with(["production", "apply"]).status(77);
+    assert!(run.calls.is_empty());
+}
+
+/// An Azure monorepo: `env/<env>/terraform.tfvars` and `env/<env>/backend.tfvars` in every
+/// stack, stacks with different envs, a symlinked terraform.sh: two lines of tfw.toml.
+#[test]
+fn azure_env_directories_per_stack() {
+    let stack = |prefix: &str, envs: &[&str], test: Test| {
+        envs.iter().fold(
+            test.write(&format!("{prefix}main.tf"), "terraform {\n  backend \"azurerm\" {}\n}\n"),
+            |test, env| {
+                test.write(&format!("{prefix}env/{env}/terraform.tfvars"), "")
+                    .write(
+                        &format!("{prefix}env/{env}/backend.tfvars"),
+                        &format!("storage_account_name = \"sa\"\ncontainer_name = \"tf\"\nkey = \"{prefix}{env}\"\n"),
+                    )
+            },
+        )
+    };
+    let test = stack(
+        "apps/api/",
+        &["weu-dev", "weu-prod"],
+        stack("platform/dns/", &["weu-prod"], Test::new()),
+    )
+    .write(
+        "tfw.toml",
+        "var_files = [\"env/{env}/terraform.tfvars\"]\nbackend_config = \"env/{env}/backend.tfvars\"\n",
+    );
+    let (stacks, check, atlantis) = survey(&test);
+    assert_eq!(
+        stacks,
+        "apps/api\tweu-dev weu-prod\nplatform/dns\tweu-prod\n"
+    );
+    assert_eq!(check, "", "each stack pairs its own envs");
+    assert!(
+        atlantis.contains("--confirm weu-prod"),
+        "weu-prod is protected: {atlantis}"
+    );
+    let run = test
+        .run_with(["-n", "-C", "apps/api", "weu-dev", "plan"])
+        .status(0);
+    assert!(
+        run.stdout()
+            .contains("terraform plan -var-file=env/weu-dev/terraform.tfvars"),
+        "{}",
+        run.stdout()
+    );
+}
+
+/// An AWS repository with `<env>.<stack>.backend` files and var files in a shared directory,
+/// some optional, and one in a sibling checkout outside the repository.
+#[test]
+fn shared_and_optional_var_files_outside_the_stack() {
+    let test = Test::new()
+        .write("infra/api/main.tf", "")
+        .write("infra/api/dev.api.backend", "bucket = \"b\"\nkey = \"api\"\n")
+        .write("shared/dev.tfvars", "")
+        .write(
+            "tfw.toml",
+            r#"[stacks."infra/api"]
+backend_config = "{env}.api.backend"
+var_files = ["{root}/shared/{env}.tfvars", { path = "../common/{env}.tfvars", optional = true }, { path = "{root}/../data/{env}.tfvars", optional = true }]
+"#,
+        );
+    let (stacks, _, atlantis) = survey(&test);
+    assert_eq!(stacks, "infra/api\tdev\n");
+    assert!(atlantis.contains("../../shared/dev.tfvars"), "{atlantis}");
+    assert!(
+        !atlantis.contains("data/dev.tfvars"),
+        "outside the repository: {atlantis}"
+    );
+    let run = test
+        .run_with(["-n", "-C", "infra/api", "dev", "plan"])
+        .status(0);
+    assert!(
+        run.stdout()
+            .contains("terraform plan -var-file=../../shared/dev.tfvars)"),
+        "optional files that are absent are left out: {}",
+        run.stdout()
+    );
+    let test = test.write("infra/common/dev.tfvars", "");
+    test.git(&["add", "-A"]);
+    let run = test
+        .run_with(["-n", "-C", "infra/api", "dev", "plan"])
+        .status(0);
+    assert!(
+        run.stdout()
+            .contains("-var-file=../../shared/dev.tfvars -var-file=../common/dev.tfvars)"),
+        "{}",
+        run.stdout()
+    );
+    let run = test
+        .remove("shared/dev.tfvars")
+        .run_with(["check"])
+        .status(1);
+    assert_eq!(
+        run.stdout(),
+        "shared/dev.tfvars: deleted in the working tree but still tracked (env dev): restore it or `git rm` it\n"
+    );
 }
