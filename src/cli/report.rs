@@ -131,18 +131,46 @@ pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
                     .iter()
                     .map(|p| format!("{}: {}", p.path, p.message)),
             ))?;
+            let mut notes: String = unmatched_protection(&repo)?
+                .iter()
+                .map(|glob| {
+                    format!("tfw: note: protected pattern `{glob}` matches no env of any stack\n")
+                })
+                .collect();
             if !problems.is_empty() {
-                output::eprint(&format!(
+                notes.push_str(&format!(
                     "tfw: {} problem(s) found; fix the files named above\n",
                     problems.len()
-                ))?;
+                ));
             }
+            output::eprint(&notes)?;
         }
         Format::Json => output::json(&CheckReport {
             problems: &problems,
         })?,
     }
     Ok(i32::from(!problems.is_empty()))
+}
+
+/// The `protected` globs tfw.toml sets that no env of any stack matches: a likely typo, and a
+/// production env left unguarded. (The default globs are not the user's to fix.)
+fn unmatched_protection(repo: &Repo) -> anyhow::Result<Vec<String>> {
+    let settings = &repo.settings;
+    if settings.protected == crate::config::Settings::default().protected {
+        return Ok(Vec::new());
+    }
+    let stacks = repo.stacks(Presence::InGitOrOnDisk)?;
+    Ok(settings
+        .protected
+        .iter()
+        .filter(|glob| {
+            !stacks
+                .iter()
+                .flat_map(|s| &s.envs)
+                .any(|env| crate::config::glob_matches(glob, env))
+        })
+        .cloned()
+        .collect())
 }
 
 /// `tfw atlantis`: renders atlantis.yaml, writes it, or compares it with the file on disk.

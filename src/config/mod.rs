@@ -160,6 +160,11 @@ impl StackConfig<'_> {
     }
 }
 
+/// Whether the glob `glob` (validated at load) matches `name`.
+pub fn glob_matches(glob: &str, name: &str) -> bool {
+    globset::Glob::new(glob).is_ok_and(|glob| glob.compile_matcher().is_match(name))
+}
+
 /// `value` with `{env}` replaced.
 fn for_env(value: &str, env: &str) -> String {
     value.replace(pattern::PLACEHOLDER, env)
@@ -410,9 +415,7 @@ impl Settings {
 
     /// Whether `env` matches a `protected` glob (`*prod*`: production, weu-prod, prod-eu).
     pub fn is_protected(&self, env: &str) -> bool {
-        self.protected.iter().any(|glob| {
-            globset::Glob::new(glob).is_ok_and(|glob| glob.compile_matcher().is_match(env))
-        })
+        self.protected.iter().any(|glob| glob_matches(glob, env))
     }
 
     /// Reads the tfw.toml of `root`, or the defaults when there is none.

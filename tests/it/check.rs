@@ -421,3 +421,16 @@ fn without_an_envs_list_each_stack_pairs_its_own_envs() {
         "datadog/qa.tfvars: deleted in the working tree but still tracked (env qa): restore it or `git rm` it\n"
     );
 }
+
+#[test]
+fn a_protected_pattern_that_matches_nothing_is_a_note() {
+    let test = repo().write("tfw.toml", "protected = [\"prd\", \"production-*\"]\n");
+    test.git(&["add", "-A"]);
+    let run = test.run_with(["check"]).status(0);
+    assert_eq!(
+        run.stderr(),
+        "tfw: note: protected pattern `production-*` matches no env of any stack\n"
+    );
+    // The defaults are not the user's to fix.
+    assert_eq!(repo().run_with(["check"]).status(0).stderr(), "");
+}
