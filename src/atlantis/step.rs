@@ -13,6 +13,9 @@ pub struct StepEnvironment {
     pub showfile: Option<PathBuf>,
     /// From `atlantis plan -- <args>`.
     pub comment_args: Vec<OsString>,
+    /// `${ATLANTIS_TERRAFORM_DISTRIBUTION}${ATLANTIS_TERRAFORM_VERSION}` (`terraform1.5.7`): the
+    /// project's versioned binary, which Atlantis puts on PATH for run steps.
+    pub versioned_binary: Option<OsString>,
 }
 
 impl StepEnvironment {
@@ -24,6 +27,15 @@ impl StepEnvironment {
             comment_args: get("COMMENT_ARGS")
                 .map(|raw| decode_comment_args(raw.as_bytes()))
                 .unwrap_or_default(),
+            versioned_binary: get("ATLANTIS_TERRAFORM_VERSION")
+                .filter(|v| !v.is_empty())
+                .map(|version| {
+                    let mut name = get("ATLANTIS_TERRAFORM_DISTRIBUTION")
+                        .filter(|d| !d.is_empty())
+                        .unwrap_or_else(|| "terraform".into());
+                    name.push(version);
+                    name
+                }),
         }
     }
 
@@ -162,6 +174,7 @@ mod tests {
             planfile: Some("/w/root-stg-default.tfplan".into()),
             showfile: Some("/w/root-stg-default.json".into()),
             comment_args: vec!["-target=a,b".into()],
+            versioned_binary: None,
         }
     }
 

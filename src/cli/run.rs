@@ -142,7 +142,12 @@ fn prepare(
             );
         }
     }
-    let binary = locate_binary(arguments, config.binary(&request.env));
+    // In a run step, the project's versioned binary when Atlantis installed it.
+    let versioned = step
+        .and_then(|s| s.versioned_binary.clone())
+        .filter(|name| which::which(name).is_ok())
+        .map(|name| name.to_string_lossy().into_owned());
+    let binary = locate_binary(arguments, config.binary(&request.env).or(versioned));
     let user_data_dir = std::env::var_os("TF_DATA_DIR").filter(|v| !v.is_empty());
     let backend_file = PathBuf::from(stack.backend_file(&request.env, config.backend_config));
     let record = InitRecord {

@@ -286,3 +286,44 @@ fn output_must_name_a_file() {
             .stderr_contains("`/etc` is a directory");
     }
 }
+
+#[test]
+fn a_run_step_uses_the_projects_versioned_binary() {
+    let test = Test::stack();
+    std::fs::copy(test.path("bin/terraform"), test.path("bin/terraform1.5.7")).unwrap();
+    std::fs::copy(test.path("bin/terraform"), test.path("bin/tofu1.8.0")).unwrap();
+    let planfile = test.path("p.tfplan");
+    let showfile = test.path("p.json");
+    let step = |test: &Test, version: &str, distribution: &str| {
+        run_step(
+            test,
+            &["--atlantis", "stg", "plan"],
+            &[
+                ("PLANFILE", planfile.to_str().unwrap()),
+                ("SHOWFILE", showfile.to_str().unwrap()),
+                ("ATLANTIS_TERRAFORM_VERSION", version),
+                ("ATLANTIS_TERRAFORM_DISTRIBUTION", distribution),
+            ],
+        )
+        .status(0)
+    };
+    let programs = |run: &crate::common::Run| -> Vec<String> {
+        run.calls.iter().map(|c| c.program.clone()).collect()
+    };
+    assert_eq!(
+        programs(&step(&test, "1.5.7", "terraform")),
+        ["terraform1.5.7"; 3]
+    );
+    assert_eq!(programs(&step(&test, "1.8.0", "tofu")), ["tofu1.8.0"; 3]);
+    // Not installed: the default binary.
+    let run = step(&test, "1.9.9", "terraform");
+    assert_eq!(programs(&run), ["terraform"; 3], "{}", run.stderr());
+    // tfw.toml's binary wins.
+    let test = test.write("tfw.toml", "binary = \"terraform\"\n");
+    let run = step(&test, "1.5.7", "terraform");
+    assert!(
+        run.calls.iter().all(|c| c.program == "terraform"),
+        "{:?}",
+        programs(&run)
+    );
+}

@@ -16,6 +16,7 @@ def log(record):
 argv = [os.fsencode(a) for a in sys.argv[1:]]
 command = sys.argv[1] if len(sys.argv) > 1 else ""
 log({
+    "program": os.path.basename(sys.argv[0]),
     "cwd": os.getcwd(),
     "argv": [text(a) for a in argv],
     "env": {k: v for k, v in os.environ.items() if k.startswith("TF_")},

@@ -38,6 +38,8 @@ pub struct Test {
 /// One call of the fake terraform.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
+    /// The name the fake was started under (`terraform`, `tofu`, `terraform1.5.7`).
+    pub program: String,
     pub cwd: PathBuf,
     pub argv: Vec<OsString>,
     pub env: serde_json::Map<String, Value>,
@@ -297,6 +299,7 @@ impl Test {
                 continue;
             }
             calls.push(Call {
+                program: record["program"].as_str().unwrap().to_string(),
                 cwd: PathBuf::from(record["cwd"].as_str().unwrap()),
                 argv: record["argv"]
                     .as_array()
