@@ -150,11 +150,28 @@ fn prepare(
     let binary = locate_binary(arguments, config.binary(&request.env).or(versioned));
     let user_data_dir = std::env::var_os("TF_DATA_DIR").filter(|v| !v.is_empty());
     let backend_file = PathBuf::from(stack.backend_file(&request.env, config.backend_config));
+    let is_tofu = binary
+        .path
+        .as_deref()
+        .and_then(Path::file_name)
+        .is_some_and(|name| name.to_string_lossy().starts_with("tofu"));
+    let early_evaluation = is_tofu && init_stamp::init_reads_variables(&stack.dir);
+    let mut input_files = vec![backend_file.clone()];
+    let mut vars = Vec::new();
+    if early_evaluation {
+        let exists = |path: &Path| path.is_file();
+        let stack_at = (stack.dir.as_path(), stack.path.as_str());
+        input_files.extend(
+            resolve::var_files(&config, &request.env, stack_at, &exists).unwrap_or_default(),
+        );
+        vars = config.vars(&request.env);
+    }
     let record = InitRecord {
         env: request.env.clone(),
         stack_dir: stack.dir.clone(),
         data_dir: resolve::data_dir(config.data_dir, &request.env, user_data_dir.as_deref()),
-        backend_files: vec![backend_file.clone()],
+        input_files,
+        vars,
         binary: binary.path.clone(),
     };
     let init_up_to_date = || match record.is_current() {
@@ -172,6 +189,7 @@ fn prepare(
         stack_path: &stack.path,
         config: &config,
         backend_file: &backend_file,
+        early_evaluation,
         known_envs: &stack.envs,
         program: &binary.name,
         user_data_dir: user_data_dir.is_some(),

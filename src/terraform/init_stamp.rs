@@ -18,8 +18,11 @@ pub struct InitRecord {
     pub stack_dir: PathBuf,
     /// The data dir, as terraform sees it (relative to the stack dir, or absolute).
     pub data_dir: PathBuf,
-    /// The backend config files, relative to the stack dir.
-    pub backend_files: Vec<PathBuf>,
+    /// The files init reads (the backend config; with early evaluation the var files too),
+    /// relative to the stack dir.
+    pub input_files: Vec<PathBuf>,
+    /// `-var` values init gets (with early evaluation), by name.
+    pub vars: Vec<(String, String)>,
     /// The terraform executable, when found.
     pub binary: Option<PathBuf>,
 }
@@ -114,13 +117,16 @@ impl InitRecord {
             }
             None => text.push_str("binary none\n"),
         }
-        for file in &self.backend_files {
+        for file in &self.input_files {
             let _ = writeln!(
                 text,
-                "backend {} {}",
+                "input {} {}",
                 file.display(),
                 hash_file(&self.stack_dir.join(file))
             );
+        }
+        for (name, value) in &self.vars {
+            let _ = writeln!(text, "var {name} {}", hash_bytes(value.as_bytes()));
         }
         let mut visited = BTreeSet::new();
         configuration(&self.stack_dir, &mut visited, &mut text)?;
@@ -174,6 +180,44 @@ pub enum Locked {
     Busy,
     /// Ctrl-C or SIGTERM arrived while waiting.
     Interrupted,
+}
+
+/// Whether init of the stack in `dir` evaluates variables: its backend block or a module
+/// call's source or version refers to `var.…`. Only OpenTofu (1.8+) allows that.
+pub fn init_reads_variables(dir: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    let refers = |expression: &hcl::Expression| {
+        hcl::format::to_string(expression).is_ok_and(|text| {
+            text.match_indices("var.").any(|(at, _)| {
+                !text[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            })
+        })
+    };
+    entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+        .filter_map(|p| fs::read_to_string(p).ok())
+        .filter_map(|text| crate::terraform::hcl::parse_body(&text).ok())
+        .any(|body| {
+            body.blocks().any(|block| match block.identifier() {
+                "terraform" => block
+                    .body()
+                    .blocks()
+                    .filter(|b| b.identifier() == "backend")
+                    .any(|b| b.body().attributes().any(|a| refers(a.expr()))),
+                "module" => block
+                    .body()
+                    .attributes()
+                    .filter(|a| a.key() == "source" || a.key() == "version")
+                    .any(|a| refers(a.expr())),
+                _ => false,
+            })
+        })
 }
 
 /// Takes an exclusive lock on `path` (created if missing). When another process holds it,
@@ -339,14 +383,16 @@ fn json_blocks(source: &str) -> Result<Vec<Relevant>, String> {
 /// A stable 64-bit FNV-1a hash of a file's bytes, `absent` when there is no file.
 fn hash_file(path: &Path) -> String {
     match fs::read(path) {
-        Ok(bytes) => {
-            let hash = bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
-                (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
-            });
-            format!("{hash:016x} {}", bytes.len())
-        }
+        Ok(bytes) => hash_bytes(&bytes),
         Err(_) => "absent".to_string(),
     }
+}
+
+fn hash_bytes(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    });
+    format!("{hash:016x} {}", bytes.len())
 }
 
 #[cfg(test)]
@@ -358,7 +404,8 @@ mod tests {
             env: "stg".into(),
             stack_dir: dir.to_path_buf(),
             data_dir: ".terraform/tfw/stg".into(),
-            backend_files: vec!["stg.tfbackend".into()],
+            input_files: vec!["stg.tfbackend".into()],
+            vars: Vec::new(),
             binary: None,
         }
     }
@@ -452,6 +499,26 @@ mod tests {
         ];
         for (edit, expected) in cases {
             assert_eq!(changes(base, *edit), *expected, "{edit:?}");
+        }
+    }
+
+    #[test]
+    fn variables_in_the_backend_or_a_module_source_are_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, reads) in [
+            (MAIN, false),
+            (
+                "terraform {\n  backend \"local\" {\n    path = \"state/${var.env}.tfstate\"\n  }\n}\n",
+                true,
+            ),
+            ("module \"m\" {\n  source = var.source\n}\n", true),
+            (
+                "module \"m\" {\n  source = \"./m\"\n  x = var.x\n}\n",
+                false,
+            ),
+        ] {
+            fs::write(dir.path().join("main.tf"), text).unwrap();
+            assert_eq!(init_reads_variables(dir.path()), reads, "{text}");
         }
     }
 

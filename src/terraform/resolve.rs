@@ -37,6 +37,9 @@ pub struct Context<'a> {
     pub config: &'a StackConfig<'a>,
     /// The env's backend config file, relative to the stack directory.
     pub backend_file: &'a Path,
+    /// Init reads variables too (OpenTofu 1.8+ evaluates them in `backend` blocks and module
+    /// sources): it gets the env's var files and `vars`.
+    pub early_evaluation: bool,
     /// The envs the stack has (from tfw.toml or discovered).
     pub known_envs: &'a [String],
     /// The binary as it is shown (`terraform`, `tofu`, a path).
@@ -202,6 +205,25 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
             })
         }
     };
+    // `-var-file=…` for each var file (an optional one only when present), then `-var=…`.
+    let variables = || -> Result<Vec<OsString>, Error> {
+        let files = var_files(
+            config,
+            env,
+            (context.stack_dir, context.stack_path),
+            context.is_file,
+        )?;
+        Ok(files
+            .iter()
+            .map(|file| flag("-var-file=", file))
+            .chain(
+                config
+                    .vars(env)
+                    .into_iter()
+                    .map(|(name, value)| OsString::from(format!("-var={name}={value}"))),
+            )
+            .collect())
+    };
     let init_args = || -> Result<Vec<OsString>, Error> {
         let backend = existing("backend config", context.backend_file.to_path_buf())?;
         let mut args: Vec<OsString> = vec![
@@ -211,6 +233,9 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         ];
         if !context.stdin_is_terminal {
             args.push("-input=false".into());
+        }
+        if context.early_evaluation {
+            args.extend(variables()?);
         }
         args.extend(extra("init"));
         Ok(args)
@@ -257,19 +282,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         .flatten()
         .map(|file| context.stack_dir.join(file));
     if traits.takes_var_files && saved_plan.is_none() {
-        for var_file in config.var_files {
-            let path = var_file.pattern.path_for(env, context.stack_path);
-            if var_file.optional && !(context.is_file)(&context.stack_dir.join(&path)) {
-                continue;
-            }
-            args.push(flag("-var-file=", &existing("var file", path)?));
-        }
-        args.extend(
-            config
-                .vars(env)
-                .into_iter()
-                .map(|(name, value)| OsString::from(format!("-var={name}={value}"))),
-        );
+        args.extend(variables()?);
     }
     args.extend(extra(traits.name));
     args.extend(request.args.iter().cloned());
@@ -284,6 +297,32 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         saved_plan,
         shared_data_dir,
     })
+}
+
+/// The var files `env` passes, relative to the stack directory (`stack_dir`, at `stack_path`
+/// from the root): an optional one only when it exists, a required one always.
+pub fn var_files(
+    config: &StackConfig,
+    env: &str,
+    (stack_dir, stack_path): (&Path, &str),
+    exists: &dyn Fn(&Path) -> bool,
+) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for var_file in config.var_files {
+        let path = var_file.pattern.path_for(env, stack_path);
+        match (exists(&stack_dir.join(&path)), var_file.optional) {
+            (true, _) => files.push(path),
+            (false, true) => {}
+            (false, false) => {
+                return Err(Error::MissingFile {
+                    env: env.to_string(),
+                    what: "var file",
+                    path: stack_dir.join(path),
+                });
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// The plan file of `apply PLANFILE`: its first positional argument, when that is a file.
@@ -322,6 +361,7 @@ mod tests {
     struct Fixture {
         settings: Settings,
         stack_path: &'static str,
+        early_evaluation: bool,
         envs: Vec<String>,
         files: Vec<&'static str>,
         init: InitPolicy,
@@ -335,6 +375,7 @@ mod tests {
             Self {
                 settings: Settings::default(),
                 stack_path: ".",
+                early_evaluation: false,
                 envs: vec!["dev".into(), "prd".into(), "stg".into()],
                 files: vec![
                     "st/stg.tfvars",
@@ -357,6 +398,7 @@ mod tests {
             let backend_file = PathBuf::from(config.backend_config.file_for(line[0]));
             let context = Context {
                 backend_file: &backend_file,
+                early_evaluation: self.early_evaluation,
                 stack_dir: Path::new("st"),
                 stack_path: self.stack_path,
                 config: &config,
@@ -678,6 +720,21 @@ args = { plan = ["-lock-timeout=5m"] }
             err.exit_code(),
             66,
             "a required file outside the stack is still required"
+        );
+    }
+
+    #[test]
+    fn early_evaluation_gives_init_the_variables() {
+        let mut f = Fixture::new();
+        f.early_evaluation = true;
+        f.settings = tfw_toml("vars = { region = \"eu\" }\n");
+        assert_eq!(
+            f.lines(&["stg", "plan"])[0],
+            format!("{INIT_STG} -var-file=stg.tfvars -var=region=eu")
+        );
+        assert_eq!(
+            f.lines(&["stg", "init", "-upgrade"])[0],
+            format!("{INIT_STG} -var-file=stg.tfvars -var=region=eu -upgrade")
         );
     }
 

@@ -342,3 +342,27 @@ fn inits_across_envs_overlap_but_not_with_a_plugin_cache() {
     assert!(run.overlaps.is_empty(), "{:?}", run.overlaps);
     assert_eq!(inits(&run).len(), 2);
 }
+
+#[test]
+fn opentofu_init_gets_the_variables_it_evaluates() {
+    let early = "terraform {\n  backend \"local\" {\n    path = \"state/${var.env}.tfstate\"\n  }\n}\n\nvariable \"env\" {}\n";
+    let test = Test::stack().write("main.tf", early).write(
+        "tfw.toml",
+        "binary = \"tofu\"\nvars = { team = \"core\" }\n",
+    );
+    std::fs::copy(test.path("bin/terraform"), test.path("bin/tofu")).unwrap();
+    let run = test.run_with(["stg", "plan"]).status(0);
+    assert_eq!(
+        inits(&run),
+        [format!("{INIT_STG} -var-file=stg.tfvars -var=team=core")]
+    );
+    assert!(inits(&test.run_with(["stg", "plan"]).status(0)).is_empty());
+    // The var file's content is now an input of init.
+    fs::write(test.path("stg.tfvars"), "env = \"stg2\"\n").unwrap();
+    assert_eq!(inits(&test.run_with(["stg", "plan"]).status(0)).len(), 1);
+    // Terraform evaluates no variables at init: neither passed nor fingerprinted.
+    let test = Test::stack().write("main.tf", early);
+    assert_eq!(inits(&test.run_with(["stg", "plan"]).status(0)), [INIT_STG]);
+    fs::write(test.path("stg.tfvars"), "env = \"stg2\"\n").unwrap();
+    assert!(inits(&test.run_with(["stg", "plan"]).status(0)).is_empty());
+}
