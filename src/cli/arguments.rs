@@ -11,7 +11,11 @@ use std::path::PathBuf;
     about = "Run terraform for one environment of a stack: the right var files, backend and data dir, init only when needed.",
     override_usage = "tfw [OPTIONS] <ENV> <COMMAND> [ARGS]...\n       tfw [OPTIONS] <SUBCOMMAND>",
     long_about = "Run terraform for one environment of a stack: the right var files, backend and data dir, \
-init only when needed.\n\nEverything after <COMMAND> goes to terraform verbatim.\n\nExamples:\n  tfw stg plan\n  \
+init only when needed.\n\nEverything after <COMMAND> goes to terraform verbatim.\n\n\
+Protected envs (names matching *prd* or *prod* by default) ask for the env name before anything \
+that can change their state; without a terminal, pass --confirm <ENV>.\n\n\
+Settings come from tfw.toml at the repository root (var files, backend config, protected envs, \
+per-stack and per-env vars); see the README.\n\nExamples:\n  tfw stg plan\n  \
 tfw -C datadog prd apply tfplan\n  tfw --dry-run stg plan -target='module.a[\"x\"]'",
     after_help = crate::exit_code::TABLE,
     subcommand_value_name = "ENV",
@@ -36,11 +40,16 @@ pub struct Arguments {
     pub reinit: bool,
 
     /// The terraform binary: a name on PATH or a path (`terraform`, `tofu`).
-    #[arg(long, value_name = "BIN", env = "TFW_TERRAFORM")]
+    #[arg(
+        long,
+        value_name = "BIN",
+        env = "TFW_TERRAFORM",
+        hide_env_values = true
+    )]
     pub terraform: Option<OsString>,
 
     /// Confirm a protected environment without a prompt: must name the very env (`--confirm prd`).
-    #[arg(long, value_name = "ENV", env = "TFW_CONFIRM")]
+    #[arg(long, value_name = "ENV", env = "TFW_CONFIRM", hide_env_values = true)]
     pub confirm: Option<String>,
 
     /// Run the command in every stack of the repository that has ENV.

@@ -14,8 +14,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
-    // terraform.sh printed its usage for a lone `-h` or `-help`; `-help` is not a clap flag.
-    if args.len() == 2 && (args[1] == "-help" || args[1] == "-h") {
+    // terraform.sh printed its usage for a lone `-help`, which is not a clap flag: the long help.
+    if args.len() == 2 && args[1] == "-help" {
         Arguments::parse_from(["tfw", "--help"]);
     }
     let mut arguments = match Arguments::try_parse_from(&args) {

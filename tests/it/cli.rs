@@ -435,14 +435,31 @@ fn invalid_env_name_is_refused_before_reading_files() {
 
 #[test]
 fn lone_help_flags_print_usage() {
-    for flag in ["-h", "-help", "--help"] {
-        let run = Test::stack().args([flag]).run().status(0);
+    for (flag, long) in [("-h", false), ("-help", true), ("--help", true)] {
+        let run = Test::stack()
+            .env("TFW_TERRAFORM", "/opt/secret/terraform")
+            .args([flag])
+            .run()
+            .status(0);
         assert!(
             run.stdout()
                 .contains("Usage: tfw [OPTIONS] <ENV> <COMMAND>"),
             "{flag}"
         );
         assert!(run.stdout().contains("77"), "exit code table in help");
+        assert_eq!(run.stdout().contains("Protected envs"), long, "{flag}");
+        assert_eq!(
+            run.stdout().contains("tfw.toml at the repository root"),
+            long
+        );
+        assert!(
+            !run.stdout().contains("/opt/secret"),
+            "no environment values"
+        );
+        assert!(
+            !run.stdout().contains("[env: TF_SKIP_INIT"),
+            "no empty env value"
+        );
     }
 }
 
