@@ -467,3 +467,48 @@ fn an_init_with_another_backend_is_not_trusted_later() {
     assert!(test.path("state/stg.tfstate").is_file());
     assert!(!test.path("state/elsewhere.tfstate").exists());
 }
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn vars_env_vars_and_var_files_beside_the_stack_reach_terraform() {
+    let main = r#"terraform {
+  backend "local" {}
+}
+variable "env" {}
+variable "team" {}
+variable "profile" {}
+variable "extra" {
+  default = "none"
+}
+output "all" {
+  value = "${var.env}/${var.team}/${var.profile}/${var.extra}"
+}
+"#;
+    let test = Test::new()
+        .write("infra/app/main.tf", main)
+        .write("infra/app/stg.tfbackend", "path = \"state/stg.tfstate\"\n")
+        .write("infra/app/dev.tfbackend", "path = \"state/dev.tfstate\"\n")
+        .write("infra/shared/stg.tfvars", "env = \"stg\"\n")
+        .write("infra/shared/dev.tfvars", "env = \"dev\"\n")
+        .write("common/dev.tfvars", "extra = \"dev-only\"\n")
+        .write(
+            "tfw.toml",
+            r#"var_files = ["../shared/{env}.tfvars", { path = "{root}/common/{env}.tfvars", optional = true }]
+vars = { team = "core" }
+env_vars = { TF_VAR_profile = "{env}-admin" }
+"#,
+        );
+    for env in ["stg", "dev"] {
+        tfw(&test, &["-C", "infra/app", env, "apply", "-auto-approve"]).status(0);
+    }
+    let all = |env: &str| {
+        tfw(
+            &test,
+            &["-q", "-C", "infra/app", env, "output", "-raw", "all"],
+        )
+        .status(0)
+        .stdout()
+    };
+    assert_eq!(all("stg"), "stg/core/stg-admin/none");
+    assert_eq!(all("dev"), "dev/core/dev-admin/dev-only");
+}
