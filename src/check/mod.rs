@@ -47,6 +47,22 @@ fn visible(status: Status) -> bool {
     )
 }
 
+/// The var files of any stack and env that lie outside the repository, as the stacks name
+/// them (`infra/api/../../../data/stg.tfvars`): `check` leaves them to their own repository.
+pub fn outside_files(repo: &Repo) -> anyhow::Result<BTreeSet<String>> {
+    let mut outside = BTreeSet::new();
+    for stack in repo.stacks(Presence::InGitOrOnDisk)? {
+        for file in repo.env_files(&stack.path) {
+            for env in &stack.envs {
+                if file.pattern.repo_path(env, &stack.path).is_none() {
+                    outside.insert(join_display(&stack.path, Path::new(&file.of(&stack, env))));
+                }
+            }
+        }
+    }
+    Ok(outside)
+}
+
 /// Runs every check over the repository; problems come sorted by path. A repository opened
 /// `with_content_ids` lets the parse cache skip reading files git's stat data vouch for.
 pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {

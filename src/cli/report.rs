@@ -131,12 +131,16 @@ pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
                     .iter()
                     .map(|p| format!("{}: {}", p.path, p.message)),
             ))?;
-            let mut notes: String = unmatched_protection(&repo)?
+            let mut notes: String = check::outside_files(&repo)?
+                .iter()
+                .map(|file| format!("tfw: note: {file} is outside the repository: not checked\n"))
+                .collect();
+            notes += &unmatched_protection(&repo)?
                 .iter()
                 .map(|glob| {
                     format!("tfw: note: protected pattern `{glob}` matches no env of any stack\n")
                 })
-                .collect();
+                .collect::<String>();
             if !problems.is_empty() {
                 notes.push_str(&format!(
                     "tfw: {} problem(s) found; fix the files named above\n",

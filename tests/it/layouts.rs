@@ -164,6 +164,10 @@ var_files = ["{root}/shared/{env}.tfvars", { path = "../common/{env}.tfvars", op
         );
     let (stacks, _, atlantis) = survey(&test);
     assert_eq!(stacks, "infra/api\tdev\n");
+    assert_eq!(
+        test.run_with(["check"]).status(0).stderr(),
+        "tfw: note: infra/api/../../../data/dev.tfvars is outside the repository: not checked\n"
+    );
     assert!(atlantis.contains("../../shared/dev.tfvars"), "{atlantis}");
     assert!(
         !atlantis.contains("data/dev.tfvars"),
