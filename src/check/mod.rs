@@ -65,7 +65,9 @@ pub fn outside_files(repo: &Repo) -> anyhow::Result<BTreeSet<String>> {
 
 /// Runs every check over the repository; problems come sorted by path. A repository opened
 /// `with_content_ids` lets the parse cache skip reading files git's stat data vouch for.
-pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
+/// Also returns warnings: files tfw could not read where Terraform may (a backend block tfw then
+/// does not know).
+pub fn check(repo: &Repo) -> anyhow::Result<(Vec<Problem>, Vec<String>)> {
     let settings = &repo.settings;
     // The cache loads while the repository is listed.
     let (listing, cache) = std::thread::scope(|scope| {
@@ -108,19 +110,21 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
         cache: &cache,
     };
     let results = in_parallel(&stacks, |part| {
-        let (mut problems, mut states, mut touched) = (Vec::new(), Vec::new(), Touched::default());
+        let mut out = Out::default();
         for stack in part {
-            checker.check_stack(stack, &mut problems, &mut states, &mut touched);
+            checker.check_stack(stack, &mut out);
         }
-        (problems, states, touched)
+        out
     });
     let mut problems = Vec::new();
     let mut states: Vec<StateUse> = Vec::new();
     let mut touched = Vec::new();
-    for (found, used, part) in results {
-        problems.extend(found);
-        states.extend(used);
-        touched.push(part);
+    let mut warnings = Vec::new();
+    for out in results {
+        problems.extend(out.problems);
+        states.extend(out.states);
+        touched.push(out.touched);
+        warnings.extend(out.warnings);
     }
     cache.save(touched);
     states.sort_unstable_by(|a, b| a.0.identity.cmp(&b.0.identity));
@@ -145,7 +149,17 @@ pub fn check(repo: &Repo) -> anyhow::Result<Vec<Problem>> {
         }
     }
     problems.sort();
-    Ok(problems)
+    warnings.sort();
+    Ok((problems, warnings))
+}
+
+/// What checking some stacks found.
+#[derive(Default)]
+struct Out {
+    problems: Vec<Problem>,
+    states: Vec<StateUse>,
+    touched: Touched,
+    warnings: Vec<String>,
 }
 
 fn is_env_name(name: &str) -> bool {
@@ -189,13 +203,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn check_stack(
-        &self,
-        found: &Found,
-        problems: &mut Vec<Problem>,
-        states: &mut Vec<StateUse>,
-        touched: &mut Touched,
-    ) {
+    fn check_stack(&self, found: &Found, out: &mut Out) {
         let settings = &self.repo.settings;
         let stack = &found.stack;
         let env_files = self.repo.env_files(&stack.path);
@@ -235,7 +243,8 @@ impl Checker<'_> {
         for name in &found.named {
             if let Err(error) = env_name::validate(name) {
                 for file in files_of(name) {
-                    problems.push(problem("env-name", Some(name), &file, error.to_string()));
+                    out.problems
+                        .push(problem("env-name", Some(name), &file, error.to_string()));
                 }
             } else if !expected.contains(name.as_str()) {
                 let hint = env_name::suggest(name, expected.iter().copied())
@@ -244,17 +253,18 @@ impl Checker<'_> {
                 for file in files_of(name) {
                     let message =
                         format!("env `{name}` is not expected here (envs: {known}){hint}");
-                    problems.push(problem("orphan", Some(name), &file, message));
+                    out.problems
+                        .push(problem("orphan", Some(name), &file, message));
                 }
             }
         }
-        let backend_block = self.backend_block(found, touched);
+        let backend_block = self.backend_block(found, out);
         let mut shared_checked = BTreeSet::new();
         for env in &expected {
             for env_file in &env_files {
                 let pattern = env_file.pattern;
                 if pattern.leaves_stack() {
-                    self.check_outside(found, pattern, env_file.optional, env, problems);
+                    self.check_outside(found, pattern, env_file.optional, env, &mut out.problems);
                     continue;
                 }
                 let relative = env_file.of(stack, env);
@@ -275,7 +285,8 @@ impl Checker<'_> {
                     {
                         message.push_str(&format!("; did you mean `{near}`?"));
                     }
-                    problems.push(problem("missing", env_label, &relative, message));
+                    out.problems
+                        .push(problem("missing", env_label, &relative, message));
                 }
                 // Content is the working tree's: what terraform reads.
                 if !status.is_some_and(visible) {
@@ -283,7 +294,7 @@ impl Checker<'_> {
                 }
                 let is_json = relative.ends_with(".json");
                 let is_backend = env_file.backend;
-                let parsed = self.parsed(found, &relative, touched, |bytes| {
+                let parsed = self.parsed(found, &relative, &mut out.touched, |bytes| {
                     match parse_attributes(bytes, is_json) {
                         // A var file's values are not needed: remember only that it parses.
                         Parsed::Attributes(_) if !is_backend => Parsed::Valid,
@@ -296,11 +307,12 @@ impl Checker<'_> {
                 });
                 match &*parsed {
                     Parsed::Invalid(message) => {
-                        problems.push(problem("invalid", env_label, &relative, message.clone()))
+                        out.problems
+                            .push(problem("invalid", env_label, &relative, message.clone()))
                     }
                     Parsed::Attributes(attributes) => {
                         if let Some(key) = state_key(&backend_block, attributes, &stack.path) {
-                            states.push((
+                            out.states.push((
                                 key,
                                 problem("shared-state", env_label, &relative, String::new()),
                             ));
@@ -316,7 +328,7 @@ impl Checker<'_> {
                 let target = std::fs::read_link(&path)
                     .map(|t| t.display().to_string())
                     .unwrap_or_default();
-                problems.push(problem(
+                out.problems.push(problem(
                     "broken-symlink",
                     None,
                     link,
@@ -371,18 +383,25 @@ impl Checker<'_> {
     }
 
     /// The stack's `backend "<type>"` block: its type and literal attributes.
-    fn backend_block(&self, found: &Found, touched: &mut Touched) -> Option<(String, Attributes)> {
+    fn backend_block(&self, found: &Found, out: &mut Out) -> Option<(String, Attributes)> {
         found
             .files
             .names_in("", visible)
             .into_iter()
             .filter(|n| n.ends_with(".tf"))
-            .find_map(
-                |name| match &*self.parsed(found, name, touched, redacted_backend_of) {
+            .find_map(|name| {
+                match &*self.parsed(found, name, &mut out.touched, redacted_backend_of) {
                     Parsed::Backend(found) => found.clone(),
+                    Parsed::Invalid(why) => {
+                        let path = join_display(&found.stack.path, Path::new(name));
+                        out.warnings.push(format!(
+                            "cannot read {path} ({why}): its backend, if any, is not compared"
+                        ));
+                        None
+                    }
                     _ => None,
-                },
-            )
+                }
+            })
     }
 }
 

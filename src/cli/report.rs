@@ -123,7 +123,7 @@ struct CheckReport<'a> {
 /// `tfw check`: exits 1 when there is something to fix.
 pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
     let repo = Repo::open(start)?.with_content_ids();
-    let problems = check::check(&repo)?;
+    let (problems, warnings) = check::check(&repo)?;
     match format {
         Format::Text => {
             output::print(&lines(
@@ -131,23 +131,22 @@ pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
                     .iter()
                     .map(|p| format!("{}: {}", p.path, p.message)),
             ))?;
-            let mut notes: String = check::outside_files(&repo)?
-                .iter()
-                .map(|file| format!("tfw: note: {file} is outside the repository: not checked\n"))
-                .collect();
-            notes += &unmatched_protection(&repo)?
-                .iter()
-                .map(|glob| {
-                    format!("tfw: note: protected pattern `{glob}` matches no env of any stack\n")
-                })
-                .collect::<String>();
+            let mut notes: Vec<String> = warnings.iter().map(|w| format!("warning: {w}")).collect();
+            notes.extend(
+                check::outside_files(&repo)?
+                    .iter()
+                    .map(|file| format!("note: {file} is outside the repository: not checked")),
+            );
+            notes.extend(unmatched_protection(&repo)?.iter().map(|glob| {
+                format!("note: protected pattern `{glob}` matches no env of any stack")
+            }));
             if !problems.is_empty() {
-                notes.push_str(&format!(
-                    "tfw: {} problem(s) found; fix the files named above\n",
+                notes.push(format!(
+                    "{} problem(s) found; fix the files named above",
                     problems.len()
                 ));
             }
-            output::eprint(&notes)?;
+            output::eprint(&lines(notes.iter().map(|note| format!("tfw: {note}"))))?;
         }
         Format::Json => output::json(&CheckReport {
             problems: &problems,

@@ -50,8 +50,12 @@ pub fn backend_of(bytes: &[u8]) -> Parsed {
     if !text.contains("backend") {
         return Parsed::Backend(None);
     }
-    let Ok(body) = parse_body(&text) else {
-        return Parsed::Backend(None);
+    let body = match parse_body(&text) {
+        Ok(body) => body,
+        Err(hcl::Error::Parse(e)) => {
+            return Parsed::Invalid(format!("line {}: {}", e.location().line(), e.message()));
+        }
+        Err(other) => return Parsed::Invalid(other.to_string()),
     };
     Parsed::Backend(
         body.blocks()

@@ -434,3 +434,16 @@ fn a_protected_pattern_that_matches_nothing_is_a_note() {
     // The defaults are not the user's to fix.
     assert_eq!(repo().run_with(["check"]).status(0).stderr(), "");
 }
+
+#[test]
+fn a_terraform_file_tfw_cannot_read_is_a_warning() {
+    let test = repo().write("datadog/broken.tf", "terraform {\n  backend \"local\" {\n");
+    test.git(&["add", "-A"]);
+    let run = test.run_with(["check"]).status(0);
+    assert!(
+        run.stderr()
+            .starts_with("tfw: warning: cannot read datadog/broken.tf (line "),
+        "{}",
+        run.stderr()
+    );
+}

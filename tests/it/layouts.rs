@@ -202,3 +202,35 @@ var_files = ["{root}/shared/{env}.tfvars", { path = "../common/{env}.tfvars", op
         "shared/dev.tfvars: deleted in the working tree but still tracked (env dev): restore it or `git rm` it\n"
     );
 }
+
+/// An Azure repository whose Makefile built the backend config: one backend file per env
+/// instead, and the subscription per env in the environment.
+#[test]
+fn azure_backend_per_env_and_subscription_in_the_environment() {
+    let test = ["dev", "prod"].iter().fold(
+        Test::new().write("main.tf", "terraform {\n  backend \"azurerm\" {}\n}\n"),
+        |test, env| {
+            test.write(&format!("{env}.tfvars"), "").write(
+                &format!("backend/{env}.tfbackend"),
+                &format!("storage_account_name = \"sa\"\ncontainer_name = \"tf\"\nkey = \"{env}\"\n"),
+            )
+        },
+    )
+    .write(
+        "tfw.toml",
+        "backend_config = \"backend/{env}.tfbackend\"\nenv_vars = { ARM_SUBSCRIPTION_ID = \"sub-nonprod\" }\n[environments.\"prod\"]\nenv_vars = { ARM_SUBSCRIPTION_ID = \"sub-prod\" }\n",
+    );
+    let (stacks, _, atlantis) = survey(&test);
+    assert_eq!(stacks, ".\tdev prod\n");
+    assert!(atlantis.contains("backend/prod.tfbackend"), "{atlantis}");
+    for (env, subscription) in [("dev", "sub-nonprod"), ("prod", "sub-prod")] {
+        let run = test.run_with(["-n", env, "plan"]).status(0);
+        assert!(
+            run.stdout().contains(&format!(
+                "ARM_SUBSCRIPTION_ID={subscription} TF_DATA_DIR=.terraform/tfw/{env} terraform init -reconfigure -backend-config=backend/{env}.tfbackend"
+            )),
+            "{}",
+            run.stdout()
+        );
+    }
+}
