@@ -213,6 +213,8 @@ struct RawSettings {
     args: BTreeMap<String, Vec<String>>,
 }
 
+/// A `[stacks."<path>"]` block: the stack keys of `RawSettings` again, as serde cannot combine
+/// `deny_unknown_fields` (a misspelt key must be an error) with a flattened shared struct.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStack {
