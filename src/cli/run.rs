@@ -131,10 +131,7 @@ fn prepare(
     let mut config = repo.settings.stack(&stack.path);
     // A module source inside `.terraform/` (`./.terraform/modules/…`) only exists in the one
     // data dir where it was installed: such a stack keeps terraform's single data dir.
-    if config.data_dir == DataDirMode::PerEnv
-        && init_stamp::local_modules(&stack.dir)
-            .is_ok_and(|modules| modules.iter().any(|m| m.starts_with(".terraform")))
-    {
+    if config.data_dir == DataDirMode::PerEnv && init_stamp::calls_modules_in_data_dir(&stack.dir) {
         config.data_dir = DataDirMode::Shared;
         if !arguments.quiet {
             let _ = output::eprint(

@@ -3,7 +3,9 @@
 
 use crate::error::Error;
 use std::ffi::{OsStr, OsString};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 #[derive(Debug, Clone)]
 pub struct Binary {
@@ -15,7 +17,18 @@ pub struct Binary {
 
 impl Binary {
     /// Looks the binary up; a missing one only fails when something must run (`require`).
+    /// Each name is searched once per run: `--all` asks for every stack.
     pub fn locate(configured: Option<&OsStr>) -> Self {
+        static FOUND: Mutex<BTreeMap<Option<OsString>, Binary>> = Mutex::new(BTreeMap::new());
+        let key = configured.map(OsStr::to_os_string);
+        let mut found = FOUND.lock().unwrap_or_else(|e| e.into_inner());
+        found
+            .entry(key)
+            .or_insert_with(|| Self::search(configured))
+            .clone()
+    }
+
+    fn search(configured: Option<&OsStr>) -> Self {
         match configured {
             Some(name) => Self {
                 name: name.to_os_string(),

@@ -182,6 +182,21 @@ pub enum Locked {
     Interrupted,
 }
 
+/// Whether the stack in `dir` calls a module installed in the data dir
+/// (`source = "./.terraform/modules/…"`). A byte search first: most stacks never mention it.
+pub fn calls_modules_in_data_dir(dir: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    let mentions = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_str().is_some_and(crate::repo::is_terraform_file))
+        .any(|p| fs::read(p).is_ok_and(|bytes| bytes.windows(11).any(|w| w == b".terraform/")));
+    mentions
+        && local_modules(dir)
+            .is_ok_and(|modules| modules.iter().any(|m| m.starts_with(".terraform")))
+}
+
 /// Whether init of the stack in `dir` evaluates variables: its backend block or a module
 /// call's source or version refers to `var.…`. Only OpenTofu (1.8+) allows that.
 pub fn init_reads_variables(dir: &Path) -> bool {
