@@ -51,6 +51,9 @@ fn visible(status: Status) -> bool {
 /// them (`infra/api/../../../data/stg.tfvars`): `check` leaves them to their own repository.
 pub fn outside_files(repo: &Repo) -> anyhow::Result<BTreeSet<String>> {
     let mut outside = BTreeSet::new();
+    if !repo.all_patterns().any(|p| p.leaves_stack()) {
+        return Ok(outside);
+    }
     for stack in repo.stacks(Presence::InGitOrOnDisk)? {
         for file in repo.env_files(&stack.path) {
             for env in &stack.envs {
