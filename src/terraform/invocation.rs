@@ -1,7 +1,8 @@
 //! One terraform process to run: program, argv, working directory and the variables tfw sets.
 
+use crate::terraform::backend::looks_secret;
 use crate::terraform::quote::quote;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -20,11 +21,15 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    /// `terraform plan -var-file=stg.tfvars`: what runs, as it can be pasted in the stack dir.
+    /// `terraform plan -var-file=stg.tfvars`: what runs, as it can be pasted in the stack dir
+    /// (the value of a `-var` whose name looks secret shown as `***`).
     pub fn command_line(&self) -> String {
         std::iter::once(&self.program)
             .chain(&self.args)
-            .map(|arg| quote(arg))
+            .map(|arg| match secret_var(arg) {
+                Some(name) => quote(OsStr::new(&format!("-var={name}=***"))),
+                None => quote(arg),
+            })
             .chain(
                 self.stdout
                     .iter()
@@ -35,13 +40,19 @@ impl Invocation {
     }
 }
 
+/// The name of a `-var=NAME=VALUE` argument whose name looks secret.
+fn secret_var(arg: &OsStr) -> Option<&str> {
+    let (name, _) = arg.to_str()?.strip_prefix("-var=")?.split_once('=')?;
+    looks_secret(name).then_some(name)
+}
+
 /// The full form, pasteable anywhere: `(cd dir && TF_DATA_DIR=… terraform …)`.
 impl fmt::Display for Invocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "(cd {} && ", quote(self.dir.as_os_str()))?;
         for (name, value) in &self.env {
             // Printed commands never carry a credential tfw.toml put in the environment.
-            if crate::terraform::backend::looks_secret(name) {
+            if looks_secret(name) {
                 write!(f, "{name}='***' ")?;
             } else {
                 write!(f, "{name}={} ", quote(value))?;
@@ -88,6 +99,18 @@ mod tests {
                 .to_string()
                 .contains("AWS_PROFILE=stg-admin AWS_SECRET_ACCESS_KEY='***' terraform"),
             "{with_secret}"
+        );
+        let with_var = Invocation {
+            args: vec![
+                "plan".into(),
+                "-var=db_password=hunter2".into(),
+                "-var=team=core".into(),
+            ],
+            ..with_secret
+        };
+        assert_eq!(
+            with_var.command_line(),
+            "terraform plan '-var=db_password=***' -var=team=core"
         );
     }
 }
