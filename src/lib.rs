@@ -11,6 +11,7 @@ mod parallel;
 mod repo;
 mod run_all;
 mod terraform;
+mod variables;
 
 use std::ffi::OsString;
 

@@ -2,6 +2,7 @@
 //! files parse, env names are valid, no symlink is broken. No terraform, no network, no init.
 
 pub mod parse_cache;
+mod variables;
 
 use crate::check::parse_cache::{ParseCache, Touched};
 use crate::config::env_name;
@@ -20,8 +21,12 @@ use std::path::Path;
 pub struct Problem {
     /// Relative to the repository root.
     pub path: String,
+    /// The line in `path`, for problems inside a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     pub message: String,
-    /// `missing`, `orphan`, `shared-state`, `invalid`, `env-name`, `broken-symlink`.
+    /// `missing`, `orphan`, `shared-state`, `invalid`, `env-name`, `broken-symlink`,
+    /// `undeclared`, `unset`, `type`.
     pub kind: &'static str,
     /// The stack's path (`.` for the root).
     pub stack: String,
@@ -228,6 +233,7 @@ impl Checker<'_> {
         };
         let problem = |kind, env: Option<&str>, relative: &str, message: String| Problem {
             path: join_display(&stack.path, Path::new(relative)),
+            line: None,
             message,
             kind,
             stack: stack.path.clone(),
@@ -325,6 +331,14 @@ impl Checker<'_> {
                 }
             }
         }
+        variables::check(
+            stack,
+            &self.repo.settings.stack(&stack.path),
+            &env_files,
+            &expected,
+            &found.files.names_in("", visible),
+            &mut out.problems,
+        );
         for link in found.files.top_symlinks() {
             let path = stack.dir.join(link);
             if !path.exists() {
@@ -365,6 +379,7 @@ impl Checker<'_> {
         if let Some(message) = absence(status, label) {
             problems.push(Problem {
                 path,
+                line: None,
                 message,
                 kind: "missing",
                 stack: found.stack.path.clone(),

@@ -126,11 +126,10 @@ pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
     let (problems, warnings) = check::check(&repo)?;
     match format {
         Format::Text => {
-            output::print(&lines(
-                problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.path, p.message)),
-            ))?;
+            output::print(&lines(problems.iter().map(|p| match p.line {
+                Some(line) => format!("{}:{line}: {}", p.path, p.message),
+                None => format!("{}: {}", p.path, p.message),
+            })))?;
             let mut notes: Vec<String> = warnings.iter().map(|w| format!("warning: {w}")).collect();
             notes.extend(
                 check::outside_files(&repo)?

@@ -41,6 +41,8 @@ pub struct Settings {
     pub additions: Additions,
     /// `[environments."<env>"]`: additions for one env in every stack.
     pub environments: BTreeMap<String, Additions>,
+    /// `[check]`: how `tfw check` treats variables.
+    pub check: CheckSettings,
     /// Globs (relative to the root) of directories stack discovery skips.
     pub exclude: Vec<String>,
     /// Per-stack settings, keyed by the stack's path relative to the root (`.` for the root).
@@ -86,6 +88,21 @@ pub struct Additions {
     pub args: BTreeMap<String, Vec<String>>,
 }
 
+/// `[check]` in tfw.toml (also per stack, added to the repository's).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSettings {
+    /// Variables supplied at run time (`TF_VAR_…` in CI): never `unset`.
+    #[serde(default)]
+    pub from_environment: Vec<String>,
+    /// Problem kinds not reported (`undeclared`, `unset`, `type`).
+    #[serde(default)]
+    pub skip: Vec<String>,
+}
+
+/// The problem kinds `[check] skip` may name.
+pub const SKIPPABLE: &[&str] = &["undeclared", "unset", "type"];
+
 /// `[stacks."<path>"]` in tfw.toml: what differs in one stack.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StackSettings {
@@ -98,6 +115,7 @@ pub struct StackSettings {
     pub binary: Option<String>,
     pub data_dir: Option<DataDirMode>,
     pub additions: Additions,
+    pub check: CheckSettings,
 }
 
 /// The settings of one stack: tfw.toml's defaults with `[environments]` and the stack's block
@@ -112,6 +130,18 @@ pub struct StackConfig<'a> {
 }
 
 impl StackConfig<'_> {
+    /// Whether `tfw check` reports problems of `kind` in this stack.
+    pub fn checks(&self, kind: &str) -> bool {
+        let skip = |check: &CheckSettings| check.skip.iter().any(|k| k == kind);
+        !skip(&self.settings.check) && !self.stack.is_some_and(|s| skip(&s.check))
+    }
+
+    /// Whether CI supplies `variable` at run time (`[check] from_environment`).
+    pub fn supplied_at_run_time(&self, variable: &str) -> bool {
+        let listed = |check: &CheckSettings| check.from_environment.iter().any(|v| v == variable);
+        listed(&self.settings.check) || self.stack.is_some_and(|s| listed(&s.check))
+    }
+
     /// The additions for `env`, lowest precedence first.
     fn layers<'b>(&'b self, env: &str) -> impl Iterator<Item = &'b Additions> {
         std::iter::once(&self.settings.additions)
@@ -160,6 +190,16 @@ impl StackConfig<'_> {
     }
 }
 
+fn valid_check(check: CheckSettings) -> Result<CheckSettings, String> {
+    match check.skip.iter().find(|k| !SKIPPABLE.contains(&k.as_str())) {
+        Some(kind) => Err(format!(
+            "`skip`: unknown kind `{kind}` (kinds: {})",
+            SKIPPABLE.join(", ")
+        )),
+        None => Ok(check),
+    }
+}
+
 /// Whether the glob `glob` (validated at load) matches `name`.
 pub fn glob_matches(glob: &str, name: &str) -> bool {
     globset::Glob::new(glob).is_ok_and(|glob| glob.compile_matcher().is_match(name))
@@ -185,6 +225,7 @@ impl Default for Settings {
             data_dir: DataDirMode::PerEnv,
             additions: Additions::default(),
             environments: BTreeMap::new(),
+            check: CheckSettings::default(),
             exclude: Vec::new(),
             stacks: BTreeMap::new(),
             atlantis: AtlantisSettings::default(),
@@ -205,6 +246,7 @@ struct RawSettings {
     stacks: Option<BTreeMap<String, Spanned<RawStack>>>,
     environments: Option<BTreeMap<String, Spanned<Additions>>>,
     atlantis: Option<AtlantisSettings>,
+    check: Option<Spanned<CheckSettings>>,
     #[serde(default)]
     vars: BTreeMap<String, String>,
     #[serde(default)]
@@ -224,6 +266,7 @@ struct RawStack {
     backend_config: Option<Spanned<String>>,
     binary: Option<String>,
     data_dir: Option<DataDirMode>,
+    check: Option<CheckSettings>,
     #[serde(default)]
     vars: BTreeMap<String, String>,
     #[serde(default)]
@@ -325,6 +368,14 @@ impl Settings {
                 env_vars: raw.env_vars,
                 args: raw.args,
             },
+            check: match raw.check {
+                Some(check) => {
+                    let span = check.span();
+                    valid_check(check.into_inner())
+                        .map_err(|e| error(Some(span), format!("`check`: {e}")))?
+                }
+                None => CheckSettings::default(),
+            },
             environments: raw
                 .environments
                 .unwrap_or_default()
@@ -376,6 +427,12 @@ impl Settings {
                                     Some(pattern(&key("backend_config"), p, EnvPattern::per_env)?)
                                 }
                                 None => None,
+                            },
+                            check: match raw.check {
+                                Some(check) => valid_check(check).map_err(|e| {
+                                    error(Some(span.clone()), format!("{}: {e}", key("check")))
+                                })?,
+                                None => CheckSettings::default(),
                             },
                             envs: raw.envs,
                             name: raw.name,

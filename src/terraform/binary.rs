@@ -2,8 +2,8 @@
 //! `terraform` on PATH, else `tofu`.
 
 use crate::error::Error;
-use std::ffi::{OsStr, OsString};
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::sync::Mutex;
 

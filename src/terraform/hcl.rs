@@ -80,6 +80,16 @@ fn literal_json(value: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// The bodies of a JSON block value: Terraform accepts an object or an array of objects at
+/// every level (`{"module": {"m": {…}}}`, `{"module": [{"m": [{…}]}]}`).
+pub fn json_bodies(value: &serde_json::Value) -> Vec<&serde_json::Map<String, serde_json::Value>> {
+    match value {
+        serde_json::Value::Object(body) => vec![body],
+        serde_json::Value::Array(items) => items.iter().flat_map(json_bodies).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Parses HCL as Terraform does. Terraform accepts an object constructor with a repeated key
 /// (`{ a = 1, a = 2 }`); hcl-rs refuses it, so each repeated key is renamed and parsing retried
 /// (tfw never reads such values: only block structure, module calls and literal attributes).

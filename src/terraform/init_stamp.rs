@@ -359,16 +359,6 @@ fn hcl_blocks(source: &str) -> Result<Vec<Relevant>, String> {
         .collect())
 }
 
-/// The bodies of a JSON block value: Terraform accepts an object or an array of objects at
-/// every level (`{"module": {"m": {…}}}`, `{"module": [{"m": [{…}]}]}`).
-fn json_bodies(value: &serde_json::Value) -> Vec<&serde_json::Map<String, serde_json::Value>> {
-    match value {
-        serde_json::Value::Object(body) => vec![body],
-        serde_json::Value::Array(items) => items.iter().flat_map(json_bodies).collect(),
-        _ => Vec::new(),
-    }
-}
-
 fn json_blocks(source: &str) -> Result<Vec<Relevant>, String> {
     let value: serde_json::Value = serde_json::from_str(source).map_err(|e| e.to_string())?;
     let mut relevant = Vec::new();
@@ -378,9 +368,13 @@ fn json_blocks(source: &str) -> Result<Vec<Relevant>, String> {
             local_source: None,
         });
     }
-    for modules in value.get("module").map(json_bodies).unwrap_or_default() {
+    for modules in value
+        .get("module")
+        .map(crate::terraform::hcl::json_bodies)
+        .unwrap_or_default()
+    {
         for (name, calls) in modules {
-            for call in json_bodies(calls) {
+            for call in crate::terraform::hcl::json_bodies(calls) {
                 let source = call.get("source");
                 relevant.push(Relevant {
                     text: format!(

@@ -447,3 +447,118 @@ fn a_terraform_file_tfw_cannot_read_is_a_warning() {
         run.stderr()
     );
 }
+
+const VARIABLES: &str = r#"terraform {
+  backend "local" {}
+}
+variable "instance_type" {
+  type = string
+}
+variable "instance_count" {
+  type    = number
+  default = 1
+}
+variable "api_key" {
+  type      = string
+  sensitive = true
+}
+variable "tags" {
+  type    = object({ team = string, owner = optional(string) })
+  default = { team = "core" }
+}
+"#;
+
+/// A stack with four variables, stg's file full of mistakes, prd's fine but for `api_key`.
+fn variables_repo() -> Test {
+    let test = Test::new()
+        .write("tfw.toml", "")
+        .write("main.tf", VARIABLES)
+        .write("stg.tfbackend", "path = \"s\"\n")
+        .write("prd.tfbackend", "path = \"p\"\n")
+        .write(
+            "stg.tfvars",
+            "instnace_type  = \"t3.micro\"\ninstance_type  = \"t3.small\"\ninstance_count = \"hunter2\"\ntags           = { owner = \"x\" }\napi_key        = \"s3cret\"\n",
+        )
+        .write("prd.tfvars", "instance_type  = \"m5.large\"\ninstance_count = \"5\"\n");
+    test.git(&["init", "-q"]);
+    commit(&test);
+    test
+}
+
+#[test]
+fn variables_undeclared_unset_and_mistyped_by_file_and_line() {
+    let test = variables_repo();
+    let run = test.run_with(["check"]).status(1);
+    assert_eq!(
+        run.stdout().lines().collect::<Vec<_>>(),
+        [
+            ".: env prd: variable api_key has no value (set it in prd.tfvars, or list it under [check] from_environment if CI sets TF_VAR_api_key)",
+            "stg.tfvars:1: instnace_type is not a variable of this stack (did you mean instance_type?)",
+            "stg.tfvars:3: variable instance_count: a number is required, not a string",
+            "stg.tfvars:4: variable tags: attribute \"team\" is required",
+        ]
+    );
+    for secret in ["hunter2", "s3cret", "t3.micro", "m5.large"] {
+        assert!(
+            !run.stdout().contains(secret) && !run.stderr().contains(secret),
+            "{secret}"
+        );
+    }
+    let run = test.run_with(["check", "--format", "json"]).status(1);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let kinds: Vec<(&str, Option<u64>)> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["kind"].as_str().unwrap(), p["line"].as_u64()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("unset", None),
+            ("undeclared", Some(1)),
+            ("type", Some(3)),
+            ("type", Some(4))
+        ]
+    );
+}
+
+#[test]
+fn from_environment_and_skip_quiet_what_ci_supplies() {
+    let test = variables_repo().write(
+        "tfw.toml",
+        "[check]\nfrom_environment = [\"api_key\"]\nskip = [\"undeclared\", \"type\"]\n",
+    );
+    test.git(&["add", "-A"]);
+    let run = test.run_with(["check"]).status(0);
+    assert_eq!(run.stdout(), "");
+    // Per stack, added to the repository's.
+    let test = test.write(
+        "tfw.toml",
+        "[check]\nskip = [\"undeclared\", \"type\"]\n[stacks.\".\".check]\nfrom_environment = [\"api_key\"]\n",
+    );
+    test.git(&["add", "-A"]);
+    test.run_with(["check"]).status(0);
+    let test = test.write("tfw.toml", "[check]\nskip = [\"typo\"]\n");
+    test.run_with(["check"])
+        .status(65)
+        .stderr_contains("unknown kind `typo` (kinds: undeclared, unset, type)");
+}
+
+#[test]
+fn values_from_tfw_toml_and_automatic_files_count() {
+    let test = variables_repo()
+        .write(
+            "tfw.toml",
+            "[environments.prd]\nvars = { api_key = \"x\" }\n",
+        )
+        .write("terraform.tfvars", "tags = { team = \"a\" }\n");
+    test.git(&["add", "-A"]);
+    let run = test.run_with(["check"]).status(1);
+    assert!(!run.stdout().contains("unset"), "{}", run.stdout());
+    assert!(
+        !run.stdout().contains("api_key has no value"),
+        "{}",
+        run.stdout()
+    );
+}

@@ -1,0 +1,201 @@
+//! Terraform's variables: what a stack declares (`variable` blocks), what an env supplies (its
+//! var files, the automatic tfvars, tfw.toml `vars`), and the checks between them.
+
+pub mod types;
+
+use crate::terraform::hcl::{json_bodies, parse_body};
+use std::collections::BTreeMap;
+use types::{Type, Value};
+
+/// One `variable` block of a stack's root module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declared {
+    /// Whether plan needs a value from somewhere: no default (or `nullable = false` with a null
+    /// default).
+    pub required: bool,
+    /// `None` when tfw does not read the type expression.
+    pub kind: Option<Type>,
+    pub sensitive: bool,
+}
+
+/// The variables a stack declares, by name, from the text of its `.tf` and `.tf.json` files.
+pub fn declared<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> BTreeMap<String, Declared> {
+    let mut variables = BTreeMap::new();
+    for (name, text) in files {
+        if name.ends_with(".json") {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+                continue;
+            };
+            for block in value.get("variable").map(json_bodies).unwrap_or_default() {
+                for (variable, bodies) in block {
+                    for body in json_bodies(bodies) {
+                        let default = body.get("default");
+                        let nullable =
+                            body.get("nullable").and_then(|v| v.as_bool()) != Some(false);
+                        variables.insert(
+                            variable.clone(),
+                            Declared {
+                                required: match default {
+                                    None => true,
+                                    Some(serde_json::Value::Null) => !nullable,
+                                    Some(_) => false,
+                                },
+                                kind: body
+                                    .get("type")
+                                    .and_then(|t| t.as_str())
+                                    .and_then(|t| hcl::parse(&format!("t = {t}\n")).ok())
+                                    .and_then(|b| {
+                                        b.attributes()
+                                            .next()
+                                            .and_then(|a| Type::from_expression(a.expr()))
+                                    }),
+                                sensitive: body.get("sensitive").and_then(|v| v.as_bool())
+                                    == Some(true),
+                            },
+                        );
+                    }
+                }
+            }
+            continue;
+        }
+        let Ok(body) = parse_body(text) else {
+            continue;
+        };
+        for block in body.blocks().filter(|b| b.identifier() == "variable") {
+            let Some(variable) = block.labels().first() else {
+                continue;
+            };
+            let attribute = |key: &str| {
+                block
+                    .body()
+                    .attributes()
+                    .find(|a| a.key() == key)
+                    .map(|a| a.expr().clone())
+            };
+            let nullable = !matches!(attribute("nullable"), Some(hcl::Expression::Bool(false)));
+            variables.insert(
+                variable.as_str().to_string(),
+                Declared {
+                    required: match attribute("default") {
+                        None => true,
+                        Some(hcl::Expression::Null) => !nullable,
+                        Some(_) => false,
+                    },
+                    kind: attribute("type").as_ref().and_then(Type::from_expression),
+                    sensitive: matches!(attribute("sensitive"), Some(hcl::Expression::Bool(true))),
+                },
+            );
+        }
+    }
+    variables
+}
+
+/// One value a var file sets: its literal, and its line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Supplied {
+    pub value: Value,
+    pub line: usize,
+}
+
+/// The values a var file sets, by name; `None` when it does not parse (reported elsewhere).
+pub fn supplied(text: &str, is_json: bool) -> Option<BTreeMap<String, Supplied>> {
+    let line_of = |key: &str| key_line(text, key, is_json);
+    if is_json {
+        let serde_json::Value::Object(object) = serde_json::from_str(text).ok()? else {
+            return None;
+        };
+        return Some(
+            object
+                .iter()
+                .map(|(key, value)| {
+                    let supplied = Supplied {
+                        value: Value::from_json(value),
+                        line: line_of(key),
+                    };
+                    (key.clone(), supplied)
+                })
+                .collect(),
+        );
+    }
+    let body = parse_body(text).ok()?;
+    Some(
+        body.attributes()
+            .map(|attribute| {
+                let supplied = Supplied {
+                    value: Value::from_expression(attribute.expr()),
+                    line: line_of(attribute.key()),
+                };
+                (attribute.key().to_string(), supplied)
+            })
+            .collect(),
+    )
+}
+
+/// The line where a var file sets `key` (the first line that starts with it), 1 if not found.
+fn key_line(text: &str, key: &str, is_json: bool) -> usize {
+    let quoted = format!("\"{key}\"");
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start();
+            let rest = match is_json {
+                true => line.strip_prefix(&quoted),
+                false => line
+                    .strip_prefix(key)
+                    .or_else(|| line.strip_prefix(&quoted)),
+            };
+            rest.is_some_and(|rest| {
+                let rest = rest.trim_start();
+                rest.starts_with('=') || rest.starts_with(':')
+            })
+        })
+        .map_or(1, |index| index + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations_from_hcl_and_json() {
+        let tf = r#"variable "a" {}
+variable "b" {
+  type    = number
+  default = 1
+}
+variable "c" {
+  type      = string
+  default   = null
+  nullable  = false
+  sensitive = true
+}
+variable "d" {
+  default = null
+}
+"#;
+        let json = r#"{"variable": {"e": {"type": "list(string)"}, "f": [{"default": "x"}]}}"#;
+        let declared = declared([("main.tf", tf), ("more.tf.json", json)]);
+        let required: Vec<&str> = declared
+            .iter()
+            .filter(|(_, d)| d.required)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(required, ["a", "c", "e"]);
+        assert_eq!(declared["b"].kind, Some(Type::Number));
+        assert!(declared["c"].sensitive);
+        assert_eq!(declared["e"].kind, Some(Type::List(Box::new(Type::String))));
+        assert_eq!(declared["f"].kind, None);
+    }
+
+    #[test]
+    fn supplied_values_with_their_lines() {
+        let values = supplied("# comment\nenv = \"stg\"\n\n  count = 3\n", false).unwrap();
+        assert_eq!(values["env"].line, 2);
+        assert_eq!(values["count"].line, 4);
+        assert_eq!(values["count"].value, Value::Number);
+        let values = supplied("{\n  \"env\": \"stg\",\n  \"n\": [1]\n}\n", true).unwrap();
+        assert_eq!(values["n"].line, 3);
+        assert!(supplied("env = [\n", false).is_none());
+    }
+}
