@@ -512,3 +512,105 @@ env_vars = { TF_VAR_profile = "{env}-admin" }
     assert_eq!(all("stg"), "stg/core/stg-admin/none");
     assert_eq!(all("dev"), "dev/core/dev-admin/dev-only");
 }
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn plan_fails_exactly_where_check_reports_unset_or_type() {
+    let main = r#"terraform {
+  backend "local" {}
+}
+variable "replicas" {
+  type = number
+}
+variable "owner" {
+  type = object({ team = string })
+}
+variable "region" {}
+output "all" {
+  value = "${var.replicas}/${var.owner.team}/${var.region}"
+}
+"#;
+    let test = Test::new()
+        .write("main.tf", main)
+        .write("stg.tfbackend", "path = \"state/stg.tfstate\"\n")
+        .write(
+            "stg.tfvars",
+            "replicas = \"five\"\nowner    = { name = \"x\" }\n",
+        );
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    let check = tfw(&test, &["check"]).status(1);
+    assert_eq!(
+        check.stdout().lines().collect::<Vec<_>>(),
+        [
+            ".: env stg: variable region has no value (set it in stg.tfvars, or list it under [check] from_environment if CI sets TF_VAR_region)",
+            "stg.tfvars:1: variable replicas: a number is required, not a string",
+            "stg.tfvars:2: variable owner: attribute \"team\" is required",
+        ]
+    );
+    // Terraform agrees on each: fix one at a time, plan fails until the last is fixed.
+    let plan = |test: &Test| tfw(test, &["stg", "plan", "-input=false"]);
+    assert_eq!(plan(&test).code(), 1);
+    fs::write(
+        test.path("stg.tfvars"),
+        "replicas = \"5\"\nowner    = { name = \"x\" }\nregion = \"eu\"\n",
+    )
+    .unwrap();
+    assert_eq!(plan(&test).code(), 1, "owner still lacks team");
+    fs::write(
+        test.path("stg.tfvars"),
+        "replicas = 5\nowner    = { team = \"x\" }\n",
+    )
+    .unwrap();
+    assert_eq!(plan(&test).code(), 1, "region is unset");
+    fs::write(
+        test.path("stg.tfvars"),
+        "replicas = \"5\"\nowner    = { team = \"x\", extra = 1 }\nregion = \"eu\"\n",
+    )
+    .unwrap();
+    tfw(&test, &["check"]).status(0);
+    plan(&test).status(0);
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn the_type_conversion_table_is_terraforms() {
+    let version = std::process::Command::new(terraform())
+        .arg("version")
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&version.stdout).into_owned();
+    // `optional(…)` in object types arrived in Terraform 1.3.
+    let has_optional = !version.starts_with("Terraform v1.0.")
+        && !version.starts_with("Terraform v1.1.")
+        && !version.starts_with("Terraform v1.2.");
+    let table = include_str!("../fixtures/type_conversion.txt");
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let fields: Vec<&str> = line.split(" | ").collect();
+        let (kind, literal, converts) = (fields[0], fields[1], fields[2] == "ok");
+        if kind.contains("optional(") && !has_optional {
+            continue;
+        }
+        let test = Test::new()
+            .write(
+                "main.tf",
+                &format!("terraform {{\n  backend \"local\" {{}}\n}}\nvariable \"v\" {{\n  type = {kind}\n}}\n"),
+            )
+            .write("stg.tfbackend", "path = \"state/stg.tfstate\"\n")
+            .write("stg.tfvars", &format!("v = {literal}\n"));
+        let check = tfw(&test, &["check"]);
+        assert_eq!(
+            check.code(),
+            i32::from(!converts),
+            "tfw check, {line}: {}",
+            check.stdout()
+        );
+        let plan = tfw(&test, &["stg", "plan", "-input=false"]);
+        assert_eq!(
+            plan.code(),
+            i32::from(!converts),
+            "terraform plan, {line}: {}",
+            plan.stderr()
+        );
+    }
+}
