@@ -4,6 +4,7 @@ mod atlantis;
 mod check;
 mod cli;
 mod config;
+mod diff;
 mod error;
 mod exit_code;
 mod guard;

@@ -118,6 +118,16 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         words: Vec<String>,
     },
+    /// Show how two envs' inputs differ: variables, var files, backend location (a report; exits 0).
+    Diff {
+        env_a: String,
+        env_b: String,
+        /// Every stack that has both envs.
+        #[arg(short = 'a', long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// List the stacks of the repository with their envs and missing env files.
     Stacks {
         #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -132,17 +132,22 @@ pub fn candidates(words: &[String], cwd: &Path) -> Vec<String> {
             dir = cwd.join(value);
         }
     }
+    let envs = || {
+        Repo::open(&dir)
+            .and_then(|repo| repo.stack_at(&dir))
+            .map(|stack| stack.envs)
+            .unwrap_or_default()
+    };
     let mut offered: Vec<String> = match positional.as_slice() {
         [] if current.starts_with('-') => options,
-        [] => {
-            let envs = Repo::open(&dir)
-                .and_then(|repo| repo.stack_at(&dir))
-                .map(|stack| stack.envs)
-                .unwrap_or_default();
-            envs.into_iter()
-                .chain(RESERVED.iter().map(|s| s.to_string()))
-                .collect()
+        [] => envs()
+            .into_iter()
+            .chain(RESERVED.iter().map(|s| s.to_string()))
+            .collect(),
+        ["diff"] | ["diff", _] if current.starts_with('-') => {
+            ["--all", "--format"].map(String::from).to_vec()
         }
+        ["diff"] | ["diff", _] => envs(),
         ["completions"] => Shell::value_variants()
             .iter()
             .filter_map(|shell| Some(shell.to_possible_value()?.get_name().to_string()))
@@ -202,6 +207,7 @@ mod tests {
                 "atlantis",
                 "check",
                 "completions",
+                "diff",
                 "envs",
                 "help",
                 "prd",
@@ -213,6 +219,9 @@ mod tests {
         assert!(complete(&["-C", "sub", ""], d).contains(&"qa".to_string()));
         assert!(!complete(&["-C", "sub", ""], d).contains(&"stg".to_string()));
         assert_eq!(complete(&["--dr"], d), ["--dry-run"]);
+        assert_eq!(complete(&["diff", ""], d), ["prd", "stg"]);
+        assert_eq!(complete(&["diff", "stg", "p"], d), ["prd"]);
+        assert_eq!(complete(&["diff", "--"], d), ["--all", "--format"]);
         assert_eq!(complete(&["stg", "pl"], d), ["plan"]);
         assert_eq!(complete(&["-q", "stg", "st"], d), ["state"]);
         assert_eq!(

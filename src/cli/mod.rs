@@ -71,6 +71,12 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             Ok(0)
         }
         Some(Command::Stacks { format }) => report::stacks(&start, format),
+        Some(Command::Diff {
+            env_a,
+            env_b,
+            all,
+            format,
+        }) => report::diff(&start, [&env_a, &env_b], all, format),
         Some(Command::Run(words)) => {
             arguments.skip_init |=
                 !arguments.reinit && run::skip_init_from_environment(arguments.quiet);

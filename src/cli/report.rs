@@ -5,6 +5,8 @@ use crate::atlantis;
 use crate::check::{self, Problem};
 use crate::cli::arguments::Format;
 use crate::cli::output;
+use crate::config::env_name;
+use crate::diff;
 use crate::error::Error;
 use crate::repo::{OutsideLink, Presence, Repo};
 use anyhow::Context as _;
@@ -224,6 +226,46 @@ pub fn atlantis(start: &Path, file: Option<PathBuf>, check: bool) -> anyhow::Res
             std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?
         }
         None => output::print(&text)?,
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct DiffReport<'a> {
+    stacks: &'a [diff::StackDiff],
+}
+
+/// `tfw diff`: how two envs' inputs differ in the stack at `start` (or, with `all`, in every
+/// stack that has both). A report: exits 0.
+pub fn diff(start: &Path, [a, b]: [&str; 2], all: bool, format: Format) -> anyhow::Result<i32> {
+    for env in [a, b] {
+        env_name::validate(env)?;
+    }
+    let repo = Repo::open(start)?;
+    let stacks = match all {
+        false => vec![repo.stack_at(start)?],
+        true => repo
+            .stacks(Presence::OnDisk)?
+            .into_iter()
+            .filter(|s| [a, b].iter().all(|env| s.envs.iter().any(|e| e == env)))
+            .collect(),
+    };
+    if stacks.is_empty() {
+        return Err(Error::Usage {
+            message: format!("no stack has both {a} and {b}"),
+            help: "list the stacks and their envs with `tfw stacks`".into(),
+        }
+        .into());
+    }
+    let diffs = stacks
+        .iter()
+        .map(|stack| diff::diff(&repo, stack, a, b))
+        .collect::<Result<Vec<_>, _>>()?;
+    match format {
+        Format::Text => {
+            output::print(&diffs.iter().map(diff::StackDiff::text).collect::<String>())?
+        }
+        Format::Json => output::json(&DiffReport { stacks: &diffs })?,
     }
     Ok(0)
 }

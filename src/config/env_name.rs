@@ -3,7 +3,15 @@
 use crate::error::Error;
 
 /// tfw's subcommands: a first word from this list is never an environment.
-pub const RESERVED: &[&str] = &["check", "envs", "stacks", "atlantis", "completions", "help"];
+pub const RESERVED: &[&str] = &[
+    "check",
+    "envs",
+    "stacks",
+    "atlantis",
+    "completions",
+    "diff",
+    "help",
+];
 
 /// Checks `name` before it is used to build any path, so `../prd` never reaches the file system.
 pub fn validate(name: &str) -> Result<(), Error> {

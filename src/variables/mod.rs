@@ -96,6 +96,8 @@ pub fn declared<'a>(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Supplied {
     pub value: Value,
+    /// The value as written (normalised), for `tfw diff`; never printed for a secret.
+    pub text: String,
     pub line: usize,
 }
 
@@ -112,6 +114,7 @@ pub fn supplied(text: &str, is_json: bool) -> Option<BTreeMap<String, Supplied>>
                 .map(|(key, value)| {
                     let supplied = Supplied {
                         value: Value::from_json(value),
+                        text: value.to_string(),
                         line: line_of(key),
                     };
                     (key.clone(), supplied)
@@ -125,6 +128,8 @@ pub fn supplied(text: &str, is_json: bool) -> Option<BTreeMap<String, Supplied>>
             .map(|attribute| {
                 let supplied = Supplied {
                     value: Value::from_expression(attribute.expr()),
+                    text: hcl::format::to_string(attribute.expr())
+                        .unwrap_or_else(|_| "(an expression)".into()),
                     line: line_of(attribute.key()),
                 };
                 (attribute.key().to_string(), supplied)

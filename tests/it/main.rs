@@ -7,6 +7,7 @@ mod atlantis;
 mod check;
 mod cli;
 mod completions;
+mod diff;
 mod e2e;
 mod guard;
 mod init;

@@ -1,0 +1,236 @@
+//! `tfw diff`: how two envs' inputs differ in a stack — the variables each sets, the var files
+//! each reads, where each keeps its state. Secrets are compared, never shown.
+
+use crate::config::env_name;
+use crate::error::Error;
+use crate::repo::{Repo, Stack};
+use crate::terraform::backend;
+use crate::terraform::hcl::{Parsed, parse_attributes};
+use crate::variables::{self, Supplied};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// One env's inputs in one stack.
+#[derive(Debug, Serialize)]
+pub struct Inputs {
+    pub env: String,
+    /// Relative to the stack, in the order terraform reads them.
+    pub var_files: Vec<String>,
+    /// The backend config file and its location settings (never credentials).
+    pub backend_file: String,
+    pub backend: BTreeMap<String, String>,
+}
+
+/// One variable whose value differs between the envs.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Variable {
+    pub name: String,
+    /// The value each env gives it as written, `None` when that env sets it nowhere (the
+    /// default applies); both `None` when the values are secret.
+    pub a: Option<String>,
+    pub b: Option<String>,
+    /// Sensitive, or a name that looks secret: the values are not shown.
+    pub secret: bool,
+}
+
+/// How the two envs differ in one stack.
+#[derive(Debug, Serialize)]
+pub struct StackDiff {
+    pub stack: String,
+    pub a: Inputs,
+    pub b: Inputs,
+    /// Only the variables that differ, by name.
+    pub variables: Vec<Variable>,
+}
+
+/// Terraform's automatic var files in a stack, in the order it loads them.
+fn automatic_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".auto.tfvars") || n.ends_with(".auto.tfvars.json"))
+        .collect();
+    names.sort();
+    ["terraform.tfvars", "terraform.tfvars.json"]
+        .into_iter()
+        .map(String::from)
+        .filter(|n| dir.join(n).is_file())
+        .chain(names)
+        .collect()
+}
+
+/// The values `env` gives its variables in `stack` (later files win, `vars` last), and its
+/// inputs.
+fn inputs(
+    repo: &Repo,
+    stack: &Stack,
+    env: &str,
+) -> Result<(Inputs, BTreeMap<String, String>), Error> {
+    let config = repo.settings.stack(&stack.path);
+    let exists = |path: &Path| path.is_file();
+    let var_files =
+        crate::terraform::resolve::var_files(&config, env, (&stack.dir, &stack.path), &exists)?;
+    let mut values = BTreeMap::new();
+    let files: Vec<String> = automatic_files(&stack.dir)
+        .into_iter()
+        .chain(var_files.iter().map(|p| p.to_string_lossy().into_owned()))
+        .collect();
+    for file in &files {
+        let text = std::fs::read_to_string(stack.dir.join(file)).unwrap_or_default();
+        for (name, Supplied { text, .. }) in
+            variables::supplied(&text, file.ends_with(".json")).unwrap_or_default()
+        {
+            values.insert(name, text);
+        }
+    }
+    values.extend(
+        config
+            .vars(env)
+            .into_iter()
+            .map(|(k, v)| (k, format!("{v:?}"))),
+    );
+    let backend_file = stack.backend_file(env, config.backend_config);
+    let backend = match std::fs::read(stack.dir.join(&backend_file)) {
+        Ok(bytes) => match parse_attributes(&bytes, backend_file.ends_with(".json")) {
+            Parsed::Attributes(attributes) => {
+                backend::shown_settings(&attributes).into_iter().collect()
+            }
+            _ => BTreeMap::new(),
+        },
+        Err(_) => {
+            return Err(Error::MissingFile {
+                env: env.to_string(),
+                what: "backend config",
+                path: stack.dir.join(backend_file),
+            });
+        }
+    };
+    Ok((
+        Inputs {
+            env: env.to_string(),
+            var_files: files,
+            backend_file,
+            backend,
+        },
+        values,
+    ))
+}
+
+/// How `a` and `b` differ in `stack`.
+pub fn diff(repo: &Repo, stack: &Stack, a: &str, b: &str) -> Result<StackDiff, Error> {
+    for env in [a, b] {
+        if !stack.envs.iter().any(|e| e == env) {
+            return Err(Error::UnknownEnv {
+                name: env.to_string(),
+                stack: stack.dir.clone(),
+                known: stack.envs.clone(),
+                suggestion: env_name::suggest(env, stack.envs.iter().map(String::as_str)),
+                backend: repo
+                    .settings
+                    .stack(&stack.path)
+                    .backend_config
+                    .file_for(env),
+            });
+        }
+    }
+    let (inputs_a, values_a) = inputs(repo, stack, a)?;
+    let (inputs_b, values_b) = inputs(repo, stack, b)?;
+    let sources: Vec<(String, String)> = std::fs::read_dir(&stack.dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| crate::repo::is_terraform_file(n))
+        .filter_map(|n| Some((n.clone(), std::fs::read_to_string(stack.dir.join(&n)).ok()?)))
+        .collect();
+    let declared = variables::declared(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+    let names: BTreeSet<&String> = values_a.keys().chain(values_b.keys()).collect();
+    let variables = names
+        .into_iter()
+        .filter(|name| values_a.get(*name) != values_b.get(*name))
+        .map(|name| {
+            let secret =
+                backend::looks_secret(name) || declared.get(name).is_some_and(|d| d.sensitive);
+            let shown = |value: Option<&String>| match secret {
+                true => None,
+                false => value.cloned(),
+            };
+            Variable {
+                name: name.clone(),
+                a: shown(values_a.get(name)),
+                b: shown(values_b.get(name)),
+                secret,
+            }
+        })
+        .collect();
+    Ok(StackDiff {
+        stack: stack.path.clone(),
+        a: inputs_a,
+        b: inputs_b,
+        variables,
+    })
+}
+
+impl StackDiff {
+    /// The report as text: var files and backend side by side, then each differing variable.
+    pub fn text(&self) -> String {
+        let (a, b) = (&self.a, &self.b);
+        let mut text = format!("== {} ({} → {})\n", self.stack, a.env, b.env);
+        text.push_str(&format!(
+            "var files: {}  |  {}\n",
+            a.var_files.join(" "),
+            b.var_files.join(" ")
+        ));
+        let location = |inputs: &Inputs| {
+            let settings: Vec<String> = inputs
+                .backend
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            format!("{} ({})", inputs.backend_file, settings.join(" "))
+        };
+        text.push_str(&format!("backend:   {}  |  {}\n", location(a), location(b)));
+        for variable in &self.variables {
+            let value = |v: &Option<String>, env: &str| {
+                v.clone().unwrap_or_else(|| format!("(not set in {env})"))
+            };
+            let line = match variable.secret {
+                true => format!("  {}: differs (secret)\n", variable.name),
+                false => format!(
+                    "  {}: {} → {}\n",
+                    variable.name,
+                    value(&variable.a, &a.env),
+                    value(&variable.b, &b.env)
+                ),
+            };
+            text.push_str(&line);
+        }
+        if self.variables.is_empty() {
+            text.push_str("  (the same variables)\n");
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn automatic_files_load_in_terraforms_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "b.auto.tfvars",
+            "terraform.tfvars",
+            "a.auto.tfvars.json",
+            "x.tfvars",
+        ] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        assert_eq!(
+            automatic_files(dir.path()),
+            ["terraform.tfvars", "a.auto.tfvars.json", "b.auto.tfvars"]
+        );
+    }
+}
