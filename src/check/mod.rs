@@ -11,8 +11,8 @@ use crate::parallel::in_parallel;
 use crate::repo::listing::{Status, Subtree};
 use crate::repo::{Presence, Repo, Stack, join_display, listing_dir};
 use crate::terraform::backend::{self, StateLocation};
+use crate::terraform::hcl::parse_attributes;
 use crate::terraform::hcl::{Attributes, Parsed};
-use crate::terraform::hcl::{backend_of, parse_attributes};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -267,7 +267,8 @@ impl Checker<'_> {
                 }
             }
         }
-        let backend_block = self.backend_block(found, out);
+        let terraform = self.terraform_files(found, out);
+        let backend_block = terraform.backend.clone();
         let mut shared_checked = BTreeSet::new();
         for env in &expected {
             for env_file in &env_files {
@@ -304,14 +305,15 @@ impl Checker<'_> {
                 let is_json = relative.ends_with(".json");
                 let is_backend = env_file.backend;
                 let parsed = self.parsed(found, &relative, &mut out.touched, |bytes| {
-                    match parse_attributes(bytes, is_json) {
-                        // A var file's values are not needed: remember only that it parses.
-                        Parsed::Attributes(_) if !is_backend => Parsed::Valid,
+                    match is_backend {
                         // Credentials never reach memory beyond this point, nor the cache.
-                        Parsed::Attributes(attributes) => {
-                            Parsed::Attributes(backend::redact(&attributes))
-                        }
-                        other => other,
+                        true => match parse_attributes(bytes, is_json) {
+                            Parsed::Attributes(attributes) => {
+                                Parsed::Attributes(backend::redact(&attributes))
+                            }
+                            other => other,
+                        },
+                        false => variables::var_file(bytes, is_json),
                     }
                 });
                 match &*parsed {
@@ -327,16 +329,42 @@ impl Checker<'_> {
                             ));
                         }
                     }
-                    Parsed::Valid | Parsed::Backend(_) => {}
+                    Parsed::Values(_) | Parsed::Terraform(..) => {}
                 }
             }
         }
+        let names = found.files.names_in("", visible);
+        let touched = &mut out.touched;
+        let mut values_of = |relative: &str| {
+            let inside = !Path::new(relative)
+                .components()
+                .any(|c| c == std::path::Component::ParentDir);
+            let on_disk = match inside {
+                true => found.files.on_disk(relative),
+                false => stack.dir.join(relative).is_file(),
+            };
+            if !on_disk {
+                return Ok(None);
+            }
+            let is_json = relative.ends_with(".json");
+            match &*self.parsed(found, relative, touched, |bytes| {
+                variables::var_file(bytes, is_json)
+            }) {
+                Parsed::Values(values) => Ok(Some(values.clone())),
+                _ => Err(()),
+            }
+        };
         variables::check(
-            stack,
-            &self.repo.settings.stack(&stack.path),
-            &env_files,
+            &variables::Stack {
+                stack,
+                config: &self.repo.settings.stack(&stack.path),
+                env_files: &env_files,
+                declared: &terraform.variables,
+                all_parsed: terraform.all_parsed,
+                automatic: &names,
+            },
             &expected,
-            &found.files.names_in("", visible),
+            &mut values_of,
             &mut out.problems,
         );
         for link in found.files.top_symlinks() {
@@ -400,36 +428,67 @@ impl Checker<'_> {
             .get(found.files.id_of(relative), file, touched, parse)
     }
 
-    /// The stack's `backend "<type>"` block: its type and literal attributes.
-    fn backend_block(&self, found: &Found, out: &mut Out) -> Option<(String, Attributes)> {
-        found
-            .files
-            .names_in("", visible)
+    /// What the stack's terraform files say: its backend block and its variables.
+    fn terraform_files(&self, found: &Found, out: &mut Out) -> Terraform {
+        let mut terraform = Terraform {
+            backend: None,
+            variables: BTreeMap::new(),
+            all_parsed: true,
+        };
+        let names = found.files.names_in("", visible);
+        for name in names
             .into_iter()
-            .filter(|n| n.ends_with(".tf"))
-            .find_map(|name| {
-                match &*self.parsed(found, name, &mut out.touched, redacted_backend_of) {
-                    Parsed::Backend(found) => found.clone(),
-                    Parsed::Invalid(why) => {
-                        let path = join_display(&found.stack.path, Path::new(name));
-                        out.warnings.push(format!(
-                            "cannot read {path} ({why}): its backend, if any, is not compared"
-                        ));
-                        None
+            .filter(|n| crate::repo::is_terraform_file(n))
+        {
+            let is_json = name.ends_with(".json");
+            match &*self.parsed(found, name, &mut out.touched, |bytes| {
+                terraform_file(bytes, is_json)
+            }) {
+                Parsed::Terraform(backend, variables) => {
+                    if terraform.backend.is_none() {
+                        terraform.backend = backend.clone();
                     }
-                    _ => None,
+                    terraform.variables.extend(variables.clone());
                 }
-            })
+                Parsed::Invalid(why) => {
+                    terraform.all_parsed = false;
+                    let path = join_display(&found.stack.path, Path::new(name));
+                    out.warnings.push(format!(
+                        "cannot read {path} ({why}): its backend and variables are not checked"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        terraform
     }
 }
 
-/// A `.tf` file's backend block, its settings redacted.
-fn redacted_backend_of(bytes: &[u8]) -> Parsed {
-    match backend_of(bytes) {
-        Parsed::Backend(Some((kind, attributes))) => {
-            Parsed::Backend(Some((kind, backend::redact(&attributes))))
-        }
-        other => other,
+/// What a stack's terraform files say.
+struct Terraform {
+    backend: Option<(String, Attributes)>,
+    variables: BTreeMap<String, crate::variables::Declared>,
+    /// Every file parsed: a variable tfw did not see could be declared in one that did not.
+    all_parsed: bool,
+}
+
+/// A `.tf` or `.tf.json` file as check keeps it: its backend block (settings redacted) and
+/// its variables.
+fn terraform_file(bytes: &[u8], is_json: bool) -> Parsed {
+    let text = String::from_utf8_lossy(bytes);
+    if is_json {
+        return match serde_json::from_str(&text) {
+            Ok(value) => Parsed::Terraform(None, crate::variables::declared_in_json(&value)),
+            Err(e) => Parsed::Invalid(format!("line {}: invalid JSON: {e}", e.line())),
+        };
+    }
+    match crate::terraform::hcl::parse_body(&text) {
+        Ok(body) => Parsed::Terraform(
+            crate::terraform::hcl::backend_in(&body)
+                .map(|(kind, attributes)| (kind, backend::redact(&attributes))),
+            crate::variables::declared_in_body(&body),
+        ),
+        Err(e) => Parsed::Invalid(crate::terraform::hcl::parse_error(&e)),
     }
 }
 

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The first line of the cache file; another one means another format.
-const HEADER: &str = "tfw check cache v1";
+const HEADER: &str = "tfw check cache v2";
 
 pub struct ParseCache {
     path: Option<PathBuf>,
@@ -119,7 +119,8 @@ impl ParseCache {
     }
 }
 
-/// One line: `<id> <kind> <fields…>`, fields separated by FIELD, attributes as `key=value`.
+/// One line: `<id> <kind> <fields…>`, fields separated by FIELD, attributes as `key=value`,
+/// variables and value shapes as JSON (which escapes FIELD and newlines).
 fn store(text: &mut String, id: &ObjectId, parsed: &Parsed) {
     let attributes = |attributes: &Attributes| {
         attributes
@@ -129,12 +130,19 @@ fn store(text: &mut String, id: &ObjectId, parsed: &Parsed) {
     };
     let hex = git_index::hex(id);
     let _ = match parsed {
-        Parsed::Valid => writeln!(text, "{hex}{FIELD}V"),
+        Parsed::Values(values) => {
+            let json = serde_json::to_string(values).unwrap_or_default();
+            writeln!(text, "{hex}{FIELD}V{FIELD}{json}")
+        }
         Parsed::Invalid(message) => writeln!(text, "{hex}{FIELD}I{FIELD}{message}"),
         Parsed::Attributes(a) => writeln!(text, "{hex}{FIELD}A{}", attributes(a)),
-        Parsed::Backend(None) => writeln!(text, "{hex}{FIELD}N"),
-        Parsed::Backend(Some((kind, a))) => {
-            writeln!(text, "{hex}{FIELD}B{FIELD}{kind}{}", attributes(a))
+        Parsed::Terraform(backend, variables) => {
+            let json = serde_json::to_string(variables).unwrap_or_default();
+            let (kind, a) = match backend {
+                Some((kind, a)) => (kind.as_str(), attributes(a)),
+                None => ("", String::new()),
+            };
+            writeln!(text, "{hex}{FIELD}T{FIELD}{json}{FIELD}{kind}{a}")
         }
     };
 }
@@ -150,16 +158,19 @@ fn load(text: &str) -> HashMap<ObjectId, Parsed, ById> {
         let rest = line.get(41..)?;
         let (kind, payload) = rest.split_once(FIELD).unwrap_or((rest, ""));
         let parsed = match kind {
-            "V" => Parsed::Valid,
+            "V" => Parsed::Values(serde_json::from_str(payload).ok()?),
             "I" => Parsed::Invalid(payload.to_string()),
             "A" => Parsed::Attributes(Attributes::from_fields(payload.to_string())),
-            "N" => Parsed::Backend(None),
-            "B" => {
-                let (backend, attributes) = payload.split_once(FIELD).unwrap_or((payload, ""));
-                Parsed::Backend(Some((
-                    backend.to_string(),
-                    Attributes::from_fields(attributes.to_string()),
-                )))
+            "T" => {
+                let (json, backend) = payload.split_once(FIELD)?;
+                let (kind, attributes) = backend.split_once(FIELD).unwrap_or((backend, ""));
+                let backend = (!kind.is_empty()).then(|| {
+                    (
+                        kind.to_string(),
+                        Attributes::from_fields(attributes.to_string()),
+                    )
+                });
+                Parsed::Terraform(backend, serde_json::from_str(json).ok()?)
             }
             _ => return None,
         };
@@ -183,12 +194,34 @@ mod tests {
             attributes.iter().collect::<Vec<_>>(),
             [("bucket", "b"), ("key", "a=b")]
         );
+        use crate::variables::Declared;
+        use crate::variables::types::{Type, Value};
+        let values = [
+            ("n".to_string(), (3, Value::String("0".into()))),
+            (
+                "o".to_string(),
+                (
+                    4,
+                    Value::Object([("a".into(), Value::List(vec![Value::Bool]))].into()),
+                ),
+            ),
+        ]
+        .into();
+        let variables: std::collections::BTreeMap<String, Declared> = [(
+            "v".to_string(),
+            Declared {
+                required: true,
+                kind: Some(Type::Map(Box::new(Type::Number))),
+                sensitive: true,
+            },
+        )]
+        .into();
         let kinds = [
-            Parsed::Valid,
+            Parsed::Values(values),
             Parsed::Invalid("line 2: invalid HCL: x".into()),
             Parsed::Attributes(attributes.clone()),
-            Parsed::Backend(None),
-            Parsed::Backend(Some(("s3".into(), attributes))),
+            Parsed::Terraform(None, variables.clone()),
+            Parsed::Terraform(Some(("s3".into(), attributes)), variables),
         ];
         let mut text = format!("{HEADER}\n");
         for (i, parsed) in kinds.iter().enumerate() {

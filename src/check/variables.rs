@@ -5,10 +5,35 @@
 use crate::check::Problem;
 use crate::config::StackConfig;
 use crate::config::env_name;
-use crate::repo::{EnvFile, Stack, join_display};
-use crate::variables::{self, Declared, Supplied};
+use crate::repo::{EnvFile, join_display};
+use crate::terraform::hcl::Parsed;
+use crate::variables::types::Value;
+use crate::variables::{self, Declared};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+
+/// What a var file sets: each key's line and value shape.
+pub type Values = BTreeMap<String, (usize, Value)>;
+
+/// A var file as check keeps it: the line and the shape of each value, or why it does not
+/// parse (the message of `parse_attributes`, with its line).
+pub fn var_file(bytes: &[u8], is_json: bool) -> Parsed {
+    match crate::terraform::hcl::parse_attributes(bytes, is_json) {
+        Parsed::Invalid(why) => Parsed::Invalid(why),
+        _ => {
+            let text = String::from_utf8_lossy(bytes);
+            match variables::supplied(&text, is_json) {
+                Some(values) => Parsed::Values(
+                    values
+                        .into_iter()
+                        .map(|(name, supplied)| (name, (supplied.line, supplied.value.shape())))
+                        .collect(),
+                ),
+                None => Parsed::Invalid("does not parse".into()),
+            }
+        }
+    }
+}
 
 /// Terraform loads these from the stack directory without being told.
 fn is_automatic(name: &str) -> bool {
@@ -17,125 +42,111 @@ fn is_automatic(name: &str) -> bool {
         || name.ends_with(".auto.tfvars.json")
 }
 
-/// One var file as the checks read it.
+/// One stack as the variable checks see it.
+pub struct Stack<'a> {
+    pub stack: &'a crate::repo::Stack,
+    pub config: &'a StackConfig<'a>,
+    pub env_files: &'a [EnvFile<'a>],
+    pub declared: &'a BTreeMap<String, Declared>,
+    /// Every terraform file parsed (else a key may be declared where tfw could not see).
+    pub all_parsed: bool,
+    /// The stack directory's file names.
+    pub automatic: &'a [&'a str],
+}
+
+/// One var file: its path from the root, for messages, and what it sets.
 struct VarFile {
-    /// From the root, for messages.
     path: String,
-    values: BTreeMap<String, Supplied>,
+    values: Values,
 }
 
-/// The var file at `relative` (to the stack): `Ok(None)` when there is none, `Err` when it
-/// does not parse (reported as `invalid`; what it sets is then unknown).
-fn read(stack: &Stack, relative: &str) -> Result<Option<VarFile>, ()> {
-    let Ok(text) = std::fs::read_to_string(stack.dir.join(relative)) else {
-        return Ok(None);
-    };
-    let values = variables::supplied(&text, relative.ends_with(".json")).ok_or(())?;
-    let path = crate::repo::paths::normalize(&Path::new(&stack.path).join(relative));
-    Ok(Some(VarFile {
-        path: path.to_string_lossy().into_owned(),
-        values,
-    }))
-}
-
-/// The files that parse, and whether what they set is known: each parses, and each required
-/// one is there (a missing one is reported as `missing`, not as the variables it would set).
-fn read_all(stack: &Stack, files: impl Iterator<Item = (String, bool)>) -> (Vec<VarFile>, bool) {
+/// The var files at `relatives` (to the stack, each with whether it is optional) that exist,
+/// and whether what they set is known: each parses and each required one is there (a missing
+/// one is reported as `missing`, not as the variables it would set).
+fn read_all(
+    stack_path: &str,
+    files: impl Iterator<Item = (String, bool)>,
+    values_of: &mut dyn FnMut(&str) -> Result<Option<Values>, ()>,
+) -> (Vec<VarFile>, bool) {
     let mut complete = true;
-    let files = files
-        .filter_map(|(relative, optional)| match read(stack, &relative) {
-            Ok(None) if !optional => {
-                complete = false;
-                None
+    let mut found = Vec::new();
+    for (relative, optional) in files {
+        match values_of(&relative) {
+            Ok(Some(values)) => {
+                let path = crate::repo::paths::normalize(&Path::new(stack_path).join(&relative));
+                found.push(VarFile {
+                    path: path.to_string_lossy().into_owned(),
+                    values,
+                });
             }
-            Ok(file) => file,
-            Err(()) => {
-                complete = false;
-                None
-            }
-        })
-        .collect();
-    (files, complete)
+            Ok(None) if optional => {}
+            Ok(None) | Err(()) => complete = false,
+        }
+    }
+    (found, complete)
 }
 
-/// The checks of one stack for its `envs`. `names` are the stack directory's file names.
+/// The checks of one stack for its `envs`; `values_of` gives what a var file (relative to the
+/// stack) sets: `Ok(None)` when absent, `Err` when it does not parse.
 pub fn check(
-    stack: &Stack,
-    config: &StackConfig,
-    env_files: &[EnvFile],
+    subject: &Stack,
     envs: &BTreeSet<&str>,
-    names: &[&str],
+    values_of: &mut dyn FnMut(&str) -> Result<Option<Values>, ()>,
     problems: &mut Vec<Problem>,
 ) {
-    let sources: Vec<(&str, String)> = names
-        .iter()
-        .filter(|name| crate::repo::is_terraform_file(name))
-        .filter_map(|name| Some((*name, std::fs::read_to_string(stack.dir.join(name)).ok()?)))
-        .collect();
-    // A file tfw cannot parse could declare anything: undeclared keys are then not reported.
-    let all_parsed = sources
-        .iter()
-        .all(|(name, text)| match name.ends_with(".json") {
-            true => serde_json::from_str::<serde_json::Value>(text).is_ok(),
-            false => crate::terraform::hcl::parse_body(text).is_ok(),
-        });
-    let declared = variables::declared(sources.iter().map(|(n, t)| (*n, t.as_str())));
-    let (automatic, automatic_complete) = read_all(
+    let Stack {
         stack,
-        names
+        config,
+        env_files,
+        declared,
+        all_parsed,
+        automatic,
+    } = subject;
+    let (automatic, automatic_complete) = read_all(
+        &stack.path,
+        automatic
             .iter()
             .filter(|name| is_automatic(name))
             .map(|n| (n.to_string(), true)),
+        values_of,
     );
-    let problem = |kind: &'static str, env: Option<&str>, path: &str, line, message| Problem {
+    let problem = |kind: &'static str, env: &str, path: &str, line, message| Problem {
         path: path.to_string(),
         line,
         message,
         kind,
         stack: stack.path.clone(),
-        env: env.map(str::to_string),
+        env: Some(env.to_string()),
     };
     let mut reported = BTreeSet::new();
     for env in envs {
         let (files, complete) = read_all(
-            stack,
+            &stack.path,
             env_files
                 .iter()
                 .filter(|file| !file.backend)
                 .map(|file| (file.of(stack, env), file.optional)),
+            values_of,
         );
-        let vars = config.vars(env);
         for file in files.iter().chain(&automatic) {
             // A file shared by envs is reported once.
             if !reported.insert(file.path.clone()) {
                 continue;
             }
-            for (name, supplied) in &file.values {
+            for (name, (line, value)) in &file.values {
                 match declared.get(name) {
-                    None if all_parsed && config.checks("undeclared") => {
+                    None if *all_parsed && config.checks("undeclared") => {
                         let hint = env_name::suggest(name, declared.keys().map(String::as_str))
                             .map_or(String::new(), |s| format!(" (did you mean {s}?)"));
                         let message = format!("{name} is not a variable of this stack{hint}");
-                        problems.push(problem(
-                            "undeclared",
-                            Some(env),
-                            &file.path,
-                            Some(supplied.line),
-                            message,
-                        ));
+                        problems.push(problem("undeclared", env, &file.path, Some(*line), message));
                     }
                     Some(Declared {
                         kind: Some(kind), ..
                     }) if config.checks("type") => {
-                        if let Some(why) = kind.mismatch(&supplied.value) {
+                        if let Some(why) = kind.mismatch(value) {
                             let message = format!("variable {name}: {why}");
-                            problems.push(problem(
-                                "type",
-                                Some(env),
-                                &file.path,
-                                Some(supplied.line),
-                                message,
-                            ));
+                            problems.push(problem("type", env, &file.path, Some(*line), message));
                         }
                     }
                     _ => {}
@@ -145,6 +156,7 @@ pub fn check(
         if !config.checks("unset") || !complete || !automatic_complete {
             continue;
         }
+        let vars = config.vars(env);
         let set = |name: &str| {
             files
                 .iter()
@@ -153,18 +165,17 @@ pub fn check(
                 || vars.iter().any(|(n, _)| n == name)
                 || config.supplied_at_run_time(name)
         };
-        let first_file = env_files
+        let place = env_files
             .iter()
             .find(|f| !f.backend)
-            .map(|f| f.of(stack, env));
-        for (name, _) in declared.iter().filter(|(n, d)| d.required && !set(n)) {
-            let place = first_file.as_deref().map_or("a var file".to_string(), |f| {
-                join_display(".", Path::new(f))
+            .map_or("a var file".to_string(), |f| {
+                join_display(".", Path::new(&f.of(stack, env)))
             });
+        for (name, _) in declared.iter().filter(|(n, d)| d.required && !set(n)) {
             let message = format!(
                 "env {env}: variable {name} has no value (set it in {place}, or list it under [check] from_environment if CI sets TF_VAR_{name})"
             );
-            problems.push(problem("unset", Some(env), &stack.path, None, message));
+            problems.push(problem("unset", env, &stack.path, None, message));
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Reading var, backend and `.tf` files: their literal attributes, a backend block, or why they
 //! do not parse (with the line).
 
+use crate::variables::Declared;
+use crate::variables::types::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -44,31 +46,26 @@ pub fn parse_attributes(bytes: &[u8], is_json: bool) -> Parsed {
     }
 }
 
-/// The `terraform { backend "<type>" { … } }` block of a `.tf` file.
-pub fn backend_of(bytes: &[u8]) -> Parsed {
-    let text = String::from_utf8_lossy(bytes);
-    if !text.contains("backend") {
-        return Parsed::Backend(None);
+/// The `terraform { backend "<type>" { … } }` block of a parsed `.tf` file.
+pub fn backend_in(body: &hcl::Body) -> Option<(String, Attributes)> {
+    body.blocks()
+        .filter(|b| b.identifier() == "terraform")
+        .find_map(|terraform| {
+            let backend = terraform
+                .body()
+                .blocks()
+                .find(|b| b.identifier() == "backend")?;
+            let kind = backend.labels().first()?.as_str().to_string();
+            Some((kind, literal_attributes(backend.body())))
+        })
+}
+
+/// Why a file does not parse, with its line.
+pub fn parse_error(error: &hcl::Error) -> String {
+    match error {
+        hcl::Error::Parse(e) => format!("line {}: {}", e.location().line(), e.message()),
+        other => other.to_string(),
     }
-    let body = match parse_body(&text) {
-        Ok(body) => body,
-        Err(hcl::Error::Parse(e)) => {
-            return Parsed::Invalid(format!("line {}: {}", e.location().line(), e.message()));
-        }
-        Err(other) => return Parsed::Invalid(other.to_string()),
-    };
-    Parsed::Backend(
-        body.blocks()
-            .filter(|b| b.identifier() == "terraform")
-            .find_map(|terraform| {
-                let backend = terraform
-                    .body()
-                    .blocks()
-                    .find(|b| b.identifier() == "backend")?;
-                let kind = backend.labels().first()?.as_str().to_string();
-                Some((kind, literal_attributes(backend.body())))
-            }),
-    )
 }
 
 fn literal_json(value: &serde_json::Value) -> Option<String> {
@@ -180,16 +177,16 @@ impl Attributes {
 }
 
 /// What tfw check needs to know of one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
-    /// A var file that parses.
-    Valid,
+    /// A var file that parses: each key's line and value shape (never its content).
+    Values(BTreeMap<String, (usize, Value)>),
     /// A backend file: its literal attributes.
     Attributes(Attributes),
     /// A file that does not parse: why, with the line.
     Invalid(String),
-    /// A `.tf` file: its `backend "<type>"` block, if any.
-    Backend(Option<(String, Attributes)>),
+    /// A `.tf` or `.tf.json` file: its `backend "<type>"` block, if any, and its variables.
+    Terraform(Option<(String, Attributes)>, BTreeMap<String, Declared>),
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use types::{Type, Value};
 
 /// One `variable` block of a stack's root module.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Declared {
     /// Whether plan needs a value from somewhere: no default (or `nullable = false` with a null
     /// default).
@@ -18,76 +18,83 @@ pub struct Declared {
     pub sensitive: bool,
 }
 
-/// The variables a stack declares, by name, from the text of its `.tf` and `.tf.json` files.
+/// The variables a stack declares, by name, from the text of its `.tf` and `.tf.json` files
+/// (files that do not parse declare nothing).
 pub fn declared<'a>(
     files: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> BTreeMap<String, Declared> {
     let mut variables = BTreeMap::new();
     for (name, text) in files {
         if name.ends_with(".json") {
-            let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-                continue;
-            };
-            for block in value.get("variable").map(json_bodies).unwrap_or_default() {
-                for (variable, bodies) in block {
-                    for body in json_bodies(bodies) {
-                        let default = body.get("default");
-                        let nullable =
-                            body.get("nullable").and_then(|v| v.as_bool()) != Some(false);
-                        variables.insert(
-                            variable.clone(),
-                            Declared {
-                                required: match default {
-                                    None => true,
-                                    Some(serde_json::Value::Null) => !nullable,
-                                    Some(_) => false,
-                                },
-                                kind: body
-                                    .get("type")
-                                    .and_then(|t| t.as_str())
-                                    .and_then(|t| hcl::parse(&format!("t = {t}\n")).ok())
-                                    .and_then(|b| {
-                                        b.attributes()
-                                            .next()
-                                            .and_then(|a| Type::from_expression(a.expr()))
-                                    }),
-                                sensitive: body.get("sensitive").and_then(|v| v.as_bool())
-                                    == Some(true),
-                            },
-                        );
-                    }
-                }
+            if let Ok(value) = serde_json::from_str(text) {
+                variables.extend(declared_in_json(&value));
             }
-            continue;
+        } else if let Ok(body) = parse_body(text) {
+            variables.extend(declared_in_body(&body));
         }
-        let Ok(body) = parse_body(text) else {
-            continue;
-        };
-        for block in body.blocks().filter(|b| b.identifier() == "variable") {
-            let Some(variable) = block.labels().first() else {
-                continue;
-            };
-            let attribute = |key: &str| {
-                block
-                    .body()
-                    .attributes()
-                    .find(|a| a.key() == key)
-                    .map(|a| a.expr().clone())
-            };
-            let nullable = !matches!(attribute("nullable"), Some(hcl::Expression::Bool(false)));
-            variables.insert(
-                variable.as_str().to_string(),
-                Declared {
-                    required: match attribute("default") {
+    }
+    variables
+}
+
+/// The `variable` blocks of a parsed `.tf.json` file.
+pub fn declared_in_json(value: &serde_json::Value) -> BTreeMap<String, Declared> {
+    let mut variables = BTreeMap::new();
+    for block in value.get("variable").map(json_bodies).unwrap_or_default() {
+        for (variable, bodies) in block {
+            for body in json_bodies(bodies) {
+                let nullable = body.get("nullable").and_then(|v| v.as_bool()) != Some(false);
+                let kind = body
+                    .get("type")
+                    .and_then(|t| t.as_str())
+                    .and_then(|t| hcl::parse(&format!("t = {t}\n")).ok())
+                    .and_then(|b| {
+                        b.attributes()
+                            .next()
+                            .and_then(|a| Type::from_expression(a.expr()))
+                    });
+                let declared = Declared {
+                    required: match body.get("default") {
                         None => true,
-                        Some(hcl::Expression::Null) => !nullable,
+                        Some(serde_json::Value::Null) => !nullable,
                         Some(_) => false,
                     },
-                    kind: attribute("type").as_ref().and_then(Type::from_expression),
-                    sensitive: matches!(attribute("sensitive"), Some(hcl::Expression::Bool(true))),
-                },
-            );
+                    kind,
+                    sensitive: body.get("sensitive").and_then(|v| v.as_bool()) == Some(true),
+                };
+                variables.insert(variable.clone(), declared);
+            }
         }
+    }
+    variables
+}
+
+/// The `variable` blocks of a parsed `.tf` file.
+pub fn declared_in_body(body: &hcl::Body) -> BTreeMap<String, Declared> {
+    let mut variables = BTreeMap::new();
+    for block in body.blocks().filter(|b| b.identifier() == "variable") {
+        let Some(variable) = block.labels().first() else {
+            continue;
+        };
+        let attribute = |key: &str| {
+            block
+                .body()
+                .attributes()
+                .find(|a| a.key() == key)
+                .map(|a| a.expr().clone())
+        };
+        let nullable = !matches!(attribute("nullable"), Some(hcl::Expression::Bool(false)));
+        variables.insert(
+            variable.as_str().to_string(),
+            Declared {
+                required: match attribute("default") {
+                    None => true,
+                    Some(hcl::Expression::Null) => !nullable,
+                    Some(_) => false,
+                },
+                kind: attribute("type").as_ref().and_then(Type::from_expression),
+                sensitive: matches!(attribute("sensitive"), Some(hcl::Expression::Bool(true))),
+            },
+        );
     }
     variables
 }

@@ -1,10 +1,11 @@
 //! Terraform's variable types and whether a literal value converts to one, by Terraform's own
 //! rules (`"5"` is a number, `5` is a string; a list is never a string).
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A declared type, as far as tfw reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Type {
     String,
     Number,
@@ -20,7 +21,7 @@ pub enum Type {
 
 /// A literal value from a var file; anything that is not a literal is `Unknown` and never
 /// reported.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
     String(String),
     Number,
@@ -144,6 +145,24 @@ impl Type {
 }
 
 impl Value {
+    /// The same value with every string reduced to what conversion looks at (a number, a
+    /// bool word, anything else): what `tfw check` keeps, never the content.
+    pub fn shape(&self) -> Value {
+        match self {
+            Value::String(s) if s.trim().parse::<f64>().is_ok() => Value::String("0".into()),
+            Value::String(s) if s == "true" || s == "false" => Value::String(s.clone()),
+            Value::String(_) => Value::String(String::new()),
+            Value::List(items) => Value::List(items.iter().map(Value::shape).collect()),
+            Value::Object(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.shape()))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
     /// The value of a literal HCL expression.
     pub fn from_expression(expression: &hcl::Expression) -> Value {
         use hcl::Expression as E;
