@@ -60,6 +60,11 @@ pub fn backend_in(body: &hcl::Body) -> Option<(String, Attributes)> {
         })
 }
 
+/// The expression of the attribute `key` in `body`.
+pub fn attribute<'a>(body: &'a hcl::Body, key: &str) -> Option<&'a hcl::Expression> {
+    body.attributes().find(|a| a.key() == key).map(|a| a.expr())
+}
+
 /// Why a file does not parse, with its line.
 pub fn parse_error(error: &hcl::Error) -> String {
     match error {

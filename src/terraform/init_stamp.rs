@@ -333,13 +333,8 @@ fn hcl_blocks(source: &str) -> Result<Vec<Relevant>, String> {
                 local_source: None,
             }),
             "module" => {
-                let attribute = |key: &str| {
-                    block
-                        .body()
-                        .attributes()
-                        .find(|a| a.key() == key)
-                        .map(|a| a.expr().clone())
-                };
+                let attribute =
+                    |key: &str| crate::terraform::hcl::attribute(block.body(), key).cloned();
                 let source = attribute("source");
                 let local_source = match &source {
                     Some(hcl::Expression::String(s)) => local(s),

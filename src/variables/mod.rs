@@ -75,13 +75,7 @@ pub fn declared_in_body(body: &hcl::Body) -> BTreeMap<String, Declared> {
         let Some(variable) = block.labels().first() else {
             continue;
         };
-        let attribute = |key: &str| {
-            block
-                .body()
-                .attributes()
-                .find(|a| a.key() == key)
-                .map(|a| a.expr().clone())
-        };
+        let attribute = |key: &str| crate::terraform::hcl::attribute(block.body(), key);
         let nullable = !matches!(attribute("nullable"), Some(hcl::Expression::Bool(false)));
         variables.insert(
             variable.as_str().to_string(),
@@ -91,7 +85,7 @@ pub fn declared_in_body(body: &hcl::Body) -> BTreeMap<String, Declared> {
                     Some(hcl::Expression::Null) => !nullable,
                     Some(_) => false,
                 },
-                kind: attribute("type").as_ref().and_then(Type::from_expression),
+                kind: attribute("type").and_then(Type::from_expression),
                 sensitive: matches!(attribute("sensitive"), Some(hcl::Expression::Bool(true))),
             },
         );
