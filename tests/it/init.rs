@@ -2,8 +2,6 @@
 
 use crate::common::{Run, Test};
 use std::fs;
-use std::process::Stdio;
-use std::time::Duration;
 
 fn inits(run: &Run) -> Vec<String> {
     run.lines()
@@ -286,61 +284,72 @@ fn dry_run_says_init_is_up_to_date() {
     assert_eq!(run.stdout().lines().count(), 2);
 }
 
-/// Starts two tfw runs at once; the fake's init takes a while.
-fn concurrently(test: &Test, first: &[&str], second: &[&str]) -> Run {
-    let spawn = |args: &[&str]| {
-        let mut command = test.command();
-        command
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command.spawn().unwrap()
-    };
-    let a = spawn(first);
-    std::thread::sleep(Duration::from_millis(100));
-    let b = spawn(second);
-    let out_a = a.wait_with_output().unwrap();
-    let out_b = b.wait_with_output().unwrap();
-    assert!(out_a.status.success() && out_b.status.success());
-    let mut run = test.finish(out_a);
-    run.output.stderr.extend(out_b.stderr);
-    run
-}
-
 #[test]
 fn two_runs_on_one_env_init_once() {
-    let test = Test::stack().env("FAKE_TF_SLEEP_init", "1");
-    let run = concurrently(&test, &["stg", "plan"], &["stg", "plan"]);
-    assert_eq!(inits(&run), [INIT_STG]);
+    let test = Test::stack().env("FAKE_TF_HOLD_init", "released");
+    let first = test.spawn(["stg", "plan"]);
+    test.wait_for_ready();
+    let second = test.spawn(["stg", "plan"]);
+    second.wait_for_stderr("tfw: waiting: another tfw is using .terraform/tfw/stg");
+    fs::write(test.path("released"), "").unwrap();
+    assert_eq!(first.wait().0, 0);
+    let (code, stderr) = second.wait();
+    assert_eq!(code, 0, "{stderr}");
     assert!(
-        run.stderr().contains("done by another tfw"),
-        "{}",
-        run.stderr()
+        stderr.contains("init up to date (stg), done by another tfw"),
+        "{stderr}"
+    );
+    let calls = test.calls_so_far();
+    assert_eq!(
+        calls.iter().filter(|c| c.starts_with("init")).count(),
+        1,
+        "{calls:?}"
     );
 }
 
 #[test]
 fn inits_across_envs_overlap_but_not_with_a_plugin_cache() {
-    let overlap = Test::stack().env("FAKE_TF_SLEEP_init", "1");
-    let running = overlap.path("running");
-    fs::create_dir(&running).unwrap();
-    let overlap = overlap.env("FAKE_TF_OVERLAP_DIR", &running);
-    let run = concurrently(&overlap, &["stg", "output"], &["dev", "output"]);
-    assert!(
-        !run.overlaps.is_empty(),
-        "per-env data dirs let envs init in parallel"
-    );
+    // Per-env data dirs: dev's init runs while stg's is held.
+    let test = Test::stack().env("FAKE_TF_HOLD_init", "released");
+    let first = test.spawn(["stg", "output"]);
+    test.wait_for_ready();
+    let second = test.spawn(["dev", "output"]);
+    crate::common::wait_until("dev's init while stg's runs", || {
+        test.calls_so_far()
+            .iter()
+            .any(|c| c.contains("dev.tfbackend"))
+    });
+    fs::write(test.path("released"), "").unwrap();
+    assert_eq!(first.wait().0, 0);
+    assert_eq!(second.wait().0, 0);
 
-    let cached = Test::stack().env("FAKE_TF_SLEEP_init", "1");
-    let (running, plugins) = (cached.path("running"), cached.path("plugins"));
-    fs::create_dir(&running).unwrap();
+    // One plugin cache: dev's init waits for stg's.
+    let test = Test::stack().env("FAKE_TF_HOLD_init", "released");
+    let plugins = test.path("plugins");
     fs::create_dir(&plugins).unwrap();
-    let cached = cached
-        .env("FAKE_TF_OVERLAP_DIR", &running)
-        .env("TF_PLUGIN_CACHE_DIR", &plugins);
-    let run = concurrently(&cached, &["stg", "output"], &["dev", "output"]);
-    assert!(run.overlaps.is_empty(), "{:?}", run.overlaps);
-    assert_eq!(inits(&run).len(), 2);
+    let test = test.env("TF_PLUGIN_CACHE_DIR", &plugins);
+    let first = test.spawn(["stg", "output"]);
+    test.wait_for_ready();
+    let second = test.spawn(["dev", "output"]);
+    second.wait_for_stderr("tfw: waiting: another tfw is using");
+    assert!(
+        !test
+            .calls_so_far()
+            .iter()
+            .any(|c| c.contains("dev.tfbackend")),
+        "{:?}",
+        test.calls_so_far()
+    );
+    fs::write(test.path("released"), "").unwrap();
+    assert_eq!(first.wait().0, 0);
+    assert_eq!(second.wait().0, 0);
+    assert_eq!(
+        test.calls_so_far()
+            .iter()
+            .filter(|c| c.starts_with("init"))
+            .count(),
+        2
+    );
 }
 
 #[test]
