@@ -45,6 +45,8 @@ pub enum Error {
     ArgumentsTooLong { count: usize, bytes: usize },
     /// No stack was found where one was needed.
     NoStacks { root: PathBuf, backend: String },
+    /// Stacks that depend on each other in a circle.
+    Cycle { stacks: Vec<String> },
     /// A generated file differs from what tfw would generate now.
     Stale { path: PathBuf },
     /// Standard output or error could not be written (a full disk, a closed file).
@@ -64,7 +66,9 @@ impl Error {
             Error::Refused { .. } => exit_code::REFUSED,
             Error::Output { .. } => exit_code::IO_ERROR,
             Error::Busy { .. } => exit_code::BUSY,
-            Error::Stale { .. } | Error::NoStacks { .. } => exit_code::FINDINGS,
+            Error::Stale { .. } | Error::NoStacks { .. } | Error::Cycle { .. } => {
+                exit_code::FINDINGS
+            }
         }
     }
 
@@ -101,6 +105,7 @@ impl Error {
                 "put long values in a var file (`-var-file=…`) instead of the command line".into()
             }
             Error::NoStacks { .. } => "a stack is a directory with a *.tf file and an env's backend config; set `backend_config` in tfw.toml if yours are named otherwise".into(),
+            Error::Cycle { .. } => "see the edges with `tfw graph <ENV>`; remove a `depends_on` or a remote state that closes the circle".into(),
             Error::Output { .. } => "send the output somewhere it can be written".into(),
             Error::Stale { path } => format!(
                 "regenerate it with `tfw atlantis --output {}`",
@@ -160,6 +165,13 @@ impl fmt::Display for Error {
                 write!(f, "terraform not found (looked for {tried})")
             }
             Error::Output { message } => write!(f, "writing output: {message}"),
+            Error::Cycle { stacks } => {
+                write!(
+                    f,
+                    "the stacks depend on each other in a circle: {}",
+                    stacks.join(" → ")
+                )
+            }
             Error::NoStacks { root, backend } => write!(
                 f,
                 "no stacks found in {} (looked for *.tf files beside backend configs named {backend})",

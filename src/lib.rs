@@ -7,6 +7,7 @@ mod config;
 mod diff;
 mod error;
 mod exit_code;
+mod graph;
 mod guard;
 mod parallel;
 mod repo;

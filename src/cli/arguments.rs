@@ -60,6 +60,10 @@ pub struct Arguments {
     #[arg(short = 'j', long, value_name = "N", default_value_t = 1, requires = "all", value_parser = clap::value_parser!(u16).range(1..=crate::terraform::signals::MAX_CHILDREN as i64))]
     pub jobs: u16,
 
+    /// With --all: run the stacks in path order, ignoring their dependencies.
+    #[arg(long, requires = "all")]
+    pub no_deps: bool,
+
     /// With --all: start no new stack after one failed.
     #[arg(long, requires = "all")]
     pub fail_fast: bool,
@@ -128,6 +132,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Show which stacks depend on which (remote state, tfw.toml depends_on), per env.
+    Graph {
+        /// One env (default: every env of any stack).
+        env: Option<String>,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+        format: GraphFormat,
+    },
     /// List the stacks of the repository with their envs and missing env files.
     Stacks {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -141,6 +152,13 @@ pub enum Command {
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Text,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    Text,
+    Dot,
     Json,
 }
 

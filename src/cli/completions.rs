@@ -209,6 +209,7 @@ mod tests {
                 "completions",
                 "diff",
                 "envs",
+                "graph",
                 "help",
                 "prd",
                 "stacks",

@@ -3,14 +3,15 @@
 
 use crate::atlantis;
 use crate::check::{self, Problem};
-use crate::cli::arguments::Format;
+use crate::cli::arguments::{Format, GraphFormat};
 use crate::cli::output;
 use crate::config::env_name;
 use crate::diff;
 use crate::error::Error;
-use crate::repo::{OutsideLink, Presence, Repo};
+use crate::repo::{OutsideLink, Presence, Repo, Stack};
 use anyhow::Context as _;
 use serde::Serialize;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// `tfw envs`: the envs of the stack at `start`.
@@ -266,6 +267,65 @@ pub fn diff(start: &Path, [a, b]: [&str; 2], all: bool, format: Format) -> anyho
             output::print(&diffs.iter().map(diff::StackDiff::text).collect::<String>())?
         }
         Format::Json => output::json(&DiffReport { stacks: &diffs })?,
+    }
+    Ok(0)
+}
+
+/// `tfw graph`: the dependencies between stacks, per env; exit 1 on a cycle.
+pub fn graph(start: &Path, env: Option<&str>, format: GraphFormat) -> anyhow::Result<i32> {
+    if let Some(env) = env {
+        env_name::validate(env)?;
+    }
+    let repo = Repo::open(start)?;
+    let stacks = repo.stacks(Presence::OnDisk)?;
+    let envs: BTreeSet<&str> = match env {
+        Some(env) => [env].into(),
+        None => stacks
+            .iter()
+            .flat_map(|s| s.envs.iter().map(String::as_str))
+            .collect(),
+    };
+    let mut graphs = Vec::new();
+    for env in envs {
+        let with_env: Vec<&Stack> = stacks
+            .iter()
+            .filter(|s| s.envs.iter().any(|e| e == env))
+            .collect();
+        let graph = crate::graph::build(&repo, &with_env, env)?;
+        crate::graph::levels(&with_env, &graph.edges)?;
+        graphs.push(graph);
+    }
+    match format {
+        GraphFormat::Json => output::json(&graphs)?,
+        GraphFormat::Text => {
+            let mut text = String::new();
+            for graph in &graphs {
+                text.push_str(&format!("{}:\n", graph.env));
+                for edge in &graph.edges {
+                    text.push_str(&format!(
+                        "  {} → {}  ({})\n",
+                        edge.from, edge.to, edge.origin
+                    ));
+                }
+                for unresolved in &graph.unresolved {
+                    text.push_str(&format!("  unresolved: {unresolved}\n"));
+                }
+            }
+            output::print(&text)?;
+        }
+        GraphFormat::Dot => {
+            let mut text = String::from("digraph tfw {\n");
+            for graph in &graphs {
+                for edge in &graph.edges {
+                    text.push_str(&format!(
+                        "  {:?} -> {:?} [label={:?}];\n",
+                        edge.from, edge.to, graph.env
+                    ));
+                }
+            }
+            text.push_str("}\n");
+            output::print(&text)?;
+        }
     }
     Ok(0)
 }

@@ -6,6 +6,7 @@ use crate::cli::output;
 use crate::config::DataDirMode;
 use crate::config::env_name;
 use crate::error::Error;
+use crate::graph;
 use crate::guard::{self, Decision, Situation, Target};
 use crate::repo::{Presence, Repo, Stack};
 use crate::run_all::{self, Job};
@@ -313,6 +314,44 @@ fn run_one(
     executor(arguments).execute(&prepared, &Output::Inherit)
 }
 
+/// A stack in `--all`'s order: the jobs (indices in that order) it waits for, and its level
+/// (none with `--no-deps`).
+type Ordered<'a> = (&'a Stack, Vec<usize>, Option<usize>);
+
+/// The stacks in the order `--all` runs them: dependencies first (dependents first for a
+/// destroy); path order with `--no-deps`.
+fn dependency_order<'a>(
+    arguments: &Arguments,
+    repo: &Repo,
+    stacks: &[&'a Stack],
+    request: &Request,
+) -> anyhow::Result<Vec<Ordered<'a>>> {
+    if arguments.no_deps {
+        return Ok(stacks.iter().map(|s| (*s, Vec::new(), None)).collect());
+    }
+    let graph = graph::build(repo, stacks, &request.env)?;
+    for unresolved in &graph.unresolved {
+        output::eprint(&format!("tfw: note: {unresolved}: not ordered by it\n"))?;
+    }
+    let levels = graph::levels(stacks, &graph.edges)?;
+    let command = command_table::lookup(&request.command.to_string_lossy()).name;
+    let reverse = command == "destroy"
+        || (command == "apply" && request.args.iter().any(|a| a == "-destroy"));
+    let waits = graph::waits(stacks, &graph.edges, reverse);
+    let max = levels.iter().copied().max().unwrap_or(0);
+    let mut order: Vec<usize> = (0..stacks.len()).collect();
+    // Stable: path order within a level.
+    order.sort_by_key(|&i| if reverse { max - levels[i] } else { levels[i] });
+    let position = |i: usize| order.iter().position(|&o| o == i).expect("in the order");
+    Ok(order
+        .iter()
+        .map(|&i| {
+            let waits = waits[i].iter().map(|&w| position(w)).collect();
+            (stacks[i], waits, Some(levels[i]))
+        })
+        .collect())
+}
+
 fn run_all(
     arguments: &Arguments,
     repo: &Repo,
@@ -352,18 +391,21 @@ fn run_all(
         }
         .into());
     }
-    let jobs: Vec<Job> = with_env
+    let order = dependency_order(arguments, repo, &with_env, request)?;
+    let jobs: Vec<Job> = order
         .iter()
-        .map(|stack| Job {
+        .map(|(stack, waits, _)| Job {
             stack,
             prepared: prepare(arguments, repo, stack, request, step),
+            waits: waits.clone(),
         })
         .collect();
     let decision = guard_decision(arguments, repo, request);
     if arguments.dry_run {
         let mut text = String::new();
-        for job in &jobs {
-            text.push_str(&format!("# stack: {}\n", job.stack.name()));
+        for (job, (_, _, level)) in jobs.iter().zip(&order) {
+            let level = level.map_or(String::new(), |level| format!(" (level {level})"));
+            text.push_str(&format!("# stack: {}{level}\n", job.stack.name()));
             match &job.prepared {
                 Ok(prepared) => text.push_str(&dry_run_text(&decision, &prepared.plan)),
                 Err(error) => text.push_str(&format!("# error: {error}\n")),

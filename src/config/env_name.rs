@@ -10,6 +10,7 @@ pub const RESERVED: &[&str] = &[
     "atlantis",
     "completions",
     "diff",
+    "graph",
     "help",
 ];
 

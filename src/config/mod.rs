@@ -116,6 +116,8 @@ pub struct StackSettings {
     pub data_dir: Option<DataDirMode>,
     pub additions: Additions,
     pub check: CheckSettings,
+    /// Stacks (paths from the root) this one reads the state of, beyond what tfw infers.
+    pub depends_on: Vec<String>,
 }
 
 /// The settings of one stack: tfw.toml's defaults with `[environments]` and the stack's block
@@ -267,6 +269,7 @@ struct RawStack {
     binary: Option<String>,
     data_dir: Option<DataDirMode>,
     check: Option<CheckSettings>,
+    depends_on: Option<Vec<String>>,
     #[serde(default)]
     vars: BTreeMap<String, String>,
     #[serde(default)]
@@ -434,6 +437,12 @@ impl Settings {
                                 })?,
                                 None => CheckSettings::default(),
                             },
+                            depends_on: raw
+                                .depends_on
+                                .unwrap_or_default()
+                                .iter()
+                                .map(|p| p.trim_end_matches('/').to_string())
+                                .collect(),
                             envs: raw.envs,
                             name: raw.name,
                             binary: raw.binary,

@@ -9,14 +9,16 @@ use crate::terraform::executor::{Executor, Output};
 use crate::terraform::signals;
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// One stack to run, or the reason it cannot run.
 pub struct Job<'a> {
     pub stack: &'a Stack,
     pub prepared: Result<Prepared, Error>,
+    /// The jobs (indices) that must finish successfully before this one starts.
+    pub waits: Vec<usize>,
 }
 
 pub struct Options {
@@ -35,16 +37,26 @@ enum Outcome {
     Error(String),
     /// Not started: interrupted, or `--fail-fast` after a failure.
     Skipped,
+    /// Not started: a stack it depends on did not succeed.
+    DependencyFailed(String),
 }
 
 impl Outcome {
     fn failed(&self) -> bool {
         match self {
             Outcome::Exited(code) => *code != 0 && *code != 2,
-            Outcome::Error(_) => true,
+            Outcome::Error(_) | Outcome::DependencyFailed(_) => true,
             Outcome::Skipped => false,
         }
     }
+}
+
+/// Where each job is.
+#[derive(Clone, PartialEq)]
+enum State {
+    Waiting,
+    Running,
+    Done { succeeded: bool },
 }
 
 struct Row {
@@ -61,31 +73,70 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
         options.jobs > 1 && std::io::stderr().is_terminal(),
     );
     let failed = AtomicBool::new(false);
-    let next = AtomicUsize::new(0);
+    let states = Mutex::new(vec![State::Waiting; jobs.len()]);
+    let changed = Condvar::new();
     let rows: Mutex<Vec<Option<Row>>> = Mutex::new(jobs.iter().map(|_| None).collect());
-    let worker = || {
+    // The next job whose dependencies are done (in order), or a dependency's failure; `None`
+    // when nothing is left to start.
+    let next = || -> Option<(usize, Option<String>)> {
+        let mut states = states.lock().unwrap();
         loop {
-            let index = next.fetch_add(1, Ordering::SeqCst);
-            let Some(job) = jobs.get(index) else { break };
+            let mut waiting = false;
+            for (index, job) in jobs.iter().enumerate() {
+                if states[index] != State::Waiting {
+                    continue;
+                }
+                waiting = true;
+                let failed = job
+                    .waits
+                    .iter()
+                    .find(|&&d| states[d] == State::Done { succeeded: false });
+                if let Some(&dependency) = failed {
+                    states[index] = State::Running;
+                    return Some((index, Some(jobs[dependency].stack.name().to_string())));
+                }
+                if job
+                    .waits
+                    .iter()
+                    .all(|&d| states[d] == State::Done { succeeded: true })
+                {
+                    states[index] = State::Running;
+                    return Some((index, None));
+                }
+            }
+            if !waiting {
+                return None;
+            }
+            states = changed.wait(states).unwrap();
+        }
+    };
+    let worker = || {
+        while let Some((index, failed_dependency)) = next() {
+            let job = &jobs[index];
             let name = job.stack.name().to_string();
             let started = Instant::now();
-            let outcome =
-                if signals::interrupted() || (options.fail_fast && failed.load(Ordering::SeqCst)) {
-                    Outcome::Skipped
-                } else {
-                    progress.start(&name);
-                    let (outcome, captured) = run_job(job, executor, options.jobs > 1);
-                    progress.finish(&name, &captured);
-                    outcome
-                };
+            let outcome = if let Some(dependency) = failed_dependency {
+                Outcome::DependencyFailed(dependency)
+            } else if signals::interrupted() || (options.fail_fast && failed.load(Ordering::SeqCst))
+            {
+                Outcome::Skipped
+            } else {
+                progress.start(&name);
+                let (outcome, captured) = run_job(job, executor, options.jobs > 1);
+                progress.finish(&name, &captured);
+                outcome
+            };
             if outcome.failed() {
                 failed.store(true, Ordering::SeqCst);
             }
+            let succeeded = matches!(outcome, Outcome::Exited(0 | 2));
             rows.lock().unwrap()[index] = Some(Row {
                 name,
                 outcome,
                 duration: started.elapsed(),
             });
+            states.lock().unwrap()[index] = State::Done { succeeded };
+            changed.notify_all();
         }
     };
     std::thread::scope(|scope| {
@@ -170,10 +221,15 @@ fn print_summary(rows: &[Row], detailed: bool) {
             Outcome::Exited(code) => ("failed", code.to_string()),
             Outcome::Error(_) => ("failed", "-".to_string()),
             Outcome::Skipped => ("skipped", "-".to_string()),
+            Outcome::DependencyFailed(_) => ("skipped", "-".to_string()),
+        };
+        let why = match &row.outcome {
+            Outcome::DependencyFailed(dependency) => format!("  (dependency {dependency} failed)"),
+            _ => String::new(),
         };
         let _ = writeln!(
             stderr,
-            "{:<width$}  {result:<10}  {code:>4}  {:>7.1}s",
+            "{:<width$}  {result:<10}  {code:>4}  {:>7.1}s{why}",
             row.name,
             row.duration.as_secs_f64()
         );

@@ -9,6 +9,7 @@ mod cli;
 mod completions;
 mod diff;
 mod e2e;
+mod graph;
 mod guard;
 mod init;
 mod layouts;

@@ -1,0 +1,334 @@
+//! Which stacks depend on which for an env: a `terraform_remote_state` data source whose
+//! backend is another stack's state for that env, or tfw.toml `depends_on`. Evaluated without
+//! terraform: literal settings and `var.…` references with the env's values; anything else is
+//! reported as unresolved, never guessed.
+
+use crate::error::Error;
+use crate::repo::{Repo, Stack};
+use crate::terraform::backend;
+use crate::terraform::hcl::{Parsed, attribute, backend_in, parse_attributes, parse_body};
+use crate::variables::{self, types::Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// `from` needs `to` applied first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    /// `datadog/remote.tf:3 → ./prd.tfbackend`, or `tfw.toml`.
+    pub origin: String,
+}
+
+/// The edges of one env, and the remote states tfw could not evaluate.
+#[derive(Debug, Default, Serialize)]
+pub struct Graph {
+    pub env: String,
+    pub edges: Vec<Edge>,
+    pub unresolved: Vec<String>,
+}
+
+/// The values `var.…` takes for `env` in `stack`: defaults, automatic files, var files, `vars`.
+fn values(
+    repo: &Repo,
+    stack: &Stack,
+    env: &str,
+    sources: &[(String, String)],
+) -> BTreeMap<String, String> {
+    let mut values = BTreeMap::new();
+    for (_, text) in sources {
+        if let Ok(body) = parse_body(text) {
+            for block in body.blocks().filter(|b| b.identifier() == "variable") {
+                let default = attribute(block.body(), "default").and_then(literal);
+                if let (Some(name), Some(default)) = (block.labels().first(), default) {
+                    values.insert(name.as_str().to_string(), default);
+                }
+            }
+        }
+    }
+    let config = repo.settings.stack(&stack.path);
+    let exists = |path: &Path| path.is_file();
+    let files =
+        crate::terraform::resolve::var_files(&config, env, (&stack.dir, &stack.path), &exists)
+            .unwrap_or_default();
+    let automatic = ["terraform.tfvars"].map(std::path::PathBuf::from);
+    for file in automatic.iter().chain(&files) {
+        let Ok(text) = std::fs::read_to_string(stack.dir.join(file)) else {
+            continue;
+        };
+        let is_json = file.extension().is_some_and(|e| e == "json");
+        for (name, supplied) in variables::supplied(&text, is_json).unwrap_or_default() {
+            if let Value::String(s) = supplied.value {
+                values.insert(name, s);
+            } else if matches!(supplied.value, Value::Number | Value::Bool) {
+                values.insert(name, supplied.text);
+            }
+        }
+    }
+    values.extend(config.vars(env));
+    values
+}
+
+/// A literal's value as text.
+fn literal(expression: &::hcl::Expression) -> Option<String> {
+    match expression {
+        ::hcl::Expression::String(s) => Some(s.clone()),
+        ::hcl::Expression::Number(n) => Some(n.to_string()),
+        ::hcl::Expression::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// An expression's value from literals and `var.NAME`; `None` for anything else.
+fn evaluate(expression: &::hcl::Expression, vars: &BTreeMap<String, String>) -> Option<String> {
+    use ::hcl::Expression as E;
+    if let Some(value) = literal(expression) {
+        return Some(value);
+    }
+    match expression {
+        E::Traversal(traversal) => {
+            let E::Variable(root) = &traversal.expr else {
+                return None;
+            };
+            match (root.as_str(), traversal.operators.as_slice()) {
+                ("var", [::hcl::TraversalOperator::GetAttr(name)]) => {
+                    vars.get(name.as_str()).cloned()
+                }
+                _ => None,
+            }
+        }
+        E::TemplateExpr(template) => {
+            let text = template.to_string();
+            let mut out = String::new();
+            let mut rest = text.as_str();
+            while let Some(start) = rest.find("${") {
+                out.push_str(&rest[..start]);
+                let end = rest[start..].find('}')? + start;
+                let inner = rest[start + 2..end].trim();
+                out.push_str(vars.get(inner.strip_prefix("var.")?)?);
+                rest = &rest[end + 1..];
+            }
+            out.push_str(rest);
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// The state identity of `stack`'s backend for `env`.
+fn own_state(
+    repo: &Repo,
+    stack: &Stack,
+    env: &str,
+    sources: &[(String, String)],
+) -> Option<String> {
+    let kind = sources
+        .iter()
+        .filter_map(|(_, text)| backend_in(&parse_body(text).ok()?))
+        .next();
+    let pattern = repo.settings.stack(&stack.path).backend_config;
+    let file = stack.backend_file(env, pattern);
+    let bytes = std::fs::read(stack.dir.join(&file)).ok()?;
+    let Parsed::Attributes(attributes) = parse_attributes(&bytes, file.ends_with(".json")) else {
+        return None;
+    };
+    let mut settings: BTreeMap<&str, &str> = BTreeMap::new();
+    let (kind, block) = kind?;
+    settings.extend(block.iter());
+    settings.extend(attributes.iter());
+    Some(backend::locate(&kind, &settings, &stack.path)?.identity)
+}
+
+/// The line of `needle` in `text`, 1 if absent.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(1, |i| i + 1)
+}
+
+/// The stack's `.tf` files, by name, with their text.
+fn sources(stack: &Stack) -> Vec<(String, String)> {
+    let mut sources: Vec<(String, String)> = std::fs::read_dir(&stack.dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".tf"))
+        .filter_map(|n| Some((n.clone(), std::fs::read_to_string(stack.dir.join(&n)).ok()?)))
+        .collect();
+    sources.sort();
+    sources
+}
+
+/// The graph of `env` among `stacks` (those that have it).
+pub fn build(repo: &Repo, stacks: &[&Stack], env: &str) -> Result<Graph, Error> {
+    let mut graph = Graph {
+        env: env.to_string(),
+        ..Graph::default()
+    };
+    let all_sources: Vec<Vec<(String, String)>> = stacks.iter().map(|s| sources(s)).collect();
+    let states: Vec<Option<String>> = stacks
+        .iter()
+        .zip(&all_sources)
+        .map(|(stack, sources)| own_state(repo, stack, env, sources))
+        .collect();
+    for (index, (stack, sources)) in stacks.iter().zip(&all_sources).enumerate() {
+        for dependency in repo
+            .settings
+            .stacks
+            .get(&stack.path)
+            .map(|s| s.depends_on.as_slice())
+            .unwrap_or_default()
+        {
+            if !stacks.iter().any(|s| &s.path == dependency) {
+                continue;
+            }
+            graph.edges.push(Edge {
+                from: stack.path.clone(),
+                to: dependency.clone(),
+                origin: "tfw.toml".into(),
+            });
+        }
+        let mut vars = None;
+        for (file, text) in sources {
+            let Ok(body) = parse_body(text) else {
+                continue;
+            };
+            for block in body.blocks().filter(|b| {
+                b.identifier() == "data"
+                    && b.labels()
+                        .first()
+                        .is_some_and(|l| l.as_str() == "terraform_remote_state")
+            }) {
+                let name = block.labels().get(1).map_or("", |l| l.as_str());
+                let place = format!(
+                    "{}:{}",
+                    crate::repo::join_display(&stack.path, Path::new(file)),
+                    line_of(text, &format!("\"{name}\""))
+                );
+                let vars = vars.get_or_insert_with(|| values(repo, stack, env, sources));
+                let kind = attribute(block.body(), "backend").and_then(|e| evaluate(e, vars));
+                let mut config = BTreeMap::new();
+                let mut unresolved = Vec::new();
+                if let Some(::hcl::Expression::Object(object)) = attribute(block.body(), "config") {
+                    for (key, value) in object {
+                        let key = match key {
+                            ::hcl::ObjectKey::Identifier(id) => id.to_string(),
+                            ::hcl::ObjectKey::Expression(e) => literal(e).unwrap_or_default(),
+                            _ => continue,
+                        };
+                        match evaluate(value, vars) {
+                            Some(value) => {
+                                config.insert(key, value);
+                            }
+                            None => unresolved.push(key),
+                        }
+                    }
+                }
+                let location = kind.as_deref().and_then(|kind| {
+                    let settings: BTreeMap<&str, &str> = config
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    backend::locate(kind, &settings, &stack.path)
+                });
+                let target = location.as_ref().and_then(|location| {
+                    states.iter().enumerate().find(|(i, state)| {
+                        *i != index && state.as_ref() == Some(&location.identity)
+                    })
+                });
+                match (target, unresolved.is_empty() && kind.is_some()) {
+                    (Some((i, _)), _) => {
+                        let other = stacks[i];
+                        let file = other
+                            .backend_file(env, repo.settings.stack(&other.path).backend_config);
+                        graph.edges.push(Edge {
+                            from: stack.path.clone(),
+                            to: other.path.clone(),
+                            origin: format!(
+                                "{place} → {}",
+                                crate::repo::join_display(&other.path, Path::new(&file))
+                            ),
+                        });
+                    }
+                    (None, false) => graph.unresolved.push(format!(
+                        "{place}: data.terraform_remote_state.{name}: cannot evaluate {} for {env}",
+                        if kind.is_none() {
+                            "backend".to_string()
+                        } else {
+                            unresolved.join(", ")
+                        }
+                    )),
+                    // Another state (outside the repository, or no stack's): no edge.
+                    (None, true) => {}
+                }
+            }
+        }
+    }
+    graph
+        .edges
+        .sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+    graph
+        .edges
+        .dedup_by(|a, b| a.from == b.from && a.to == b.to);
+    Ok(graph)
+}
+
+/// Each stack's level (0: depends on nothing) in `stacks`' order, or the stacks of a cycle.
+pub fn levels(stacks: &[&Stack], edges: &[Edge]) -> Result<Vec<usize>, Error> {
+    let index = |path: &str| stacks.iter().position(|s| s.path == path);
+    let mut levels: Vec<Option<usize>> = vec![None; stacks.len()];
+    fn visit(
+        i: usize,
+        stacks: &[&Stack],
+        deps: &[Vec<usize>],
+        levels: &mut Vec<Option<usize>>,
+        path: &mut Vec<usize>,
+    ) -> Result<usize, Error> {
+        if let Some(level) = levels[i] {
+            return Ok(level);
+        }
+        if let Some(start) = path.iter().position(|&p| p == i) {
+            let mut cycle: Vec<String> = path[start..]
+                .iter()
+                .map(|&p| stacks[p].path.clone())
+                .collect();
+            cycle.push(stacks[i].path.clone());
+            return Err(Error::Cycle { stacks: cycle });
+        }
+        path.push(i);
+        let mut level = 0;
+        for &d in &deps[i] {
+            level = level.max(visit(d, stacks, deps, levels, path)? + 1);
+        }
+        path.pop();
+        levels[i] = Some(level);
+        Ok(level)
+    }
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); stacks.len()];
+    for edge in edges {
+        if let (Some(from), Some(to)) = (index(&edge.from), index(&edge.to)) {
+            deps[from].push(to);
+        }
+    }
+    let mut path = Vec::new();
+    (0..stacks.len())
+        .map(|i| visit(i, stacks, &deps, &mut levels, &mut path))
+        .collect()
+}
+
+/// For each of `stacks`, the indices of the stacks it waits for: its dependencies, or with
+/// `reverse` (destroy) the stacks that depend on it.
+pub fn waits(stacks: &[&Stack], edges: &[Edge], reverse: bool) -> Vec<Vec<usize>> {
+    let index = |path: &str| stacks.iter().position(|s| s.path == path);
+    let mut waits = vec![Vec::new(); stacks.len()];
+    for edge in edges {
+        if let (Some(from), Some(to)) = (index(&edge.from), index(&edge.to)) {
+            match reverse {
+                false => waits[from].push(to),
+                true => waits[to].push(from),
+            }
+        }
+    }
+    waits
+}
