@@ -614,3 +614,49 @@ fn the_type_conversion_table_is_terraforms() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn a_remote_state_chain_applies_in_one_go_and_destroys_in_reverse() {
+    let stack = |output: &str| {
+        format!("terraform {{\n  backend \"local\" {{}}\n}}\nvariable \"env\" {{}}\n{output}\n")
+    };
+    let test = Test::new()
+        .write("tfw.toml", "")
+        .write("network/main.tf", &stack("output \"cidr\" {\n  value = \"10.0.0.0/16-${var.env}\"\n}"))
+        .write(
+            "app/main.tf",
+            &stack("data \"terraform_remote_state\" \"network\" {\n  backend = \"local\"\n  config = {\n    path = \"../network/state/${var.env}.tfstate\"\n  }\n}\noutput \"uses\" {\n  value = data.terraform_remote_state.network.outputs.cidr\n}"),
+        );
+    let test = ["network", "app"].iter().fold(test, |test, dir| {
+        test.write(&format!("{dir}/stg.tfvars"), "env = \"stg\"\n")
+            .write(
+                &format!("{dir}/stg.tfbackend"),
+                "path = \"state/stg.tfstate\"\n",
+            )
+    });
+    // In path order app would come first and find no network state.
+    let run = tfw(&test, &["--all", "stg", "apply", "-auto-approve"]).status(0);
+    let first = |run: &Run, a: &str, b: &str| {
+        run.stderr().find(&format!("==> {a}")).unwrap()
+            < run.stderr().find(&format!("==> {b}")).unwrap()
+    };
+    assert!(first(&run, "network", "app"), "{}", run.stderr());
+    let terraform = terraform();
+    let mut command = test.command();
+    command.args([
+        "--terraform",
+        &terraform,
+        "-q",
+        "-C",
+        "app",
+        "stg",
+        "output",
+        "-raw",
+        "uses",
+    ]);
+    let output = test.finish(command.output().unwrap()).status(0);
+    assert_eq!(output.stdout(), "10.0.0.0/16-stg");
+    let run = tfw(&test, &["--all", "stg", "destroy", "-auto-approve"]).status(0);
+    assert!(first(&run, "app", "network"), "{}", run.stderr());
+}
