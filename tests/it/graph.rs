@@ -1,6 +1,15 @@
 //! Stacks that read each other's state run in dependency order with `--all`.
 
-use crate::common::{STACK, Test};
+use crate::common::{Run, STACK, Test};
+
+/// The stacks (directory names) whose `command` ran, in the order they started.
+fn stacks_that_ran(run: &Run, command: &str) -> Vec<String> {
+    run.calls
+        .iter()
+        .filter(|c| c.argv[0] == command)
+        .map(|c| c.cwd.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
 
 /// `network` ← `app` (remote state, a key built from var.env) ← `dns` (tfw.toml depends_on).
 fn chain() -> Test {
@@ -63,33 +72,21 @@ fn all_runs_dependencies_first_and_destroy_in_reverse() {
         let run = test
             .run_with(["--all", "-j", jobs, "stg", "plan"])
             .status(0);
-        let order: Vec<String> = run
-            .calls
-            .iter()
-            .filter(|c| c.argv[0] == "plan")
-            .map(|c| c.cwd.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(order, ["network", "app", "dns"], "-j {jobs}");
+        assert_eq!(
+            stacks_that_ran(&run, "plan"),
+            ["network", "app", "dns"],
+            "-j {jobs}"
+        );
     }
     let run = test
         .run_with(["--all", "--confirm", "stg", "stg", "destroy"])
         .status(0);
-    let order: Vec<String> = run
-        .calls
-        .iter()
-        .filter(|c| c.argv[0] == "destroy")
-        .map(|c| c.cwd.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let order = stacks_that_ran(&run, "destroy");
     assert_eq!(order, ["dns", "app", "network"]);
     let run = test
         .run_with(["--all", "--no-deps", "stg", "plan"])
         .status(0);
-    let order: Vec<String> = run
-        .calls
-        .iter()
-        .filter(|c| c.argv[0] == "plan")
-        .map(|c| c.cwd.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let order = stacks_that_ran(&run, "plan");
     assert_eq!(order, ["app", "dns", "network"], "path order");
 }
 
