@@ -167,11 +167,17 @@ pub fn build(repo: &Repo, stacks: &[&Stack], env: &str) -> Result<Graph, Error> 
         ..Graph::default()
     };
     let all_sources: Vec<Vec<(String, String)>> = stacks.iter().map(|s| sources(s)).collect();
-    let states: Vec<Option<String>> = stacks
-        .iter()
-        .zip(&all_sources)
-        .map(|(stack, sources)| own_state(repo, stack, env, sources))
-        .collect();
+    // Every stack's own state, read only when some stack reads another's.
+    let states = std::cell::OnceCell::new();
+    let states = || -> &Vec<Option<String>> {
+        states.get_or_init(|| {
+            stacks
+                .iter()
+                .zip(&all_sources)
+                .map(|(stack, sources)| own_state(repo, stack, env, sources))
+                .collect()
+        })
+    };
     for (index, (stack, sources)) in stacks.iter().zip(&all_sources).enumerate() {
         for dependency in repo
             .settings
@@ -190,7 +196,11 @@ pub fn build(repo: &Repo, stacks: &[&Stack], env: &str) -> Result<Graph, Error> 
             });
         }
         let mut vars = None;
-        for (file, text) in sources {
+        // Most stacks read no other state: a byte search spares them the parse.
+        for (file, text) in sources
+            .iter()
+            .filter(|(_, t)| t.contains("terraform_remote_state"))
+        {
             let Ok(body) = parse_body(text) else {
                 continue;
             };
@@ -233,7 +243,7 @@ pub fn build(repo: &Repo, stacks: &[&Stack], env: &str) -> Result<Graph, Error> 
                     backend::locate(kind, &settings, &stack.path)
                 });
                 let target = location.as_ref().and_then(|location| {
-                    states.iter().enumerate().find(|(i, state)| {
+                    states().iter().enumerate().find(|(i, state)| {
                         *i != index && state.as_ref() == Some(&location.identity)
                     })
                 });
