@@ -3,8 +3,10 @@
 
 pub mod step;
 
+use crate::graph;
 use crate::repo::{Repo, Stack, join_display};
 use crate::terraform::init_stamp;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -24,6 +26,7 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
         let _ = writeln!(out, "parallel_plan: {parallel}");
     }
     out.push_str("projects:\n");
+    let depends_on = dependencies(repo, stacks, &mut warnings);
     let mut envs: Vec<&str> = Vec::new();
     for stack in stacks {
         let modules = match init_stamp::local_modules(&stack.dir) {
@@ -49,6 +52,13 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
             );
             let _ = writeln!(out, "    dir: {}", quoted(&stack.path));
             let _ = writeln!(out, "    workflow: {}", quoted(&format!("tfw-{env}")));
+            if let Some(names) = depends_on.get(&(stack.path.as_str(), env.as_str())) {
+                let _ = writeln!(
+                    out,
+                    "    depends_on: {}",
+                    list(names.iter().map(String::as_str))
+                );
+            }
             if let Some(version) = &atlantis.terraform_version {
                 let _ = writeln!(out, "    terraform_version: {}", quoted(version));
             }
@@ -104,6 +114,49 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
         }
     }
     (out, warnings)
+}
+
+/// Each (stack path, env) project's dependencies as Atlantis project names (`network-stg`),
+/// from the graph of each env; a graph tfw cannot build is a warning, not an error.
+fn dependencies<'a>(
+    repo: &Repo,
+    stacks: &'a [Stack],
+    warnings: &mut Vec<String>,
+) -> BTreeMap<(&'a str, &'a str), Vec<String>> {
+    let mut depends_on: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+    let envs: BTreeSet<&str> = stacks
+        .iter()
+        .flat_map(|s| s.envs.iter().map(String::as_str))
+        .collect();
+    for env in envs {
+        let with_env: Vec<&Stack> = stacks
+            .iter()
+            .filter(|s| s.envs.iter().any(|e| e == env))
+            .collect();
+        let graph = match graph::build(repo, &with_env, env)
+            .and_then(|graph| graph::levels(&with_env, &graph.edges).map(|_| graph))
+        {
+            Ok(graph) => graph,
+            Err(error) => {
+                warnings.push(format!("{error}: no depends_on for {env}"));
+                continue;
+            }
+        };
+        for edge in &graph.edges {
+            let (Some(from), Some(to)) = (
+                with_env.iter().find(|s| s.path == edge.from),
+                with_env.iter().find(|s| s.path == edge.to),
+            ) else {
+                continue;
+            };
+            let env = from.envs.iter().find(|e| *e == env).expect("has the env");
+            depends_on
+                .entry((from.path.as_str(), env.as_str()))
+                .or_default()
+                .push(format!("{}-{env}", to.name()));
+        }
+    }
+    depends_on
 }
 
 /// What makes a project plan: the stack's terraform files and lock file, this env's var and

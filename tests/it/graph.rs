@@ -130,3 +130,31 @@ fn a_cycle_is_an_error_naming_its_stacks() {
         assert!(run.calls.is_empty());
     }
 }
+
+#[test]
+fn atlantis_projects_carry_their_depends_on() {
+    let run = chain().run_with(["atlantis"]).status(0);
+    let yaml = run.stdout();
+    let project = |name: &str| {
+        let start = yaml.find(&format!("- name: \"{name}\"")).unwrap();
+        let end = yaml[start + 1..]
+            .find("- name:")
+            .map_or(yaml.len(), |e| start + 1 + e);
+        yaml[start..end].to_string()
+    };
+    assert!(
+        project("app-stg").contains("depends_on: [\"network-stg\"]"),
+        "{}",
+        project("app-stg")
+    );
+    assert!(
+        project("dns-prd").contains("depends_on: [\"app-prd\"]"),
+        "{}",
+        project("dns-prd")
+    );
+    assert!(
+        !project("network-stg").contains("depends_on"),
+        "{}",
+        project("network-stg")
+    );
+}
