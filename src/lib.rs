@@ -1,5 +1,6 @@
 //! tfw: run terraform for one environment of one or more stacks, safely and fast.
 
+mod affected;
 mod atlantis;
 mod check;
 mod cli;

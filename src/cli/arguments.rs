@@ -132,6 +132,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// List the (stack, env) pairs whose plan may change between two commits, with reasons.
+    Affected {
+        /// Compare with this commit (default: the merge base of HEAD with the remote's default branch).
+        #[arg(long, value_name = "REF")]
+        base: Option<String>,
+        /// Up to this commit (default: the working tree, untracked files included).
+        #[arg(long, value_name = "REF")]
+        head: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Show which stacks depend on which (remote state, tfw.toml depends_on), per env.
     Graph {
         /// One env (default: every env of any stack).

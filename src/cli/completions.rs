@@ -204,6 +204,7 @@ mod tests {
         assert_eq!(
             complete(&[""], d),
             [
+                "affected",
                 "atlantis",
                 "check",
                 "completions",
@@ -216,7 +217,10 @@ mod tests {
                 "stg"
             ]
         );
-        assert_eq!(complete(&["-C", "sub", ""], d)[..2], ["atlantis", "check"]);
+        assert_eq!(
+            complete(&["-C", "sub", ""], d)[..2],
+            ["affected", "atlantis"]
+        );
         assert!(complete(&["-C", "sub", ""], d).contains(&"qa".to_string()));
         assert!(!complete(&["-C", "sub", ""], d).contains(&"stg".to_string()));
         assert_eq!(complete(&["--dr"], d), ["--dry-run"]);

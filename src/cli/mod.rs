@@ -71,6 +71,9 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             Ok(0)
         }
         Some(Command::Stacks { format }) => report::stacks(&start, format),
+        Some(Command::Affected { base, head, format }) => {
+            report::affected(&start, base.as_deref(), head.as_deref(), format)
+        }
         Some(Command::Graph { env, format }) => report::graph(&start, env.as_deref(), format),
         Some(Command::Diff {
             env_a,

@@ -271,6 +271,26 @@ pub fn diff(start: &Path, [a, b]: [&str; 2], all: bool, format: Format) -> anyho
     Ok(0)
 }
 
+/// `tfw affected`: the pairs to plan, as lines or as a CI matrix (`include`).
+pub fn affected(
+    start: &Path,
+    base: Option<&str>,
+    head: Option<&str>,
+    format: Format,
+) -> anyhow::Result<i32> {
+    let repo = Repo::open(start)?;
+    let affected = crate::affected::between(&repo, base, head)?;
+    match format {
+        Format::Json => output::json(&affected)?,
+        Format::Text => {
+            output::print(&lines(affected.include.iter().map(|pair| {
+                format!("{}\t{}\t{}", pair.path, pair.env, pair.reasons.join(", "))
+            })))?
+        }
+    }
+    Ok(0)
+}
+
 /// `tfw graph`: the dependencies between stacks, per env; exit 1 on a cycle.
 pub fn graph(start: &Path, env: Option<&str>, format: GraphFormat) -> anyhow::Result<i32> {
     if let Some(env) = env {

@@ -4,6 +4,7 @@ use crate::error::Error;
 
 /// tfw's subcommands: a first word from this list is never an environment.
 pub const RESERVED: &[&str] = &[
+    "affected",
     "check",
     "envs",
     "stacks",

@@ -158,3 +158,83 @@ fn atlantis_projects_carry_their_depends_on() {
         project("network-stg")
     );
 }
+
+/// The chain, committed, with a local module in `app`.
+fn history() -> Test {
+    let test = chain()
+        .write(
+            "app/modules.tf",
+            "module \"m\" {\n  source = \"../modules/m\"\n}\n",
+        )
+        .write("modules/m/main.tf", "");
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    test.git(&["commit", "-qm", "base"]);
+    test
+}
+
+fn affected(test: &Test, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["affected"];
+    all.extend(args);
+    test.run_with(&all)
+        .status(0)
+        .stdout()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn affected_pairs_with_their_reasons() {
+    let test = history();
+    assert!(
+        affected(&test, &["--base", "HEAD"]).is_empty(),
+        "nothing changed"
+    );
+    // A var file of one env: that env, and what depends on it in that env.
+    let test = test.write("network/stg.tfvars", "env = \"staging\"\n");
+    assert_eq!(
+        affected(&test, &["--base", "HEAD"]),
+        [
+            "app\tstg\tdepends on network",
+            "dns\tstg\tdepends on app",
+            "network\tstg\tnetwork/stg.tfvars",
+        ]
+    );
+    test.git(&["checkout", "-q", "--", "."]);
+    // A local module: every env of the stack that calls it (and its dependents).
+    let test = test.write("modules/m/main.tf", "# changed\n");
+    let lines = affected(&test, &["--base", "HEAD"]);
+    assert!(
+        lines.contains(&"app\tprd\tmodules/m/main.tf".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"dns\tprd\tdepends on app".to_string()),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.starts_with("network")), "{lines:?}");
+    // Between two commits, as a CI matrix; an untracked file counts in the working tree.
+    test.git(&["add", "-A"]);
+    test.git(&["commit", "-qm", "module"]);
+    let run = test
+        .run_with([
+            "affected", "--base", "HEAD~1", "--head", "HEAD", "--format", "json",
+        ])
+        .status(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(json["head"], "HEAD");
+    assert_eq!(
+        json["include"][0],
+        serde_json::json!({"stack": "app", "path": "app", "env": "dev", "reasons": ["modules/m/main.tf"]})
+    );
+    let test = test.write("dns/extra.tf", "");
+    assert_eq!(
+        affected(&test, &["--base", "HEAD"]).len(),
+        3,
+        "dns in every env"
+    );
+    test.run_with(["affected"])
+        .status(64)
+        .stderr_contains("no remote default branch");
+}
