@@ -60,6 +60,11 @@ pub struct Arguments {
     #[arg(short = 'j', long, value_name = "N", default_value_t = 1, requires = "all", value_parser = clap::value_parser!(u16).range(1..=crate::terraform::signals::MAX_CHILDREN as i64))]
     pub jobs: u16,
 
+    /// With --all: only the stacks a change affects since REF (`--affected=REF`; default: the merge base with the
+    /// remote's default branch), working tree included.
+    #[arg(long, requires = "all", value_name = "REF", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub affected: Option<String>,
+
     /// With --all: run the stacks in path order, ignoring their dependencies.
     #[arg(long, requires = "all")]
     pub no_deps: bool,

@@ -359,10 +359,33 @@ fn run_all(
     step: Option<&StepEnvironment>,
 ) -> anyhow::Result<i32> {
     let stacks = repo.stacks(Presence::OnDisk)?;
+    let affected: Option<Vec<String>> = match &arguments.affected {
+        Some(base) => {
+            let base = Some(base.as_str()).filter(|b| !b.is_empty());
+            let pairs = crate::affected::between(repo, base, None)?.include;
+            Some(
+                pairs
+                    .into_iter()
+                    .filter(|pair| pair.env == request.env)
+                    .map(|pair| pair.path)
+                    .collect(),
+            )
+        }
+        None => None,
+    };
     let with_env: Vec<&Stack> = stacks
         .iter()
         .filter(|s| s.envs.contains(&request.env))
+        .filter(|s| {
+            affected
+                .as_ref()
+                .is_none_or(|paths| paths.contains(&s.path))
+        })
         .collect();
+    if with_env.is_empty() && affected.is_some() {
+        output::eprint(&format!("tfw: no stack with {} is affected\n", request.env))?;
+        return Ok(0);
+    }
     if with_env.is_empty() {
         let known: BTreeSet<&str> = stacks
             .iter()

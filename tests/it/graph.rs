@@ -238,3 +238,22 @@ fn affected_pairs_with_their_reasons() {
         .status(64)
         .stderr_contains("no remote default branch");
 }
+
+#[test]
+fn all_affected_runs_only_what_a_change_touches_in_order() {
+    let test = history().write("network/stg.tfvars", "env = \"staging\"\n");
+    let run = test
+        .run_with(["--all", "--affected=HEAD", "stg", "plan"])
+        .status(0);
+    assert_eq!(stacks_that_ran(&run, "plan"), ["network", "app", "dns"]);
+    let run = test
+        .run_with(["--all", "--affected=HEAD", "dev", "plan"])
+        .status(0)
+        .stderr_contains("no stack with dev is affected");
+    assert!(run.calls.is_empty());
+    let test = test.write("dns/extra.tf", "");
+    let run = test
+        .run_with(["--all", "--affected=HEAD", "dev", "plan"])
+        .status(0);
+    assert_eq!(stacks_that_ran(&run, "plan"), ["dns"]);
+}
