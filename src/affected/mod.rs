@@ -166,17 +166,8 @@ pub fn affected(
         }
     }
     // What depends on an affected pair is affected, for the same env.
-    let envs: BTreeSet<&str> = stacks
-        .iter()
-        .flat_map(|s| s.envs.iter().map(String::as_str))
-        .collect();
-    for env in envs {
-        let with_env: Vec<&Stack> = stacks
-            .iter()
-            .filter(|s| s.envs.iter().any(|e| e == env))
-            .collect();
-        let edges = graph::build(repo, &with_env, env)?.edges;
-        graph::levels(&with_env, &edges)?;
+    for (env, _, graph) in graph::by_env(repo, stacks, None) {
+        let edges = graph?.edges;
         let index_of = |path: &str| stacks.iter().position(|s| s.path == path);
         loop {
             let mut added = false;

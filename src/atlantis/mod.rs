@@ -6,7 +6,7 @@ pub mod step;
 use crate::graph;
 use crate::repo::{Repo, Stack, join_display};
 use crate::terraform::init_stamp;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -124,18 +124,8 @@ fn dependencies<'a>(
     warnings: &mut Vec<String>,
 ) -> BTreeMap<(&'a str, &'a str), Vec<String>> {
     let mut depends_on: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
-    let envs: BTreeSet<&str> = stacks
-        .iter()
-        .flat_map(|s| s.envs.iter().map(String::as_str))
-        .collect();
-    for env in envs {
-        let with_env: Vec<&Stack> = stacks
-            .iter()
-            .filter(|s| s.envs.iter().any(|e| e == env))
-            .collect();
-        let graph = match graph::build(repo, &with_env, env)
-            .and_then(|graph| graph::levels(&with_env, &graph.edges).map(|_| graph))
-        {
+    for (env, with_env, graph) in graph::by_env(repo, stacks, None) {
+        let graph = match graph {
             Ok(graph) => graph,
             Err(error) => {
                 warnings.push(format!("{error}: no depends_on for {env}"));

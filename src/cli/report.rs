@@ -8,10 +8,9 @@ use crate::cli::output;
 use crate::config::env_name;
 use crate::diff;
 use crate::error::Error;
-use crate::repo::{OutsideLink, Presence, Repo, Stack};
+use crate::repo::{OutsideLink, Presence, Repo};
 use anyhow::Context as _;
 use serde::Serialize;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// `tfw envs`: the envs of the stack at `start`.
@@ -298,23 +297,10 @@ pub fn graph(start: &Path, env: Option<&str>, format: GraphFormat) -> anyhow::Re
     }
     let repo = Repo::open(start)?;
     let stacks = repo.stacks(Presence::OnDisk)?;
-    let envs: BTreeSet<&str> = match env {
-        Some(env) => [env].into(),
-        None => stacks
-            .iter()
-            .flat_map(|s| s.envs.iter().map(String::as_str))
-            .collect(),
-    };
-    let mut graphs = Vec::new();
-    for env in envs {
-        let with_env: Vec<&Stack> = stacks
-            .iter()
-            .filter(|s| s.envs.iter().any(|e| e == env))
-            .collect();
-        let graph = crate::graph::build(&repo, &with_env, env)?;
-        crate::graph::levels(&with_env, &graph.edges)?;
-        graphs.push(graph);
-    }
+    let graphs = crate::graph::by_env(&repo, &stacks, env)
+        .into_iter()
+        .map(|(_, _, graph)| graph)
+        .collect::<Result<Vec<_>, _>>()?;
     match format {
         GraphFormat::Json => output::json(&graphs)?,
         GraphFormat::Text => {

@@ -284,6 +284,33 @@ pub fn build(repo: &Repo, stacks: &[&Stack], env: &str) -> Result<Graph, Error> 
     Ok(graph)
 }
 
+/// The graph of each env any of `stacks` has (or of `only`), with that env's stacks; a graph
+/// with a cycle is its error.
+pub fn by_env<'a>(
+    repo: &Repo,
+    stacks: &'a [Stack],
+    only: Option<&'a str>,
+) -> Vec<(&'a str, Vec<&'a Stack>, Result<Graph, Error>)> {
+    let envs: std::collections::BTreeSet<&str> = match only {
+        Some(env) => [env].into(),
+        None => stacks
+            .iter()
+            .flat_map(|s| s.envs.iter().map(String::as_str))
+            .collect(),
+    };
+    envs.into_iter()
+        .map(|env| {
+            let with_env: Vec<&Stack> = stacks
+                .iter()
+                .filter(|s| s.envs.iter().any(|e| e == env))
+                .collect();
+            let graph = build(repo, &with_env, env)
+                .and_then(|graph| levels(&with_env, &graph.edges).map(|_| graph));
+            (env, with_env, graph)
+        })
+        .collect()
+}
+
 /// Each stack's level (0: depends on nothing) in `stacks`' order, or the stacks of a cycle.
 pub fn levels(stacks: &[&Stack], edges: &[Edge]) -> Result<Vec<usize>, Error> {
     let index = |path: &str| stacks.iter().position(|s| s.path == path);
