@@ -65,6 +65,11 @@ pub struct Arguments {
     #[arg(long, requires = "all", value_name = "REF", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub affected: Option<String>,
 
+    /// With --all: also write the summary as JSON to FILE (stack, env, exit code, result,
+    /// changes, duration), for CI.
+    #[arg(long, requires = "all", value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
     /// With --all: run the stacks in path order, ignoring their dependencies.
     #[arg(long, requires = "all")]
     pub no_deps: bool,

@@ -449,6 +449,8 @@ fn run_all(
         jobs: usize::from(arguments.jobs),
         fail_fast: arguments.fail_fast,
         detailed: request.args.iter().any(|a| a == "-detailed-exitcode"),
+        env: request.env.clone(),
+        report: arguments.report.clone(),
     };
     Ok(run_all::run(&jobs, &options, &executor(arguments)))
 }

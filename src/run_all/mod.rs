@@ -7,6 +7,7 @@ use crate::repo::Stack;
 use crate::terraform::Prepared;
 use crate::terraform::executor::{Executor, Output};
 use crate::terraform::signals;
+use serde::Serialize;
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +29,64 @@ pub struct Options {
     pub fail_fast: bool,
     /// `-detailed-exitcode` was passed: 0 means "no changes".
     pub detailed: bool,
+    pub env: String,
+    /// `--report FILE`: the summary as JSON.
+    pub report: Option<std::path::PathBuf>,
+}
+
+/// What terraform's closing line said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Changes {
+    pub add: u64,
+    pub change: u64,
+    pub destroy: u64,
+}
+
+/// The counts of the last `Plan: 1 to add, 2 to change, 0 to destroy.` (or `Apply complete!
+/// Resources: 1 added, …`) in terraform's output; zero for `No changes.`.
+pub fn changes(output: &[u8]) -> Option<Changes> {
+    let text = String::from_utf8_lossy(output);
+    // Colours off: `\x1b[…m` sequences.
+    let mut plain = String::with_capacity(text.len());
+    let mut rest = text.as_ref();
+    while let Some(start) = rest.find('\x1b') {
+        plain.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find('m')
+            .map_or("", |end| &rest[start + end + 1..]);
+    }
+    plain.push_str(rest);
+    let numbers = |line: &str, words: [&str; 3]| -> Option<Changes> {
+        let count = |word: &str| -> Option<u64> {
+            let before = &line[..line.find(word)?];
+            before
+                .split(|c: char| !c.is_ascii_digit())
+                .rfind(|s| !s.is_empty())?
+                .parse()
+                .ok()
+        };
+        Some(Changes {
+            add: count(words[0])?,
+            change: count(words[1])?,
+            destroy: count(words[2])?,
+        })
+    };
+    plain.lines().rev().find_map(|line| {
+        let line = line.trim();
+        if line.starts_with("Plan:") {
+            numbers(line, [" to add", " to change", " to destroy"])
+        } else if line.starts_with("Apply complete!") || line.starts_with("Destroy complete!") {
+            numbers(line, [" added", " changed", " destroyed"])
+        } else if line.starts_with("No changes.") {
+            Some(Changes {
+                add: 0,
+                change: 0,
+                destroy: 0,
+            })
+        } else {
+            None
+        }
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +101,16 @@ enum Outcome {
 }
 
 impl Outcome {
+    fn result(&self) -> &'static str {
+        match self {
+            Outcome::Exited(0) => "ok",
+            Outcome::Exited(2) => "changes",
+            Outcome::Exited(exit_code::INTERRUPTED) => "interrupted",
+            Outcome::Exited(_) | Outcome::Error(_) => "failed",
+            Outcome::Skipped | Outcome::DependencyFailed(_) => "skipped",
+        }
+    }
+
     fn failed(&self) -> bool {
         match self {
             Outcome::Exited(code) => *code != 0 && *code != 2,
@@ -61,7 +130,9 @@ enum State {
 
 struct Row {
     name: String,
+    path: String,
     outcome: Outcome,
+    changes: Option<Changes>,
     duration: Duration,
 }
 
@@ -115,6 +186,7 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
             let job = &jobs[index];
             let name = job.stack.name().to_string();
             let started = Instant::now();
+            let mut changes = None;
             let outcome = if let Some(dependency) = failed_dependency {
                 Outcome::DependencyFailed(dependency)
             } else if signals::interrupted() || (options.fail_fast && failed.load(Ordering::SeqCst))
@@ -122,8 +194,9 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
                 Outcome::Skipped
             } else {
                 progress.start(&name);
-                let (outcome, captured) = run_job(job, executor, options.jobs > 1);
+                let (outcome, captured, kept) = run_job(job, executor, options.jobs > 1);
                 progress.finish(&name, &captured);
+                changes = self::changes(&kept);
                 outcome
             };
             if outcome.failed() {
@@ -132,7 +205,9 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
             let succeeded = matches!(outcome, Outcome::Exited(0 | 2));
             rows.lock().unwrap()[index] = Some(Row {
                 name,
+                path: job.stack.path.clone(),
                 outcome,
+                changes,
                 duration: started.elapsed(),
             });
             states.lock().unwrap()[index] = State::Done { succeeded };
@@ -147,26 +222,68 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
     progress.clear_line();
     let rows: Vec<Row> = rows.into_inner().unwrap().into_iter().flatten().collect();
     print_summary(&rows, options.detailed);
+    if let Some(file) = &options.report
+        && let Err(error) = write_report(file, &rows, &options.env)
+    {
+        eprintln!("tfw: error: writing the report {}: {error}", file.display());
+        return exit_code::IO_ERROR;
+    }
     merge(&rows, signals::interrupted())
 }
 
-/// Runs one stack; with `capture`, its output comes back whole instead of being printed.
-fn run_job(job: &Job, executor: &Executor, capture: bool) -> (Outcome, Vec<u8>) {
+/// One row of `--report`.
+#[derive(Serialize)]
+struct ReportRow<'a> {
+    stack: &'a str,
+    path: &'a str,
+    env: &'a str,
+    exit_code: Option<i32>,
+    result: &'static str,
+    changes: Option<Changes>,
+    seconds: f64,
+}
+
+fn write_report(file: &std::path::Path, rows: &[Row], env: &str) -> std::io::Result<()> {
+    let report: Vec<ReportRow> = rows
+        .iter()
+        .map(|row| ReportRow {
+            stack: &row.name,
+            path: &row.path,
+            env,
+            exit_code: match row.outcome {
+                Outcome::Exited(code) => Some(code),
+                _ => None,
+            },
+            result: row.outcome.result(),
+            changes: row.changes,
+            seconds: row.duration.as_secs_f64(),
+        })
+        .collect();
+    std::fs::write(file, serde_json::to_string_pretty(&report)? + "\n")
+}
+
+/// Runs one stack; with `capture`, its output comes back whole instead of being printed. Also
+/// returns what terraform printed, for the plan's result.
+fn run_job(job: &Job, executor: &Executor, capture: bool) -> (Outcome, Vec<u8>, Vec<u8>) {
     let prepared = match &job.prepared {
         Ok(prepared) => prepared,
         Err(error) => {
             let message = format!("tfw: error: {error}\nhelp: {}\n", error.help());
             if capture {
-                return (Outcome::Error(error.to_string()), message.into_bytes());
+                return (
+                    Outcome::Error(error.to_string()),
+                    message.into_bytes(),
+                    Vec::new(),
+                );
             }
             eprint!("==> {}\n{message}", job.stack.name());
-            return (Outcome::Error(error.to_string()), Vec::new());
+            return (Outcome::Error(error.to_string()), Vec::new(), Vec::new());
         }
     };
     let output = if capture {
         Output::Capture(Default::default())
     } else {
-        Output::Inherit
+        Output::Relay(Default::default())
     };
     if !capture {
         eprintln!("==> {}", job.stack.name());
@@ -178,11 +295,15 @@ fn run_job(job: &Job, executor: &Executor, capture: bool) -> (Outcome, Vec<u8>) 
         Ok(code) => Outcome::Exited(code),
         Err(error) => Outcome::Error(format!("{error:#}")),
     };
-    let mut captured = output.captured();
-    if let (Outcome::Error(message), true) = (&outcome, capture) {
+    let kept = output.kept();
+    if !capture {
+        return (outcome, Vec::new(), kept);
+    }
+    let mut captured = kept.clone();
+    if let Outcome::Error(message) = &outcome {
         captured.extend_from_slice(format!("tfw: error: {message}\n").as_bytes());
     }
-    (outcome, captured)
+    (outcome, captured, kept)
 }
 
 fn merge(rows: &[Row], interrupted: bool) -> i32 {
@@ -223,8 +344,19 @@ fn print_summary(rows: &[Row], detailed: bool) {
             Outcome::Skipped => ("skipped", "-".to_string()),
             Outcome::DependencyFailed(_) => ("skipped", "-".to_string()),
         };
-        let why = match &row.outcome {
-            Outcome::DependencyFailed(dependency) => format!("  (dependency {dependency} failed)"),
+        let why = match (&row.outcome, row.changes) {
+            (Outcome::DependencyFailed(dependency), _) => {
+                format!("  (dependency {dependency} failed)")
+            }
+            (
+                _,
+                Some(Changes {
+                    add: 0,
+                    change: 0,
+                    destroy: 0,
+                }),
+            ) => "  no changes".to_string(),
+            (_, Some(c)) => format!("  +{} ~{} -{}", c.add, c.change, c.destroy),
             _ => String::new(),
         };
         let _ = writeln!(
@@ -301,7 +433,9 @@ mod tests {
             .iter()
             .map(|o| Row {
                 name: "s".into(),
+                path: "s".into(),
                 outcome: o.clone(),
+                changes: None,
                 duration: Duration::ZERO,
             })
             .collect()
@@ -325,6 +459,39 @@ mod tests {
                 *expected,
                 "{outcomes:?}"
             );
+        }
+    }
+
+    #[test]
+    fn changes_from_terraforms_closing_line() {
+        type Counts = Option<(u64, u64, u64)>;
+        let cases: &[(&str, Counts)] = &[
+            (
+                "...\nPlan: 1 to add, 2 to change, 0 to destroy.\n",
+                Some((1, 2, 0)),
+            ),
+            (
+                "\x1b[0m\x1b[1mPlan:\x1b[0m 3 to add, 0 to change, 12 to destroy.\n",
+                Some((3, 0, 12)),
+            ),
+            (
+                "No changes. Your infrastructure matches the configuration.\n",
+                Some((0, 0, 0)),
+            ),
+            (
+                "\nApply complete! Resources: 4 added, 1 changed, 2 destroyed.\n",
+                Some((4, 1, 2)),
+            ),
+            (
+                "Destroy complete! Resources: 0 added, 0 changed, 5 destroyed.\n",
+                Some((0, 0, 5)),
+            ),
+            ("Changes to Outputs:\n  + x = 1\n", None),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            let got = changes(text.as_bytes()).map(|c| (c.add, c.change, c.destroy));
+            assert_eq!(got, *expected, "{text:?}");
         }
     }
 }

@@ -36,13 +36,17 @@ pub enum Output {
     /// Everything (tfw's lines, terraform's stdout and stderr) collected, so parallel stacks
     /// never interleave. Children get no stdin.
     Capture(RefCell<Vec<u8>>),
+    /// Straight to the terminal, and the command's stdout also kept: `--all` reads the plan's
+    /// result from it.
+    Relay(RefCell<Vec<u8>>),
 }
 
 impl Output {
-    pub fn captured(self) -> Vec<u8> {
+    /// What was kept: everything (`Capture`) or the command's stdout (`Relay`).
+    pub fn kept(self) -> Vec<u8> {
         match self {
             Output::Inherit => Vec::new(),
-            Output::Capture(buffer) => buffer.into_inner(),
+            Output::Capture(buffer) | Output::Relay(buffer) => buffer.into_inner(),
         }
     }
 }
@@ -241,6 +245,9 @@ impl Executor {
             // stdout belongs to the command: `tfw stg output -json | jq` must see JSON only.
             expression = expression.stdout_to_stderr();
         }
+        if let (Output::Relay(kept), false, None) = (output, stdout_to_stderr, &invocation.stdout) {
+            return self.relay(expression, invocation, kept);
+        }
         let handle = match expression.start() {
             Ok(handle) => handle,
             Err(e) if e.kind() == ErrorKind::ArgumentListTooLong => {
@@ -268,6 +275,40 @@ impl Executor {
             buffer.borrow_mut().extend_from_slice(&result.stderr);
         }
         let status = result.status;
+        Ok(status
+            .code()
+            .unwrap_or_else(|| exit_code::SIGNAL_BASE + status.signal().unwrap_or(0)))
+    }
+
+    /// Runs `expression` with its stdout passed through to tfw's as it comes (a prompt without
+    /// a newline included) and kept in `kept`.
+    fn relay(
+        &self,
+        expression: duct::Expression,
+        invocation: &Invocation,
+        kept: &RefCell<Vec<u8>>,
+    ) -> anyhow::Result<i32> {
+        use std::io::Read;
+        let mut reader = expression
+            .reader()
+            .with_context(|| format!("starting `{}`", echoed(&invocation.command_line())))?;
+        let child = signals::register_child(reader.pids().first().copied());
+        let mut chunk = [0u8; 8192];
+        let mut stdout = std::io::stdout();
+        loop {
+            let n = reader.read(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            let _ = stdout.write_all(&chunk[..n]);
+            let _ = stdout.flush();
+            kept.borrow_mut().extend_from_slice(&chunk[..n]);
+        }
+        let status = reader
+            .try_wait()?
+            .map(|output| output.status)
+            .context("terraform's stdout ended before it did")?;
+        drop(child);
         Ok(status
             .code()
             .unwrap_or_else(|| exit_code::SIGNAL_BASE + status.signal().unwrap_or(0)))

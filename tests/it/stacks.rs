@@ -316,3 +316,44 @@ fn no_stacks_is_said_not_silent() {
         run.stderr()
     );
 }
+
+#[test]
+fn the_summary_has_each_plans_changes_and_a_report() {
+    for jobs in ["1", "2"] {
+        let test = repo().env(
+            "FAKE_TF_STDOUT_plan",
+            "Plan: 1 to add, 2 to change, 0 to destroy.\n",
+        );
+        let report = test.path("report.json");
+        let run = test
+            .run_with([
+                "--all",
+                "-j",
+                jobs,
+                "--report",
+                report.to_str().unwrap(),
+                "stg",
+                "plan",
+            ])
+            .status(0);
+        assert!(
+            run.stderr().contains("+1 ~2 -0"),
+            "-j {jobs}: {}",
+            run.stderr()
+        );
+        assert!(
+            run.stdout().contains("Plan: 1 to add") || jobs == "2",
+            "-j 1 passes terraform's stdout through: {}",
+            run.stdout()
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert_eq!(json[0]["env"], "stg");
+        assert_eq!(json[0]["exit_code"], 0);
+        assert_eq!(json[0]["result"], "ok");
+        assert_eq!(
+            json[0]["changes"],
+            serde_json::json!({"add": 1, "change": 2, "destroy": 0})
+        );
+    }
+}
