@@ -88,13 +88,11 @@ fn changed_files(root: &Path, base: &str, head: Option<&str>) -> Result<BTreeSet
     Ok(files)
 }
 
-/// Terraform loads these from the stack directory without being told.
+/// A file of the stack itself: it matters to every env.
 fn is_stack_file(name: &str) -> bool {
     crate::repo::is_terraform_file(name)
         || name == ".terraform.lock.hcl"
-        || matches!(name, "terraform.tfvars" | "terraform.tfvars.json")
-        || name.ends_with(".auto.tfvars")
-        || name.ends_with(".auto.tfvars.json")
+        || crate::variables::is_automatic(name)
 }
 
 /// The pairs `changed` (paths from the root) affects among `stacks`.
@@ -118,10 +116,9 @@ pub fn affected(
                     .is_some_and(|name| !name.contains('/') && is_stack_file(name))
             })
             .collect();
-        let modules: Vec<String> = init_stamp::local_modules(&stack.dir)
+        let modules: Vec<String> = init_stamp::repository_modules(&stack.dir)
             .unwrap_or_default()
             .iter()
-            .filter(|m| !m.starts_with(".terraform"))
             .filter_map(|m| {
                 let path = crate::repo::paths::normalize(&Path::new(&stack.path).join(m));
                 let path = path.to_str()?.to_string();

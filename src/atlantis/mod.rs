@@ -29,12 +29,8 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
     let depends_on = dependencies(repo, stacks, &mut warnings);
     let mut envs: Vec<&str> = Vec::new();
     for stack in stacks {
-        let modules = match init_stamp::local_modules(&stack.dir) {
-            // Modules installed into the data dir are init's copies, not the repository's files.
-            Ok(modules) => modules
-                .into_iter()
-                .filter(|m| !m.starts_with(".terraform"))
-                .collect(),
+        let modules = match init_stamp::repository_modules(&stack.dir) {
+            Ok(modules) => modules,
             Err(init_stamp::Unreadable(why)) => {
                 warnings.push(format!(
                     "{why}: the {} projects do not watch its local modules",

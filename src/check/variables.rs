@@ -35,13 +35,6 @@ pub fn var_file(bytes: &[u8], is_json: bool) -> Parsed {
     }
 }
 
-/// Terraform loads these from the stack directory without being told.
-fn is_automatic(name: &str) -> bool {
-    matches!(name, "terraform.tfvars" | "terraform.tfvars.json")
-        || name.ends_with(".auto.tfvars")
-        || name.ends_with(".auto.tfvars.json")
-}
-
 /// One stack as the variable checks see it.
 pub struct Stack<'a> {
     pub stack: &'a crate::repo::Stack,
@@ -106,7 +99,7 @@ pub fn check(
         &stack.path,
         automatic
             .iter()
-            .filter(|name| is_automatic(name))
+            .filter(|name| variables::is_automatic(name))
             .map(|n| (n.to_string(), true)),
         values_of,
     );

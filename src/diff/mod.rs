@@ -44,21 +44,17 @@ pub struct StackDiff {
     pub variables: Vec<Variable>,
 }
 
-/// Terraform's automatic var files in a stack, in the order it loads them.
+/// Terraform's automatic var files in a stack, in the order it loads them: `terraform.tfvars`
+/// (and `.json`) first, then the `*.auto.tfvars` files by name.
 fn automatic_files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".auto.tfvars") || n.ends_with(".auto.tfvars.json"))
+        .filter(|n| variables::is_automatic(n))
         .collect();
-    names.sort();
-    ["terraform.tfvars", "terraform.tfvars.json"]
-        .into_iter()
-        .map(String::from)
-        .filter(|n| dir.join(n).is_file())
-        .chain(names)
-        .collect()
+    names.sort_by_key(|n| (!n.starts_with("terraform.tfvars"), n.clone()));
+    names
 }
 
 /// The values `env` gives its variables in `stack` (later files win, `vars` last), and its
@@ -137,13 +133,7 @@ pub fn diff(repo: &Repo, stack: &Stack, a: &str, b: &str) -> Result<StackDiff, E
     }
     let (inputs_a, values_a) = inputs(repo, stack, a)?;
     let (inputs_b, values_b) = inputs(repo, stack, b)?;
-    let sources: Vec<(String, String)> = std::fs::read_dir(&stack.dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| crate::repo::is_terraform_file(n))
-        .filter_map(|n| Some((n.clone(), std::fs::read_to_string(stack.dir.join(&n)).ok()?)))
-        .collect();
+    let sources = stack.terraform_sources();
     let declared = variables::declared(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
     let names: BTreeSet<&String> = values_a.keys().chain(values_b.keys()).collect();
     let variables = names

@@ -147,38 +147,45 @@ fn line_of(text: &str, needle: &str) -> usize {
         .map_or(1, |i| i + 1)
 }
 
-/// The stack's `.tf` files, by name, with their text.
-fn sources(stack: &Stack) -> Vec<(String, String)> {
-    let mut sources: Vec<(String, String)> = std::fs::read_dir(&stack.dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".tf"))
-        .filter_map(|n| Some((n.clone(), std::fs::read_to_string(stack.dir.join(&n)).ok()?)))
-        .collect();
-    sources.sort();
+/// A stack's `.tf` files by name, with their text.
+type Sources = Vec<(String, String)>;
+
+/// The stack's `.tf` files (what tfw evaluates here is HCL).
+fn sources(stack: &Stack) -> Sources {
+    let mut sources = stack.terraform_sources();
+    sources.retain(|(name, _)| name.ends_with(".tf"));
     sources
 }
 
 /// The graph of `env` among `stacks` (those that have it).
 pub fn build(repo: &Repo, stacks: &[&Stack], env: &str) -> Result<Graph, Error> {
+    let all_sources: Vec<Sources> = stacks.iter().map(|s| sources(s)).collect();
+    build_from(repo, stacks, env, &all_sources.iter().collect::<Vec<_>>())
+}
+
+/// `build` with each stack's `.tf` files already read (`all_sources[i]` is `stacks[i]`'s).
+fn build_from(
+    repo: &Repo,
+    stacks: &[&Stack],
+    env: &str,
+    all_sources: &[&Sources],
+) -> Result<Graph, Error> {
     let mut graph = Graph {
         env: env.to_string(),
         ..Graph::default()
     };
-    let all_sources: Vec<Vec<(String, String)>> = stacks.iter().map(|s| sources(s)).collect();
     // Every stack's own state, read only when some stack reads another's.
     let states = std::cell::OnceCell::new();
     let states = || -> &Vec<Option<String>> {
         states.get_or_init(|| {
             stacks
                 .iter()
-                .zip(&all_sources)
+                .zip(all_sources)
                 .map(|(stack, sources)| own_state(repo, stack, env, sources))
                 .collect()
         })
     };
-    for (index, (stack, sources)) in stacks.iter().zip(&all_sources).enumerate() {
+    for (index, (stack, sources)) in stacks.iter().zip(all_sources).enumerate() {
         for dependency in repo
             .settings
             .stacks
@@ -285,7 +292,7 @@ pub fn build(repo: &Repo, stacks: &[&Stack], env: &str) -> Result<Graph, Error> 
 }
 
 /// The graph of each env any of `stacks` has (or of `only`), with that env's stacks; a graph
-/// with a cycle is its error.
+/// with a cycle is its error. Each stack's files are read once for all envs.
 pub fn by_env<'a>(
     repo: &Repo,
     stacks: &'a [Stack],
@@ -298,13 +305,15 @@ pub fn by_env<'a>(
             .flat_map(|s| s.envs.iter().map(String::as_str))
             .collect(),
     };
+    let all_sources: Vec<Sources> = stacks.iter().map(sources).collect();
     envs.into_iter()
         .map(|env| {
-            let with_env: Vec<&Stack> = stacks
+            let (with_env, their_sources): (Vec<&Stack>, Vec<&Sources>) = stacks
                 .iter()
-                .filter(|s| s.envs.iter().any(|e| e == env))
-                .collect();
-            let graph = build(repo, &with_env, env)
+                .zip(&all_sources)
+                .filter(|(s, _)| s.envs.iter().any(|e| e == env))
+                .unzip();
+            let graph = build_from(repo, &with_env, env, &their_sources)
                 .and_then(|graph| levels(&with_env, &graph.edges).map(|_| graph));
             (env, with_env, graph)
         })

@@ -27,6 +27,9 @@ pub struct Repo {
     /// Whether the listing carries content ids (see `with_content_ids`).
     content_ids: bool,
     listing: OnceLock<Listing>,
+    /// The directory it was opened from, as given and canonical (already checked readable):
+    /// `stack_at` of the same directory needs neither again.
+    start: (PathBuf, PathBuf),
 }
 
 /// A file name that makes its directory a terraform configuration.
@@ -63,6 +66,7 @@ impl Repo {
     /// The repository around `start` (see `config::find_root`) with its tfw.toml.
     pub fn open(start: &Path) -> anyhow::Result<Self> {
         // Canonical: `-C sandbox/../prodstack` is prodstack, whatever sandbox holds.
+        let given = start.to_path_buf();
         let start = start
             .canonicalize()
             .with_context(|| format!("reading {}", start.display()))?;
@@ -79,6 +83,7 @@ impl Repo {
             exclude: builder.build()?,
             content_ids: false,
             listing: OnceLock::new(),
+            start: (given, start),
         })
     }
 
@@ -161,10 +166,15 @@ impl Repo {
     /// The stack in `dir`, whatever it holds: the current directory is always a stack. Only
     /// its own directory is listed, as deep as the env patterns reach.
     pub fn stack_at(&self, dir: &Path) -> anyhow::Result<Stack> {
-        let canonical = dir
-            .canonicalize()
-            .with_context(|| format!("reading {}", dir.display()))?;
-        readable(&canonical)?;
+        let canonical = if dir == self.start.0 {
+            self.start.1.clone()
+        } else {
+            let canonical = dir
+                .canonicalize()
+                .with_context(|| format!("reading {}", dir.display()))?;
+            readable(&canonical)?;
+            canonical
+        };
         let path = relative_path(&self.root, &canonical);
         let depth = self
             .all_patterns()

@@ -155,6 +155,14 @@ fn real_path(dir: &Path) -> PathBuf {
     })
 }
 
+/// The local modules the stack in `dir` calls that are the repository's files: not those
+/// installed into the data dir (init's copies, `./.terraform/modules/…`).
+pub fn repository_modules(dir: &Path) -> Result<Vec<PathBuf>, Unreadable> {
+    let mut modules = local_modules(dir)?;
+    modules.retain(|m| !m.starts_with(".terraform"));
+    Ok(modules)
+}
+
 /// `path` seen from `base` (both absolute), with `..` where it lies outside.
 fn relative_to(base: &Path, path: &Path) -> PathBuf {
     let common = base

@@ -7,6 +7,14 @@ use crate::terraform::hcl::{json_bodies, parse_body};
 use std::collections::BTreeMap;
 use types::{Type, Value};
 
+/// Whether Terraform loads the var file `name` from a stack directory without being told:
+/// `terraform.tfvars`, `*.auto.tfvars` and their `.json` forms.
+pub fn is_automatic(name: &str) -> bool {
+    matches!(name, "terraform.tfvars" | "terraform.tfvars.json")
+        || name.ends_with(".auto.tfvars")
+        || name.ends_with(".auto.tfvars.json")
+}
+
 /// One `variable` block of a stack's root module.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Declared {

@@ -91,6 +91,27 @@ fn all_runs_dependencies_first_and_destroy_in_reverse() {
 }
 
 #[test]
+fn with_jobs_a_dependent_waits_for_its_dependency_to_finish() {
+    // network's init is held: with two workers app could start at once, but must not.
+    let test = chain();
+    let released = test.path("released");
+    let test = test.env("FAKE_TF_HOLD_init_network", &released);
+    let all = test.spawn(["--all", "-j", "2", "stg", "plan"]);
+    test.wait_for_ready();
+    std::fs::write(&released, "").unwrap();
+    assert_eq!(all.wait().0, 0);
+    let run = test.finish(std::process::Command::new("true").output().unwrap());
+    let stacks: Vec<String> = run
+        .calls
+        .iter()
+        .map(|c| c.cwd.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let network_done = stacks.iter().rposition(|s| s == "network").unwrap();
+    let app_starts = stacks.iter().position(|s| s == "app").unwrap();
+    assert!(network_done < app_starts, "{:?}", run.lines());
+}
+
+#[test]
 fn a_failed_dependency_skips_its_dependents() {
     let run = chain()
         .env("FAKE_TF_EXIT_plan_network", "1")

@@ -96,11 +96,16 @@ fn waiting_ends_at_ctrl_c_or_sigterm_with_nothing_started() {
 #[test]
 fn per_env_data_dirs_wait_only_for_the_same_envs_init() {
     let test = Test::stack().env("FAKE_TF_HOLD_apply", "released");
-    let first = test.spawn(["stg", "apply"]);
+    let mut first = test.spawn(["stg", "apply"]);
     test.wait_for_ready();
-    // Another env runs alongside; the same env's init is already done, so it runs too.
+    // Another env runs alongside; the same env's init is already done, so it runs too: both
+    // finish while stg's apply still holds.
     test.run_with(["dev", "plan"]).status(0);
     test.run_with(["stg", "plan"]).status(0);
+    assert!(
+        first.is_running(),
+        "the held apply ended before the others ran"
+    );
     fs::write(test.path("released"), "").unwrap();
     assert_eq!(first.wait().0, 0);
 }

@@ -48,11 +48,13 @@ if "FAKE_TF_APPEND_" + command in os.environ:
     with open(os.environ["FAKE_TF_APPEND_" + command], "a") as f:
         f.write("# edited while terraform ran\n")
 
-# FAKE_TF_HOLD_<command>=FILE: say so in FAKE_TF_READY, then run until FILE exists.
-if "FAKE_TF_HOLD_" + command in os.environ:
+# FAKE_TF_HOLD_<command>=FILE (or FAKE_TF_HOLD_<command>_<dir name>, for one stack): say so
+# in FAKE_TF_READY, then run until FILE exists.
+hold = os.environ.get(f"FAKE_TF_HOLD_{command}_{here}", os.environ.get("FAKE_TF_HOLD_" + command))
+if hold:
     open(os.environ["FAKE_TF_READY"], "w").close()
     deadline = time.time() + 30
-    while time.time() < deadline and not os.path.exists(os.environ["FAKE_TF_HOLD_" + command]):
+    while time.time() < deadline and not os.path.exists(hold):
         time.sleep(0.02)
 
 if "FAKE_TF_KILL_" + command in os.environ:
