@@ -3,10 +3,14 @@
 //! untracked files of the directories that matter; elsewhere, a walk. Both apply one filter.
 
 use crate::parallel::in_parallel;
-use crate::repo::git_index::{self, GitDir, ObjectId, Stat};
+use crate::repo::git_index::{self, GitDir, ObjectId};
 use crate::repo::gitignore::Ignores;
+use crate::repo::listing_cache::{
+    self, DirNames, DirStat, IndexFiles, Kind, ListingCache, Tracked,
+};
 use globset::GlobSet;
-use std::cell::OnceCell;
+use std::borrow::Cow;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
@@ -43,6 +47,8 @@ impl Status {
 pub struct Filter<'a> {
     pub exclude: &'a GlobSet,
     pub relevant: &'a (dyn Fn(&str) -> bool + Sync),
+    /// What `exclude` and `relevant` were made from: the listing cache holds for these only.
+    pub rules: &'a str,
 }
 
 impl Filter<'_> {
@@ -133,8 +139,23 @@ impl Listing {
         scope: Scope,
         content_ids: bool,
     ) -> anyhow::Result<Self> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Self::read_at(root, filter, scope, content_ids, now)
+    }
+
+    /// `read` at `now` (seconds since the epoch), which decides what is recent enough not to
+    /// be kept in the listing cache.
+    fn read_at(
+        root: &Path,
+        filter: &Filter,
+        scope: Scope,
+        content_ids: bool,
+        now: i64,
+    ) -> anyhow::Result<Self> {
         let mut files = match git_index::locate(root) {
-            Some(git) => git_files(root, &git, filter, scope, content_ids)?,
+            Some(git) => git_files(root, &git, filter, scope, content_ids, now)?,
             None => walk(root, filter, scope),
         };
         files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -263,26 +284,16 @@ impl<'a> Subtree<'a> {
 
 type File = (String, Meta);
 
-/// The index's entries within `scope`, checked against the disk, plus the untracked files of
-/// every directory that holds a kept tracked file (and of new directories found there).
-fn git_files(
-    root: &Path,
-    git: &GitDir,
-    filter: &Filter,
-    scope: Scope,
-    content_ids: bool,
-) -> anyhow::Result<Vec<File>> {
-    let prefix = match root.strip_prefix(&git.top).ok().and_then(Path::to_str) {
-        Some("") => String::new(),
-        Some(relative) => format!("{relative}/"),
-        None => anyhow::bail!("{} is not inside its git work tree", root.display()),
-    };
+/// The index's relevant entries, relative to the root (`prefix` is the root relative to the
+/// work tree's top), and every directory git has a file in; `None` when the index is one
+/// neither tfw nor git can read.
+fn index_files(git: &GitDir, filter: &Filter, prefix: &str) -> Option<IndexFiles> {
     let mut tracked: Vec<Tracked> = Vec::new();
     // Every directory git has a file in, relevant or not: a directory on disk that is not
     // among them holds only untracked files.
     let mut git_dirs: HashSet<String> = HashSet::new();
     let mut last_parent = String::from("\0");
-    let Some(index_time) = git_index::read(git, &mut |entry| {
+    let index_time = git_index::read(git, &mut |entry| {
         let Some(entry) = entry else {
             tracked.clear();
             git_dirs.clear();
@@ -292,7 +303,7 @@ fn git_files(
         // A path that is not UTF-8 cannot be named in tfw.toml or an env pattern: not listed.
         let Some(path) = std::str::from_utf8(entry.path)
             .ok()
-            .and_then(|p| p.strip_prefix(prefix.as_str()))
+            .and_then(|p| p.strip_prefix(prefix))
         else {
             return;
         };
@@ -304,7 +315,7 @@ fn git_files(
                 dir = dir.rfind('/').map_or("", |i| &dir[..i]);
             }
         }
-        if scope.contains(path) && filter.keep(path, entry.is_symlink()) {
+        if filter.keep(path, entry.is_symlink()) {
             tracked.push(Tracked {
                 path: path.to_string(),
                 staged: entry.stat,
@@ -313,71 +324,112 @@ fn git_files(
                 symlink: entry.is_symlink(),
             });
         }
-    }) else {
-        // Neither tfw nor git can read this index (a broken `.git`): list the disk as it is.
-        return Ok(walk(root, filter, scope));
-    };
-    let tracked_paths: HashSet<&str> = tracked.iter().map(|t| t.path.as_str()).collect();
-    // The tracked entries of each directory: checked with the directory open, one component
-    // to look up per file instead of a whole path.
-    let mut by_dir: HashMap<&str, Vec<&Tracked>> = HashMap::new();
-    for entry in &tracked {
-        let parent = entry.path.rfind('/').map_or("", |i| &entry.path[..i]);
-        by_dir.entry(parent).or_default().push(entry);
-    }
-    let mut dirs: Vec<&str> = std::iter::once(scope.dir)
-        .chain(by_dir.keys().copied())
-        .collect();
-    // Ancestors between the scope's directory and each parent, so that new directories there
-    // are found too.
-    for i in 0..dirs.len() {
-        let mut dir = dirs[i];
-        while dir.len() > scope.dir.len() {
-            dir = dir.rfind('/').map_or("", |i| &dir[..i]);
-            dirs.push(dir);
-        }
-    }
-    dirs.sort_unstable();
-    dirs.dedup();
-    let side = GitSide {
-        tracked: &tracked_paths,
-        git_dirs: &git_dirs,
-        top: &git.top,
-        git_dir: &git.git_dir,
-        prefix: &prefix,
-    };
-    let parts = in_parallel(&dirs, |part| {
-        let walker = Walker {
-            root,
-            filter,
-            scope,
-            git: Some((&side, OnceCell::new())),
-        };
-        let mut files = Vec::new();
-        for dir in part {
-            let present = walker.read_dir(dir, &mut files);
-            let entries = by_dir.get(dir).map_or(&[][..], Vec::as_slice);
-            let verifier = Verifier {
-                present: &present,
-                index_time,
-                content_ids,
-            };
-            verifier.verify(root, dir, entries, &mut files);
-        }
-        files
-    });
-    Ok(parts.into_iter().flatten().collect())
+    })?;
+    Some(IndexFiles {
+        tracked,
+        git_dirs: git_dirs.into_iter().collect(),
+        index_time,
+    })
 }
 
-/// One tracked file as the index has it.
-struct Tracked {
-    path: String,
-    /// Its stat data when it was staged (`None`: read through `git ls-files`).
-    staged: Option<Stat>,
-    /// The staged content's id (`None` in a SHA-256 repository).
-    id: Option<ObjectId>,
-    skip_worktree: bool,
-    symlink: bool,
+/// The index's entries within `scope`, checked against the disk, plus the untracked files of
+/// every directory that holds a kept tracked file (and of new directories found there). What
+/// was read is kept in the listing cache for the next run.
+fn git_files(
+    root: &Path,
+    git: &GitDir,
+    filter: &Filter,
+    scope: Scope,
+    content_ids: bool,
+    now: i64,
+) -> anyhow::Result<Vec<File>> {
+    let prefix = match root.strip_prefix(&git.top).ok().and_then(Path::to_str) {
+        Some("") => String::new(),
+        Some(relative) => format!("{relative}/"),
+        None => anyhow::bail!("{} is not inside its git work tree", root.display()),
+    };
+    let mut cache = ListingCache::open(git, format!("{prefix}\0{}", filter.rules));
+    let key = listing_cache::index_key(&git.index, git.id_len);
+    if key.as_deref().and_then(|key| cache.index(key)).is_none() {
+        let Some(files) = index_files(git, filter, &prefix) else {
+            // Neither tfw nor git can read this index (a broken `.git`): list the disk as it is.
+            return Ok(walk(root, filter, scope));
+        };
+        // An index without a checksum is never found in the cache (no key is empty).
+        cache.set_index(key.unwrap_or_default(), files);
+    }
+    let (listed, read) = {
+        let files = cache.current_index().expect("the index was just kept");
+        let tracked: Vec<&Tracked> = files
+            .tracked
+            .iter()
+            .filter(|t| scope.contains(&t.path))
+            .collect();
+        let git_dirs: HashSet<&str> = files.git_dirs.iter().map(String::as_str).collect();
+        let tracked_paths: HashSet<&str> = tracked.iter().map(|t| t.path.as_str()).collect();
+        // The tracked entries of each directory: checked with the directory open, one
+        // component to look up per file instead of a whole path.
+        let mut by_dir: HashMap<&str, Vec<&Tracked>> = HashMap::new();
+        for entry in &tracked {
+            let parent = entry.path.rfind('/').map_or("", |i| &entry.path[..i]);
+            by_dir.entry(parent).or_default().push(entry);
+        }
+        let mut dirs: Vec<&str> = std::iter::once(scope.dir)
+            .chain(by_dir.keys().copied())
+            .collect();
+        // Ancestors between the scope's directory and each parent, so that new directories
+        // there are found too.
+        for i in 0..dirs.len() {
+            let mut dir = dirs[i];
+            while dir.len() > scope.dir.len() {
+                dir = dir.rfind('/').map_or("", |i| &dir[..i]);
+                dirs.push(dir);
+            }
+        }
+        dirs.sort_unstable();
+        dirs.dedup();
+        let side = GitSide {
+            tracked: &tracked_paths,
+            git_dirs: &git_dirs,
+            top: &git.top,
+            git_dir: &git.git_dir,
+            prefix: &prefix,
+            cache: &cache,
+            now,
+        };
+        let index_time = files.index_time;
+        let parts = in_parallel(&dirs, |part| {
+            let walker = Walker {
+                root,
+                filter,
+                scope,
+                git: Some((&side, OnceCell::new())),
+                read: RefCell::default(),
+            };
+            let mut files = Vec::new();
+            for dir in part {
+                let present = walker.read_dir(dir, &mut files);
+                let entries = by_dir.get(dir).map_or(&[][..], Vec::as_slice);
+                let verifier = Verifier {
+                    present: &present,
+                    index_time,
+                    content_ids,
+                };
+                verifier.verify(root, dir, entries, &mut files);
+            }
+            (files, walker.read.into_inner())
+        });
+        let mut listed = Vec::new();
+        let mut read = Vec::new();
+        for (files, dirs) in parts {
+            listed.extend(files);
+            read.extend(dirs);
+        }
+        (listed, read)
+    };
+    cache.set_dirs(read);
+    cache.save();
+    Ok(listed)
 }
 
 /// What tells a tracked file's status in one directory.
@@ -437,6 +489,7 @@ fn walk(root: &Path, filter: &Filter, scope: Scope) -> Vec<File> {
         filter,
         scope,
         git: None,
+        read: RefCell::default(),
     }
     .read_dir(scope.dir, &mut files);
     files
@@ -445,11 +498,15 @@ fn walk(root: &Path, filter: &Filter, scope: Scope) -> Vec<File> {
 /// What a walk inside a git work tree needs to tell tracked, untracked and ignored apart.
 struct GitSide<'a> {
     tracked: &'a HashSet<&'a str>,
-    git_dirs: &'a HashSet<String>,
+    git_dirs: &'a HashSet<&'a str>,
     top: &'a Path,
     git_dir: &'a Path,
     /// The root relative to the work tree's top (`""` or `dir/`): gitignore rules use the top.
     prefix: &'a str,
+    /// The names of directories read before, trusted while their stat data are unchanged.
+    cache: &'a ListingCache,
+    /// Seconds since the epoch when the listing began (see `DirStat::is_recent`).
+    now: i64,
 }
 
 struct Walker<'a> {
@@ -459,6 +516,8 @@ struct Walker<'a> {
     /// In git: what git tracks, and its ignore rules, read on the first untracked path (most
     /// directories have none; each worker thread reads its own).
     git: Option<(&'a GitSide<'a>, OnceCell<Ignores>)>,
+    /// The directories this walker read, to keep in the listing cache.
+    read: RefCell<Vec<(String, DirStat, DirNames)>>,
 }
 
 impl Walker<'_> {
@@ -483,32 +542,23 @@ impl Walker<'_> {
     fn read_dir(&self, dir: &str, out: &mut Vec<File>) -> HashSet<String> {
         let mut tracked_here = HashSet::new();
         // An unreadable directory lists nothing: discovery lists what it can reach.
-        let Ok(entries) = std::fs::read_dir(self.root.join(dir)) else {
+        let Some(names) = self.names(dir) else {
             return tracked_here;
         };
-        for entry in entries.flatten() {
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            if name.starts_with('.') {
-                continue;
-            }
+        for (name, kind) in names.iter() {
             let path = if dir.is_empty() {
-                name
+                name.clone()
             } else {
                 format!("{dir}/{name}")
             };
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                if self.filter.excludes_dir(&path) || !self.scope.reaches_into(&path) {
+            if *kind == Kind::Dir {
+                if !self.scope.reaches_into(&path) {
                     continue;
                 }
                 let descend = match &self.git {
                     None => true,
                     Some((git, _)) => {
-                        !git.git_dirs.contains(&path) && !self.is_ignored(&path, true)
+                        !git.git_dirs.contains(path.as_str()) && !self.is_ignored(&path, true)
                     }
                 };
                 if descend {
@@ -516,8 +566,7 @@ impl Walker<'_> {
                 }
                 continue;
             }
-            let symlink = kind.is_symlink();
-            if !self.scope.contains(&path) || !self.filter.keep(&path, symlink) {
+            if !self.scope.contains(&path) {
                 continue;
             }
             let status = match &self.git {
@@ -531,12 +580,66 @@ impl Walker<'_> {
             };
             let meta = Meta {
                 status,
-                symlink,
+                symlink: *kind == Kind::Symlink,
                 id: None,
             };
             out.push((path, meta));
         }
         tracked_here
+    }
+
+    /// The entries of `dir` the filter keeps (files) or that can hold some (directories not
+    /// hidden or excluded): from the listing cache while the directory is unchanged.
+    fn names(&self, dir: &str) -> Option<Cow<'_, DirNames>> {
+        let absolute = self.root.join(dir);
+        let git = self.git.as_ref().map(|(git, _)| git);
+        // Taken before reading: a change made while reading leaves the kept stat data stale,
+        // so the next run reads the directory again.
+        let stat = match git {
+            Some(_) => Some(DirStat::of(&std::fs::metadata(&absolute).ok()?)),
+            None => None,
+        };
+        if let (Some(git), Some(stat)) = (git, &stat) {
+            if let Some(names) = git.cache.dir(dir, stat) {
+                return Some(Cow::Borrowed(names));
+            }
+        }
+        let mut names = DirNames::new();
+        for entry in std::fs::read_dir(&absolute).ok()?.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = if dir.is_empty() {
+                name.clone()
+            } else {
+                format!("{dir}/{name}")
+            };
+            if kind.is_dir() {
+                if !self.filter.excludes_dir(&path) {
+                    names.push((name, Kind::Dir));
+                }
+            } else if self.filter.keep(&path, kind.is_symlink()) {
+                let kind = match kind.is_symlink() {
+                    true => Kind::Symlink,
+                    false => Kind::File,
+                };
+                names.push((name, kind));
+            }
+        }
+        if let (Some(git), Some(stat)) = (git, stat) {
+            if !stat.is_recent(git.now) {
+                self.read
+                    .borrow_mut()
+                    .push((dir.to_string(), stat, names.clone()));
+            }
+        }
+        Some(Cow::Owned(names))
     }
 }
 
@@ -548,6 +651,7 @@ mod tests {
         let filter = Filter {
             exclude,
             relevant: &|_| true,
+            rules: "",
         };
         Listing::read(root, &filter, scope, false)
             .unwrap()
@@ -591,6 +695,7 @@ mod tests {
             &Filter {
                 exclude: &GlobSet::empty(),
                 relevant: &|_| true,
+                rules: "",
             },
             Scope::ALL,
             false,
@@ -681,5 +786,70 @@ mod tests {
             "a new directory is walked"
         );
         assert_eq!(status("docs/new/x.tf"), Some(Status::Untracked));
+    }
+
+    #[test]
+    fn the_listing_cache_is_used_and_never_outlives_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, &["stack/main.tf", "stack/dev.tfvars", "other/x.tf"]);
+        git(root, &["init", "-q"]);
+        git(root, &["add", "-A"]);
+        let filter = Filter {
+            exclude: &GlobSet::empty(),
+            relevant: &|_| true,
+            rules: "",
+        };
+        // Seen from a minute later, nothing here is recent: every directory read is kept.
+        let later = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            + 60;
+        let list = || {
+            let listing = Listing::read_at(root, &filter, Scope::ALL, true, later).unwrap();
+            let files: Vec<(String, Status, bool)> = (0..listing.ends.len())
+                .map(|i| {
+                    let meta = listing.meta[i];
+                    (listing.path(i).to_string(), meta.status, meta.id.is_some())
+                })
+                .collect();
+            files
+        };
+        let first = list();
+        let git_dir = git_index::locate(root).unwrap();
+        let cache = ListingCache::open(&git_dir, "\0".to_string());
+        let stack = std::fs::metadata(root.join("stack")).unwrap();
+        assert!(cache.dir("stack", &DirStat::of(&stack)).is_some());
+        let key = listing_cache::index_key(&git_dir.index, 20).unwrap();
+        assert!(cache.index(&key).is_some());
+        assert_eq!(list(), first, "a second listing from the cache is the same");
+        // A new file, a deleted one, an edited one, and a staged one: each is seen.
+        write(root, &["stack/stg.tfvars"]);
+        std::fs::remove_file(root.join("other/x.tf")).unwrap();
+        std::fs::write(root.join("stack/main.tf"), "variable \"a\" {}\n").unwrap();
+        let status = |files: &[(String, Status, bool)], path: &str| {
+            files.iter().find(|f| f.0 == path).map(|f| (f.1, f.2))
+        };
+        let changed = list();
+        assert_eq!(
+            status(&changed, "stack/stg.tfvars"),
+            Some((Status::Untracked, false))
+        );
+        assert_eq!(
+            status(&changed, "other/x.tf"),
+            Some((Status::Deleted, false))
+        );
+        assert_eq!(
+            status(&changed, "stack/main.tf"),
+            Some((Status::Tracked, false))
+        );
+        git(root, &["add", "-A"]);
+        let staged = list();
+        assert_eq!(
+            status(&staged, "stack/stg.tfvars"),
+            Some((Status::Tracked, true))
+        );
+        assert_eq!(status(&staged, "other/x.tf"), None);
     }
 }

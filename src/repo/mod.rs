@@ -4,6 +4,7 @@
 pub mod git_index;
 pub mod gitignore;
 pub mod listing;
+mod listing_cache;
 pub mod paths;
 mod stack;
 
@@ -147,9 +148,16 @@ impl Repo {
 
     fn list(&self, scope: Scope, content_ids: bool) -> anyhow::Result<Listing> {
         let relevant = self.relevant();
+        let rules: Vec<&str> = self
+            .all_patterns()
+            .map(|p| p.name_suffix())
+            .chain(["\0"])
+            .chain(self.settings.exclude.iter().map(String::as_str))
+            .collect();
         let filter = Filter {
             exclude: &self.exclude,
             relevant: &relevant,
+            rules: &rules.join("\n"),
         };
         Listing::read(&self.root, &filter, scope, content_ids)
     }
