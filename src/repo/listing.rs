@@ -599,10 +599,10 @@ impl Walker<'_> {
             Some(_) => Some(DirStat::of(&std::fs::metadata(&absolute).ok()?)),
             None => None,
         };
-        if let (Some(git), Some(stat)) = (git, &stat) {
-            if let Some(names) = git.cache.dir(dir, stat) {
-                return Some(Cow::Borrowed(names));
-            }
+        if let (Some(git), Some(stat)) = (git, &stat)
+            && let Some(names) = git.cache.dir(dir, stat)
+        {
+            return Some(Cow::Borrowed(names));
         }
         let mut names = DirNames::new();
         for entry in std::fs::read_dir(&absolute).ok()?.flatten() {
@@ -632,12 +632,12 @@ impl Walker<'_> {
                 names.push((name, kind));
             }
         }
-        if let (Some(git), Some(stat)) = (git, stat) {
-            if !stat.is_recent(git.now) {
-                self.read
-                    .borrow_mut()
-                    .push((dir.to_string(), stat, names.clone()));
-            }
+        if let (Some(git), Some(stat)) = (git, stat)
+            && !stat.is_recent(git.now)
+        {
+            self.read
+                .borrow_mut()
+                .push((dir.to_string(), stat, names.clone()));
         }
         Some(Cow::Owned(names))
     }
