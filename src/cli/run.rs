@@ -8,6 +8,7 @@ use crate::config::env_name;
 use crate::error::Error;
 use crate::graph;
 use crate::guard::{self, Decision, Situation, Target};
+use crate::parallel::in_parallel;
 use crate::repo::{Presence, Repo, Stack};
 use crate::run_all::{self, Job};
 use crate::terraform::Prepared;
@@ -122,17 +123,27 @@ fn init_policy(arguments: &Arguments) -> InitPolicy {
     }
 }
 
+/// Whether stdin is a terminal, asked once however many stacks run.
+fn stdin_is_terminal() -> bool {
+    static IS_TERMINAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *IS_TERMINAL.get_or_init(|| std::io::stdin().is_terminal())
+}
+
+/// Resolves one stack's run; `sources` are its terraform files (`Repo::terraform_sources`).
 fn prepare(
     arguments: &Arguments,
     repo: &Repo,
     stack: &Stack,
+    sources: &[(String, String)],
     request: &Request,
     step: Option<&StepEnvironment>,
 ) -> Result<Prepared, Error> {
     let mut config = repo.settings.stack(&stack.path);
     // A module source inside `.terraform/` (`./.terraform/modules/…`) only exists in the one
     // data dir where it was installed: such a stack keeps terraform's single data dir.
-    if config.data_dir == DataDirMode::PerEnv && init_stamp::calls_modules_in_data_dir(&stack.dir) {
+    if config.data_dir == DataDirMode::PerEnv
+        && init_stamp::calls_modules_in_data_dir(&stack.dir, sources)
+    {
         config.data_dir = DataDirMode::Shared;
         if !arguments.quiet {
             let _ = output::eprint(
@@ -153,11 +164,11 @@ fn prepare(
         .as_deref()
         .and_then(Path::file_name)
         .is_some_and(|name| name.to_string_lossy().starts_with("tofu"));
-    let early_evaluation = is_tofu && init_stamp::init_reads_variables(&stack.dir);
+    let early_evaluation = is_tofu && init_stamp::init_reads_variables(sources);
     let mut input_files = vec![backend_file.clone()];
     let mut vars = Vec::new();
     if early_evaluation {
-        let exists = |path: &Path| path.is_file();
+        let exists = |path: &Path| repo.is_file(stack, path);
         let stack_at = (stack.dir.as_path(), stack.path.as_str());
         input_files.extend(
             resolve::var_files(&config, &request.env, stack_at, &exists).unwrap_or_default(),
@@ -181,7 +192,7 @@ fn prepare(
             false
         }
     };
-    let is_file = |path: &Path| path.is_file();
+    let is_file = |path: &Path| repo.is_file(stack, path);
     let context = Context {
         stack_dir: &stack.dir,
         stack_path: &stack.path,
@@ -191,7 +202,7 @@ fn prepare(
         known_envs: &stack.envs,
         program: &binary.name,
         user_data_dir: user_data_dir.is_some(),
-        stdin_is_terminal: !arguments.atlantis && std::io::stdin().is_terminal(),
+        stdin_is_terminal: !arguments.atlantis && stdin_is_terminal(),
         init: init_policy(arguments),
         init_up_to_date: &init_up_to_date,
         is_file: &is_file,
@@ -218,9 +229,7 @@ fn guard_decision(arguments: &Arguments, repo: &Repo, request: &Request) -> Deci
         command: &request.command,
         args: &request.args,
         // A run step never prompts: Atlantis's stdin is a pipe nobody writes to.
-        terminal: !arguments.atlantis
-            && std::io::stdin().is_terminal()
-            && std::io::stderr().is_terminal(),
+        terminal: !arguments.atlantis && stdin_is_terminal() && std::io::stderr().is_terminal(),
         token: arguments.confirm.as_deref(),
     })
 }
@@ -303,7 +312,8 @@ fn run_one(
     request: &Request,
     step: Option<&StepEnvironment>,
 ) -> anyhow::Result<i32> {
-    let prepared = prepare(arguments, repo, stack, request, step)?;
+    let sources = repo.terraform_sources(stack);
+    let prepared = prepare(arguments, repo, stack, &sources, request, step)?;
     let decision = guard_decision(arguments, repo, request);
     if arguments.dry_run {
         output::print(&dry_run_text(&decision, &prepared.plan))?;
@@ -314,9 +324,9 @@ fn run_one(
     executor(arguments).execute(&prepared, &Output::Inherit)
 }
 
-/// A stack in `--all`'s order: the jobs (indices in that order) it waits for, and its level
-/// (none with `--no-deps`).
-type Ordered<'a> = (&'a Stack, Vec<usize>, Option<usize>);
+/// A stack in `--all`'s order: its index among the stacks given, the jobs (indices in that
+/// order) it waits for, and its level (none with `--no-deps`).
+type Ordered<'a> = (&'a Stack, usize, Vec<usize>, Option<usize>);
 
 /// The stacks in the order `--all` runs them: dependencies first (dependents first for a
 /// destroy); path order with `--no-deps`.
@@ -324,12 +334,22 @@ fn dependency_order<'a>(
     arguments: &Arguments,
     repo: &Repo,
     stacks: &[&'a Stack],
+    sources: &[graph::Sources],
     request: &Request,
 ) -> anyhow::Result<Vec<Ordered<'a>>> {
     if arguments.no_deps {
-        return Ok(stacks.iter().map(|s| (*s, Vec::new(), None)).collect());
+        return Ok(stacks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (*s, i, Vec::new(), None))
+            .collect());
     }
-    let graph = graph::build(repo, stacks, &request.env)?;
+    let graph = graph::build(
+        repo,
+        stacks,
+        &request.env,
+        &sources.iter().collect::<Vec<_>>(),
+    )?;
     for unresolved in &graph.unresolved {
         output::eprint(&format!("tfw: note: {unresolved}: not ordered by it\n"))?;
     }
@@ -347,7 +367,7 @@ fn dependency_order<'a>(
         .iter()
         .map(|&i| {
             let waits = waits[i].iter().map(|&w| position(w)).collect();
-            (stacks[i], waits, Some(levels[i]))
+            (stacks[i], i, waits, Some(levels[i]))
         })
         .collect())
 }
@@ -414,19 +434,24 @@ fn run_all(
         }
         .into());
     }
-    let order = dependency_order(arguments, repo, &with_env, request)?;
-    let jobs: Vec<Job> = order
-        .iter()
-        .map(|(stack, waits, _)| Job {
-            stack,
-            prepared: prepare(arguments, repo, stack, request, step),
-            waits: waits.clone(),
-        })
-        .collect();
+    let sources = graph::read_sources(repo, &with_env);
+    let order = dependency_order(arguments, repo, &with_env, &sources, request)?;
+    let jobs: Vec<Job> = in_parallel(&order, |part| {
+        part.iter()
+            .map(|(stack, index, waits, _)| Job {
+                stack,
+                prepared: prepare(arguments, repo, stack, &sources[*index], request, step),
+                waits: waits.clone(),
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let decision = guard_decision(arguments, repo, request);
     if arguments.dry_run {
         let mut text = String::new();
-        for (job, (_, _, level)) in jobs.iter().zip(&order) {
+        for (job, (_, _, _, level)) in jobs.iter().zip(&order) {
             let level = level.map_or(String::new(), |level| format!(" (level {level})"));
             text.push_str(&format!("# stack: {}{level}\n", job.stack.name()));
             match &job.prepared {

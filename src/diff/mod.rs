@@ -133,7 +133,7 @@ pub fn diff(repo: &Repo, stack: &Stack, a: &str, b: &str) -> Result<StackDiff, E
     }
     let (inputs_a, values_a) = inputs(repo, stack, a)?;
     let (inputs_b, values_b) = inputs(repo, stack, b)?;
-    let sources = stack.terraform_sources();
+    let sources = repo.terraform_sources(stack);
     let declared = variables::declared(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
     let names: BTreeSet<&String> = values_a.keys().chain(values_b.keys()).collect();
     let variables = names

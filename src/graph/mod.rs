@@ -4,6 +4,7 @@
 //! reported as unresolved, never guessed.
 
 use crate::error::Error;
+use crate::parallel::in_parallel;
 use crate::repo::{Repo, Stack};
 use crate::terraform::backend;
 use crate::terraform::hcl::{Parsed, attribute, backend_in, parse_attributes, parse_body};
@@ -37,7 +38,7 @@ fn values(
     sources: &[(String, String)],
 ) -> BTreeMap<String, String> {
     let mut values = BTreeMap::new();
-    for (_, text) in sources {
+    for (_, text) in hcl(sources) {
         if let Ok(body) = parse_body(text) {
             for block in body.blocks().filter(|b| b.identifier() == "variable") {
                 let default = attribute(block.body(), "default").and_then(literal);
@@ -52,9 +53,16 @@ fn values(
     let files =
         crate::terraform::resolve::var_files(&config, env, (&stack.dir, &stack.path), &exists)
             .unwrap_or_default();
-    let automatic = ["terraform.tfvars"].map(std::path::PathBuf::from);
-    for file in automatic.iter().chain(&files) {
-        let Ok(text) = std::fs::read_to_string(stack.dir.join(file)) else {
+    // Terraform's order: terraform.tfvars, its JSON twin, then *.auto.tfvars* by name.
+    let mut automatic: Vec<String> = repo
+        .file_names(stack)
+        .into_iter()
+        .filter(|name| variables::is_automatic(name))
+        .collect();
+    automatic.sort_by_key(|name| (!name.starts_with("terraform.tfvars"), name.clone()));
+    let automatic = automatic.into_iter().map(std::path::PathBuf::from);
+    for file in automatic.chain(files) {
+        let Ok(text) = std::fs::read_to_string(stack.dir.join(&file)) else {
             continue;
         };
         let is_json = file.extension().is_some_and(|e| e == "json");
@@ -123,8 +131,7 @@ fn own_state(
     env: &str,
     sources: &[(String, String)],
 ) -> Option<String> {
-    let kind = sources
-        .iter()
+    let kind = hcl(sources)
         .filter_map(|(_, text)| backend_in(&parse_body(text).ok()?))
         .next();
     let pattern = repo.settings.stack(&stack.path).backend_config;
@@ -147,24 +154,29 @@ fn line_of(text: &str, needle: &str) -> usize {
         .map_or(1, |i| i + 1)
 }
 
-/// A stack's `.tf` files by name, with their text.
-type Sources = Vec<(String, String)>;
+/// A stack's `.tf` and `.tf.json` files by name, with their text.
+pub type Sources = Vec<(String, String)>;
 
-/// The stack's `.tf` files (what tfw evaluates here is HCL).
-fn sources(stack: &Stack) -> Sources {
-    let mut sources = stack.terraform_sources();
-    sources.retain(|(name, _)| name.ends_with(".tf"));
-    sources
+/// The `.tf` files among a stack's sources (what tfw evaluates here is HCL).
+fn hcl(sources: &[(String, String)]) -> impl Iterator<Item = &(String, String)> {
+    sources.iter().filter(|(name, _)| name.ends_with(".tf"))
 }
 
-/// The graph of `env` among `stacks` (those that have it).
-pub fn build(repo: &Repo, stacks: &[&Stack], env: &str) -> Result<Graph, Error> {
-    let all_sources: Vec<Sources> = stacks.iter().map(|s| sources(s)).collect();
-    build_from(repo, stacks, env, &all_sources.iter().collect::<Vec<_>>())
+/// Each stack's sources, read once for every env's graph and every run.
+pub fn read_sources(repo: &Repo, stacks: &[&Stack]) -> Vec<Sources> {
+    in_parallel(stacks, |part| {
+        part.iter()
+            .map(|stack| repo.terraform_sources(stack))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
-/// `build` with each stack's `.tf` files already read (`all_sources[i]` is `stacks[i]`'s).
-fn build_from(
+/// The graph of `env` among `stacks` (those that have it), each stack's sources already read
+/// (`all_sources[i]` is `stacks[i]`'s).
+pub fn build(
     repo: &Repo,
     stacks: &[&Stack],
     env: &str,
@@ -204,10 +216,7 @@ fn build_from(
         }
         let mut vars = None;
         // Most stacks read no other state: a byte search spares them the parse.
-        for (file, text) in sources
-            .iter()
-            .filter(|(_, t)| t.contains("terraform_remote_state"))
-        {
+        for (file, text) in hcl(sources).filter(|(_, t)| t.contains("terraform_remote_state")) {
             let Ok(body) = parse_body(text) else {
                 continue;
             };
@@ -305,7 +314,7 @@ pub fn by_env<'a>(
             .flat_map(|s| s.envs.iter().map(String::as_str))
             .collect(),
     };
-    let all_sources: Vec<Sources> = stacks.iter().map(sources).collect();
+    let all_sources = read_sources(repo, &stacks.iter().collect::<Vec<_>>());
     envs.into_iter()
         .map(|env| {
             let (with_env, their_sources): (Vec<&Stack>, Vec<&Sources>) = stacks
@@ -313,7 +322,7 @@ pub fn by_env<'a>(
                 .zip(&all_sources)
                 .filter(|(s, _)| s.envs.iter().any(|e| e == env))
                 .unzip();
-            let graph = build_from(repo, &with_env, env, &their_sources)
+            let graph = build(repo, &with_env, env, &their_sources)
                 .and_then(|graph| levels(&with_env, &graph.edges).map(|_| graph));
             (env, with_env, graph)
         })

@@ -242,6 +242,16 @@ impl<'a> Subtree<'a> {
         Some(self.listing.meta[self.find(relative)?].status)
     }
 
+    /// Whether a regular file is on disk, as listed; `None` for a symbolic link (what it points
+    /// to is the disk's to say).
+    pub fn regular_on_disk(&self, relative: &str) -> Option<bool> {
+        match self.find(relative).map(|i| self.listing.meta[i]) {
+            Some(meta) if meta.symlink => None,
+            Some(meta) => Some(meta.status.on_disk()),
+            None => Some(false),
+        }
+    }
+
     /// Whether terraform would find the file.
     pub fn on_disk(&self, relative: &str) -> bool {
         self.status(relative).is_some_and(Status::on_disk)

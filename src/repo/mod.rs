@@ -130,7 +130,13 @@ impl Repo {
         let suffixes: Vec<&str> = self
             .all_patterns()
             .map(|p| p.name_suffix())
-            .chain([".tf", ".tf.json", config::FILE_NAME])
+            .chain([
+                ".tf",
+                ".tf.json",
+                ".tfvars",
+                ".tfvars.json",
+                config::FILE_NAME,
+            ])
             .collect();
         let any = suffixes.contains(&"");
         let last_bytes: Vec<u8> = suffixes
@@ -169,6 +175,68 @@ impl Repo {
         }
         let listing = self.list(Scope::ALL, self.content_ids)?;
         Ok(self.listing.get_or_init(|| listing))
+    }
+
+    /// The names of the files directly in a stack's directory, on disk now: from the listing
+    /// when the repository was listed, else read.
+    pub fn file_names(&self, stack: &Stack) -> Vec<String> {
+        match self.listing.get() {
+            Some(listing) => listing
+                .subtree(listing_dir(&stack.path))
+                .names_in("", Status::on_disk)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            None => std::fs::read_dir(&stack.dir)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect(),
+        }
+    }
+
+    /// Whether `path` (absolute) is a file: for a file directly in the stack's directory that
+    /// the listing keeps, the listing says (a stack's directory is always read in full);
+    /// anything else is asked of the disk.
+    pub fn is_file(&self, stack: &Stack, path: &Path) -> bool {
+        let listed = self.listing.get().and_then(|listing| {
+            let name = path
+                .strip_prefix(&stack.dir)
+                .ok()?
+                .to_str()
+                .filter(|n| !n.contains('/') && !n.starts_with('.'))?;
+            let relative = match stack.path.as_str() {
+                "." => name.to_string(),
+                dir => format!("{dir}/{name}"),
+            };
+            if !(self.relevant())(&relative) {
+                return None;
+            }
+            listing
+                .subtree(listing_dir(&stack.path))
+                .regular_on_disk(name)
+        });
+        listed.unwrap_or_else(|| path.is_file())
+    }
+
+    /// A stack's `.tf` and `.tf.json` files as they are on disk now, by name, with their text.
+    pub fn terraform_sources(&self, stack: &Stack) -> Vec<(String, String)> {
+        let mut sources: Vec<(String, String)> = self
+            .file_names(stack)
+            .into_iter()
+            .filter(|name| is_terraform_file(name))
+            .filter_map(|name| {
+                // Read without asking its size first (a stack's files are small), kept at the
+                // size it has.
+                let mut bytes = Vec::with_capacity(8 * 1024);
+                let file = std::fs::File::open(stack.dir.join(&name)).ok()?;
+                std::io::Read::read_to_end(&mut std::io::Read::take(file, u64::MAX), &mut bytes)
+                    .ok()?;
+                Some((name, String::from_utf8(bytes.as_slice().to_vec()).ok()?))
+            })
+            .collect();
+        sources.sort();
+        sources
     }
 
     /// The stack in `dir`, whatever it holds: the current directory is always a stack. Only

@@ -25,22 +25,6 @@ impl Stack {
         &self.name
     }
 
-    /// The stack's `.tf` and `.tf.json` files as they are on disk now, by name, with their text.
-    pub fn terraform_sources(&self) -> Vec<(String, String)> {
-        let mut sources: Vec<(String, String)> = std::fs::read_dir(&self.dir)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|name| super::is_terraform_file(name))
-            .filter_map(|name| {
-                let text = std::fs::read_to_string(self.dir.join(&name)).ok()?;
-                Some((name, text))
-            })
-            .collect();
-        sources.sort();
-        sources
-    }
-
     /// The backend config file of `env`, relative to the stack: its typed name when that is
     /// what the stack has, else what `pattern` names.
     pub fn backend_file(&self, env: &str, pattern: &EnvPattern) -> String {

@@ -192,14 +192,8 @@ pub enum Locked {
 
 /// Whether the stack in `dir` calls a module installed in the data dir
 /// (`source = "./.terraform/modules/…"`). A byte search first: most stacks never mention it.
-pub fn calls_modules_in_data_dir(dir: &Path) -> bool {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return false;
-    };
-    let mentions = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_str().is_some_and(crate::repo::is_terraform_file))
-        .any(|p| fs::read(p).is_ok_and(|bytes| bytes.windows(11).any(|w| w == b".terraform/")));
+pub fn calls_modules_in_data_dir(dir: &Path, sources: &[(String, String)]) -> bool {
+    let mentions = sources.iter().any(|(_, text)| text.contains(".terraform/"));
     mentions
         && local_modules(dir)
             .is_ok_and(|modules| modules.iter().any(|m| m.starts_with(".terraform")))
@@ -207,10 +201,7 @@ pub fn calls_modules_in_data_dir(dir: &Path) -> bool {
 
 /// Whether init of the stack in `dir` evaluates variables: its backend block or a module
 /// call's source or version refers to `var.…`. Only OpenTofu (1.8+) allows that.
-pub fn init_reads_variables(dir: &Path) -> bool {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return false;
-    };
+pub fn init_reads_variables(sources: &[(String, String)]) -> bool {
     let refers = |expression: &hcl::Expression| {
         hcl::format::to_string(expression).is_ok_and(|text| {
             text.match_indices("var.").any(|(at, _)| {
@@ -221,11 +212,10 @@ pub fn init_reads_variables(dir: &Path) -> bool {
             })
         })
     };
-    entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "tf"))
-        .filter_map(|p| fs::read_to_string(p).ok())
-        .filter_map(|text| crate::terraform::hcl::parse_body(&text).ok())
+    sources
+        .iter()
+        .filter(|(name, _)| name.ends_with(".tf"))
+        .filter_map(|(_, text)| crate::terraform::hcl::parse_body(text).ok())
         .any(|body| {
             body.blocks().any(|block| match block.identifier() {
                 "terraform" => block
@@ -516,7 +506,6 @@ mod tests {
 
     #[test]
     fn variables_in_the_backend_or_a_module_source_are_seen() {
-        let dir = tempfile::tempdir().unwrap();
         for (text, reads) in [
             (MAIN, false),
             (
@@ -529,8 +518,8 @@ mod tests {
                 false,
             ),
         ] {
-            fs::write(dir.path().join("main.tf"), text).unwrap();
-            assert_eq!(init_reads_variables(dir.path()), reads, "{text}");
+            let sources = [("main.tf".to_string(), text.to_string())];
+            assert_eq!(init_reads_variables(&sources), reads, "{text}");
         }
     }
 
