@@ -278,3 +278,29 @@ fn all_affected_runs_only_what_a_change_touches_in_order() {
         .status(0);
     assert_eq!(stacks_that_ran(&run, "plan"), ["dns"]);
 }
+
+#[test]
+fn remote_state_values_come_from_automatic_var_files_in_terraforms_order() {
+    let remote = r#"variable "env" {}
+variable "net" {}
+data "terraform_remote_state" "network" {
+  backend = "local"
+  config = {
+    path = "../${var.net}/state/${var.env}.tfstate"
+  }
+}
+"#;
+    let test = Test::new()
+        .files("app/", STACK)
+        .write("app/remote.tf", remote)
+        // terraform.tfvars loads first; *.auto.tfvars files after it, by name, win.
+        .write("app/terraform.tfvars", "net = \"nowhere\"\n")
+        .write("app/a.auto.tfvars", "net = \"elsewhere\"\n")
+        .write("app/b.auto.tfvars", "net = \"network\"\n")
+        .files("network/", STACK);
+    let run = test.run_with(["graph", "stg"]).status(0);
+    assert_eq!(
+        run.stdout(),
+        "stg:\n  app → network  (app/remote.tf:3 → network/stg.tfbackend)\n"
+    );
+}
