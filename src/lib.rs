@@ -2,6 +2,7 @@
 
 mod affected;
 mod atlantis;
+mod cache_file;
 mod check;
 mod cli;
 mod config;

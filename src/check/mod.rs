@@ -2,12 +2,15 @@
 //! files parse, env names are valid, no symlink is broken. No terraform, no network, no init.
 
 pub mod parse_cache;
+mod results_cache;
 mod variables;
 
 use crate::check::parse_cache::{ParseCache, Touched};
+use crate::check::results_cache::{Key, Results, ResultsCache};
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
 use crate::parallel::in_parallel;
+use crate::repo::git_index::ObjectId;
 use crate::repo::listing::{Status, Subtree};
 use crate::repo::{Presence, Repo, Stack, join_display, listing_dir};
 use crate::terraform::backend::{self, StateLocation};
@@ -33,16 +36,14 @@ pub struct Problem {
     pub env: Option<String>,
 }
 
-/// A stack as `tfw check` sees it: its files and the envs its files name.
+/// A stack as `tfw check` sees it: the stack and its files.
 struct Found<'a> {
     stack: Stack,
     files: Subtree<'a>,
-    /// Env names from any `{env}` pattern's files in the working tree, valid or not.
-    named: BTreeSet<String>,
 }
 
 /// A backend file's state location, and the problem to report if another file shares it.
-type StateUse = (StateLocation, Problem);
+pub type StateUse = (StateLocation, Problem);
 
 /// Files that count for orphans and names: in the working tree and not ignored by git.
 fn visible(status: Status) -> bool {
@@ -77,33 +78,16 @@ pub fn outside_files(repo: &Repo) -> anyhow::Result<BTreeSet<String>> {
 /// does not know).
 pub fn check(repo: &Repo) -> anyhow::Result<(Vec<Problem>, Vec<String>)> {
     let settings = &repo.settings;
-    // The cache loads while the repository is listed.
-    let (listing, cache) = std::thread::scope(|scope| {
-        let cache = scope.spawn(|| ParseCache::open(&repo.root));
-        let listing = repo.listing();
-        (listing, cache.join().expect("cache loader panicked"))
-    });
-    let listing = listing?;
+    let listing = repo.listing()?;
     let stacks = repo.stacks(Presence::InGitOrOnDisk)?;
     if stacks.is_empty() {
         return Err(repo.no_stacks().into());
     }
     let stacks: Vec<Found> = stacks
         .into_iter()
-        .map(|stack| {
-            let files = listing.subtree(listing_dir(&stack.path));
-            let named = repo
-                .env_files(&stack.path)
-                .iter()
-                .filter(|file| !file.pattern.leaves_stack())
-                .flat_map(|file| repo.discover(file.pattern, &files, visible))
-                .filter(|e| !is_terraform_own(e))
-                .collect();
-            Found {
-                stack,
-                files,
-                named,
-            }
+        .map(|stack| Found {
+            files: listing.subtree(listing_dir(&stack.path)),
+            stack,
         })
         .collect();
     // With `envs = […]` every stack has every env (a stack's own list narrows it); without,
@@ -112,29 +96,37 @@ pub fn check(repo: &Repo) -> anyhow::Result<(Vec<Problem>, Vec<String>)> {
         .envs
         .as_ref()
         .map(|envs| envs.iter().cloned().collect());
+    // Loaded by the first stack whose results are not kept: often none is.
+    let parse_cache = std::sync::OnceLock::new();
+    let results_cache = ResultsCache::open(&repo.root);
     let checker = Checker {
         repo,
         all_envs: &all_envs,
-        cache: &cache,
+        cache: &parse_cache,
+        results: &results_cache,
     };
     let results = in_parallel(&stacks, |part| {
-        let mut out = Out::default();
-        for stack in part {
-            checker.check_stack(stack, &mut out);
-        }
-        out
+        part.iter()
+            .map(|stack| checker.check_kept(stack))
+            .collect::<Vec<_>>()
     });
     let mut problems = Vec::new();
     let mut states: Vec<StateUse> = Vec::new();
     let mut touched = Vec::new();
     let mut warnings = Vec::new();
-    for out in results {
+    let mut fresh = Vec::new();
+    for (out, kept) in results.into_iter().flatten() {
         problems.extend(out.problems);
         states.extend(out.states);
         touched.push(out.touched);
         warnings.extend(out.warnings);
+        fresh.extend(kept);
     }
-    cache.save(touched);
+    if let Some(cache) = parse_cache.into_inner() {
+        cache.save(touched);
+    }
+    let paths: Vec<&str> = stacks.iter().map(|s| s.stack.path.as_str()).collect();
+    results_cache.save(&paths, fresh);
     states.sort_unstable_by(|a, b| a.0.identity.cmp(&b.0.identity));
     for owners in states
         .chunk_by(|a, b| a.0.identity == b.0.identity)
@@ -207,13 +199,98 @@ fn absence(status: Option<Status>, env: Option<&str>) -> Option<String> {
 struct Checker<'a> {
     repo: &'a Repo,
     all_envs: &'a Option<BTreeSet<String>>,
-    cache: &'a ParseCache,
+    cache: &'a std::sync::OnceLock<ParseCache>,
+    results: &'a ResultsCache,
 }
 
+/// A listed file by path from the root, with its status and content id; `None`: not listed.
+type Input = (String, Option<(Status, Option<ObjectId>)>);
+
 impl Checker<'_> {
+    fn parse_cache(&self) -> &ParseCache {
+        self.cache.get_or_init(|| ParseCache::open(&self.repo.root))
+    }
+
+    /// A stack's results: kept ones when its inputs are unchanged, else checked (and returned
+    /// with its key, to keep).
+    fn check_kept(&self, found: &Found) -> (Out, Option<(String, Key, Results)>) {
+        let key = self
+            .outside_inputs(found)
+            .and_then(|outside| self.results.key(&found.stack.path, &found.files, &outside));
+        if let Some(key) = &key
+            && let Some(kept) = self.results.get(&found.stack.path, key)
+        {
+            let out = Out {
+                problems: kept.problems.clone(),
+                states: kept.states.clone(),
+                touched: Touched::reused(kept.parsed.clone()),
+                warnings: kept.warnings.clone(),
+            };
+            return (out, None);
+        }
+        let mut out = Out::default();
+        self.check_stack(found, &mut out);
+        let fresh = key.map(|key| {
+            let results = Results {
+                problems: out.problems.clone(),
+                states: out.states.clone(),
+                warnings: out.warnings.clone(),
+                parsed: out.touched.ids(),
+            };
+            (found.stack.path.clone(), key, results)
+        });
+        (out, fresh)
+    }
+
+    /// The files outside the stack its env patterns name, for every env it could be checked
+    /// for; `None` when one lies outside the repository or is not listed (the disk, not the
+    /// listing, would then tell).
+    fn outside_inputs(&self, found: &Found) -> Option<Vec<Input>> {
+        let path = &found.stack.path;
+        let env_files = self.repo.env_files(path);
+        let patterns: Vec<&EnvPattern> = env_files
+            .iter()
+            .map(|f| f.pattern)
+            .filter(|p| p.leaves_stack())
+            .collect();
+        if patterns.is_empty() {
+            return Some(Vec::new());
+        }
+        let listing = self.repo.listing().ok()?.subtree("");
+        let own = self.repo.settings.stacks.get(path).and_then(|s| s.envs.as_ref());
+        let envs: BTreeSet<String> = self
+            .named(found)
+            .into_iter()
+            .chain(self.all_envs.iter().flatten().cloned())
+            .chain(own.into_iter().flatten().cloned())
+            .collect();
+        let mut inputs = Vec::new();
+        for pattern in patterns {
+            for env in &envs {
+                let file = pattern.repo_path(env, path)?;
+                let status = listing.status(&file)?;
+                let id = listing.id_of(&file).copied();
+                inputs.push((file, Some((status, id))));
+            }
+        }
+        Some(inputs)
+    }
+
+    /// Env names from any `{env}` pattern's files in the stack, valid or not.
+    fn named(&self, found: &Found) -> BTreeSet<String> {
+        self.repo
+            .env_files(&found.stack.path)
+            .iter()
+            .filter(|file| !file.pattern.leaves_stack())
+            .flat_map(|file| self.repo.discover(file.pattern, &found.files, visible))
+            .filter(|e| !is_terraform_own(e))
+            .collect()
+    }
+
     fn check_stack(&self, found: &Found, out: &mut Out) {
         let settings = &self.repo.settings;
         let stack = &found.stack;
+        let named = self.named(found);
         let env_files = self.repo.env_files(&stack.path);
         let expected: BTreeSet<&str> = match settings
             .stacks
@@ -223,8 +300,7 @@ impl Checker<'_> {
             Some(envs) => envs.iter().map(String::as_str).collect(),
             None => match self.all_envs {
                 Some(envs) => envs.iter().map(String::as_str).collect(),
-                None => found
-                    .named
+                None => named
                     .iter()
                     .filter(|e| is_env_name(e))
                     .map(String::as_str)
@@ -249,7 +325,7 @@ impl Checker<'_> {
                 .filter(|f| found.files.status(f).is_some_and(visible))
                 .collect()
         };
-        for name in &found.named {
+        for name in &named {
             if let Err(error) = env_name::validate(name) {
                 for file in files_of(name) {
                     out.problems
@@ -424,7 +500,7 @@ impl Checker<'_> {
         parse: impl FnOnce(&[u8]) -> Parsed,
     ) -> std::borrow::Cow<'c, Parsed> {
         let file = || found.stack.dir.join(relative);
-        self.cache
+        self.parse_cache()
             .get(found.files.id_of(relative), file, touched, parse)
     }
 

@@ -50,6 +50,25 @@ pub struct Touched {
     fresh: Vec<(ObjectId, Parsed)>,
 }
 
+impl Touched {
+    /// What results kept from an earlier run used: kept alive, not read.
+    pub fn reused(ids: Vec<ObjectId>) -> Self {
+        Self {
+            used: ids,
+            fresh: Vec::new(),
+        }
+    }
+
+    /// Every entry used or added.
+    pub fn ids(&self) -> Vec<ObjectId> {
+        self.used
+            .iter()
+            .chain(self.fresh.iter().map(|(id, _)| id))
+            .copied()
+            .collect()
+    }
+}
+
 impl ParseCache {
     /// The cache of the git repository around `root` (in its git dir), empty outside git.
     pub fn open(root: &Path) -> Self {
@@ -111,11 +130,7 @@ impl ParseCache {
         for (id, parsed) in kept.chain(fresh.iter()) {
             store(&mut text, id, parsed);
         }
-        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-        // A cache that cannot be written only costs time on the next run.
-        if std::fs::write(&temporary, text).is_ok() {
-            let _ = std::fs::rename(&temporary, &path);
-        }
+        crate::cache_file::write(&path, text.as_bytes());
     }
 }
 

@@ -237,6 +237,17 @@ impl<'a> Subtree<'a> {
         (index < self.range.end && self.relative(index) == relative).then_some(index)
     }
 
+    /// Every file of the subtree, relative to it: its status, whether it is a symbolic link,
+    /// and its content's id when known without reading it.
+    pub fn entries(
+        &self,
+    ) -> impl Iterator<Item = (&'a str, Status, bool, Option<&'a ObjectId>)> + '_ {
+        self.range.clone().map(|i| {
+            let meta = &self.listing.meta[i];
+            (self.relative(i), meta.status, meta.symlink, meta.id.as_ref())
+        })
+    }
+
     /// The status of a file relative to the subtree; `None`: neither in git nor on disk.
     pub fn status(&self, relative: &str) -> Option<Status> {
         Some(self.listing.meta[self.find(relative)?].status)

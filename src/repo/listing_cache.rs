@@ -4,6 +4,7 @@
 //! unchanged repository is then listed with one `stat` per directory, and never with a stale
 //! answer: every entry names what it depends on, and anything that differs is read again.
 
+use crate::cache_file::{self, Reader, Writer};
 use crate::repo::git_index::{GitDir, ObjectId, Stat};
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -131,8 +132,7 @@ impl ListingCache {
         }
     }
 
-    /// Writes the cache back when something changed; a cache that cannot be written only costs
-    /// time on the next run.
+    /// Writes the cache back when something changed.
     pub fn save(self) {
         let (Some(path), true) = (&self.path, self.changed) else {
             return;
@@ -160,10 +160,7 @@ impl ListingCache {
                 out.u8(*kind as u8);
             }
         }
-        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&temporary, out.0).is_ok() {
-            let _ = std::fs::rename(&temporary, path);
-        }
+        cache_file::write(path, &out.0);
     }
 
     fn load(&mut self, bytes: &[u8]) -> Option<()> {
@@ -303,53 +300,6 @@ fn read_index(input: &mut Reader) -> Option<IndexFiles> {
         git_dirs,
         index_time,
     })
-}
-
-struct Writer(Vec<u8>);
-
-impl Writer {
-    fn u8(&mut self, value: u8) {
-        self.0.push(value);
-    }
-    fn u32(&mut self, value: usize) {
-        self.0.extend_from_slice(&(value as u32).to_le_bytes());
-    }
-    fn u64(&mut self, value: u64) {
-        self.0.extend_from_slice(&value.to_le_bytes());
-    }
-    fn bytes(&mut self, bytes: &[u8]) {
-        self.u32(bytes.len());
-        self.0.extend_from_slice(bytes);
-    }
-    fn str(&mut self, text: &str) {
-        self.bytes(text.as_bytes());
-    }
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, len: usize) -> Option<&'a [u8]> {
-        let (taken, rest) = self.0.split_at_checked(len)?;
-        self.0 = rest;
-        Some(taken)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> Option<usize> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize)
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let len = self.u32()?;
-        self.take(len)
-    }
-    fn str(&mut self) -> Option<&'a str> {
-        std::str::from_utf8(self.bytes()?).ok()
-    }
 }
 
 #[cfg(test)]

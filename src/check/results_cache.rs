@@ -1,0 +1,262 @@
+//! Each stack's check results remembered by everything they were made from: the stack's listed
+//! files with their statuses and content ids, the files outside it that its env patterns name,
+//! tfw.toml and tfw's version. A run then re-checks only the stacks whose inputs changed, and a
+//! stack whose inputs cannot all be named (an untracked or edited file, a symlink, a file outside
+//! the repository) is always checked. Keyed by content: a cache can make a run faster, never
+//! change its answer.
+
+use crate::cache_file::{self, Reader, Writer};
+use crate::check::{Problem, StateUse};
+use crate::repo::git_index::{self, ObjectId};
+use crate::repo::listing::{Status, Subtree};
+use crate::terraform::backend::StateLocation;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The first bytes of the cache file; anything else is another format.
+const MAGIC: &[u8] = b"tfw check results v1\n";
+
+/// Every kind of problem, so that a kept one gets its `&'static str` back.
+const KINDS: &[&str] = &[
+    "missing",
+    "orphan",
+    "shared-state",
+    "invalid",
+    "env-name",
+    "broken-symlink",
+    "undeclared",
+    "unset",
+    "type",
+];
+
+/// What checking one stack found, as kept.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Results {
+    pub problems: Vec<Problem>,
+    pub states: Vec<StateUse>,
+    pub warnings: Vec<String>,
+    /// The parse cache entries the check used: kept alive while the results are.
+    pub parsed: Vec<ObjectId>,
+}
+
+/// What a stack's results depend on, hashed.
+pub type Key = ObjectId;
+
+pub struct ResultsCache {
+    path: Option<PathBuf>,
+    /// tfw's version, the repository's root and its tfw.toml: what every stack depends on.
+    global: ObjectId,
+    known: HashMap<String, (Key, Results)>,
+}
+
+impl ResultsCache {
+    /// The cache of the git repository around `root`; without git, one that keeps nothing
+    /// (content ids come from git's index).
+    pub fn open(root: &Path) -> Self {
+        let path = git_index::locate(root).map(|git| git.git_dir.join("tfw-check-results"));
+        let settings = std::fs::read(root.join(crate::config::FILE_NAME)).unwrap_or_default();
+        let mut global = sha1_smol::Sha1::new();
+        global.update(env!("CARGO_PKG_VERSION").as_bytes());
+        global.update(&[0]);
+        global.update(root.as_os_str().as_encoded_bytes());
+        global.update(&[0]);
+        global.update(&settings);
+        let mut cache = Self {
+            path,
+            global: global.digest().bytes(),
+            known: HashMap::new(),
+        };
+        if let Some(bytes) = cache.path.as_ref().and_then(|p| std::fs::read(p).ok()) {
+            let _ = cache.load(&bytes);
+        }
+        cache
+    }
+
+    /// The key of a stack's inputs: `files` (its subtree) and `outside` (files its patterns
+    /// name elsewhere in the repository, by path from the root, with their listing entries).
+    /// `None` when some input's content is not known by id: then it is always checked.
+    pub fn key(
+        &self,
+        stack_path: &str,
+        files: &Subtree,
+        outside: &[(String, Option<(Status, Option<ObjectId>)>)],
+    ) -> Option<Key> {
+        self.path.as_ref()?;
+        let mut hash = sha1_smol::Sha1::new();
+        hash.update(&self.global);
+        hash.update(stack_path.as_bytes());
+        hash.update(&[0]);
+        let mut add = |path: &str, entry: Option<(Status, Option<&ObjectId>)>| -> Option<()> {
+            hash.update(path.as_bytes());
+            match entry {
+                None => hash.update(&[0]),
+                Some((status, id)) => {
+                    hash.update(&[1 + status as u8]);
+                    match (status.on_disk(), id) {
+                        (true, Some(id)) => hash.update(id),
+                        (true, None) => return None,
+                        (false, _) => {}
+                    }
+                }
+            }
+            hash.update(&[0]);
+            Some(())
+        };
+        for (path, status, symlink, id) in files.entries() {
+            if symlink {
+                return None;
+            }
+            add(path, Some((status, id)))?;
+        }
+        for (path, entry) in outside {
+            add(path, entry.as_ref().map(|(status, id)| (*status, id.as_ref())))?;
+        }
+        Some(hash.digest().bytes())
+    }
+
+    /// The results kept for the stack at `path` made from inputs with this key.
+    pub fn get(&self, path: &str, key: &Key) -> Option<&Results> {
+        self.known
+            .get(path)
+            .filter(|(kept, _)| kept == key)
+            .map(|(_, results)| results)
+    }
+
+    /// Keeps this run's results of every stack (`fresh`: those checked, not taken from the
+    /// cache), dropping stacks that are gone; writes only when something changed.
+    pub fn save(mut self, stacks: &[&str], fresh: Vec<(String, Key, Results)>) {
+        let Some(path) = self.path.take() else {
+            return;
+        };
+        let stacks: std::collections::HashSet<&str> = stacks.iter().copied().collect();
+        let gone = self.known.keys().any(|k| !stacks.contains(k.as_str()));
+        if fresh.is_empty() && !gone {
+            return;
+        }
+        for (stack, key, results) in fresh {
+            self.known.insert(stack, (key, results));
+        }
+        self.known.retain(|k, _| stacks.contains(k.as_str()));
+        let mut out = Writer(MAGIC.to_vec());
+        out.0.extend_from_slice(&self.global);
+        out.u32(self.known.len());
+        for (stack, (key, results)) in &self.known {
+            out.str(stack);
+            out.0.extend_from_slice(key);
+            out.u32(results.problems.len());
+            for problem in &results.problems {
+                write_problem(&mut out, problem);
+            }
+            out.u32(results.states.len());
+            for (location, problem) in &results.states {
+                out.str(&location.identity);
+                out.str(&location.shown);
+                write_problem(&mut out, problem);
+            }
+            out.u32(results.warnings.len());
+            for warning in &results.warnings {
+                out.str(warning);
+            }
+            out.u32(results.parsed.len());
+            for id in &results.parsed {
+                out.0.extend_from_slice(id);
+            }
+        }
+        cache_file::write(&path, &out.0);
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Option<()> {
+        let mut input = Reader(bytes.strip_prefix(MAGIC)?);
+        if input.take(20)? != self.global {
+            return None;
+        }
+        let id = |input: &mut Reader| -> Option<ObjectId> { input.take(20)?.try_into().ok() };
+        for _ in 0..input.u32()? {
+            let stack = input.str()?.to_string();
+            let key = id(&mut input)?;
+            let mut results = Results::default();
+            for _ in 0..input.u32()? {
+                results.problems.push(read_problem(&mut input)?);
+            }
+            for _ in 0..input.u32()? {
+                let location = StateLocation {
+                    identity: input.str()?.to_string(),
+                    shown: input.str()?.to_string(),
+                };
+                results.states.push((location, read_problem(&mut input)?));
+            }
+            for _ in 0..input.u32()? {
+                results.warnings.push(input.str()?.to_string());
+            }
+            for _ in 0..input.u32()? {
+                results.parsed.push(id(&mut input)?);
+            }
+            self.known.insert(stack, (key, results));
+        }
+        Some(())
+    }
+}
+
+fn write_problem(out: &mut Writer, problem: &Problem) {
+    out.str(&problem.path);
+    out.u64(problem.line.map_or(0, |line| line as u64 + 1));
+    out.str(&problem.message);
+    out.u8(KINDS.iter().position(|k| *k == problem.kind).unwrap_or(0) as u8);
+    out.str(&problem.stack);
+    out.option_str(problem.env.as_deref());
+}
+
+fn read_problem(input: &mut Reader) -> Option<Problem> {
+    Some(Problem {
+        path: input.str()?.to_string(),
+        line: input.u64()?.checked_sub(1).map(|line| line as usize),
+        message: input.str()?.to_string(),
+        kind: KINDS.get(usize::from(input.u8()?))?,
+        stack: input.str()?.to_string(),
+        env: input.option_str()?.map(str::to_string),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_survive_a_round_trip_under_the_same_settings_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(root)
+            .status()
+            .unwrap();
+        let problem = |kind, line, env: Option<&str>| Problem {
+            path: "a/prd.tfvars".into(),
+            line,
+            message: "it is wrong".into(),
+            kind,
+            stack: "a".into(),
+            env: env.map(String::from),
+        };
+        let results = Results {
+            problems: vec![problem("type", Some(0), Some("prd")), problem("unset", None, None)],
+            states: vec![(
+                StateLocation {
+                    identity: "s3 b k".into(),
+                    shown: "s3 bucket=b".into(),
+                },
+                problem("shared-state", None, Some("stg")),
+            )],
+            warnings: vec!["cannot read a/x.tf".into()],
+            parsed: vec![[3; 20]],
+        };
+        let cache = ResultsCache::open(root);
+        cache.save(&["a"], vec![("a".into(), [1; 20], results.clone())]);
+        let cache = ResultsCache::open(root);
+        assert_eq!(cache.get("a", &[1; 20]), Some(&results));
+        assert_eq!(cache.get("a", &[2; 20]), None, "other inputs");
+        std::fs::write(root.join(crate::config::FILE_NAME), "envs = [\"prd\"]\n").unwrap();
+        let cache = ResultsCache::open(root);
+        assert_eq!(cache.get("a", &[1; 20]), None, "other settings");
+    }
+}
