@@ -6,11 +6,10 @@ mod results_cache;
 mod variables;
 
 use crate::check::parse_cache::{ParseCache, Touched};
-use crate::check::results_cache::{Key, Results, ResultsCache};
+use crate::check::results_cache::{Input, Key, Results, ResultsCache};
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
 use crate::parallel::in_parallel;
-use crate::repo::git_index::ObjectId;
 use crate::repo::listing::{Status, Subtree};
 use crate::repo::{Presence, Repo, Stack, join_display, listing_dir};
 use crate::terraform::backend::{self, StateLocation};
@@ -203,9 +202,6 @@ struct Checker<'a> {
     results: &'a ResultsCache,
 }
 
-/// A listed file by path from the root, with its status and content id; `None`: not listed.
-type Input = (String, Option<(Status, Option<ObjectId>)>);
-
 impl Checker<'_> {
     fn parse_cache(&self) -> &ParseCache {
         self.cache.get_or_init(|| ParseCache::open(&self.repo.root))
@@ -257,7 +253,12 @@ impl Checker<'_> {
             return Some(Vec::new());
         }
         let listing = self.repo.listing().ok()?.subtree("");
-        let own = self.repo.settings.stacks.get(path).and_then(|s| s.envs.as_ref());
+        let own = self
+            .repo
+            .settings
+            .stacks
+            .get(path)
+            .and_then(|s| s.envs.as_ref());
         let envs: BTreeSet<String> = self
             .named(found)
             .into_iter()

@@ -42,6 +42,9 @@ pub struct Results {
 /// What a stack's results depend on, hashed.
 pub type Key = ObjectId;
 
+/// A listed file by path from the root, with its status and content id; `None`: not listed.
+pub type Input = (String, Option<(Status, Option<ObjectId>)>);
+
 pub struct ResultsCache {
     path: Option<PathBuf>,
     /// tfw's version, the repository's root and its tfw.toml: what every stack depends on.
@@ -75,12 +78,7 @@ impl ResultsCache {
     /// The key of a stack's inputs: `files` (its subtree) and `outside` (files its patterns
     /// name elsewhere in the repository, by path from the root, with their listing entries).
     /// `None` when some input's content is not known by id: then it is always checked.
-    pub fn key(
-        &self,
-        stack_path: &str,
-        files: &Subtree,
-        outside: &[(String, Option<(Status, Option<ObjectId>)>)],
-    ) -> Option<Key> {
+    pub fn key(&self, stack_path: &str, files: &Subtree, outside: &[Input]) -> Option<Key> {
         self.path.as_ref()?;
         let mut hash = sha1_smol::Sha1::new();
         hash.update(&self.global);
@@ -109,7 +107,10 @@ impl ResultsCache {
             add(path, Some((status, id)))?;
         }
         for (path, entry) in outside {
-            add(path, entry.as_ref().map(|(status, id)| (*status, id.as_ref())))?;
+            add(
+                path,
+                entry.as_ref().map(|(status, id)| (*status, id.as_ref())),
+            )?;
         }
         Some(hash.digest().bytes())
     }
@@ -239,7 +240,10 @@ mod tests {
             env: env.map(String::from),
         };
         let results = Results {
-            problems: vec![problem("type", Some(0), Some("prd")), problem("unset", None, None)],
+            problems: vec![
+                problem("type", Some(0), Some("prd")),
+                problem("unset", None, None),
+            ],
             states: vec![(
                 StateLocation {
                     identity: "s3 b k".into(),

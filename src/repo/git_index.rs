@@ -47,26 +47,31 @@ impl Stat {
     }
 }
 
-/// The stat data of `name` in the open directory `dir` (not following a symlink); `None` when
-/// it does not exist.
-pub fn stat_at(dir: &std::fs::File, name: &str) -> Option<Stat> {
+/// `lstat` of `path` relative to the open directory `dir`; `None` when it does not exist.
+pub fn lstat_at(dir: &std::fs::File, path: &str) -> Option<libc::stat> {
     use std::os::fd::AsRawFd;
-    let name = std::ffi::CString::new(name).ok()?;
+    let path = std::ffi::CString::new(if path.is_empty() { "." } else { path }).ok()?;
     let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `dir` is an open directory, `name` a NUL-terminated string, and `stat` is
+    // SAFETY: `dir` is an open directory, `path` a NUL-terminated string, and `stat` is
     // written in full by a successful call before it is read.
-    let stat = unsafe {
+    unsafe {
         if libc::fstatat(
             dir.as_raw_fd(),
-            name.as_ptr(),
+            path.as_ptr(),
             stat.as_mut_ptr(),
             libc::AT_SYMLINK_NOFOLLOW,
         ) != 0
         {
             return None;
         }
-        stat.assume_init()
-    };
+        Some(stat.assume_init())
+    }
+}
+
+/// The stat data of `path` relative to the open directory `dir` as the index records them (not
+/// following a symlink); `None` when it does not exist.
+pub fn stat_at(dir: &std::fs::File, path: &str) -> Option<Stat> {
+    let stat = lstat_at(dir, path)?;
     Some(Stat {
         ctime: (stat.st_ctime as u32, stat.st_ctime_nsec as u32),
         mtime: (stat.st_mtime as u32, stat.st_mtime_nsec as u32),

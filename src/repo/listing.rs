@@ -244,7 +244,12 @@ impl<'a> Subtree<'a> {
     ) -> impl Iterator<Item = (&'a str, Status, bool, Option<&'a ObjectId>)> + '_ {
         self.range.clone().map(|i| {
             let meta = &self.listing.meta[i];
-            (self.relative(i), meta.status, meta.symlink, meta.id.as_ref())
+            (
+                self.relative(i),
+                meta.status,
+                meta.symlink,
+                meta.id.as_ref(),
+            )
         })
     }
 
@@ -409,7 +414,9 @@ fn git_files(
         }
         dirs.sort_unstable();
         dirs.dedup();
+        let root_dir = &std::fs::File::open(root)?;
         let side = GitSide {
+            root_dir,
             tracked: &tracked_paths,
             git_dirs: &git_dirs,
             top: &git.top,
@@ -436,7 +443,7 @@ fn git_files(
                     index_time,
                     content_ids,
                 };
-                verifier.verify(root, dir, entries, &mut files);
+                verifier.verify(root_dir, entries, &mut files);
             }
             (files, walker.read.into_inner())
         });
@@ -467,8 +474,7 @@ impl Verifier<'_> {
     /// The status of each tracked file of `dir` in the working tree, and, when asked, its
     /// content id the way `git status` tells it: unchanged stat data vouch for the staged
     /// content's id; anything else means the content must be read.
-    fn verify(&self, root: &Path, dir: &str, entries: &[&Tracked], out: &mut Vec<File>) {
-        let opened = OnceCell::new();
+    fn verify(&self, root: &std::fs::File, entries: &[&Tracked], out: &mut Vec<File>) {
         for entry in entries {
             let path = &entry.path;
             let (status, id) = if entry.skip_worktree {
@@ -478,12 +484,7 @@ impl Verifier<'_> {
             } else if !self.content_ids {
                 (Status::Tracked, None)
             } else {
-                let name = path.rsplit('/').next().unwrap_or(path);
-                let directory = opened.get_or_init(|| std::fs::File::open(root.join(dir)));
-                let now = directory
-                    .as_ref()
-                    .ok()
-                    .and_then(|d| git_index::stat_at(d, name));
+                let now = git_index::stat_at(root, path);
                 // Modified in the second the index was written: the stat data prove nothing
                 // ("racily clean"), so the content is hashed instead.
                 let unchanged = now.is_some_and(|now| {
@@ -526,6 +527,8 @@ struct GitSide<'a> {
     prefix: &'a str,
     /// The names of directories read before, trusted while their stat data are unchanged.
     cache: &'a ListingCache,
+    /// The root, open: files and directories are looked up from it, not from `/`.
+    root_dir: &'a std::fs::File,
     /// Seconds since the epoch when the listing began (see `DirStat::is_recent`).
     now: i64,
 }
@@ -617,7 +620,7 @@ impl Walker<'_> {
         // Taken before reading: a change made while reading leaves the kept stat data stale,
         // so the next run reads the directory again.
         let stat = match git {
-            Some(_) => Some(DirStat::of(&std::fs::metadata(&absolute).ok()?)),
+            Some(git) => Some(DirStat::at(git.root_dir, dir)?),
             None => None,
         };
         if let (Some(git), Some(stat)) = (git, &stat)

@@ -52,12 +52,23 @@ pub struct DirStat {
 }
 
 impl DirStat {
+    #[cfg(test)]
     pub fn of(metadata: &std::fs::Metadata) -> Self {
         Self {
             mtime: (metadata.mtime(), metadata.mtime_nsec()),
             ctime: (metadata.ctime(), metadata.ctime_nsec()),
             ino: metadata.ino(),
         }
+    }
+
+    /// The directory `path` relative to the open directory `dir`.
+    pub fn at(dir: &std::fs::File, path: &str) -> Option<Self> {
+        let stat = crate::repo::git_index::lstat_at(dir, path)?;
+        Some(Self {
+            mtime: (stat.st_mtime, stat.st_mtime_nsec),
+            ctime: (stat.st_ctime, stat.st_ctime_nsec),
+            ino: stat.st_ino,
+        })
     }
 
     /// Changed within the last two seconds of `now` (seconds): an entry added in the same clock
