@@ -217,10 +217,10 @@ impl Checker<'_> {
             && let Some(kept) = self.results.get(&found.stack.path, key)
         {
             let out = Out {
-                problems: kept.problems.clone(),
-                states: kept.states.clone(),
-                touched: Touched::reused(kept.parsed.clone()),
-                warnings: kept.warnings.clone(),
+                problems: kept.problems,
+                states: kept.states,
+                touched: Touched::reused(kept.parsed),
+                warnings: kept.warnings,
             };
             return (out, None);
         }

@@ -10,7 +10,8 @@ use crate::check::{Problem, StateUse};
 use crate::repo::git_index::{self, ObjectId};
 use crate::repo::listing::{Status, Subtree};
 use crate::terraform::backend::StateLocation;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// The first bytes of the cache file; anything else is another format.
@@ -49,7 +50,10 @@ pub struct ResultsCache {
     path: Option<PathBuf>,
     /// tfw's version, the repository's root and its tfw.toml: what every stack depends on.
     global: ObjectId,
-    known: HashMap<String, (Key, Results)>,
+    /// The cache file as read: each stack's results are decoded only when asked for.
+    bytes: Vec<u8>,
+    /// Each stack's key and where its results lie in `bytes`.
+    known: HashMap<String, (Key, Range<usize>)>,
 }
 
 impl ResultsCache {
@@ -67,10 +71,14 @@ impl ResultsCache {
         let mut cache = Self {
             path,
             global: global.digest().bytes(),
+            bytes: Vec::new(),
             known: HashMap::new(),
         };
         if let Some(bytes) = cache.path.as_ref().and_then(|p| std::fs::read(p).ok()) {
-            let _ = cache.load(&bytes);
+            cache.bytes = bytes;
+            if cache.index().is_none() {
+                cache.known.clear();
+            }
         }
         cache
     }
@@ -116,86 +124,108 @@ impl ResultsCache {
     }
 
     /// The results kept for the stack at `path` made from inputs with this key.
-    pub fn get(&self, path: &str, key: &Key) -> Option<&Results> {
-        self.known
-            .get(path)
-            .filter(|(kept, _)| kept == key)
-            .map(|(_, results)| results)
+    pub fn get(&self, path: &str, key: &Key) -> Option<Results> {
+        let (_, range) = self.known.get(path).filter(|(kept, _)| kept == key)?;
+        read_results(&mut Reader(&self.bytes[range.clone()]))
     }
 
     /// Keeps this run's results of every stack (`fresh`: those checked, not taken from the
     /// cache), dropping stacks that are gone; writes only when something changed.
-    pub fn save(mut self, stacks: &[&str], fresh: Vec<(String, Key, Results)>) {
-        let Some(path) = self.path.take() else {
+    pub fn save(self, stacks: &[&str], fresh: Vec<(String, Key, Results)>) {
+        let Some(path) = &self.path else {
             return;
         };
-        let stacks: std::collections::HashSet<&str> = stacks.iter().copied().collect();
+        let stacks: HashSet<&str> = stacks.iter().copied().collect();
         let gone = self.known.keys().any(|k| !stacks.contains(k.as_str()));
         if fresh.is_empty() && !gone {
             return;
         }
-        for (stack, key, results) in fresh {
-            self.known.insert(stack, (key, results));
-        }
-        self.known.retain(|k, _| stacks.contains(k.as_str()));
         let mut out = Writer(MAGIC.to_vec());
         out.0.extend_from_slice(&self.global);
-        out.u32(self.known.len());
-        for (stack, (key, results)) in &self.known {
+        let checked: HashSet<&str> = fresh.iter().map(|(stack, _, _)| stack.as_str()).collect();
+        let kept: Vec<(&String, &(Key, Range<usize>))> = self
+            .known
+            .iter()
+            .filter(|(stack, _)| {
+                stacks.contains(stack.as_str()) && !checked.contains(stack.as_str())
+            })
+            .collect();
+        out.u32(kept.len() + fresh.len());
+        for (stack, (key, range)) in kept {
             out.str(stack);
             out.0.extend_from_slice(key);
-            out.u32(results.problems.len());
-            for problem in &results.problems {
-                write_problem(&mut out, problem);
-            }
-            out.u32(results.states.len());
-            for (location, problem) in &results.states {
-                out.str(&location.identity);
-                out.str(&location.shown);
-                write_problem(&mut out, problem);
-            }
-            out.u32(results.warnings.len());
-            for warning in &results.warnings {
-                out.str(warning);
-            }
-            out.u32(results.parsed.len());
-            for id in &results.parsed {
-                out.0.extend_from_slice(id);
-            }
+            out.bytes(&self.bytes[range.clone()]);
         }
-        cache_file::write(&path, &out.0);
+        for (stack, key, results) in &fresh {
+            out.str(stack);
+            out.0.extend_from_slice(key);
+            let mut entry = Writer::default();
+            write_results(&mut entry, results);
+            out.bytes(&entry.0);
+        }
+        cache_file::write(path, &out.0);
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Option<()> {
-        let mut input = Reader(bytes.strip_prefix(MAGIC)?);
+    /// Finds each stack's entry in the bytes read; `None` when they are another format or
+    /// made under other settings.
+    fn index(&mut self) -> Option<()> {
+        let start = self.bytes.strip_prefix(MAGIC)?;
+        let offset = self.bytes.len() - start.len();
+        let mut input = Reader(start);
         if input.take(20)? != self.global {
             return None;
         }
-        let id = |input: &mut Reader| -> Option<ObjectId> { input.take(20)?.try_into().ok() };
         for _ in 0..input.u32()? {
             let stack = input.str()?.to_string();
-            let key = id(&mut input)?;
-            let mut results = Results::default();
-            for _ in 0..input.u32()? {
-                results.problems.push(read_problem(&mut input)?);
-            }
-            for _ in 0..input.u32()? {
-                let location = StateLocation {
-                    identity: input.str()?.to_string(),
-                    shown: input.str()?.to_string(),
-                };
-                results.states.push((location, read_problem(&mut input)?));
-            }
-            for _ in 0..input.u32()? {
-                results.warnings.push(input.str()?.to_string());
-            }
-            for _ in 0..input.u32()? {
-                results.parsed.push(id(&mut input)?);
-            }
-            self.known.insert(stack, (key, results));
+            let key: Key = input.take(20)?.try_into().ok()?;
+            let entry = input.bytes()?;
+            let begin = offset + (entry.as_ptr() as usize - start.as_ptr() as usize);
+            self.known.insert(stack, (key, begin..begin + entry.len()));
         }
         Some(())
     }
+}
+
+fn write_results(out: &mut Writer, results: &Results) {
+    out.u32(results.problems.len());
+    for problem in &results.problems {
+        write_problem(out, problem);
+    }
+    out.u32(results.states.len());
+    for (location, problem) in &results.states {
+        out.str(&location.identity);
+        out.str(&location.shown);
+        write_problem(out, problem);
+    }
+    out.u32(results.warnings.len());
+    for warning in &results.warnings {
+        out.str(warning);
+    }
+    out.u32(results.parsed.len());
+    for id in &results.parsed {
+        out.0.extend_from_slice(id);
+    }
+}
+
+fn read_results(input: &mut Reader) -> Option<Results> {
+    let mut results = Results::default();
+    for _ in 0..input.u32()? {
+        results.problems.push(read_problem(input)?);
+    }
+    for _ in 0..input.u32()? {
+        let location = StateLocation {
+            identity: input.str()?.to_string(),
+            shown: input.str()?.to_string(),
+        };
+        results.states.push((location, read_problem(input)?));
+    }
+    for _ in 0..input.u32()? {
+        results.warnings.push(input.str()?.to_string());
+    }
+    for _ in 0..input.u32()? {
+        results.parsed.push(input.take(20)?.try_into().ok()?);
+    }
+    Some(results)
 }
 
 fn write_problem(out: &mut Writer, problem: &Problem) {
@@ -257,7 +287,7 @@ mod tests {
         let cache = ResultsCache::open(root);
         cache.save(&["a"], vec![("a".into(), [1; 20], results.clone())]);
         let cache = ResultsCache::open(root);
-        assert_eq!(cache.get("a", &[1; 20]), Some(&results));
+        assert_eq!(cache.get("a", &[1; 20]), Some(results));
         assert_eq!(cache.get("a", &[2; 20]), None, "other inputs");
         std::fs::write(root.join(crate::config::FILE_NAME), "envs = [\"prd\"]\n").unwrap();
         let cache = ResultsCache::open(root);
