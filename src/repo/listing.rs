@@ -158,7 +158,10 @@ impl Listing {
             Some(git) => git_files(root, &git, filter, scope, content_ids, now)?,
             None => walk(root, filter, scope),
         };
-        files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Directories are read in path order: usually only untracked files need sorting in.
+        if !files.is_sorted_by(|a, b| a.0 <= b.0) {
+            files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
         files.dedup_by(|a, b| a.0 == b.0);
         let mut listing = Listing::default();
         for (path, meta) in files {
@@ -392,9 +395,8 @@ fn git_files(
             .filter(|t| scope.contains(&t.path))
             .collect();
         let git_dirs: HashSet<&str> = files.git_dirs.iter().map(String::as_str).collect();
-        let tracked_paths: HashSet<&str> = tracked.iter().map(|t| t.path.as_str()).collect();
-        // The tracked entries of each directory: checked with the directory open, one
-        // component to look up per file instead of a whole path.
+        // The tracked entries of each directory, in name order (the index's): each directory's
+        // names are matched against its own entries.
         let mut by_dir: HashMap<&str, Vec<&Tracked>> = HashMap::new();
         for entry in &tracked {
             let parent = entry.path.rfind('/').map_or("", |i| &entry.path[..i]);
@@ -417,7 +419,6 @@ fn git_files(
         let root_dir = &std::fs::File::open(root)?;
         let side = GitSide {
             root_dir,
-            tracked: &tracked_paths,
             git_dirs: &git_dirs,
             top: &git.top,
             git_dir: &git.git_dir,
@@ -436,8 +437,8 @@ fn git_files(
             };
             let mut files = Vec::new();
             for dir in part {
-                let present = walker.read_dir(dir, &mut files);
                 let entries = by_dir.get(dir).map_or(&[][..], Vec::as_slice);
+                let present = walker.read_dir(dir, entries, &mut files);
                 let verifier = Verifier {
                     present: &present,
                     index_time,
@@ -460,10 +461,15 @@ fn git_files(
     Ok(listed)
 }
 
+/// The last component of a `/`-separated path.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 /// What tells a tracked file's status in one directory.
 struct Verifier<'a> {
-    /// The tracked files reading the directory found.
-    present: &'a HashSet<String>,
+    /// Which of the directory's tracked files reading it found.
+    present: &'a [bool],
     /// When the index was written: see `verify`.
     index_time: Option<(u32, u32)>,
     /// Whether to learn the content's object id from stat data (one `stat` per file).
@@ -475,11 +481,11 @@ impl Verifier<'_> {
     /// content id the way `git status` tells it: unchanged stat data vouch for the staged
     /// content's id; anything else means the content must be read.
     fn verify(&self, root: &std::fs::File, entries: &[&Tracked], out: &mut Vec<File>) {
-        for entry in entries {
+        for (entry, present) in entries.iter().zip(self.present) {
             let path = &entry.path;
             let (status, id) = if entry.skip_worktree {
                 (Status::SkipWorktree, None)
-            } else if !self.present.contains(path) {
+            } else if !present {
                 (Status::Deleted, None)
             } else if !self.content_ids {
                 (Status::Tracked, None)
@@ -513,13 +519,12 @@ fn walk(root: &Path, filter: &Filter, scope: Scope) -> Vec<File> {
         git: None,
         read: RefCell::default(),
     }
-    .read_dir(scope.dir, &mut files);
+    .read_dir(scope.dir, &[], &mut files);
     files
 }
 
 /// What a walk inside a git work tree needs to tell tracked, untracked and ignored apart.
 struct GitSide<'a> {
-    tracked: &'a HashSet<&'a str>,
     git_dirs: &'a HashSet<&'a str>,
     top: &'a Path,
     git_dir: &'a Path,
@@ -561,15 +566,21 @@ impl Walker<'_> {
     /// a directory inside the repository is found by its real path, and one outside is not
     /// the repository's.
     ///
-    /// Returns the names of the tracked files it saw: reading the directory is what tells
-    /// that a tracked file is still there.
-    fn read_dir(&self, dir: &str, out: &mut Vec<File>) -> HashSet<String> {
-        let mut tracked_here = HashSet::new();
+    /// `tracked` are the directory's tracked files, in name order; returns which of them it
+    /// saw: reading the directory is what tells that a tracked file is still there.
+    fn read_dir(&self, dir: &str, tracked: &[&Tracked], out: &mut Vec<File>) -> Vec<bool> {
+        let mut present = vec![false; tracked.len()];
         // An unreadable directory lists nothing: discovery lists what it can reach.
         let Some(names) = self.names(dir) else {
-            return tracked_here;
+            return present;
         };
         for (name, kind) in names.iter() {
+            if *kind != Kind::Dir
+                && let Ok(i) = tracked.binary_search_by(|t| file_name(&t.path).cmp(name))
+            {
+                present[i] = true;
+                continue;
+            }
             let path = if dir.is_empty() {
                 name.clone()
             } else {
@@ -586,7 +597,7 @@ impl Walker<'_> {
                     }
                 };
                 if descend {
-                    self.read_dir(&path, out);
+                    self.read_dir(&path, &[], out);
                 }
                 continue;
             }
@@ -595,10 +606,6 @@ impl Walker<'_> {
             }
             let status = match &self.git {
                 None => Status::NotInGit,
-                Some((git, _)) if git.tracked.contains(path.as_str()) => {
-                    tracked_here.insert(path);
-                    continue;
-                }
                 Some(_) if self.is_ignored(&path, false) => Status::Ignored,
                 Some(_) => Status::Untracked,
             };
@@ -609,7 +616,7 @@ impl Walker<'_> {
             };
             out.push((path, meta));
         }
-        tracked_here
+        present
     }
 
     /// The entries of `dir` the filter keeps (files) or that can hold some (directories not

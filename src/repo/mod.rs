@@ -13,6 +13,7 @@ pub use stack::Stack;
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
 use crate::config::{self, Settings};
+use crate::parallel::in_parallel;
 use anyhow::Context as _;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use listing::{Filter, Listing, Scope, Status};
@@ -346,29 +347,34 @@ impl Repo {
         dirs.dedup();
         dirs.sort_unstable();
         dirs.dedup();
-        let mut stacks: Vec<Stack> = dirs
-            .into_iter()
-            .filter_map(|dir| {
-                let path = if dir.is_empty() { "." } else { dir };
-                let files = listing.subtree(dir);
-                let (envs, typed_backends) = self.envs_of(&files, path, presence);
-                let backend = self.settings.stack(path).backend_config;
-                let has_backend = envs.iter().any(|env| {
-                    let file = typed_backends
-                        .get(env)
-                        .cloned()
-                        .unwrap_or_else(|| backend.file_for(env));
-                    files.status(&file).is_some_and(keep)
-                });
-                has_backend.then(|| Stack {
-                    typed_backends,
-                    dir: self.root.join(dir),
-                    name: self.name_of(path),
-                    path: path.to_string(),
-                    envs,
-                })
+        let stack_in = |dir: &str| {
+            let path = if dir.is_empty() { "." } else { dir };
+            let files = listing.subtree(dir);
+            let (envs, typed_backends) = self.envs_of(&files, path, presence);
+            let backend = self.settings.stack(path).backend_config;
+            let has_backend = envs.iter().any(|env| {
+                let file = typed_backends
+                    .get(env)
+                    .cloned()
+                    .unwrap_or_else(|| backend.file_for(env));
+                files.status(&file).is_some_and(keep)
+            });
+            has_backend.then(|| Stack {
+                typed_backends,
+                dir: self.root.join(dir),
+                name: self.name_of(path),
+                path: path.to_string(),
+                envs,
             })
-            .collect();
+        };
+        let mut stacks: Vec<Stack> = in_parallel(&dirs, |part| {
+            part.iter()
+                .filter_map(|dir| stack_in(dir))
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
         stacks.sort_by(|a, b| (a.path != ".", &a.path).cmp(&(b.path != ".", &b.path)));
         Ok(stacks)
     }
