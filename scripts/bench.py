@@ -51,8 +51,9 @@ def bench_init():
     print(f"tfw / terraform.sh:     {median['tfw stg plan'] / median['terraform.sh stg plan']:.3f}  (target <= 0.5)")
 
 
-def generate(repo, stacks=1000, others=30000, envs=("dev", "stg", "prd", "qa")):
-    """A git repo of `stacks` stacks x len(envs) envs among `others` other files."""
+def generate(repo, stacks=1000, others=30000, envs=("dev", "stg", "prd", "qa"), links=False):
+    """A git repo of `stacks` stacks x len(envs) envs among `others` other files. With `links`,
+    one stack in ten calls one of two local modules and one in twenty reads another's state."""
     for i in range(stacks):
         d = os.path.join(repo, f"team{i % 20:02d}", f"stack{i:04d}")
         os.makedirs(d)
@@ -62,6 +63,15 @@ def generate(repo, stacks=1000, others=30000, envs=("dev", "stg", "prd", "qa")):
                     'variable "region" {\n  type    = string\n  default = "eu-west-1"\n}\n'
                     'variable "size" {\n  type = string\n}\n'
                     'variable "tags" {\n  type = map(string)\n}\n')
+            if links and i % 10 < 2:
+                module = ("net", "app")[i % 10]
+                f.write(f'module "{module}" {{\n  source = "../../modules/{module}"\n}}\n')
+            if links and i % 20 == 5:
+                j = i - 5
+                f.write('data "terraform_remote_state" "upstream" {\n  backend = "s3"\n'
+                        '  config = {\n    bucket = "state-${var.env}"\n'
+                        f'    key    = "team{j % 20:02d}/stack{j:04d}/terraform.tfstate"\n'
+                        '    region = "eu-west-1"\n  }\n}\n')
         for e in envs:
             with open(os.path.join(d, f"{e}.tfvars"), "w") as f:
                 f.write(f'env      = "{e}"\nreplicas = {i % 5 + 1}\nregion   = "eu-west-1"\n'
@@ -69,6 +79,11 @@ def generate(repo, stacks=1000, others=30000, envs=("dev", "stg", "prd", "qa")):
             with open(os.path.join(d, f"{e}.tfbackend"), "w") as f:
                 f.write(f'bucket = "state-{e}"\nkey    = "team{i % 20:02d}/stack{i:04d}/terraform.tfstate"\n'
                         f'region = "eu-west-1"\n')
+    if links:
+        for module in ("net", "app"):
+            os.makedirs(os.path.join(repo, "modules", module))
+            with open(os.path.join(repo, "modules", module, "main.tf"), "w") as f:
+                f.write('variable "name" {\n  default = "x"\n}\n')
     for j in range(others):
         d = os.path.join(repo, "src", f"pkg{j % 300:03d}")
         os.makedirs(d, exist_ok=True)
@@ -84,8 +99,9 @@ def bench_check():
     repo = os.path.join(work, "repo")
     generate(repo)
     env = {"PATH": "/usr/bin:/bin", "HOME": work}
-    cache = os.path.join(repo, ".git", "tfw-check-cache")
-    forget = lambda: os.path.exists(cache) and os.remove(cache)
+    caches = [os.path.join(repo, ".git", name)
+              for name in ("tfw-check-cache", "tfw-check-results", "tfw-listing-cache")]
+    forget = lambda: [os.remove(c) for c in caches if os.path.exists(c)]
     baseline = os.path.join(root, "scripts/baseline/check.sh")
     # The repository is clean: a check that reports anything measures the wrong thing.
     result = subprocess.run([tfw, "check"], cwd=repo, env=env, capture_output=True, text=True)
@@ -95,18 +111,44 @@ def bench_check():
     median = compare({
         "find+bash (check 1 only)": ([baseline, "dev stg prd qa"], env, None),
         "tfw check (all checks)": ([tfw, "check"], env, None),
-        "tfw check, no cache (cold)": ([tfw, "check"], env, forget),
+        "tfw check, no caches (cold)": ([tfw, "check"], env, forget),
         "tfw stacks": ([tfw, "stacks"], env, None),
         "tfw --all --dry-run stg plan": ([tfw, "--all", "--dry-run", "stg", "plan"], env, None),
     }, repo)
     base = median["find+bash (check 1 only)"]
     print(f"tfw check / find+bash:        {median['tfw check (all checks)'] / base:.3f}  (target <= 0.25, with variables 0.3)")
-    print(f"tfw check cold / find+bash:   {median['tfw check, no cache (cold)'] / base:.3f}  (every file read and parsed)")
+    print(f"tfw check cold / find+bash:   {median['tfw check, no caches (cold)'] / base:.3f}  (every file read and parsed)")
     print(f"tfw stacks / find+bash:       {median['tfw stacks'] / base:.3f}  (target <= 0.3)")
     print(f"tfw --all --dry-run / find+bash: {median['tfw --all --dry-run stg plan'] / base:.3f}  (target <= 0.3)")
 
 
+def bench_affected():
+    repo = os.path.join(work, "repo")
+    generate(repo, links=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": work}
+    # A pull request touching ten files: two local modules, three env files, five .tf files.
+    touched = ["modules/net/main.tf", "modules/app/main.tf", "team01/stack0001/prd.tfvars",
+               "team02/stack0002/stg.tfbackend", "team03/stack0003/dev.tfvars"]
+    touched += [f"team{i % 20:02d}/stack{i:04d}/main.tf" for i in range(20, 25)]
+    for path in touched:
+        with open(os.path.join(repo, path), "a") as f:
+            f.write("\n# changed\n")
+    git = ["git", "-c", "user.email=bench@example.com", "-c", "user.name=bench", "-C", repo]
+    subprocess.run(git + ["commit", "-qam", "ten files"], check=True)
+    subprocess.run(git + ["update-index", "-q", "--refresh"], check=True)
+    result = subprocess.run([tfw, "affected", "--base", "HEAD~1", "--head", "HEAD"], cwd=repo,
+                            env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[:2000]
+    print(f"tfw affected: {len(result.stdout.splitlines())} pairs")
+    median = compare({
+        "git diff --name-only": (["git", "diff", "--name-only", "HEAD~1", "HEAD"], env, None),
+        "tfw affected": ([tfw, "affected", "--base", "HEAD~1", "--head", "HEAD"], env, None),
+    }, repo)
+    ratio = median["tfw affected"] / median["git diff --name-only"]
+    print(f"tfw affected / git diff: {ratio:.2f}  (target <= 3)")
+
+
 try:
-    {"init": bench_init, "check": bench_check}[what]()
+    {"init": bench_init, "check": bench_check, "affected": bench_affected}[what]()
 finally:
     shutil.rmtree(work)

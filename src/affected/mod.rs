@@ -1,8 +1,12 @@
 //! `tfw affected`: the (stack, env) pairs whose plan may change between two commits, each with
 //! its reasons — for a CI matrix that plans only what a pull request touches.
 
+mod model_cache;
+
 use crate::error::Error;
 use crate::graph;
+use crate::parallel::in_parallel;
+use crate::repo::git_index::{self, ObjectId};
 use crate::repo::{Repo, Stack, join_display};
 use crate::terraform::init_stamp;
 use serde::Serialize;
@@ -25,36 +29,36 @@ pub struct Affected {
     pub base: String,
     pub head: String,
     pub include: Vec<Pair>,
+    /// What the user should know of how the answer was found.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
-fn git(root: &Path, args: &[&str]) -> Result<String, Error> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .output()
-        .map_err(|e| Error::Usage {
-            message: format!("cannot run git: {e}"),
-            help: "tfw affected needs git on PATH".into(),
-        })?;
-    if !output.status.success() {
-        return Err(Error::Usage {
-            message: format!(
-                "`git {}` failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
-            help: "name the commits with --base REF (and --head REF)".into(),
-        });
+fn cannot_run(e: &std::io::Error) -> Error {
+    Error::Usage {
+        message: format!("cannot run git: {e}"),
+        help: "tfw affected needs git on PATH".into(),
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn failed(command: &str, stderr: &[u8]) -> Error {
+    Error::Usage {
+        message: format!(
+            "`git {command}` failed: {}",
+            String::from_utf8_lossy(stderr).trim()
+        ),
+        help: "name the commits with --base REF (and --head REF)".into(),
+    }
 }
 
 /// The default base: where HEAD left the remote's default branch.
 fn default_base(root: &Path) -> Result<String, Error> {
     for branch in ["origin/HEAD", "origin/main", "origin/master"] {
-        if let Ok(base) = git(root, &["merge-base", "HEAD", branch]) {
-            return Ok(base.trim().to_string());
+        if let Ok(Some(base)) = spawn_git(root, &["merge-base", "HEAD", branch])
+            .and_then(Running::wait)
+            .map(|lines| lines.into_iter().next())
+        {
+            return Ok(base);
         }
     }
     Err(Error::Usage {
@@ -65,27 +69,65 @@ fn default_base(root: &Path) -> Result<String, Error> {
     })
 }
 
-/// The files that differ between `base` and `head` (the working tree, untracked files
-/// included, when `head` is `None`), relative to the git top level.
-fn changed_files(root: &Path, base: &str, head: Option<&str>) -> Result<BTreeSet<String>, Error> {
-    let mut files: BTreeSet<String> = match head {
-        Some(head) => git(root, &["diff", "--name-only", "--no-renames", base, head])?,
-        None => git(root, &["diff", "--name-only", "--no-renames", base])?,
+/// Git's answers, on their way: each a command's lines.
+struct Running {
+    children: Vec<(std::process::Child, String)>,
+}
+
+impl Running {
+    /// Every command's lines, in order.
+    fn wait(self) -> Result<Vec<String>, Error> {
+        let mut lines = Vec::new();
+        for (child, command) in self.children {
+            let output = child.wait_with_output().map_err(|e| cannot_run(&e))?;
+            if !output.status.success() {
+                return Err(failed(&command, &output.stderr));
+            }
+            lines.extend(
+                String::from_utf8_lossy(&output.stdout)
+                    .lines()
+                    .map(String::from),
+            );
+        }
+        Ok(lines)
     }
-    .lines()
-    .map(String::from)
-    .collect();
-    if head.is_none() {
-        files.extend(
-            git(
-                root,
-                &["ls-files", "--others", "--exclude-standard", "--full-name"],
-            )?
-            .lines()
-            .map(String::from),
-        );
+}
+
+/// Starts `git args` in `root`, its output read by `Running::wait`.
+fn spawn_git(root: &Path, args: &[&str]) -> Result<Running, Error> {
+    let child = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| cannot_run(&e))?;
+    Ok(Running {
+        children: vec![(child, args.join(" "))],
+    })
+}
+
+/// Starts git on the files that differ between `base` and `head` (the working tree, untracked
+/// files included, when `head` is `None`).
+fn changed_files(root: &Path, base: &str, head: Option<&str>) -> Result<Running, Error> {
+    let mut commands: Vec<Vec<&str>> = vec![["diff", "--name-only", "--no-renames", base].into()];
+    match head {
+        Some(head) => commands[0].push(head),
+        None => commands.push(vec![
+            "ls-files",
+            "--others",
+            "--exclude-standard",
+            "--full-name",
+        ]),
     }
-    Ok(files)
+    let mut running = Running {
+        children: Vec::new(),
+    };
+    for args in commands {
+        running.children.extend(spawn_git(root, &args)?.children);
+    }
+    Ok(running)
 }
 
 /// A file of the stack itself: it matters to every env.
@@ -95,134 +137,230 @@ fn is_stack_file(name: &str) -> bool {
         || crate::variables::is_automatic(name)
 }
 
-/// The pairs `changed` (paths from the root) affects among `stacks`.
-pub fn affected(
-    repo: &Repo,
-    stacks: &[Stack],
-    changed: &BTreeSet<String>,
-) -> Result<Vec<Pair>, Error> {
-    let mut reasons: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
-    let settings_changed = changed.contains(crate::config::FILE_NAME);
-    for (index, stack) in stacks.iter().enumerate() {
-        let dir = if stack.path == "." {
-            String::new()
-        } else {
-            format!("{}/", stack.path)
-        };
-        let own: Vec<&String> = changed
-            .iter()
-            .filter(|f| {
+/// What `affected` needs to know of the repository: each stack and what its pairs depend on,
+/// and each env's edges. Pure data, so that it can be kept for a commit's tree.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Model {
+    stacks: Vec<StackModel>,
+    /// By env: (dependent, dependency), indices into `stacks`.
+    edges: BTreeMap<String, Vec<(usize, usize)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StackModel {
+    name: String,
+    path: String,
+    /// Each env with its own files (backend and var files), by path from the root.
+    envs: Vec<(String, Vec<String>)>,
+    /// The repository's local modules the stack calls, transitively: `dir/` from the root.
+    modules: Vec<String>,
+}
+
+impl Model {
+    /// The model of `stacks` as the working tree has them.
+    pub fn of(repo: &Repo, stacks: &[Stack]) -> Result<Self, Error> {
+        let refs: Vec<&Stack> = stacks.iter().collect();
+        let sources = graph::read_sources(repo, &refs);
+        let modules: Vec<Vec<String>> = in_parallel(&refs, |part| {
+            part.iter()
+                .map(|stack| {
+                    let index = stacks.iter().position(|s| s.path == stack.path);
+                    let calls = index.is_some_and(|i| {
+                        sources[i].files.iter().any(|(_, t)| t.contains("module"))
+                    });
+                    // Most stacks call no module: a byte search spares them the parse.
+                    if !calls {
+                        return Vec::new();
+                    }
+                    init_stamp::repository_modules(&stack.dir)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|m| {
+                            let path =
+                                crate::repo::paths::normalize(&Path::new(&stack.path).join(m));
+                            let path = path.to_str()?.to_string();
+                            (!path.starts_with("..")).then(|| format!("{path}/"))
+                        })
+                        .collect()
+                })
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut model = Model::default();
+        for (stack, modules) in stacks.iter().zip(modules) {
+            let envs = stack
+                .envs
+                .iter()
+                .map(|env| {
+                    let files = repo
+                        .env_files(&stack.path)
+                        .iter()
+                        .filter_map(|file| {
+                            let path = file.pattern.repo_path(env, &stack.path)?;
+                            Some(match file.backend {
+                                true => join_display(&stack.path, Path::new(&file.of(stack, env))),
+                                false => path,
+                            })
+                        })
+                        .collect();
+                    (env.clone(), files)
+                })
+                .collect();
+            model.stacks.push(StackModel {
+                name: stack.name().to_string(),
+                path: stack.path.clone(),
+                envs,
+                modules,
+            });
+        }
+        let index_of = |path: &str| stacks.iter().position(|s| s.path == path);
+        for (env, _, graph) in graph::by_env_read(repo, stacks, None, &sources) {
+            let edges = graph?
+                .edges
+                .iter()
+                .filter_map(|edge| Some((index_of(&edge.from)?, index_of(&edge.to)?)))
+                .collect();
+            model.edges.insert(env.to_string(), edges);
+        }
+        Ok(model)
+    }
+
+    /// The pairs `changed` (paths from the root) affects.
+    pub fn affected(&self, changed: &BTreeSet<String>) -> Vec<Pair> {
+        let mut reasons: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
+        let settings_changed = changed.contains(crate::config::FILE_NAME);
+        for (index, stack) in self.stacks.iter().enumerate() {
+            let dir = if stack.path == "." {
+                String::new()
+            } else {
+                format!("{}/", stack.path)
+            };
+            let own = changed.iter().filter(|f| {
                 f.strip_prefix(&dir)
                     .is_some_and(|name| !name.contains('/') && is_stack_file(name))
-            })
-            .collect();
-        let modules: Vec<String> = init_stamp::repository_modules(&stack.dir)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|m| {
-                let path = crate::repo::paths::normalize(&Path::new(&stack.path).join(m));
-                let path = path.to_str()?.to_string();
-                (!path.starts_with("..")).then(|| format!("{path}/"))
-            })
-            .collect();
-        let in_modules: Vec<&String> = changed
-            .iter()
-            .filter(|f| {
-                modules.iter().any(|m| {
+            });
+            let in_modules = changed.iter().filter(|f| {
+                stack.modules.iter().any(|m| {
                     f.strip_prefix(m.as_str()).is_some_and(|name| {
                         !name.contains('/') && crate::repo::is_terraform_file(name)
                     })
                 })
+            });
+            let shared: Vec<&String> = own.chain(in_modules).collect();
+            for (env, files) in &stack.envs {
+                let mut why: Vec<String> = shared.iter().map(|f| f.to_string()).collect();
+                why.extend(files.iter().filter(|f| changed.contains(*f)).cloned());
+                if settings_changed {
+                    why.push(crate::config::FILE_NAME.to_string());
+                }
+                if !why.is_empty() {
+                    why.sort();
+                    why.dedup();
+                    reasons.insert((index, env.clone()), why);
+                }
+            }
+        }
+        // What depends on an affected pair is affected, for the same env.
+        for (env, edges) in &self.edges {
+            loop {
+                let mut added = false;
+                for &(from, to) in edges {
+                    if reasons.contains_key(&(to, env.clone())) {
+                        let why = format!("depends on {}", self.stacks[to].name);
+                        let entry = reasons.entry((from, env.clone())).or_default();
+                        if !entry.contains(&why) {
+                            entry.push(why);
+                            added = true;
+                        }
+                    }
+                }
+                if !added {
+                    break;
+                }
+            }
+        }
+        reasons
+            .into_iter()
+            .map(|((index, env), reasons)| Pair {
+                stack: self.stacks[index].name.clone(),
+                path: self.stacks[index].path.clone(),
+                env,
+                reasons,
             })
-            .collect();
-        for env in &stack.envs {
-            let mut why: Vec<String> = own
-                .iter()
-                .chain(&in_modules)
-                .map(|f| f.to_string())
-                .collect();
-            for file in repo.env_files(&stack.path) {
-                if let Some(path) = file.pattern.repo_path(env, &stack.path) {
-                    let path = match file.backend {
-                        true => join_display(&stack.path, Path::new(&file.of(stack, env))),
-                        false => path,
-                    };
-                    if changed.contains(&path) {
-                        why.push(path);
-                    }
-                }
-            }
-            if settings_changed {
-                why.push(crate::config::FILE_NAME.to_string());
-            }
-            if !why.is_empty() {
-                why.sort();
-                why.dedup();
-                reasons.insert((index, env.clone()), why);
-            }
-        }
+            .collect()
     }
-    // What depends on an affected pair is affected, for the same env.
-    for (env, _, graph) in graph::by_env(repo, stacks, None) {
-        let edges = graph?.edges;
-        let index_of = |path: &str| stacks.iter().position(|s| s.path == path);
-        loop {
-            let mut added = false;
-            for edge in &edges {
-                let (Some(from), Some(to)) = (index_of(&edge.from), index_of(&edge.to)) else {
-                    continue;
-                };
-                if reasons.contains_key(&(to, env.to_string())) {
-                    let why = format!("depends on {}", stacks[to].name());
-                    let entry = reasons.entry((from, env.to_string())).or_default();
-                    if !entry.contains(&why) {
-                        entry.push(why);
-                        added = true;
-                    }
-                }
-            }
-            if !added {
-                break;
-            }
-        }
-    }
-    Ok(reasons
-        .into_iter()
-        .map(|((index, env), reasons)| Pair {
-            stack: stacks[index].name().to_string(),
-            path: stacks[index].path.clone(),
-            env,
-            reasons,
-        })
-        .collect())
 }
 
 /// `tfw affected`: between `base` (default: the merge base with the remote's default branch)
-/// and `head` (default: the working tree).
+/// and `head` (default: the working tree). With a `head` commit whose tree the working tree
+/// holds, the model is kept for that commit: the next run for it only asks git what changed.
 pub fn between(repo: &Repo, base: Option<&str>, head: Option<&str>) -> anyhow::Result<Affected> {
-    let top = git(&repo.root, &["rev-parse", "--show-toplevel"])?;
-    let top = Path::new(top.trim());
+    let Some(work_tree) = git_index::locate(&repo.root) else {
+        return Err(Error::Usage {
+            message: format!("{} is not in a git repository", repo.root.display()),
+            help: "tfw affected compares commits: run it in a git work tree".into(),
+        }
+        .into());
+    };
     let base = match base {
         Some(base) => base.to_string(),
         None => default_base(&repo.root)?,
     };
+    // Git works out what changed while tfw reads the repository.
+    let diff = changed_files(&repo.root, &base, head)?;
+    let mut notes = Vec::new();
+    let model = match head {
+        Some(head) => {
+            let mut cache = model_cache::ModelCache::open(&work_tree, &repo.root);
+            // The commit a ref names is read from git's files; anything else asks git for
+            // its tree.
+            let tree_of_head = || -> Result<Option<ObjectId>, Error> {
+                let tree = format!("{head}^{{tree}}");
+                let lines = spawn_git(&repo.root, &["rev-parse", "--verify", &tree])?.wait()?;
+                Ok(lines.first().and_then(|t| git_index::parse_hex(t)))
+            };
+            let named = match work_tree.resolve(head) {
+                Some(id) => Some(id),
+                None => tree_of_head()?,
+            };
+            match named.as_ref().and_then(|id| cache.get(id)) {
+                Some(model) => model,
+                None => {
+                    let model = Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?;
+                    match (named, tree_of_head()?) {
+                        (Some(named), Some(tree)) if repo.listing()?.is_tree(&tree) => {
+                            cache.put(named, &model)
+                        }
+                        _ => notes.push(format!(
+                            "the working tree is not {head}'s: its stacks are read as they are on disk"
+                        )),
+                    }
+                    model
+                }
+            }
+        }
+        None => Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?,
+    };
     // Paths from the git top level, made relative to the repository root.
     let prefix = repo
         .root
-        .strip_prefix(top.canonicalize().unwrap_or_else(|_| top.to_path_buf()))
+        .strip_prefix(&work_tree.top)
         .ok()
         .and_then(Path::to_str)
         .filter(|p| !p.is_empty())
         .map(|p| format!("{p}/"))
         .unwrap_or_default();
-    let changed: BTreeSet<String> = changed_files(&repo.root, &base, head)?
+    let changed: BTreeSet<String> = diff
+        .wait()?
         .into_iter()
         .filter_map(|f| f.strip_prefix(&prefix).map(String::from))
         .collect();
-    let stacks = repo.stacks(crate::repo::Presence::OnDisk)?;
     Ok(Affected {
         base,
         head: head.unwrap_or("working tree").to_string(),
-        include: affected(repo, &stacks, &changed)?,
+        include: model.affected(&changed),
+        notes,
     })
 }

@@ -278,7 +278,16 @@ pub fn affected(
     format: Format,
 ) -> anyhow::Result<i32> {
     let repo = Repo::open(start)?;
+    // Against a commit, content ids tell whether the working tree holds that commit's tree
+    // (then the model is kept for it).
+    let repo = match head {
+        Some(_) => repo.with_content_ids(),
+        None => repo,
+    };
     let affected = crate::affected::between(&repo, base, head)?;
+    for note in &affected.notes {
+        output::eprint(&format!("tfw: note: {note}\n"))?;
+    }
     match format {
         Format::Json => output::json(&affected)?,
         Format::Text => {

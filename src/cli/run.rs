@@ -440,7 +440,14 @@ fn run_all(
         part.iter()
             .map(|(stack, index, waits, _)| Job {
                 stack,
-                prepared: prepare(arguments, repo, stack, &sources[*index], request, step),
+                prepared: prepare(
+                    arguments,
+                    repo,
+                    stack,
+                    &sources[*index].files,
+                    request,
+                    step,
+                ),
                 waits: waits.clone(),
             })
             .collect::<Vec<_>>()

@@ -125,15 +125,8 @@ fn evaluate(expression: &::hcl::Expression, vars: &BTreeMap<String, String>) -> 
 }
 
 /// The state identity of `stack`'s backend for `env`.
-fn own_state(
-    repo: &Repo,
-    stack: &Stack,
-    env: &str,
-    sources: &[(String, String)],
-) -> Option<String> {
-    let kind = hcl(sources)
-        .filter_map(|(_, text)| backend_in(&parse_body(text).ok()?))
-        .next();
+fn own_state(repo: &Repo, stack: &Stack, env: &str, sources: &Sources) -> Option<String> {
+    let kind = sources.backend().clone();
     let pattern = repo.settings.stack(&stack.path).backend_config;
     let file = stack.backend_file(env, pattern);
     let bytes = std::fs::read(stack.dir.join(&file)).ok()?;
@@ -154,8 +147,22 @@ fn line_of(text: &str, needle: &str) -> usize {
         .map_or(1, |i| i + 1)
 }
 
-/// A stack's `.tf` and `.tf.json` files by name, with their text.
-pub type Sources = Vec<(String, String)>;
+/// A stack's `.tf` and `.tf.json` files by name, with their text, read once for every env's
+/// graph and every run, and the backend block they declare, found once.
+pub struct Sources {
+    pub files: Vec<(String, String)>,
+    backend: std::sync::OnceLock<Option<(String, crate::terraform::hcl::Attributes)>>,
+}
+
+impl Sources {
+    fn backend(&self) -> &Option<(String, crate::terraform::hcl::Attributes)> {
+        self.backend.get_or_init(|| {
+            hcl(&self.files)
+                .filter(|(_, text)| text.contains("backend"))
+                .find_map(|(_, text)| backend_in(&parse_body(text).ok()?))
+        })
+    }
+}
 
 /// The `.tf` files among a stack's sources (what tfw evaluates here is HCL).
 fn hcl(sources: &[(String, String)]) -> impl Iterator<Item = &(String, String)> {
@@ -166,7 +173,10 @@ fn hcl(sources: &[(String, String)]) -> impl Iterator<Item = &(String, String)> 
 pub fn read_sources(repo: &Repo, stacks: &[&Stack]) -> Vec<Sources> {
     in_parallel(stacks, |part| {
         part.iter()
-            .map(|stack| repo.terraform_sources(stack))
+            .map(|stack| Sources {
+                files: repo.terraform_sources(stack),
+                backend: std::sync::OnceLock::new(),
+            })
             .collect::<Vec<_>>()
     })
     .into_iter()
@@ -190,11 +200,15 @@ pub fn build(
     let states = std::cell::OnceCell::new();
     let states = || -> &Vec<Option<String>> {
         states.get_or_init(|| {
-            stacks
-                .iter()
-                .zip(all_sources)
-                .map(|(stack, sources)| own_state(repo, stack, env, sources))
-                .collect()
+            let indices: Vec<usize> = (0..stacks.len()).collect();
+            in_parallel(&indices, |part| {
+                part.iter()
+                    .map(|&i| own_state(repo, stacks[i], env, all_sources[i]))
+                    .collect::<Vec<_>>()
+            })
+            .into_iter()
+            .flatten()
+            .collect()
         })
     };
     for (index, (stack, sources)) in stacks.iter().zip(all_sources).enumerate() {
@@ -216,7 +230,9 @@ pub fn build(
         }
         let mut vars = None;
         // Most stacks read no other state: a byte search spares them the parse.
-        for (file, text) in hcl(sources).filter(|(_, t)| t.contains("terraform_remote_state")) {
+        for (file, text) in
+            hcl(&sources.files).filter(|(_, t)| t.contains("terraform_remote_state"))
+        {
             let Ok(body) = parse_body(text) else {
                 continue;
             };
@@ -232,7 +248,7 @@ pub fn build(
                     crate::repo::join_display(&stack.path, Path::new(file)),
                     line_of(text, &format!("\"{name}\""))
                 );
-                let vars = vars.get_or_insert_with(|| values(repo, stack, env, sources));
+                let vars = vars.get_or_insert_with(|| values(repo, stack, env, &sources.files));
                 let kind = attribute(block.body(), "backend").and_then(|e| evaluate(e, vars));
                 let mut config = BTreeMap::new();
                 let mut unresolved = Vec::new();
@@ -307,6 +323,17 @@ pub fn by_env<'a>(
     stacks: &'a [Stack],
     only: Option<&'a str>,
 ) -> Vec<(&'a str, Vec<&'a Stack>, Result<Graph, Error>)> {
+    let all_sources = read_sources(repo, &stacks.iter().collect::<Vec<_>>());
+    by_env_read(repo, stacks, only, &all_sources)
+}
+
+/// `by_env` with each stack's files already read (`all_sources[i]` is `stacks[i]`'s).
+pub fn by_env_read<'a>(
+    repo: &Repo,
+    stacks: &'a [Stack],
+    only: Option<&'a str>,
+    all_sources: &[Sources],
+) -> Vec<(&'a str, Vec<&'a Stack>, Result<Graph, Error>)> {
     let envs: std::collections::BTreeSet<&str> = match only {
         Some(env) => [env].into(),
         None => stacks
@@ -314,12 +341,11 @@ pub fn by_env<'a>(
             .flat_map(|s| s.envs.iter().map(String::as_str))
             .collect(),
     };
-    let all_sources = read_sources(repo, &stacks.iter().collect::<Vec<_>>());
     envs.into_iter()
         .map(|env| {
             let (with_env, their_sources): (Vec<&Stack>, Vec<&Sources>) = stacks
                 .iter()
-                .zip(&all_sources)
+                .zip(all_sources)
                 .filter(|(s, _)| s.envs.iter().any(|e| e == env))
                 .unzip();
             let graph = build(repo, &with_env, env, &their_sources)

@@ -18,6 +18,9 @@ pub struct GitDir {
     pub top: PathBuf,
     /// `.git`, or where a worktree's or submodule's `.git` file points.
     pub git_dir: PathBuf,
+    /// Where the refs and objects shared by all worktrees are (`git_dir` but in a linked
+    /// worktree).
+    pub common_dir: PathBuf,
     /// The index to read: `$GIT_INDEX_FILE` (a hook of `git commit -a` gets a temporary one),
     /// else `<git_dir>/index`.
     pub index: PathBuf,
@@ -126,11 +129,69 @@ pub fn locate(dir: &Path) -> Option<GitDir> {
         None => git_dir.join("index"),
     };
     Some(GitDir {
+        common_dir: common,
         top: top.to_path_buf(),
         git_dir,
         index,
         id_len,
     })
+}
+
+impl GitDir {
+    /// The object a commit-ish names, read from git's refs without starting git: a full id,
+    /// `HEAD`, or a ref name the way `git rev-parse` looks it up (`main`, `origin/main`,
+    /// `v1.0`, `refs/…`). `None` for anything else (`HEAD~1`, a short id): ask git. An
+    /// annotated tag names the tag, not its commit: an id all the same.
+    pub fn resolve(&self, name: &str) -> Option<ObjectId> {
+        if let Some(id) = parse_hex(name) {
+            return Some(id);
+        }
+        if name == "HEAD" {
+            return self.reference("HEAD", 0);
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+        {
+            return None;
+        }
+        [
+            name.to_string(),
+            format!("refs/{name}"),
+            format!("refs/tags/{name}"),
+            format!("refs/heads/{name}"),
+            format!("refs/remotes/{name}"),
+            format!("refs/remotes/{name}/HEAD"),
+        ]
+        .iter()
+        .filter(|r| r.starts_with("refs/"))
+        .find_map(|r| self.reference(r, 0))
+    }
+
+    /// A ref's object: its loose file (`HEAD` is the worktree's own; other refs are shared),
+    /// following `ref:` links, else `packed-refs`.
+    fn reference(&self, name: &str, depth: usize) -> Option<ObjectId> {
+        let dir = if name == "HEAD" {
+            &self.git_dir
+        } else {
+            &self.common_dir
+        };
+        match std::fs::read_to_string(dir.join(name)) {
+            Ok(text) => match text.trim().strip_prefix("ref:") {
+                Some(target) if depth < 5 => self.reference(target.trim(), depth + 1),
+                Some(_) => None,
+                None => parse_hex(text.trim()),
+            },
+            Err(_) => std::fs::read_to_string(self.common_dir.join("packed-refs"))
+                .ok()?
+                .lines()
+                .filter(|line| !line.starts_with('#') && !line.starts_with('^'))
+                .find_map(|line| {
+                    let (id, reference) = line.split_once(' ')?;
+                    (reference == name).then(|| parse_hex(id)).flatten()
+                }),
+        }
+    }
 }
 
 /// `[extensions] objectformat = sha256` in a git config file.
@@ -143,28 +204,40 @@ fn is_sha256(config: &str) -> bool {
     })
 }
 
-/// Gives each entry of the index to `visit`, and returns the index file's modification time
-/// (an entry modified in the same second may be "racily clean": its stat data prove nothing).
-/// Falls back to `git ls-files` where the format is one tfw does not read.
-pub fn read(git: &GitDir, visit: Visitor) -> Option<Option<(u32, u32)>> {
+/// What the index says beyond its entries.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IndexInfo {
+    /// When the index was written (an entry modified in the same second may be "racily
+    /// clean": its stat data prove nothing).
+    pub time: Option<(u32, u32)>,
+    /// The tree the index holds, when its cached tree (`TREE` extension) is valid at the top.
+    pub tree: Option<ObjectId>,
+}
+
+/// Gives each entry of the index to `visit`, and returns what else it says. Falls back to
+/// `git ls-files` where the format is one tfw does not read.
+pub fn read(git: &GitDir, visit: Visitor) -> Option<IndexInfo> {
     use std::io::Read;
     let mut file = match std::fs::File::open(&git.index) {
         Ok(file) => file,
         // A repository where nothing was ever added has no index: nothing is tracked.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(None),
-        Err(_) => return ls_files(git, visit).map(|()| None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(IndexInfo::default()),
+        Err(_) => return ls_files(git, visit).map(|()| IndexInfo::default()),
     };
-    let index_time = file.metadata().ok().map(|m| Stat::of(&m).mtime);
+    let time = file.metadata().ok().map(|m| Stat::of(&m).mtime);
     let mut data = Vec::new();
-    if file.read_to_end(&mut data).is_ok() && parse(&data, git.id_len, visit).is_some() {
-        return Some(index_time);
+    if file.read_to_end(&mut data).is_ok()
+        && let Some(tree) = parse(&data, git.id_len, visit)
+    {
+        return Some(IndexInfo { time, tree });
     }
     // A split or sparse index: git reads it.
     visit(None);
-    ls_files(git, visit).map(|()| None)
+    ls_files(git, visit).map(|()| IndexInfo::default())
 }
 
-fn parse(data: &[u8], id_len: usize, visit: Visitor) -> Option<()> {
+/// The entries, then the root of the cached tree when it is valid (`Some(None)` otherwise).
+fn parse(data: &[u8], id_len: usize, visit: Visitor) -> Option<Option<ObjectId>> {
     let u32_at = |at: usize| Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?));
     if data.get(..4)? != b"DIRC" {
         return None;
@@ -234,14 +307,32 @@ fn parse(data: &[u8], id_len: usize, visit: Visitor) -> Option<()> {
         }
     }
     // Extensions follow the entries; a split index keeps entries elsewhere.
+    let mut tree = None;
     while at + 8 <= data.len().saturating_sub(id_len) {
         let signature = &data[at..at + 4];
+        let size = usize::try_from(u32_at(at + 4)?).ok()?;
         if signature == b"link" || signature == b"sdir" {
             return None;
         }
-        at += 8 + usize::try_from(u32_at(at + 4)?).ok()?;
+        if signature == b"TREE" {
+            tree = cached_root(data.get(at + 8..at + 8 + size)?).filter(|_| id_len == 20);
+        }
+        at += 8 + size;
     }
-    Some(())
+    Some(tree)
+}
+
+/// The root tree's id in a `TREE` extension: `\0<entries> <subtrees>\n<id>` first, where a
+/// negative entry count means the tree is out of date.
+fn cached_root(extension: &[u8]) -> Option<ObjectId> {
+    let rest = extension.strip_prefix(b"\0")?;
+    let line_end = rest.iter().position(|b| *b == b'\n')?;
+    let counts = std::str::from_utf8(&rest[..line_end]).ok()?;
+    let entries: i64 = counts.split(' ').next()?.parse().ok()?;
+    if entries < 0 {
+        return None;
+    }
+    rest.get(line_end + 1..line_end + 21)?.try_into().ok()
 }
 
 /// `git ls-files --stage -t -z` in the work tree, each entry given to `visit`. A sparse
@@ -410,6 +501,45 @@ mod tests {
         });
         let on_disk = Stat::of(&std::fs::symlink_metadata(root.join("main.tf")).unwrap());
         assert_eq!(stat, Some(on_disk), "stat data as git recorded it");
+    }
+
+    #[test]
+    fn refs_resolve_like_git_rev_parse_loose_or_packed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q", "-b", "main"]);
+        std::fs::write(root.join("main.tf"), "").unwrap();
+        git(root, &["add", "-A"]);
+        git(
+            root,
+            &[
+                "-c",
+                "user.email=t@e",
+                "-c",
+                "user.name=t",
+                "commit",
+                "-qm",
+                "one",
+            ],
+        );
+        git(root, &["tag", "v1"]);
+        let located = locate(root).unwrap();
+        let head = parse_hex(git(root, &["rev-parse", "HEAD"]).trim());
+        for name in [
+            "HEAD",
+            "main",
+            "refs/heads/main",
+            "v1",
+            head.map(|h| hex(&h)).unwrap().as_str(),
+        ] {
+            assert_eq!(located.resolve(name), head, "{name}");
+        }
+        git(root, &["pack-refs", "--all"]);
+        assert!(!root.join(".git/refs/heads/main").exists());
+        assert_eq!(located.resolve("main"), head, "packed");
+        assert_eq!(located.resolve("v1"), head, "packed tag");
+        assert_eq!(located.resolve("HEAD~1"), None, "git's to answer");
+        assert_eq!(located.resolve("nope"), None);
     }
 
     #[test]

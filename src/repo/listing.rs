@@ -127,6 +127,8 @@ pub struct Listing {
     /// Where each path ends in `text`.
     ends: Vec<usize>,
     meta: Vec<Meta>,
+    /// The tree git's index holds, when it has it cached (see `is_tree`).
+    tree: Option<ObjectId>,
 }
 
 impl Listing {
@@ -154,16 +156,19 @@ impl Listing {
         content_ids: bool,
         now: i64,
     ) -> anyhow::Result<Self> {
-        let mut files = match git_index::locate(root) {
+        let (mut files, tree) = match git_index::locate(root) {
             Some(git) => git_files(root, &git, filter, scope, content_ids, now)?,
-            None => walk(root, filter, scope),
+            None => (walk(root, filter, scope), None),
         };
         // Directories are read in path order: usually only untracked files need sorting in.
         if !files.is_sorted_by(|a, b| a.0 <= b.0) {
             files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
         files.dedup_by(|a, b| a.0 == b.0);
-        let mut listing = Listing::default();
+        let mut listing = Listing {
+            tree,
+            ..Listing::default()
+        };
         for (path, meta) in files {
             listing.text.push_str(&path);
             listing.ends.push(listing.text.len());
@@ -175,6 +180,18 @@ impl Listing {
     fn path(&self, index: usize) -> &str {
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
         &self.text[start..self.ends[index]]
+    }
+
+    /// Whether the listed files are those of git's `tree`, exactly: the index holds that tree,
+    /// and every listed file is tracked with the content git's stat data vouch for (a listing
+    /// read with content ids). Files the listing leaves out (not relevant, excluded) are not
+    /// compared.
+    pub fn is_tree(&self, tree: &ObjectId) -> bool {
+        self.tree.as_ref() == Some(tree)
+            && self
+                .meta
+                .iter()
+                .all(|m| m.status == Status::Tracked && m.id.is_some())
     }
 
     /// The listed symbolic links that are on disk.
@@ -322,7 +339,7 @@ fn index_files(git: &GitDir, filter: &Filter, prefix: &str) -> Option<IndexFiles
     // among them holds only untracked files.
     let mut git_dirs: HashSet<String> = HashSet::new();
     let mut last_parent = String::from("\0");
-    let index_time = git_index::read(git, &mut |entry| {
+    let info = git_index::read(git, &mut |entry| {
         let Some(entry) = entry else {
             tracked.clear();
             git_dirs.clear();
@@ -357,7 +374,8 @@ fn index_files(git: &GitDir, filter: &Filter, prefix: &str) -> Option<IndexFiles
     Some(IndexFiles {
         tracked,
         git_dirs: git_dirs.into_iter().collect(),
-        index_time,
+        index_time: info.time,
+        tree: info.tree,
     })
 }
 
@@ -371,7 +389,7 @@ fn git_files(
     scope: Scope,
     content_ids: bool,
     now: i64,
-) -> anyhow::Result<Vec<File>> {
+) -> anyhow::Result<(Vec<File>, Option<ObjectId>)> {
     let prefix = match root.strip_prefix(&git.top).ok().and_then(Path::to_str) {
         Some("") => String::new(),
         Some(relative) => format!("{relative}/"),
@@ -382,11 +400,12 @@ fn git_files(
     if key.as_deref().and_then(|key| cache.index(key)).is_none() {
         let Some(files) = index_files(git, filter, &prefix) else {
             // Neither tfw nor git can read this index (a broken `.git`): list the disk as it is.
-            return Ok(walk(root, filter, scope));
+            return Ok((walk(root, filter, scope), None));
         };
         // An index without a checksum is never found in the cache (no key is empty).
         cache.set_index(key.unwrap_or_default(), files);
     }
+    let tree = cache.current_index().and_then(|files| files.tree);
     let (listed, read) = {
         let files = cache.current_index().expect("the index was just kept");
         let tracked: Vec<&Tracked> = files
@@ -458,7 +477,7 @@ fn git_files(
     };
     cache.set_dirs(read);
     cache.save();
-    Ok(listed)
+    Ok((listed, tree))
 }
 
 /// The last component of a `/`-separated path.

@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// The first bytes of the cache file; anything else is another format.
-const MAGIC: &[u8] = b"tfw listing cache v1\n";
+const MAGIC: &[u8] = b"tfw listing cache v2\n";
 
 /// One tracked file as the index has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub struct IndexFiles {
     pub git_dirs: Vec<String>,
     /// When the index was written (see `listing::Verifier`).
     pub index_time: Option<(u32, u32)>,
+    /// The tree the index holds, when git has it cached.
+    pub tree: Option<ObjectId>,
 }
 
 /// An entry of a directory: a file (or symlink) the filter keeps, or a subdirectory.
@@ -240,6 +242,13 @@ fn write_index(out: &mut Writer, files: &IndexFiles) {
         }
         None => out.u8(0),
     }
+    match &files.tree {
+        Some(id) => {
+            out.u8(1);
+            out.0.extend_from_slice(id);
+        }
+        None => out.u8(0),
+    }
     out.u32(files.git_dirs.len());
     for dir in &files.git_dirs {
         out.str(dir);
@@ -272,6 +281,10 @@ fn write_index(out: &mut Writer, files: &IndexFiles) {
 fn read_index(input: &mut Reader) -> Option<IndexFiles> {
     let index_time = match input.u8()? {
         1 => Some((input.u32()? as u32, input.u32()? as u32)),
+        _ => None,
+    };
+    let tree = match input.u8()? {
+        1 => Some(input.take(20)?.try_into().ok()?),
         _ => None,
     };
     let mut git_dirs = Vec::with_capacity(input.u32()?);
@@ -310,6 +323,7 @@ fn read_index(input: &mut Reader) -> Option<IndexFiles> {
         tracked,
         git_dirs,
         index_time,
+        tree,
     })
 }
 
@@ -323,6 +337,7 @@ mod tests {
         let git = GitDir {
             top: dir.path().to_path_buf(),
             git_dir: dir.path().to_path_buf(),
+            common_dir: dir.path().to_path_buf(),
             index: dir.path().join("index"),
             id_len: 20,
         };
@@ -341,6 +356,7 @@ mod tests {
             }],
             git_dirs: vec!["".into(), "a".into()],
             index_time: Some((8, 9)),
+            tree: Some([10; 20]),
         };
         let stat = DirStat::of(&std::fs::metadata(dir.path()).unwrap());
         let names = vec![("main.tf".to_string(), Kind::File), ("b".into(), Kind::Dir)];

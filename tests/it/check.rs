@@ -120,38 +120,13 @@ fn an_edit_after_a_clean_run_is_seen_despite_the_cache() {
     test.run_with(["check"]).status(0);
 }
 
-/// Dates every file of the repository `hours` back, then stages them and refreshes the index
-/// as `git status` does: git's stat data then vouch for each file's content (none is "racily
-/// clean"), as in a repository in use. (Git compares whole seconds: each call needs its own
-/// `hours` for git to see the files changed.)
-fn age_and_stage(test: &Test, hours: u64) {
-    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600 * hours);
-    let mut dirs = vec![test.path("")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if entry.file_name() == ".git" {
-                continue;
-            }
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                let file = std::fs::File::options().write(true).open(&path).unwrap();
-                file.set_modified(hour_ago).unwrap();
-            }
-        }
-    }
-    test.git(&["add", "-A"]);
-    test.git(&["update-index", "-q", "--refresh"]);
-}
-
 #[test]
 fn kept_results_are_used_only_while_every_input_is_the_same() {
     let test = repo().write(
         "datadog/size.tf",
         "variable \"size\" {\n  type    = number\n  default = 1\n}\n",
     );
-    age_and_stage(&test, 2);
+    test.age_and_stage(2);
     test.run_with(["check"]).status(0);
     assert!(test.path(".git/tfw-check-results").exists());
     // Nothing changed: the kept results answer, so no file is parsed (the parse cache, deleted,
@@ -167,7 +142,7 @@ fn kept_results_are_used_only_while_every_input_is_the_same() {
     )
     .unwrap();
     assert_eq!(test.run_with(["check"]).status(1).stdout(), mistyped);
-    age_and_stage(&test, 1);
+    test.age_and_stage(1);
     assert_eq!(test.run_with(["check"]).status(1).stdout(), mistyped);
     assert_eq!(
         test.run_with(["check"]).status(1).stdout(),

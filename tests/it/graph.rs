@@ -304,3 +304,32 @@ data "terraform_remote_state" "network" {
         "stg:\n  app → network  (app/remote.tf:3 → network/stg.tfbackend)\n"
     );
 }
+
+#[test]
+fn a_commits_model_is_kept_and_used_for_that_commit_only() {
+    let test = history().write("network/stg.tfvars", "env = \"staging\"\n");
+    test.age_and_stage(1);
+    test.git(&["commit", "-qm", "stg"]);
+    let between = ["affected", "--base", "HEAD~1", "--head", "HEAD"];
+    let first = test.run_with(between).status(0);
+    assert!(!first.stderr().contains("note"), "{}", first.stderr());
+    assert!(test.path(".git/tfw-affected-models").exists());
+    // The kept model is HEAD's: a stack deleted from the working tree since is still in it.
+    std::fs::remove_dir_all(test.path("dns")).unwrap();
+    let kept = test.run_with(between).status(0);
+    assert_eq!(kept.stdout(), first.stdout());
+    assert!(
+        kept.stdout().contains("dns\tstg\tdepends on app"),
+        "{}",
+        kept.stdout()
+    );
+    // Another commit, with the working tree not holding it: read from disk, and said so.
+    test.git(&["add", "-A"]);
+    test.git(&["commit", "-qm", "no dns"]);
+    let test = test.write("app/extra.tf", "");
+    let run = test
+        .run_with(["affected", "--base", "HEAD~2", "--head", "HEAD"])
+        .status(0)
+        .stderr_contains("the working tree is not HEAD's");
+    assert!(!run.stdout().contains("dns"), "{}", run.stdout());
+}

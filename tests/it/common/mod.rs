@@ -266,6 +266,31 @@ impl Test {
         self.finish(child.wait_with_output().unwrap())
     }
 
+    /// Dates every file of the repository `hours` back, then stages them and refreshes the index
+    /// as `git status` does: git's stat data then vouch for each file's content (none is "racily
+    /// clean"), as in a repository in use. (Git compares whole seconds: each call needs its own
+    /// `hours` for git to see the files changed.)
+    pub fn age_and_stage(&self, hours: u64) {
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600 * hours);
+        let mut dirs = vec![self.path("")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if entry.file_name() == ".git" {
+                    continue;
+                }
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    let file = std::fs::File::options().write(true).open(&path).unwrap();
+                    file.set_modified(hour_ago).unwrap();
+                }
+            }
+        }
+        self.git(&["add", "-A"]);
+        self.git(&["update-index", "-q", "--refresh"]);
+    }
+
     /// Runs git in the temp dir (with an identity, for commits) and asserts it succeeded.
     pub fn git(&self, args: &[&str]) {
         let output = Command::new("git")
