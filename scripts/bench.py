@@ -151,4 +151,4 @@ def bench_affected():
 try:
     {"init": bench_init, "check": bench_check, "affected": bench_affected}[what]()
 finally:
-    shutil.rmtree(work)
+    shutil.rmtree(work, ignore_errors=True)

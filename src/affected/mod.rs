@@ -10,7 +10,7 @@ use crate::repo::git_index::{self, ObjectId};
 use crate::repo::{Repo, Stack, join_display};
 use crate::terraform::init_stamp;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -139,21 +139,22 @@ fn is_stack_file(name: &str) -> bool {
 
 /// What `affected` needs to know of the repository: each stack and what its pairs depend on,
 /// and each env's edges. Pure data, so that it can be kept for a commit's tree.
+/// Its text is owned when built, borrowed from the cache file when read back.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Model {
-    stacks: Vec<StackModel>,
+pub struct Model<S = String> {
+    stacks: Vec<StackModel<S>>,
     /// By env: (dependent, dependency), indices into `stacks`.
-    edges: BTreeMap<String, Vec<(usize, usize)>>,
+    edges: BTreeMap<S, Vec<(usize, usize)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct StackModel {
-    name: String,
-    path: String,
+struct StackModel<S> {
+    name: S,
+    path: S,
     /// Each env with its own files (backend and var files), by path from the root.
-    envs: Vec<(String, Vec<String>)>,
+    envs: Vec<(S, Vec<S>)>,
     /// The repository's local modules the stack calls, transitively: `dir/` from the root.
-    modules: Vec<String>,
+    modules: Vec<S>,
 }
 
 impl Model {
@@ -226,50 +227,59 @@ impl Model {
         }
         Ok(model)
     }
+}
 
+impl<S: AsRef<str> + Ord> Model<S> {
     /// The pairs `changed` (paths from the root) affects.
     pub fn affected(&self, changed: &BTreeSet<String>) -> Vec<Pair> {
-        let mut reasons: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
+        let changed: HashSet<&str> = changed.iter().map(String::as_str).collect();
+        let mut reasons: BTreeMap<(usize, &str), Vec<String>> = BTreeMap::new();
         let settings_changed = changed.contains(crate::config::FILE_NAME);
         for (index, stack) in self.stacks.iter().enumerate() {
-            let dir = if stack.path == "." {
-                String::new()
-            } else {
-                format!("{}/", stack.path)
-            };
+            let path = stack.path.as_ref();
             let own = changed.iter().filter(|f| {
-                f.strip_prefix(&dir)
-                    .is_some_and(|name| !name.contains('/') && is_stack_file(name))
+                let name = match path {
+                    "." => Some(**f),
+                    dir => f.strip_prefix(dir).and_then(|f| f.strip_prefix('/')),
+                };
+                name.is_some_and(|name| !name.contains('/') && is_stack_file(name))
             });
             let in_modules = changed.iter().filter(|f| {
                 stack.modules.iter().any(|m| {
-                    f.strip_prefix(m.as_str()).is_some_and(|name| {
+                    f.strip_prefix(m.as_ref()).is_some_and(|name| {
                         !name.contains('/') && crate::repo::is_terraform_file(name)
                     })
                 })
             });
-            let shared: Vec<&String> = own.chain(in_modules).collect();
+            let shared: Vec<&&str> = own.chain(in_modules).collect();
             for (env, files) in &stack.envs {
                 let mut why: Vec<String> = shared.iter().map(|f| f.to_string()).collect();
-                why.extend(files.iter().filter(|f| changed.contains(*f)).cloned());
+                why.extend(
+                    files
+                        .iter()
+                        .map(AsRef::as_ref)
+                        .filter(|f| changed.contains(f))
+                        .map(String::from),
+                );
                 if settings_changed {
                     why.push(crate::config::FILE_NAME.to_string());
                 }
                 if !why.is_empty() {
                     why.sort();
                     why.dedup();
-                    reasons.insert((index, env.clone()), why);
+                    reasons.insert((index, env.as_ref()), why);
                 }
             }
         }
         // What depends on an affected pair is affected, for the same env.
         for (env, edges) in &self.edges {
+            let env = env.as_ref();
             loop {
                 let mut added = false;
                 for &(from, to) in edges {
-                    if reasons.contains_key(&(to, env.clone())) {
-                        let why = format!("depends on {}", self.stacks[to].name);
-                        let entry = reasons.entry((from, env.clone())).or_default();
+                    if reasons.contains_key(&(to, env)) {
+                        let why = format!("depends on {}", self.stacks[to].name.as_ref());
+                        let entry = reasons.entry((from, env)).or_default();
                         if !entry.contains(&why) {
                             entry.push(why);
                             added = true;
@@ -284,9 +294,9 @@ impl Model {
         reasons
             .into_iter()
             .map(|((index, env), reasons)| Pair {
-                stack: self.stacks[index].name.clone(),
-                path: self.stacks[index].path.clone(),
-                env,
+                stack: self.stacks[index].name.as_ref().to_string(),
+                path: self.stacks[index].path.as_ref().to_string(),
+                env: env.to_string(),
                 reasons,
             })
             .collect()
@@ -310,8 +320,25 @@ pub fn between(repo: &Repo, base: Option<&str>, head: Option<&str>) -> anyhow::R
     };
     // Git works out what changed while tfw reads the repository.
     let diff = changed_files(&repo.root, &base, head)?;
+    // Paths from the git top level, made relative to the repository root.
+    let prefix = repo
+        .root
+        .strip_prefix(&work_tree.top)
+        .ok()
+        .and_then(Path::to_str)
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("{p}/"))
+        .unwrap_or_default();
+    let include = |model: &dyn Fn(&BTreeSet<String>) -> Vec<Pair>| -> Result<_, Error> {
+        let changed: BTreeSet<String> = diff
+            .wait()?
+            .into_iter()
+            .filter_map(|f| f.strip_prefix(&prefix).map(String::from))
+            .collect();
+        Ok(model(&changed))
+    };
     let mut notes = Vec::new();
-    let model = match head {
+    let include = match head {
         Some(head) => {
             let mut cache = model_cache::ModelCache::open(&work_tree, &repo.root);
             // The commit a ref names is read from git's files; anything else asks git for
@@ -326,7 +353,7 @@ pub fn between(repo: &Repo, base: Option<&str>, head: Option<&str>) -> anyhow::R
                 None => tree_of_head()?,
             };
             match named.as_ref().and_then(|id| cache.get(id)) {
-                Some(model) => model,
+                Some(model) => include(&|changed| model.affected(changed))?,
                 None => {
                     let model = Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?;
                     match (named, tree_of_head()?) {
@@ -337,30 +364,19 @@ pub fn between(repo: &Repo, base: Option<&str>, head: Option<&str>) -> anyhow::R
                             "the working tree is not {head}'s: its stacks are read as they are on disk"
                         )),
                     }
-                    model
+                    include(&|changed| model.affected(changed))?
                 }
             }
         }
-        None => Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?,
+        None => {
+            let model = Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?;
+            include(&|changed| model.affected(changed))?
+        }
     };
-    // Paths from the git top level, made relative to the repository root.
-    let prefix = repo
-        .root
-        .strip_prefix(&work_tree.top)
-        .ok()
-        .and_then(Path::to_str)
-        .filter(|p| !p.is_empty())
-        .map(|p| format!("{p}/"))
-        .unwrap_or_default();
-    let changed: BTreeSet<String> = diff
-        .wait()?
-        .into_iter()
-        .filter_map(|f| f.strip_prefix(&prefix).map(String::from))
-        .collect();
     Ok(Affected {
         base,
         head: head.unwrap_or("working tree").to_string(),
-        include: model.affected(&changed),
+        include,
         notes,
     })
 }

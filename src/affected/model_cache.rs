@@ -45,8 +45,8 @@ impl ModelCache {
         hash.digest().bytes()
     }
 
-    /// The model kept for `object`.
-    pub fn get(&self, object: &ObjectId) -> Option<Model> {
+    /// The model kept for `object`, its text borrowed from the cache.
+    pub fn get(&self, object: &ObjectId) -> Option<Model<&str>> {
         let key = self.key(object);
         let (_, bytes) = self.entries.iter().find(|(k, _)| *k == key)?;
         decode(&mut Reader(bytes))
@@ -109,19 +109,17 @@ fn encode(out: &mut Writer, model: &Model) {
     }
 }
 
-fn decode(input: &mut Reader) -> Option<Model> {
-    let strings = |input: &mut Reader| -> Option<Vec<String>> {
-        (0..input.u32()?)
-            .map(|_| Some(input.str()?.to_string()))
-            .collect()
+fn decode<'a>(input: &mut Reader<'a>) -> Option<Model<&'a str>> {
+    let strings = |input: &mut Reader<'a>| -> Option<Vec<&'a str>> {
+        (0..input.u32()?).map(|_| input.str()).collect()
     };
     let mut model = Model::default();
     for _ in 0..input.u32()? {
-        let name = input.str()?.to_string();
-        let path = input.str()?.to_string();
+        let name = input.str()?;
+        let path = input.str()?;
         let mut envs = Vec::new();
         for _ in 0..input.u32()? {
-            let env = input.str()?.to_string();
+            let env = input.str()?;
             envs.push((env, strings(input)?));
         }
         let modules = strings(input)?;
@@ -133,7 +131,7 @@ fn decode(input: &mut Reader) -> Option<Model> {
         });
     }
     for _ in 0..input.u32()? {
-        let env = input.str()?.to_string();
+        let env = input.str()?;
         let edges = (0..input.u32()?)
             .map(|_| Some((input.u32()?, input.u32()?)))
             .collect::<Option<Vec<_>>>()?;
@@ -173,7 +171,8 @@ mod tests {
         let mut cache = ModelCache::open(&git, dir.path());
         cache.put([1; 20], &model);
         let cache = ModelCache::open(&git, dir.path());
-        assert_eq!(cache.get(&[1; 20]), Some(model));
+        let kept = cache.get(&[1; 20]).unwrap();
+        assert_eq!(format!("{kept:?}"), format!("{model:?}"));
         assert_eq!(cache.get(&[2; 20]), None);
         assert_eq!(
             ModelCache::open(&git, Path::new("/elsewhere")).get(&[1; 20]),
