@@ -3,6 +3,7 @@
 
 mod model_cache;
 
+use crate::config::Settings;
 use crate::error::Error;
 use crate::graph;
 use crate::parallel::in_parallel;
@@ -230,11 +231,15 @@ impl Model {
 }
 
 impl<S: AsRef<str> + Ord> Model<S> {
-    /// The pairs `changed` (paths from the root) affects.
-    pub fn affected(&self, changed: &BTreeSet<String>) -> Vec<Pair> {
+    /// The pairs `changed` (paths from the root) affects; `settings(path, env)` says whether
+    /// tfw.toml changed what the stack at `path` runs with for `env`.
+    pub fn affected(
+        &self,
+        changed: &BTreeSet<String>,
+        settings: &dyn Fn(&str, &str) -> bool,
+    ) -> Vec<Pair> {
         let changed: HashSet<&str> = changed.iter().map(String::as_str).collect();
         let mut reasons: BTreeMap<(usize, &str), Vec<String>> = BTreeMap::new();
-        let settings_changed = changed.contains(crate::config::FILE_NAME);
         for (index, stack) in self.stacks.iter().enumerate() {
             let path = stack.path.as_ref();
             let own = changed.iter().filter(|f| {
@@ -261,7 +266,7 @@ impl<S: AsRef<str> + Ord> Model<S> {
                         .filter(|f| changed.contains(f))
                         .map(String::from),
                 );
-                if settings_changed {
+                if settings(path, env.as_ref()) {
                     why.push(crate::config::FILE_NAME.to_string());
                 }
                 if !why.is_empty() {
@@ -329,13 +334,34 @@ pub fn between(repo: &Repo, base: Option<&str>, head: Option<&str>) -> anyhow::R
         .filter(|p| !p.is_empty())
         .map(|p| format!("{p}/"))
         .unwrap_or_default();
-    let include = |model: &dyn Fn(&BTreeSet<String>) -> Vec<Pair>| -> Result<_, Error> {
+    let include = |model: &dyn Fn(&BTreeSet<String>, &dyn Fn(&str, &str) -> bool) -> Vec<Pair>| {
         let changed: BTreeSet<String> = diff
             .wait()?
             .into_iter()
             .filter_map(|f| f.strip_prefix(&prefix).map(String::from))
             .collect();
-        Ok(model(&changed))
+        if !changed.contains(crate::config::FILE_NAME) {
+            return Ok::<_, anyhow::Error>(model(&changed, &|_, _| false));
+        }
+        // What each version of tfw.toml says, compared stack by stack and env by env.
+        let at = |rev: &str| -> anyhow::Result<Settings> {
+            let file = format!("{rev}:{prefix}{}", crate::config::FILE_NAME);
+            match spawn_git(&repo.root, &["show", &file])?.wait() {
+                Ok(lines) => Ok(Settings::parse(Path::new(&file), &lines.join("\n"))?),
+                // Not in that commit: the defaults.
+                Err(_) => Ok(Settings::default()),
+            }
+        };
+        let old = at(&base);
+        let new = match head {
+            Some(head) => at(head),
+            None => Ok(repo.settings.clone()),
+        };
+        Ok(match (old, new) {
+            (Ok(old), Ok(new)) => model(&changed, &|path, env| old.differs_for(&new, path, env)),
+            // A version tfw cannot read could say anything.
+            _ => model(&changed, &|_, _| true),
+        })
     };
     let mut notes = Vec::new();
     let include = match head {
@@ -353,7 +379,7 @@ pub fn between(repo: &Repo, base: Option<&str>, head: Option<&str>) -> anyhow::R
                 None => tree_of_head()?,
             };
             match named.as_ref().and_then(|id| cache.get(id)) {
-                Some(model) => include(&|changed| model.affected(changed))?,
+                Some(model) => include(&|changed, settings| model.affected(changed, settings))?,
                 None => {
                     let model = Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?;
                     match (named, tree_of_head()?) {
@@ -364,13 +390,13 @@ pub fn between(repo: &Repo, base: Option<&str>, head: Option<&str>) -> anyhow::R
                             "the working tree is not {head}'s: its stacks are read as they are on disk"
                         )),
                     }
-                    include(&|changed| model.affected(changed))?
+                    include(&|changed, settings| model.affected(changed, settings))?
                 }
             }
         }
         None => {
             let model = Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?;
-            include(&|changed| model.affected(changed))?
+            include(&|changed, settings| model.affected(changed, settings))?
         }
     };
     Ok(Affected {

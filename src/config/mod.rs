@@ -481,6 +481,28 @@ impl Settings {
         }
     }
 
+    /// Whether what terraform runs with for `env` in the stack at `path` differs between these
+    /// settings and `other` (two versions of tfw.toml, for `tfw affected`): which stacks and
+    /// envs exist, their files, backend, binary, data dir, vars, env vars, arguments and
+    /// dependencies. Names, checks, protection and Atlantis settings change no plan.
+    pub fn differs_for(&self, other: &Settings, path: &str, env: &str) -> bool {
+        let (mine, theirs) = (self.stack(path), other.stack(path));
+        let own = |settings: &Settings| {
+            settings
+                .stacks
+                .get(path)
+                .map(|s| (s.envs.clone(), s.depends_on.clone()))
+        };
+        self.envs != other.envs
+            || self.exclude != other.exclude
+            || own(self) != own(other)
+            || mine.var_files != theirs.var_files
+            || mine.backend_config != theirs.backend_config
+            || mine.data_dir != theirs.data_dir
+            || mine.binary != theirs.binary
+            || !mine.layers(env).eq(theirs.layers(env))
+    }
+
     /// Whether `env` matches a `protected` glob (`*prod*`: production, weu-prod, prod-eu).
     pub fn is_protected(&self, env: &str) -> bool {
         self.protected.iter().any(|glob| glob_matches(glob, env))

@@ -333,3 +333,49 @@ fn a_commits_model_is_kept_and_used_for_that_commit_only() {
         .stderr_contains("the working tree is not HEAD's");
     assert!(!run.stdout().contains("dns"), "{}", run.stdout());
 }
+
+#[test]
+fn a_tfw_toml_change_affects_the_pairs_whose_settings_it_changes() {
+    let test = history();
+    let toml = |extra: &str| format!("[stacks.\"dns\"]\ndepends_on = [\"app\"]\n{extra}");
+    // One env's vars, in every stack: that env only.
+    let test = test.write(
+        "tfw.toml",
+        &toml("[environments.\"stg\"]\nvars = { region = \"eu\" }\n"),
+    );
+    assert_eq!(
+        affected(&test, &["--base", "HEAD"]),
+        [
+            "app\tstg\ttfw.toml, depends on network",
+            "dns\tstg\ttfw.toml, depends on app",
+            "network\tstg\ttfw.toml",
+        ]
+    );
+    // One stack's block: that stack, and what depends on it.
+    let test = test.write(
+        "tfw.toml",
+        &toml("[stacks.\"app\"]\nenv_vars = { TF_LOG = \"info\" }\n"),
+    );
+    let lines = affected(&test, &["--base", "HEAD"]);
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert!(
+        lines.contains(&"app\tprd\ttfw.toml".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"dns\tdev\tdepends on app".to_string()),
+        "{lines:?}"
+    );
+    // A name changes no plan.
+    let test = test.write("tfw.toml", &toml("name = \"domains\"\n"));
+    assert!(affected(&test, &["--base", "HEAD"]).is_empty());
+    // Between two commits, the committed versions are compared.
+    let test = test.write(
+        "tfw.toml",
+        &toml("[environments.\"prd\"]\nvars = { region = \"us\" }\n"),
+    );
+    test.git(&["commit", "-qam", "prd region"]);
+    let lines = affected(&test, &["--base", "HEAD~1", "--head", "HEAD"]);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines.iter().all(|l| l.contains("\tprd\t")), "{lines:?}");
+}
