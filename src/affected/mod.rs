@@ -131,6 +131,12 @@ fn changed_files(root: &Path, base: &str, head: Option<&str>) -> Result<Running,
     Ok(running)
 }
 
+/// Whether tfw.toml changed what the stack at a path runs with for an env.
+type SettingsChanged<'a> = &'a dyn Fn(&str, &str) -> bool;
+
+/// A model's answer to a set of changed paths.
+type Answer<'a> = &'a dyn Fn(&BTreeSet<String>, SettingsChanged) -> Vec<Pair>;
+
 /// A file of the stack itself: it matters to every env.
 fn is_stack_file(name: &str) -> bool {
     crate::repo::is_terraform_file(name)
@@ -233,11 +239,7 @@ impl Model {
 impl<S: AsRef<str> + Ord> Model<S> {
     /// The pairs `changed` (paths from the root) affects; `settings(path, env)` says whether
     /// tfw.toml changed what the stack at `path` runs with for `env`.
-    pub fn affected(
-        &self,
-        changed: &BTreeSet<String>,
-        settings: &dyn Fn(&str, &str) -> bool,
-    ) -> Vec<Pair> {
+    pub fn affected(&self, changed: &BTreeSet<String>, settings: SettingsChanged) -> Vec<Pair> {
         let changed: HashSet<&str> = changed.iter().map(String::as_str).collect();
         let mut reasons: BTreeMap<(usize, &str), Vec<String>> = BTreeMap::new();
         for (index, stack) in self.stacks.iter().enumerate() {
@@ -334,7 +336,7 @@ pub fn between(repo: &Repo, base: Option<&str>, head: Option<&str>) -> anyhow::R
         .filter(|p| !p.is_empty())
         .map(|p| format!("{p}/"))
         .unwrap_or_default();
-    let include = |model: &dyn Fn(&BTreeSet<String>, &dyn Fn(&str, &str) -> bool) -> Vec<Pair>| {
+    let include = |model: Answer| {
         let changed: BTreeSet<String> = diff
             .wait()?
             .into_iter()
