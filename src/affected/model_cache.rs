@@ -147,13 +147,7 @@ mod tests {
     #[test]
     fn a_model_survives_a_round_trip_by_object() {
         let dir = tempfile::tempdir().unwrap();
-        let git = GitDir {
-            top: dir.path().to_path_buf(),
-            git_dir: dir.path().to_path_buf(),
-            common_dir: dir.path().to_path_buf(),
-            index: dir.path().join("index"),
-            id_len: 20,
-        };
+        let git = GitDir::all_in(dir.path());
         let mut model = Model::default();
         model.stacks.push(StackModel {
             name: "network".into(),

@@ -194,6 +194,20 @@ impl GitDir {
     }
 }
 
+#[cfg(test)]
+impl GitDir {
+    /// A work tree, git dir and index all in `dir`: where a cache test keeps its files.
+    pub fn all_in(dir: &Path) -> Self {
+        Self {
+            top: dir.to_path_buf(),
+            git_dir: dir.to_path_buf(),
+            common_dir: dir.to_path_buf(),
+            index: dir.join("index"),
+            id_len: 20,
+        }
+    }
+}
+
 /// `[extensions] objectformat = sha256` in a git config file.
 fn is_sha256(config: &str) -> bool {
     config.lines().any(|line| {

@@ -334,13 +334,7 @@ mod tests {
     #[test]
     fn entries_survive_a_round_trip_and_other_rules_start_empty() {
         let dir = tempfile::tempdir().unwrap();
-        let git = GitDir {
-            top: dir.path().to_path_buf(),
-            git_dir: dir.path().to_path_buf(),
-            common_dir: dir.path().to_path_buf(),
-            index: dir.path().join("index"),
-            id_len: 20,
-        };
+        let git = GitDir::all_in(dir.path());
         let files = IndexFiles {
             tracked: vec![Tracked {
                 path: "a/main.tf".into(),
