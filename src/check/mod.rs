@@ -54,30 +54,43 @@ fn visible(status: Status) -> bool {
 
 /// The var files of any stack and env that lie outside the repository, as the stacks name
 /// them (`infra/api/../../../data/stg.tfvars`): `check` leaves them to their own repository.
-pub fn outside_files(repo: &Repo) -> anyhow::Result<BTreeSet<String>> {
+pub fn outside_files(repo: &Repo, stacks: &[Stack]) -> BTreeSet<String> {
     let mut outside = BTreeSet::new();
     if !repo.all_patterns().any(|p| p.leaves_stack()) {
-        return Ok(outside);
+        return outside;
     }
-    for stack in repo.stacks(Presence::InGitOrOnDisk)? {
+    for stack in stacks {
         for file in repo.env_files(&stack.path) {
             for env in &stack.envs {
                 if file.pattern.repo_path(env, &stack.path).is_none() {
-                    outside.insert(join_display(&stack.path, Path::new(&file.of(&stack, env))));
+                    outside.insert(join_display(&stack.path, Path::new(&file.of(stack, env))));
                 }
             }
         }
     }
-    Ok(outside)
+    outside
 }
 
-/// Runs every check over the repository; problems come sorted by path. A repository opened
-/// `with_content_ids` lets the parse cache skip reading files git's stat data vouch for.
-/// Also returns warnings: files tfw could not read where Terraform may (a backend block tfw then
-/// does not know).
-pub fn check(repo: &Repo) -> anyhow::Result<(Vec<Problem>, Vec<String>)> {
+/// What `tfw check` found, and the stacks it looked at.
+pub struct Checked {
+    /// Sorted by path.
+    pub problems: Vec<Problem>,
+    /// Files tfw could not read where Terraform may (a backend block tfw then does not know).
+    pub warnings: Vec<String>,
+    pub stacks: Vec<Stack>,
+}
+
+/// Runs every check over the repository. A repository opened `with_content_ids` lets the
+/// caches skip the stacks and files git's stat data vouch for.
+pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
     let settings = &repo.settings;
-    let listing = repo.listing()?;
+    // The kept results load while the repository is listed.
+    let (listing, results_cache) = std::thread::scope(|scope| {
+        let results = scope.spawn(|| ResultsCache::open(&repo.root));
+        let listing = repo.listing();
+        (listing, results.join().expect("results loader panicked"))
+    });
+    let listing = listing?;
     let stacks = repo.stacks(Presence::InGitOrOnDisk)?;
     if stacks.is_empty() {
         return Err(repo.no_stacks().into());
@@ -97,7 +110,6 @@ pub fn check(repo: &Repo) -> anyhow::Result<(Vec<Problem>, Vec<String>)> {
         .map(|envs| envs.iter().cloned().collect());
     // Loaded by the first stack whose results are not kept: often none is.
     let parse_cache = std::sync::OnceLock::new();
-    let results_cache = ResultsCache::open(&repo.root);
     let checker = Checker {
         repo,
         all_envs: &all_envs,
@@ -149,7 +161,11 @@ pub fn check(repo: &Repo) -> anyhow::Result<(Vec<Problem>, Vec<String>)> {
     }
     problems.sort();
     warnings.sort();
-    Ok((problems, warnings))
+    Ok(Checked {
+        problems,
+        warnings,
+        stacks: stacks.into_iter().map(|found| found.stack).collect(),
+    })
 }
 
 /// What checking some stacks found.

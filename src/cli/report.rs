@@ -125,7 +125,11 @@ struct CheckReport<'a> {
 /// `tfw check`: exits 1 when there is something to fix.
 pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
     let repo = Repo::open(start)?.with_content_ids();
-    let (problems, warnings) = check::check(&repo)?;
+    let check::Checked {
+        problems,
+        warnings,
+        stacks,
+    } = check::check(&repo)?;
     match format {
         Format::Text => {
             output::print(&lines(problems.iter().map(|p| match p.line {
@@ -134,11 +138,11 @@ pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
             })))?;
             let mut notes: Vec<String> = warnings.iter().map(|w| format!("warning: {w}")).collect();
             notes.extend(
-                check::outside_files(&repo)?
+                check::outside_files(&repo, &stacks)
                     .iter()
                     .map(|file| format!("note: {file} is outside the repository: not checked")),
             );
-            notes.extend(unmatched_protection(&repo)?.iter().map(|glob| {
+            notes.extend(unmatched_protection(&repo, &stacks).iter().map(|glob| {
                 format!("note: protected pattern `{glob}` matches no env of any stack")
             }));
             if !problems.is_empty() {
@@ -158,13 +162,12 @@ pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
 
 /// The `protected` globs tfw.toml sets that no env of any stack matches: a likely typo, and a
 /// production env left unguarded. (The default globs are not the user's to fix.)
-fn unmatched_protection(repo: &Repo) -> anyhow::Result<Vec<String>> {
+fn unmatched_protection(repo: &Repo, stacks: &[crate::repo::Stack]) -> Vec<String> {
     let settings = &repo.settings;
     if settings.protected == crate::config::Settings::default().protected {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let stacks = repo.stacks(Presence::InGitOrOnDisk)?;
-    Ok(settings
+    settings
         .protected
         .iter()
         .filter(|glob| {
@@ -174,7 +177,7 @@ fn unmatched_protection(repo: &Repo) -> anyhow::Result<Vec<String>> {
                 .any(|env| crate::config::glob_matches(glob, env))
         })
         .cloned()
-        .collect())
+        .collect()
 }
 
 /// `tfw atlantis`: renders atlantis.yaml, writes it, or compares it with the file on disk.
