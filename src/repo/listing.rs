@@ -9,7 +9,6 @@ use crate::repo::listing_cache::{
     self, DirNames, DirStat, IndexFiles, Kind, ListingCache, Tracked,
 };
 use globset::GlobSet;
-use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -640,7 +639,7 @@ impl Walker<'_> {
 
     /// The entries of `dir` the filter keeps (files) or that can hold some (directories not
     /// hidden or excluded): from the listing cache while the directory is unchanged.
-    fn names(&self, dir: &str) -> Option<Cow<'_, DirNames>> {
+    fn names(&self, dir: &str) -> Option<DirNames> {
         let absolute = self.root.join(dir);
         let git = self.git.as_ref().map(|(git, _)| git);
         // Taken before reading: a change made while reading leaves the kept stat data stale,
@@ -652,7 +651,7 @@ impl Walker<'_> {
         if let (Some(git), Some(stat)) = (git, &stat)
             && let Some(names) = git.cache.dir(dir, stat)
         {
-            return Some(Cow::Borrowed(names));
+            return Some(names);
         }
         let mut names = DirNames::new();
         for entry in std::fs::read_dir(&absolute).ok()?.flatten() {
@@ -689,7 +688,7 @@ impl Walker<'_> {
                 .borrow_mut()
                 .push((dir.to_string(), stat, names.clone()));
         }
-        Some(Cow::Owned(names))
+        Some(names)
     }
 }
 

@@ -7,11 +7,12 @@
 use crate::cache_file::{self, Reader, Writer};
 use crate::repo::git_index::{GitDir, ObjectId, Stat};
 use std::collections::HashMap;
+use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// The first bytes of the cache file; anything else is another format.
-const MAGIC: &[u8] = b"tfw listing cache v2\n";
+const MAGIC: &[u8] = b"tfw listing cache v3\n";
 
 /// One tracked file as the index has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +90,16 @@ pub struct ListingCache {
     /// The listing rules the entries were made with (tfw.toml's patterns and excludes).
     rules: String,
     index: Option<(Vec<u8>, IndexFiles)>,
-    dirs: HashMap<String, (DirStat, DirNames)>,
+    /// The cache file as read: a directory's names are decoded when it is asked for.
+    bytes: Vec<u8>,
+    dirs: HashMap<String, (DirStat, Names)>,
     changed: bool,
+}
+
+/// A directory's names: where they lie in the file read, or as just read from the disk.
+enum Names {
+    Kept(Range<usize>),
+    Read(DirNames),
 }
 
 impl ListingCache {
@@ -102,11 +111,16 @@ impl ListingCache {
             path: None,
             rules,
             index: None,
+            bytes: Vec::new(),
             dirs: HashMap::new(),
             changed: false,
         };
         if let Ok(bytes) = std::fs::read(&path) {
-            let _ = cache.load(&bytes);
+            cache.bytes = bytes;
+            if cache.load().is_none() {
+                cache.index = None;
+                cache.dirs.clear();
+            }
         }
         cache.path = Some(path);
         cache
@@ -131,16 +145,16 @@ impl ListingCache {
     }
 
     /// The names kept for `dir` (relative to the root), when its stat data are still `stat`.
-    pub fn dir(&self, dir: &str, stat: &DirStat) -> Option<&DirNames> {
-        self.dirs
-            .get(dir)
-            .filter(|(kept, _)| kept == stat)
-            .map(|(_, names)| names)
+    pub fn dir(&self, dir: &str, stat: &DirStat) -> Option<DirNames> {
+        match self.dirs.get(dir).filter(|(kept, _)| kept == stat)? {
+            (_, Names::Kept(range)) => read_names(&mut Reader(&self.bytes[range.clone()])),
+            (_, Names::Read(names)) => Some(names.clone()),
+        }
     }
 
     pub fn set_dirs(&mut self, read: impl IntoIterator<Item = (String, DirStat, DirNames)>) {
         for (dir, stat, names) in read {
-            self.dirs.insert(dir, (stat, names));
+            self.dirs.insert(dir, (stat, Names::Read(names)));
             self.changed = true;
         }
     }
@@ -167,17 +181,33 @@ impl ListingCache {
                 out.u64(value as u64);
             }
             out.u64(stat.ino);
-            out.u32(names.len());
-            for (name, kind) in names {
-                out.str(name);
-                out.u8(*kind as u8);
+            match names {
+                Names::Kept(range) => out.bytes(&self.bytes[range.clone()]),
+                Names::Read(names) => {
+                    let mut encoded = Writer::default();
+                    encoded.u32(names.len());
+                    for (name, kind) in names {
+                        encoded.str(name);
+                        encoded.u8(*kind as u8);
+                    }
+                    out.bytes(&encoded.0);
+                }
             }
         }
         cache_file::write(path, &out.0);
     }
 
-    fn load(&mut self, bytes: &[u8]) -> Option<()> {
-        let mut input = Reader(bytes.strip_prefix(MAGIC)?);
+    fn load(&mut self) -> Option<()> {
+        let bytes = std::mem::take(&mut self.bytes);
+        let loaded = self.load_from(&bytes);
+        self.bytes = bytes;
+        loaded
+    }
+
+    fn load_from(&mut self, bytes: &[u8]) -> Option<()> {
+        let start = bytes.strip_prefix(MAGIC)?;
+        let offset = bytes.len() - start.len();
+        let mut input = Reader(start);
         if input.str()? != self.rules {
             return None;
         }
@@ -193,22 +223,29 @@ impl ListingCache {
                 ctime: (value()?, value()?),
                 ino: input.u64()?,
             };
-            let count = input.u32()?;
-            let mut names = Vec::with_capacity(count);
-            for _ in 0..count {
-                let name = input.str()?.to_string();
-                let kind = match input.u8()? {
-                    0 => Kind::File,
-                    1 => Kind::Symlink,
-                    2 => Kind::Dir,
-                    _ => return None,
-                };
-                names.push((name, kind));
-            }
-            self.dirs.insert(dir, (stat, names));
+            let names = input.bytes()?;
+            let begin = offset + (names.as_ptr() as usize - start.as_ptr() as usize);
+            let range = begin..begin + names.len();
+            self.dirs.insert(dir, (stat, Names::Kept(range)));
         }
         Some(())
     }
+}
+
+fn read_names(input: &mut Reader) -> Option<DirNames> {
+    let count = input.u32()?;
+    let mut names = Vec::with_capacity(count);
+    for _ in 0..count {
+        let name = input.str()?.to_string();
+        let kind = match input.u8()? {
+            0 => Kind::File,
+            1 => Kind::Symlink,
+            2 => Kind::Dir,
+            _ => return None,
+        };
+        names.push((name, kind));
+    }
+    Some(names)
 }
 
 /// What identifies an index's content: its checksum (git's last bytes), with its size, time
@@ -361,7 +398,7 @@ mod tests {
         let cache = ListingCache::open(&git, "rules".into());
         assert_eq!(cache.index(b"key"), Some(&files));
         assert_eq!(cache.index(b"other"), None);
-        assert_eq!(cache.dir("a", &stat), Some(&names));
+        assert_eq!(cache.dir("a", &stat), Some(names));
         let changed = DirStat {
             ino: stat.ino + 1,
             ..stat
