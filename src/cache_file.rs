@@ -66,6 +66,29 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// What identifies the tfw that made a cache: its version, and its executable's path, size and
+/// modification time, so that a tfw rebuilt from another commit (pre-commit builds each `rev`
+/// with the same version number) does not trust what another one kept. When the executable
+/// cannot be told, nothing kept matches (the process id stands in).
+pub fn maker() -> Vec<u8> {
+    use std::os::unix::fs::MetadataExt;
+    let mut identity = env!("CARGO_PKG_VERSION").as_bytes().to_vec();
+    match std::env::current_exe().and_then(|exe| Ok((std::fs::metadata(&exe)?, exe))) {
+        Ok((metadata, exe)) => {
+            identity.extend_from_slice(exe.as_os_str().as_encoded_bytes());
+            for value in [
+                metadata.size(),
+                metadata.mtime() as u64,
+                metadata.mtime_nsec() as u64,
+            ] {
+                identity.extend_from_slice(&value.to_le_bytes());
+            }
+        }
+        Err(_) => identity.extend_from_slice(&std::process::id().to_le_bytes()),
+    }
+    identity
+}
+
 /// Writes `bytes` to `path` through a temporary file renamed over it, so that a reader never
 /// sees half a cache; a cache that cannot be written only costs time on the next run.
 pub fn write(path: &std::path::Path, bytes: &[u8]) {

@@ -1,5 +1,5 @@
 //! `tfw affected`'s models kept by the git object they were made for — a commit (or tag, or
-//! tree) id, with tfw's version and the repository's root: an object's content never changes,
+//! tree) id, with the tfw binary and the repository's root: an object's content never changes,
 //! so neither does its model. Only a model made from a working tree that holds that commit's
 //! tree exactly is kept (see `Listing::is_tree`).
 
@@ -16,7 +16,7 @@ const KEPT: usize = 8;
 
 pub struct ModelCache {
     path: PathBuf,
-    /// What every key mixes in besides the object: tfw's version and the repository's root.
+    /// What every key mixes in besides the object: the tfw binary and the repository's root.
     salt: Vec<u8>,
     /// Keys and encoded models, most recent first.
     entries: Vec<(ObjectId, Vec<u8>)>,
@@ -24,7 +24,7 @@ pub struct ModelCache {
 
 impl ModelCache {
     pub fn open(git: &GitDir, root: &Path) -> Self {
-        let mut salt = env!("CARGO_PKG_VERSION").as_bytes().to_vec();
+        let mut salt = cache_file::maker();
         salt.push(0);
         salt.extend_from_slice(root.as_os_str().as_encoded_bytes());
         let mut cache = Self {

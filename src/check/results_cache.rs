@@ -1,6 +1,6 @@
 //! Each stack's check results remembered by everything they were made from: the stack's listed
 //! files with their statuses and content ids, the files outside it that its env patterns name,
-//! tfw.toml and tfw's version. A run then re-checks only the stacks whose inputs changed, and a
+//! tfw.toml and the tfw binary. A run then re-checks only the stacks whose inputs changed, and a
 //! stack whose inputs cannot all be named (an untracked or edited file, a symlink, a file outside
 //! the repository) is always checked. Keyed by content: a cache can make a run faster, never
 //! change its answer.
@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// The first bytes of the cache file; anything else is another format.
-const MAGIC: &[u8] = b"tfw check results v1\n";
+const MAGIC: &[u8] = b"tfw check results v2\n";
 
 /// Every kind of problem, so that a kept one gets its `&'static str` back.
 const KINDS: &[&str] = &[
@@ -48,7 +48,8 @@ pub type Input = (String, Option<(Status, Option<ObjectId>)>);
 
 pub struct ResultsCache {
     path: Option<PathBuf>,
-    /// tfw's version, the repository's root and its tfw.toml: what every stack depends on.
+    /// The tfw that checks, the repository's root and its tfw.toml: what every stack depends
+    /// on.
     global: ObjectId,
     /// The cache file as read: each stack's results are decoded only when asked for.
     bytes: Vec<u8>,
@@ -63,7 +64,7 @@ impl ResultsCache {
         let path = git_index::locate(root).map(|git| git.git_dir.join("tfw-check-results"));
         let settings = std::fs::read(root.join(crate::config::FILE_NAME)).unwrap_or_default();
         let mut global = sha1_smol::Sha1::new();
-        global.update(env!("CARGO_PKG_VERSION").as_bytes());
+        global.update(&cache_file::maker());
         global.update(&[0]);
         global.update(root.as_os_str().as_encoded_bytes());
         global.update(&[0]);

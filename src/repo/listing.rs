@@ -2,6 +2,7 @@
 //! tree, the index (each entry checked against the disk the way `git status` does) plus the
 //! untracked files of the directories that matter; elsewhere, a walk. Both apply one filter.
 
+use crate::cache_file;
 use crate::parallel::in_parallel;
 use crate::repo::git_index::{self, GitDir, ObjectId};
 use crate::repo::gitignore::Ignores;
@@ -394,7 +395,8 @@ fn git_files(
         Some(relative) => format!("{relative}/"),
         None => anyhow::bail!("{} is not inside its git work tree", root.display()),
     };
-    let mut cache = ListingCache::open(git, format!("{prefix}\0{}", filter.rules));
+    let maker = git_index::hex(&cache_file::maker());
+    let mut cache = ListingCache::open(git, format!("{maker}\0{prefix}\0{}", filter.rules));
     let key = listing_cache::index_key(&git.index, git.id_len);
     if key.as_deref().and_then(|key| cache.index(key)).is_none() {
         let Some(files) = index_files(git, filter, &prefix) else {
@@ -867,7 +869,8 @@ mod tests {
         };
         let first = list();
         let git_dir = git_index::locate(root).unwrap();
-        let cache = ListingCache::open(&git_dir, "\0".to_string());
+        let rules = format!("{}\0\0", git_index::hex(&cache_file::maker()));
+        let cache = ListingCache::open(&git_dir, rules);
         let stack = std::fs::metadata(root.join("stack")).unwrap();
         assert!(cache.dir("stack", &DirStat::of(&stack)).is_some());
         let key = listing_cache::index_key(&git_dir.index, 20).unwrap();

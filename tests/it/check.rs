@@ -149,6 +149,14 @@ fn kept_results_are_used_only_while_every_input_is_the_same() {
         mistyped,
         "kept, with its problem"
     );
+    // Another tfw binary (pre-commit builds each `rev` with the same version) checks again.
+    let other = test.path("other-tfw");
+    std::fs::copy(crate::common::TFW, &other).unwrap();
+    std::fs::remove_file(test.path(".git/tfw-check-cache")).unwrap();
+    let output = test.command_for(&other).arg("check").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), mistyped);
+    assert!(test.path(".git/tfw-check-cache").exists(), "parsed again");
+    std::fs::remove_file(&other).unwrap();
     // tfw.toml is an input of every stack.
     std::fs::write(test.path("tfw.toml"), "[check]\nskip = [\"type\"]\n").unwrap();
     test.run_with(["check"]).status(0);
