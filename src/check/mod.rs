@@ -126,18 +126,51 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
     let mut touched = Vec::new();
     let mut warnings = Vec::new();
     let mut fresh = Vec::new();
-    for (out, kept) in results.into_iter().flatten() {
+    let mut keys = Vec::new();
+    let mut kept = Vec::new();
+    for (out, had) in results.into_iter().flatten() {
         problems.extend(out.problems);
         states.extend(out.states);
         touched.push(out.touched);
         warnings.extend(out.warnings);
-        fresh.extend(kept);
+        kept.push(matches!(had, Had::Kept(_)));
+        keys.push(match &had {
+            Had::Kept(key) => Some(*key),
+            Had::Fresh(fresh) => fresh.as_ref().map(|(_, key, _)| *key),
+        });
+        if let Had::Fresh(Some(entry)) = had {
+            fresh.push(entry);
+        }
     }
     if let Some(cache) = parse_cache.into_inner() {
         cache.save(touched);
     }
     let paths: Vec<&str> = stacks.iter().map(|s| s.stack.path.as_str()).collect();
-    results_cache.save(&paths, fresh);
+    // Two stacks on one state: found from every stack's states, unless no stack changed.
+    let all = results_cache::all_keys(paths.iter().copied().zip(keys.iter().map(Option::as_ref)));
+    let shared = match all.as_ref().and_then(|all| results_cache.shared(all)) {
+        Some(shared) if kept.iter().all(|k| *k) => shared.to_vec(),
+        _ => {
+            for (found, _) in stacks.iter().zip(&kept).filter(|(_, kept)| **kept) {
+                states.extend(results_cache.states(&found.stack.path).unwrap_or_default());
+            }
+            shared_states(states)
+        }
+    };
+    problems.extend(shared.iter().cloned());
+    results_cache.save(&paths, fresh, all.map(|all| (all, shared)));
+    problems.sort();
+    warnings.sort();
+    Ok(Checked {
+        problems,
+        warnings,
+        stacks: stacks.into_iter().map(|found| found.stack).collect(),
+    })
+}
+
+/// The problems of backend files that share a state with another one.
+fn shared_states(mut states: Vec<StateUse>) -> Vec<Problem> {
+    let mut problems = Vec::new();
     states.sort_unstable_by(|a, b| a.0.identity.cmp(&b.0.identity));
     for owners in states
         .chunk_by(|a, b| a.0.identity == b.0.identity)
@@ -159,13 +192,14 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
             });
         }
     }
-    problems.sort();
-    warnings.sort();
-    Ok(Checked {
-        problems,
-        warnings,
-        stacks: stacks.into_iter().map(|found| found.stack).collect(),
-    })
+    problems
+}
+
+/// How a stack's results were had: kept from an earlier run (by this key), or checked now
+/// (with what to keep, when its inputs could be named).
+enum Had {
+    Kept(Key),
+    Fresh(Option<(String, Key, Results)>),
 }
 
 /// What checking some stacks found.
@@ -225,7 +259,7 @@ impl Checker<'_> {
 
     /// A stack's results: kept ones when its inputs are unchanged, else checked (and returned
     /// with its key, to keep).
-    fn check_kept(&self, found: &Found) -> (Out, Option<(String, Key, Results)>) {
+    fn check_kept(&self, found: &Found) -> (Out, Had) {
         let key = self
             .outside_inputs(found)
             .and_then(|outside| self.results.key(&found.stack.path, &found.files, &outside));
@@ -234,11 +268,12 @@ impl Checker<'_> {
         {
             let out = Out {
                 problems: kept.problems,
-                states: kept.states,
+                // Read only if some stack changed (see `shared_states`).
+                states: Vec::new(),
                 touched: Touched::reused(kept.parsed),
                 warnings: kept.warnings,
             };
-            return (out, None);
+            return (out, Had::Kept(*key));
         }
         let mut out = Out::default();
         self.check_stack(found, &mut out);
@@ -251,7 +286,7 @@ impl Checker<'_> {
             };
             (found.stack.path.clone(), key, results)
         });
-        (out, fresh)
+        (out, Had::Fresh(fresh))
     }
 
     /// The files outside the stack its env patterns name, for every env it could be checked

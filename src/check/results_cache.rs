@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// The first bytes of the cache file; anything else is another format.
-const MAGIC: &[u8] = b"tfw check results v2\n";
+const MAGIC: &[u8] = b"tfw check results v3\n";
 
 /// Every kind of problem, so that a kept one gets its `&'static str` back.
 const KINDS: &[&str] = &[
@@ -53,8 +53,23 @@ pub struct ResultsCache {
     global: ObjectId,
     /// The cache file as read: each stack's results are decoded only when asked for.
     bytes: Vec<u8>,
-    /// Each stack's key and where its results lie in `bytes`.
-    known: HashMap<String, (Key, Range<usize>)>,
+    /// Each stack's key and where its results lie in `bytes`: its problems, warnings and parse
+    /// cache entries, then its states.
+    known: HashMap<String, (Key, Range<usize>, Range<usize>)>,
+    /// The states shared by several stacks, found from every stack's states: kept by the key
+    /// of all stacks' keys (when every stack has one), so an unchanged repository decodes none.
+    shared: Option<(Key, Vec<Problem>)>,
+}
+
+/// The key of every stack's key, in order: what the shared states depend on.
+pub fn all_keys<'a>(keys: impl Iterator<Item = (&'a str, Option<&'a Key>)>) -> Option<Key> {
+    let mut hash = sha1_smol::Sha1::new();
+    for (stack, key) in keys {
+        hash.update(stack.as_bytes());
+        hash.update(&[0]);
+        hash.update(key?);
+    }
+    Some(hash.digest().bytes())
 }
 
 impl ResultsCache {
@@ -74,11 +89,13 @@ impl ResultsCache {
             global: global.digest().bytes(),
             bytes: Vec::new(),
             known: HashMap::new(),
+            shared: None,
         };
         if let Some(bytes) = cache.path.as_ref().and_then(|p| std::fs::read(p).ok()) {
             cache.bytes = bytes;
             if cache.index().is_none() {
                 cache.known.clear();
+                cache.shared = None;
             }
         }
         cache
@@ -124,27 +141,59 @@ impl ResultsCache {
         Some(hash.digest().bytes())
     }
 
-    /// The results kept for the stack at `path` made from inputs with this key.
+    /// The results kept for the stack at `path` made from inputs with this key, without its
+    /// states (see `states`).
     pub fn get(&self, path: &str, key: &Key) -> Option<Results> {
-        let (_, range) = self.known.get(path).filter(|(kept, _)| kept == key)?;
+        let (_, range, _) = self.known.get(path).filter(|(kept, ..)| kept == key)?;
         read_results(&mut Reader(&self.bytes[range.clone()]))
     }
 
+    /// The states kept for the stack at `path`.
+    pub fn states(&self, path: &str) -> Option<Vec<StateUse>> {
+        let (_, _, range) = self.known.get(path)?;
+        read_states(&mut Reader(&self.bytes[range.clone()]))
+    }
+
+    /// The shared-state problems kept for all stacks' keys `all`.
+    pub fn shared(&self, all: &Key) -> Option<&[Problem]> {
+        self.shared
+            .as_ref()
+            .filter(|(kept, _)| kept == all)
+            .map(|(_, problems)| problems.as_slice())
+    }
+
     /// Keeps this run's results of every stack (`fresh`: those checked, not taken from the
-    /// cache), dropping stacks that are gone; writes only when something changed.
-    pub fn save(self, stacks: &[&str], fresh: Vec<(String, Key, Results)>) {
+    /// cache) and the shared-state problems of all of them, dropping stacks that are gone;
+    /// writes only when something changed.
+    pub fn save(
+        self,
+        stacks: &[&str],
+        fresh: Vec<(String, Key, Results)>,
+        shared: Option<(Key, Vec<Problem>)>,
+    ) {
         let Some(path) = &self.path else {
             return;
         };
         let stacks: HashSet<&str> = stacks.iter().copied().collect();
         let gone = self.known.keys().any(|k| !stacks.contains(k.as_str()));
-        if fresh.is_empty() && !gone {
+        if fresh.is_empty() && !gone && shared == self.shared {
             return;
         }
         let mut out = Writer(MAGIC.to_vec());
         out.0.extend_from_slice(&self.global);
+        match &shared {
+            Some((all, problems)) => {
+                out.u8(1);
+                out.0.extend_from_slice(all);
+                out.u32(problems.len());
+                for problem in problems {
+                    write_problem(&mut out, problem);
+                }
+            }
+            None => out.u8(0),
+        }
         let checked: HashSet<&str> = fresh.iter().map(|(stack, _, _)| stack.as_str()).collect();
-        let kept: Vec<(&String, &(Key, Range<usize>))> = self
+        let kept: Vec<_> = self
             .known
             .iter()
             .filter(|(stack, _)| {
@@ -152,10 +201,11 @@ impl ResultsCache {
             })
             .collect();
         out.u32(kept.len() + fresh.len());
-        for (stack, (key, range)) in kept {
+        for (stack, (key, results, states)) in kept {
             out.str(stack);
             out.0.extend_from_slice(key);
-            out.bytes(&self.bytes[range.clone()]);
+            out.bytes(&self.bytes[results.clone()]);
+            out.bytes(&self.bytes[states.clone()]);
         }
         for (stack, key, results) in &fresh {
             out.str(stack);
@@ -163,6 +213,9 @@ impl ResultsCache {
             let mut entry = Writer::default();
             write_results(&mut entry, results);
             out.bytes(&entry.0);
+            let mut states = Writer::default();
+            write_states(&mut states, &results.states);
+            out.bytes(&states.0);
         }
         cache_file::write(path, &out.0);
     }
@@ -176,12 +229,23 @@ impl ResultsCache {
         if input.take(20)? != self.global {
             return None;
         }
+        if input.u8()? == 1 {
+            let all: Key = input.take(20)?.try_into().ok()?;
+            let problems = (0..input.u32()?)
+                .map(|_| read_problem(&mut input))
+                .collect::<Option<Vec<_>>>()?;
+            self.shared = Some((all, problems));
+        }
+        let range = |blob: &[u8]| {
+            let begin = offset + (blob.as_ptr() as usize - start.as_ptr() as usize);
+            begin..begin + blob.len()
+        };
         for _ in 0..input.u32()? {
             let stack = input.str()?.to_string();
             let key: Key = input.take(20)?.try_into().ok()?;
-            let entry = input.bytes()?;
-            let begin = offset + (entry.as_ptr() as usize - start.as_ptr() as usize);
-            self.known.insert(stack, (key, begin..begin + entry.len()));
+            let results = range(input.bytes()?);
+            let states = range(input.bytes()?);
+            self.known.insert(stack, (key, results, states));
         }
         Some(())
     }
@@ -190,12 +254,6 @@ impl ResultsCache {
 fn write_results(out: &mut Writer, results: &Results) {
     out.u32(results.problems.len());
     for problem in &results.problems {
-        write_problem(out, problem);
-    }
-    out.u32(results.states.len());
-    for (location, problem) in &results.states {
-        out.str(&location.identity);
-        out.str(&location.shown);
         write_problem(out, problem);
     }
     out.u32(results.warnings.len());
@@ -214,19 +272,33 @@ fn read_results(input: &mut Reader) -> Option<Results> {
         results.problems.push(read_problem(input)?);
     }
     for _ in 0..input.u32()? {
-        let location = StateLocation {
-            identity: input.str()?.to_string(),
-            shown: input.str()?.to_string(),
-        };
-        results.states.push((location, read_problem(input)?));
-    }
-    for _ in 0..input.u32()? {
         results.warnings.push(input.str()?.to_string());
     }
     for _ in 0..input.u32()? {
         results.parsed.push(input.take(20)?.try_into().ok()?);
     }
     Some(results)
+}
+
+fn write_states(out: &mut Writer, states: &[StateUse]) {
+    out.u32(states.len());
+    for (location, problem) in states {
+        out.str(&location.identity);
+        out.str(&location.shown);
+        write_problem(out, problem);
+    }
+}
+
+fn read_states(input: &mut Reader) -> Option<Vec<StateUse>> {
+    (0..input.u32()?)
+        .map(|_| {
+            let location = StateLocation {
+                identity: input.str()?.to_string(),
+                shown: input.str()?.to_string(),
+            };
+            Some((location, read_problem(input)?))
+        })
+        .collect()
 }
 
 fn write_problem(out: &mut Writer, problem: &Problem) {
@@ -286,9 +358,21 @@ mod tests {
             parsed: vec![[3; 20]],
         };
         let cache = ResultsCache::open(root);
-        cache.save(&["a"], vec![("a".into(), [1; 20], results.clone())]);
+        let shared = vec![problem("shared-state", None, Some("stg"))];
+        cache.save(
+            &["a"],
+            vec![("a".into(), [1; 20], results.clone())],
+            Some(([5; 20], shared.clone())),
+        );
         let cache = ResultsCache::open(root);
-        assert_eq!(cache.get("a", &[1; 20]), Some(results));
+        assert_eq!(cache.states("a"), Some(results.states.clone()));
+        assert_eq!(cache.shared(&[5; 20]), Some(shared.as_slice()));
+        assert_eq!(cache.shared(&[6; 20]), None);
+        let without_states = Results {
+            states: Vec::new(),
+            ..results
+        };
+        assert_eq!(cache.get("a", &[1; 20]), Some(without_states));
         assert_eq!(cache.get("a", &[2; 20]), None, "other inputs");
         std::fs::write(root.join(crate::config::FILE_NAME), "envs = [\"prd\"]\n").unwrap();
         let cache = ResultsCache::open(root);

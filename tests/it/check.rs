@@ -623,3 +623,25 @@ fn values_from_tfw_toml_and_automatic_files_count() {
         run.stdout()
     );
 }
+
+#[test]
+fn two_stacks_on_one_state_are_caught_whichever_results_are_kept() {
+    let test = repo().write("datadog/prd.tfbackend", "path = \"../state/prd.tfstate\"\n");
+    test.age_and_stage(2);
+    let shared = |run: &crate::common::Run| {
+        run.stdout()
+            .lines()
+            .filter(|l| l.contains("same state as"))
+            .count()
+    };
+    assert_eq!(shared(&test.run_with(["check"]).status(1)), 2);
+    // Nothing changed: the shared states are kept with the stacks' keys.
+    assert_eq!(shared(&test.run_with(["check"]).status(1)), 2);
+    // The root changed: its states are read again, datadog's come from what was kept.
+    let test = test.write("dev.tfvars", "env = \"development\"\n");
+    assert_eq!(shared(&test.run_with(["check"]).status(1)), 2);
+    test.age_and_stage(1);
+    assert_eq!(shared(&test.run_with(["check"]).status(1)), 2);
+    let test = test.write("datadog/prd.tfbackend", "path = \"state/d-prd.tfstate\"\n");
+    test.run_with(["check"]).status(0);
+}
