@@ -10,6 +10,7 @@ use crate::repo::listing_cache::{
     self, DirNames, DirStat, IndexFiles, Kind, ListingCache, Tracked,
 };
 use globset::GlobSet;
+use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -98,8 +99,12 @@ impl Scope<'_> {
 
     /// Whether the file `path` is within the scope.
     fn contains(&self, path: &str) -> bool {
-        self.level(path)
-            .is_some_and(|level| self.depth.is_none_or(|depth| level < depth))
+        match self.depth {
+            None if self.dir.is_empty() => true,
+            _ => self
+                .level(path)
+                .is_some_and(|level| self.depth.is_none_or(|depth| level < depth)),
+        }
     }
 
     /// Whether files in the directory `dir` can be within the scope.
@@ -156,10 +161,14 @@ impl Listing {
         content_ids: bool,
         now: i64,
     ) -> anyhow::Result<Self> {
-        let (mut files, tree) = match git_index::locate(root) {
-            Some(git) => git_files(root, &git, filter, scope, content_ids, now)?,
-            None => (walk(root, filter, scope), None),
-        };
+        match git_index::locate(root) {
+            Some(git) => git_files(root, &git, filter, scope, content_ids, now),
+            None => Ok(Self::of(walk(root, filter, scope), None)),
+        }
+    }
+
+    /// The listing of `files` (in any order, perhaps twice).
+    fn of(mut files: Vec<File>, tree: Option<ObjectId>) -> Self {
         // Directories are read in path order: usually only untracked files need sorting in.
         if !files.is_sorted_by(|a, b| a.0 <= b.0) {
             files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -174,7 +183,7 @@ impl Listing {
             listing.ends.push(listing.text.len());
             listing.meta.push(meta);
         }
-        Ok(listing)
+        listing
     }
 
     fn path(&self, index: usize) -> &str {
@@ -328,7 +337,8 @@ impl<'a> Subtree<'a> {
     }
 }
 
-type File = (String, Meta);
+/// A listed path: a tracked one borrowed from the index's entries, any other owned.
+type File<'a> = (Cow<'a, str>, Meta);
 
 /// The index's relevant entries, relative to the root (`prefix` is the root relative to the
 /// work tree's top), and every directory git has a file in; `None` when the index is one
@@ -389,7 +399,7 @@ fn git_files(
     scope: Scope,
     content_ids: bool,
     now: i64,
-) -> anyhow::Result<(Vec<File>, Option<ObjectId>)> {
+) -> anyhow::Result<Listing> {
     let prefix = match root.strip_prefix(&git.top).ok().and_then(Path::to_str) {
         Some("") => String::new(),
         Some(relative) => format!("{relative}/"),
@@ -401,13 +411,13 @@ fn git_files(
     if key.as_deref().and_then(|key| cache.index(key)).is_none() {
         let Some(files) = index_files(git, filter, &prefix) else {
             // Neither tfw nor git can read this index (a broken `.git`): list the disk as it is.
-            return Ok((walk(root, filter, scope), None));
+            return Ok(Listing::of(walk(root, filter, scope), None));
         };
         // An index without a checksum is never found in the cache (no key is empty).
         cache.set_index(key.unwrap_or_default(), files);
     }
     let tree = cache.current_index().and_then(|files| files.tree);
-    let (listed, read) = {
+    let (listing, read) = {
         let files = cache.current_index().expect("the index was just kept");
         let tracked: Vec<&Tracked> = files
             .tracked
@@ -474,11 +484,11 @@ fn git_files(
             listed.extend(files);
             read.extend(dirs);
         }
-        (listed, read)
+        (Listing::of(listed, tree), read)
     };
     cache.set_dirs(read);
     cache.save();
-    Ok((listed, tree))
+    Ok(listing)
 }
 
 /// The last component of a `/`-separated path.
@@ -500,7 +510,7 @@ impl Verifier<'_> {
     /// The status of each tracked file of `dir` in the working tree, and, when asked, its
     /// content id the way `git status` tells it: unchanged stat data vouch for the staged
     /// content's id; anything else means the content must be read.
-    fn verify(&self, root: &std::fs::File, entries: &[&Tracked], out: &mut Vec<File>) {
+    fn verify<'a>(&self, root: &std::fs::File, entries: &[&'a Tracked], out: &mut Vec<File<'a>>) {
         for (entry, present) in entries.iter().zip(self.present) {
             let path = &entry.path;
             let (status, id) = if entry.skip_worktree {
@@ -524,13 +534,13 @@ impl Verifier<'_> {
                 symlink: entry.symlink,
                 id,
             };
-            out.push((path.clone(), meta));
+            out.push((Cow::Borrowed(path.as_str()), meta));
         }
     }
 }
 
 /// Every file of `scope` on disk, outside git.
-fn walk(root: &Path, filter: &Filter, scope: Scope) -> Vec<File> {
+fn walk(root: &Path, filter: &Filter, scope: Scope) -> Vec<File<'static>> {
     let mut files = Vec::new();
     Walker {
         root,
@@ -588,7 +598,7 @@ impl Walker<'_> {
     ///
     /// `tracked` are the directory's tracked files, in name order; returns which of them it
     /// saw: reading the directory is what tells that a tracked file is still there.
-    fn read_dir(&self, dir: &str, tracked: &[&Tracked], out: &mut Vec<File>) -> Vec<bool> {
+    fn read_dir(&self, dir: &str, tracked: &[&Tracked], out: &mut Vec<File<'_>>) -> Vec<bool> {
         let mut present = vec![false; tracked.len()];
         // An unreadable directory lists nothing: discovery lists what it can reach.
         let Some(names) = self.names(dir) else {
@@ -634,7 +644,7 @@ impl Walker<'_> {
                 symlink: *kind == Kind::Symlink,
                 id: None,
             };
-            out.push((path, meta));
+            out.push((Cow::Owned(path), meta));
         }
         present
     }
