@@ -69,24 +69,27 @@ impl<'a> Reader<'a> {
 /// What identifies the tfw that made a cache: its version, and its executable's path, size and
 /// modification time, so that a tfw rebuilt from another commit (pre-commit builds each `rev`
 /// with the same version number) does not trust what another one kept. When the executable
-/// cannot be told, nothing kept matches (the process id stands in).
-pub fn maker() -> Vec<u8> {
-    use std::os::unix::fs::MetadataExt;
-    let mut identity = env!("CARGO_PKG_VERSION").as_bytes().to_vec();
-    match std::env::current_exe().and_then(|exe| Ok((std::fs::metadata(&exe)?, exe))) {
-        Ok((metadata, exe)) => {
-            identity.extend_from_slice(exe.as_os_str().as_encoded_bytes());
-            for value in [
-                metadata.size(),
-                metadata.mtime() as u64,
-                metadata.mtime_nsec() as u64,
-            ] {
-                identity.extend_from_slice(&value.to_le_bytes());
+/// cannot be told, nothing kept matches (the process id stands in). Asked of the system once.
+pub fn maker() -> &'static [u8] {
+    static MAKER: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    MAKER.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
+        let mut identity = env!("CARGO_PKG_VERSION").as_bytes().to_vec();
+        match std::env::current_exe().and_then(|exe| Ok((std::fs::metadata(&exe)?, exe))) {
+            Ok((metadata, exe)) => {
+                identity.extend_from_slice(exe.as_os_str().as_encoded_bytes());
+                for value in [
+                    metadata.size(),
+                    metadata.mtime() as u64,
+                    metadata.mtime_nsec() as u64,
+                ] {
+                    identity.extend_from_slice(&value.to_le_bytes());
+                }
             }
+            Err(_) => identity.extend_from_slice(&std::process::id().to_le_bytes()),
         }
-        Err(_) => identity.extend_from_slice(&std::process::id().to_le_bytes()),
-    }
-    identity
+        identity
+    })
 }
 
 /// Writes `bytes` to `path` through a temporary file renamed over it, so that a reader never

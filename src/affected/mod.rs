@@ -11,7 +11,7 @@ use crate::repo::git_index::{self, ObjectId};
 use crate::repo::{Repo, Stack, join_display};
 use crate::terraform::init_stamp;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -169,15 +169,13 @@ impl Model {
     pub fn of(repo: &Repo, stacks: &[Stack]) -> Result<Self, Error> {
         let refs: Vec<&Stack> = stacks.iter().collect();
         let sources = graph::read_sources(repo, &refs);
-        let modules: Vec<Vec<String>> = in_parallel(&refs, |part| {
+        let indices: Vec<usize> = (0..stacks.len()).collect();
+        let modules: Vec<Vec<String>> = in_parallel(&indices, |part| {
             part.iter()
-                .map(|stack| {
-                    let index = stacks.iter().position(|s| s.path == stack.path);
-                    let calls = index.is_some_and(|i| {
-                        sources[i].files.iter().any(|(_, t)| t.contains("module"))
-                    });
+                .map(|&i| {
+                    let stack = &stacks[i];
                     // Most stacks call no module: a byte search spares them the parse.
-                    if !calls {
+                    if !sources[i].files.iter().any(|(_, t)| t.contains("module")) {
                         return Vec::new();
                     }
                     init_stamp::repository_modules(&stack.dir)
@@ -223,7 +221,12 @@ impl Model {
                 modules,
             });
         }
-        let index_of = |path: &str| stacks.iter().position(|s| s.path == path);
+        let index: HashMap<&str, usize> = stacks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.path.as_str(), i))
+            .collect();
+        let index_of = |path: &str| index.get(path).copied();
         for (env, _, graph) in graph::by_env_read(repo, stacks, None, &sources) {
             let edges = graph?
                 .edges
@@ -376,15 +379,22 @@ pub fn between(repo: &Repo, base: Option<&str>, head: Option<&str>) -> anyhow::R
                 let lines = spawn_git(&repo.root, &["rev-parse", "--verify", &tree])?.wait()?;
                 Ok(lines.first().and_then(|t| git_index::parse_hex(t)))
             };
-            let named = match work_tree.resolve(head) {
-                Some(id) => Some(id),
+            // A head git alone can name (`HEAD~1`) is known by its tree, asked once.
+            let resolved = work_tree.resolve(head);
+            let asked = match resolved {
+                Some(_) => None,
                 None => tree_of_head()?,
             };
+            let named = resolved.or(asked);
             match named.as_ref().and_then(|id| cache.get(id)) {
                 Some(model) => include(&|changed, settings| model.affected(changed, settings))?,
                 None => {
                     let model = Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?;
-                    match (named, tree_of_head()?) {
+                    let tree = match asked {
+                        Some(tree) => Some(tree),
+                        None => tree_of_head()?,
+                    };
+                    match (named, tree) {
                         (Some(named), Some(tree)) if repo.listing()?.is_tree(&tree) => {
                             cache.put(named, &model)
                         }

@@ -24,7 +24,7 @@ pub struct ModelCache {
 
 impl ModelCache {
     pub fn open(git: &GitDir, root: &Path) -> Self {
-        let mut salt = cache_file::maker();
+        let mut salt = cache_file::maker().to_vec();
         salt.push(0);
         salt.extend_from_slice(root.as_os_str().as_encoded_bytes());
         let mut cache = Self {

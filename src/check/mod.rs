@@ -260,8 +260,10 @@ impl Checker<'_> {
     /// A stack's results: kept ones when its inputs are unchanged, else checked (and returned
     /// with its key, to keep).
     fn check_kept(&self, found: &Found) -> (Out, Had) {
+        let named = std::cell::OnceCell::new();
+        let named = || named.get_or_init(|| self.named(found));
         let key = self
-            .outside_inputs(found)
+            .outside_inputs(found, &named)
             .and_then(|outside| self.results.key(&found.stack.path, &found.files, &outside));
         if let Some(key) = &key
             && let Some(kept) = self.results.get(&found.stack.path, key)
@@ -276,7 +278,7 @@ impl Checker<'_> {
             return (out, Had::Kept(*key));
         }
         let mut out = Out::default();
-        self.check_stack(found, &mut out);
+        self.check_stack(found, named(), &mut out);
         let fresh = key.map(|key| {
             let results = Results {
                 problems: out.problems.clone(),
@@ -292,7 +294,11 @@ impl Checker<'_> {
     /// The files outside the stack its env patterns name, for every env it could be checked
     /// for; `None` when one lies outside the repository or is not listed (the disk, not the
     /// listing, would then tell).
-    fn outside_inputs(&self, found: &Found) -> Option<Vec<Input>> {
+    fn outside_inputs<'a>(
+        &self,
+        found: &Found,
+        named: &dyn Fn() -> &'a BTreeSet<String>,
+    ) -> Option<Vec<Input>> {
         let path = &found.stack.path;
         let env_files = self.repo.env_files(path);
         let patterns: Vec<&EnvPattern> = env_files
@@ -310,9 +316,9 @@ impl Checker<'_> {
             .stacks
             .get(path)
             .and_then(|s| s.envs.as_ref());
-        let envs: BTreeSet<String> = self
-            .named(found)
-            .into_iter()
+        let envs: BTreeSet<String> = named()
+            .iter()
+            .cloned()
             .chain(self.all_envs.iter().flatten().cloned())
             .chain(own.into_iter().flatten().cloned())
             .collect();
@@ -322,7 +328,7 @@ impl Checker<'_> {
                 let file = pattern.repo_path(env, path)?;
                 let status = listing.status(&file)?;
                 let id = listing.id_of(&file).copied();
-                inputs.push((file, Some((status, id))));
+                inputs.push((file, status, id));
             }
         }
         Some(inputs)
@@ -339,10 +345,10 @@ impl Checker<'_> {
             .collect()
     }
 
-    fn check_stack(&self, found: &Found, out: &mut Out) {
+    /// Checks one stack; `named` are the env names its files give (see `named`).
+    fn check_stack(&self, found: &Found, named: &BTreeSet<String>, out: &mut Out) {
         let settings = &self.repo.settings;
         let stack = &found.stack;
-        let named = self.named(found);
         let env_files = self.repo.env_files(&stack.path);
         let expected: BTreeSet<&str> = match settings
             .stacks
@@ -377,7 +383,7 @@ impl Checker<'_> {
                 .filter(|f| found.files.status(f).is_some_and(visible))
                 .collect()
         };
-        for name in &named {
+        for name in named {
             if let Err(error) = env_name::validate(name) {
                 for file in files_of(name) {
                     out.problems

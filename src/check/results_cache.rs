@@ -43,8 +43,8 @@ pub struct Results {
 /// What a stack's results depend on, hashed.
 pub type Key = ObjectId;
 
-/// A listed file by path from the root, with its status and content id; `None`: not listed.
-pub type Input = (String, Option<(Status, Option<ObjectId>)>);
+/// A listed file by path from the root, with its status and content id.
+pub type Input = (String, Status, Option<ObjectId>);
 
 pub struct ResultsCache {
     path: Option<PathBuf>,
@@ -79,7 +79,7 @@ impl ResultsCache {
         let path = git_index::locate(root).map(|git| git.git_dir.join("tfw-check-results"));
         let settings = std::fs::read(root.join(crate::config::FILE_NAME)).unwrap_or_default();
         let mut global = sha1_smol::Sha1::new();
-        global.update(&cache_file::maker());
+        global.update(cache_file::maker());
         global.update(&[0]);
         global.update(root.as_os_str().as_encoded_bytes());
         global.update(&[0]);
@@ -110,18 +110,13 @@ impl ResultsCache {
         hash.update(&self.global);
         hash.update(stack_path.as_bytes());
         hash.update(&[0]);
-        let mut add = |path: &str, entry: Option<(Status, Option<&ObjectId>)>| -> Option<()> {
+        let mut add = |path: &str, status: Status, id: Option<&ObjectId>| -> Option<()> {
             hash.update(path.as_bytes());
-            match entry {
-                None => hash.update(&[0]),
-                Some((status, id)) => {
-                    hash.update(&[1 + status as u8]);
-                    match (status.on_disk(), id) {
-                        (true, Some(id)) => hash.update(id),
-                        (true, None) => return None,
-                        (false, _) => {}
-                    }
-                }
+            hash.update(&[status as u8]);
+            match (status.on_disk(), id) {
+                (true, Some(id)) => hash.update(id),
+                (true, None) => return None,
+                (false, _) => {}
             }
             hash.update(&[0]);
             Some(())
@@ -130,13 +125,10 @@ impl ResultsCache {
             if symlink {
                 return None;
             }
-            add(path, Some((status, id)))?;
+            add(path, status, id)?;
         }
-        for (path, entry) in outside {
-            add(
-                path,
-                entry.as_ref().map(|(status, id)| (*status, id.as_ref())),
-            )?;
+        for (path, status, id) in outside {
+            add(path, *status, id.as_ref())?;
         }
         Some(hash.digest().bytes())
     }

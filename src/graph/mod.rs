@@ -49,7 +49,7 @@ fn values(
         }
     }
     let config = repo.settings.stack(&stack.path);
-    let exists = |path: &Path| path.is_file();
+    let exists = |path: &Path| repo.is_file(stack, path);
     let files =
         crate::terraform::resolve::var_files(&config, env, (&stack.dir, &stack.path), &exists)
             .unwrap_or_default();

@@ -405,7 +405,7 @@ fn git_files(
         Some(relative) => format!("{relative}/"),
         None => anyhow::bail!("{} is not inside its git work tree", root.display()),
     };
-    let maker = git_index::hex(&cache_file::maker());
+    let maker = git_index::hex(cache_file::maker());
     let mut cache = ListingCache::open(git, format!("{maker}\0{prefix}\0{}", filter.rules));
     let key = listing_cache::index_key(&git.index, git.id_len);
     if key.as_deref().and_then(|key| cache.index(key)).is_none() {
@@ -416,7 +416,6 @@ fn git_files(
         // An index without a checksum is never found in the cache (no key is empty).
         cache.set_index(key.unwrap_or_default(), files);
     }
-    let tree = cache.current_index().and_then(|files| files.tree);
     let (listing, read) = {
         let files = cache.current_index().expect("the index was just kept");
         let tracked: Vec<&Tracked> = files
@@ -484,7 +483,7 @@ fn git_files(
             listed.extend(files);
             read.extend(dirs);
         }
-        (Listing::of(listed, tree), read)
+        (Listing::of(listed, files.tree), read)
     };
     cache.set_dirs(read);
     cache.save();
@@ -879,7 +878,7 @@ mod tests {
         };
         let first = list();
         let git_dir = git_index::locate(root).unwrap();
-        let rules = format!("{}\0\0", git_index::hex(&cache_file::maker()));
+        let rules = format!("{}\0\0", git_index::hex(cache_file::maker()));
         let cache = ListingCache::open(&git_dir, rules);
         let stack = std::fs::metadata(root.join("stack")).unwrap();
         assert!(cache.dir("stack", &DirStat::of(&stack)).is_some());

@@ -26,12 +26,62 @@ pub struct Repo {
     pub root: PathBuf,
     pub settings: Settings,
     exclude: GlobSet,
+    relevant: Relevant,
     /// Whether the listing carries content ids (see `with_content_ids`).
     content_ids: bool,
     listing: OnceLock<Listing>,
     /// The directory it was opened from, as given and canonical (already checked readable):
     /// `stack_at` of the same directory needs neither again.
     start: (PathBuf, PathBuf),
+}
+
+/// Which paths can matter to tfw: terraform files, automatic var files, tfw.toml, and what an
+/// env pattern could name. Most files of a big repository end in a byte no suffix ends in: one
+/// comparison each.
+struct Relevant {
+    suffixes: Vec<String>,
+    last_bytes: Vec<u8>,
+    /// A pattern whose file name has no fixed end: every file may matter.
+    any: bool,
+}
+
+impl Relevant {
+    fn of(settings: &Settings) -> Self {
+        let fixed = [
+            ".tf",
+            ".tf.json",
+            ".tfvars",
+            ".tfvars.json",
+            config::FILE_NAME,
+        ];
+        let suffixes: Vec<String> = all_patterns(settings)
+            .map(|p| p.name_suffix().to_string())
+            .chain(fixed.map(String::from))
+            .collect();
+        Self {
+            any: suffixes.iter().any(String::is_empty),
+            last_bytes: suffixes.iter().filter_map(|s| s.bytes().last()).collect(),
+            suffixes,
+        }
+    }
+
+    fn matches(&self, path: &str) -> bool {
+        self.any
+            || (path
+                .as_bytes()
+                .last()
+                .is_some_and(|b| self.last_bytes.contains(b))
+                && self.suffixes.iter().any(|s| path.ends_with(s.as_str())))
+    }
+}
+
+/// Every env file pattern of any stack in `settings`.
+fn all_patterns(settings: &Settings) -> impl Iterator<Item = &EnvPattern> {
+    let stacks = settings.stacks.values();
+    std::iter::once(&settings.backend_config)
+        .chain(settings.var_files.iter().map(|v| &v.pattern))
+        .chain(stacks.clone().filter_map(|s| s.backend_config.as_ref()))
+        .chain(stacks.flat_map(|s| s.var_files.iter().flatten().map(|v| &v.pattern)))
 }
 
 /// A file name that makes its directory a terraform configuration.
@@ -79,9 +129,11 @@ impl Repo {
         for glob in &settings.exclude {
             builder.add(Glob::new(glob)?);
         }
+        let relevant = Relevant::of(&settings);
         Ok(Self {
             root,
             settings,
+            relevant,
             exclude: builder.build()?,
             content_ids: false,
             listing: OnceLock::new(),
@@ -100,12 +152,7 @@ impl Repo {
 
     /// Every env file pattern of any stack: the defaults' and each `[stacks]` block's.
     pub fn all_patterns(&self) -> impl Iterator<Item = &EnvPattern> {
-        let settings = &self.settings;
-        let stacks = settings.stacks.values();
-        std::iter::once(&settings.backend_config)
-            .chain(settings.var_files.iter().map(|v| &v.pattern))
-            .chain(stacks.clone().filter_map(|s| s.backend_config.as_ref()))
-            .chain(stacks.flat_map(|s| s.var_files.iter().flatten().map(|v| &v.pattern)))
+        all_patterns(&self.settings)
     }
 
     /// The env files of the stack at `path`: its backend config, then its var files.
@@ -125,39 +172,13 @@ impl Repo {
             .collect()
     }
 
-    /// Whether a path can matter to tfw: a terraform file or one an env pattern could name.
-    /// Most files of a big repository end in a byte no suffix ends in: one comparison each.
-    fn relevant(&self) -> impl Fn(&str) -> bool + Sync + use<'_> {
-        let suffixes: Vec<&str> = self
-            .all_patterns()
-            .map(|p| p.name_suffix())
-            .chain([
-                ".tf",
-                ".tf.json",
-                ".tfvars",
-                ".tfvars.json",
-                config::FILE_NAME,
-            ])
-            .collect();
-        let any = suffixes.contains(&"");
-        let last_bytes: Vec<u8> = suffixes
-            .iter()
-            .filter_map(|s| s.as_bytes().last().copied())
-            .collect();
-        move |path: &str| {
-            any || (path
-                .as_bytes()
-                .last()
-                .is_some_and(|b| last_bytes.contains(b))
-                && suffixes.iter().any(|s| path.ends_with(s)))
-        }
-    }
-
     fn list(&self, scope: Scope, content_ids: bool) -> anyhow::Result<Listing> {
-        let relevant = self.relevant();
+        let relevant = |path: &str| self.relevant.matches(path);
         let rules: Vec<&str> = self
-            .all_patterns()
-            .map(|p| p.name_suffix())
+            .relevant
+            .suffixes
+            .iter()
+            .map(String::as_str)
             .chain(["\0"])
             .chain(self.settings.exclude.iter().map(String::as_str))
             .collect();
@@ -210,7 +231,7 @@ impl Repo {
                 "." => name.to_string(),
                 dir => format!("{dir}/{name}"),
             };
-            if !(self.relevant())(&relative) {
+            if !self.relevant.matches(&relative) {
                 return None;
             }
             listing
