@@ -379,3 +379,34 @@ fn a_tfw_toml_change_affects_the_pairs_whose_settings_it_changes() {
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(lines.iter().all(|l| l.contains("\tprd\t")), "{lines:?}");
 }
+
+#[test]
+fn a_module_reached_through_a_symlinked_directory_affects_its_callers() {
+    let test = Test::new()
+        .files("app/", STACK)
+        .write(
+            "app/modules.tf",
+            "module \"m\" {\n  source = \"./vendored/m\"\n}\n",
+        )
+        .write(
+            "lib/m/main.tf",
+            "module \"inner\" {\n  source = \"../inner\"\n}\n",
+        )
+        .write("lib/inner/main.tf", "")
+        .files("other/", STACK);
+    // app/vendored → ../lib: the module's files are the repository's lib/.
+    std::os::unix::fs::symlink("../lib", test.path("app/vendored")).unwrap();
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    test.git(&["commit", "-qm", "base"]);
+    // A module the symlinked one calls in turn.
+    let test = test.write("lib/inner/main.tf", "# changed\n");
+    assert_eq!(
+        affected(&test, &["--base", "HEAD"]),
+        [
+            "app\tdev\tlib/inner/main.tf",
+            "app\tprd\tlib/inner/main.tf",
+            "app\tstg\tlib/inner/main.tf",
+        ]
+    );
+}
