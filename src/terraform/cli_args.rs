@@ -142,7 +142,9 @@ mod tests {
 
     #[test]
     fn words_go_after_the_subcommand_the_command_specific_ones_first() {
-        let table: &[(&str, &[(&str, &str)], &str)] = &[
+        /// (tfw's argv, the variables set, what terraform acts on)
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let table: &[Case] = &[
             ("apply -var-file=a", &[], "apply -var-file=a"),
             (
                 "apply -var-file=a",

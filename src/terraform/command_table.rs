@@ -319,6 +319,9 @@ mod tests {
             "init -migrate-state",
             "init --force-copy",
             "init -migrate-state=true",
+            "workspace select -or-create sandbox",
+            "workspace select -or-create=true sandbox",
+            "env select --or-create sandbox",
         ];
         let read_only = [
             "plan",
@@ -339,6 +342,8 @@ mod tests {
             "workspace select x",
             "env list",
             "env select x",
+            "workspace select -or-create=false x",
+            "workspace list -or-create",
             "-help",
             "-version",
             "version",
@@ -350,6 +355,39 @@ mod tests {
                 assert_eq!(mutates_state(word, &w[1..]), expected, "{line}");
             }
         }
+    }
+
+    #[test]
+    fn a_typo_is_one_edit_from_a_command_and_a_real_command_is_none() {
+        for (typo, command) in [
+            ("paln", "plan"),
+            ("aply", "apply"),
+            ("destory", "destroy"),
+            ("valdate", "validate"),
+            ("workspce", "workspace"),
+            ("stat", "state"),
+        ] {
+            assert_eq!(suggest(typo), Some(command), "{typo}");
+        }
+        for word in [
+            "plan",
+            "env",
+            "frobnicate",
+            "stacks",
+            "query",
+            "-x",
+            "rpcapi",
+        ] {
+            assert_eq!(suggest(word), None, "{word}");
+        }
+    }
+
+    #[test]
+    fn nested_subcommands_name_their_variables() {
+        assert!(is_nested("state", "rm"));
+        assert!(is_nested("env", "select"));
+        assert!(!is_nested("state", "x"));
+        assert!(!is_nested("apply", "rm"));
     }
 
     #[test]
