@@ -3,8 +3,8 @@
 use crate::atlantis::step::StepEnvironment;
 use crate::cli::arguments::Arguments;
 use crate::cli::output;
-use crate::config::DataDirMode;
 use crate::config::env_name;
+use crate::config::{DataDirMode, PluginCacheSetting};
 use crate::error::Error;
 use crate::graph;
 use crate::guard::{self, Decision, Situation, Target};
@@ -16,6 +16,7 @@ use crate::terraform::binary::Binary;
 use crate::terraform::command_table;
 use crate::terraform::executor::{Executor, Output};
 use crate::terraform::init_stamp::{self, InitRecord, Unreadable};
+use crate::terraform::plugin_cache;
 use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -262,6 +263,14 @@ fn prepare(
         }
     };
     let is_file = |path: &Path| repo.is_file(stack, path);
+    let env_vars = config.env_vars(&request.env);
+    let plugin_cache = plugin_cache::locate(&plugin_cache_setting(repo), &|name| {
+        env_vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| OsString::from(value))
+            .or_else(|| inherited(name))
+    });
     let context = Context {
         stack_dir: &stack.dir,
         stack_path: &stack.path,
@@ -276,6 +285,10 @@ fn prepare(
         init_up_to_date: &init_up_to_date,
         is_file: &is_file,
         inherited: &inherited,
+        plugin_cache: plugin_cache
+            .as_ref()
+            .filter(|cache| cache.origin == plugin_cache::Origin::Tfw)
+            .map(|cache| cache.dir.as_path()),
     };
     let mut plan = resolve::resolve(request, &context)?;
     let workspace = workspace(&plan, &record);
@@ -298,7 +311,22 @@ fn prepare(
         record,
         binary,
         workspace,
+        plugin_cache,
     })
+}
+
+/// tfw.toml's `plugin_cache`, a directory taken from the repository root.
+fn plugin_cache_setting(repo: &Repo) -> plugin_cache::Setting {
+    match &repo.settings.plugin_cache {
+        PluginCacheSetting::Default | PluginCacheSetting::On(true) => {
+            plugin_cache::Setting::Default
+        }
+        PluginCacheSetting::On(false) => plugin_cache::Setting::Off,
+        PluginCacheSetting::Dir(dir) => {
+            let dir = dir.replace("{root}", &repo.root.to_string_lossy());
+            plugin_cache::Setting::Dir(repo.root.join(dir))
+        }
+    }
 }
 
 /// tfw's own environment, which terraform inherits under what tfw.toml sets.
@@ -471,9 +499,6 @@ fn executor(arguments: &Arguments) -> Executor {
         keep_records: !arguments.skip_init,
         no_wait: arguments.no_wait,
         no_stdin: arguments.atlantis,
-        plugin_cache: std::env::var_os("TF_PLUGIN_CACHE_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod hcl;
 pub mod init_stamp;
 pub mod invocation;
 pub mod plan_file;
+pub mod plugin_cache;
 pub mod quote;
 pub mod resolve;
 pub mod signals;
@@ -25,4 +26,6 @@ pub struct Prepared {
     /// The workspace terraform will use (`TF_WORKSPACE`, else the data dir's record, else
     /// `default`), or why tfw cannot tell.
     pub workspace: Result<String, String>,
+    /// The provider plugin cache its init uses, if any.
+    pub plugin_cache: Option<plugin_cache::PluginCache>,
 }

@@ -55,6 +55,8 @@ pub struct Context<'a> {
     pub is_file: &'a dyn Fn(&Path) -> bool,
     /// tfw's environment (`TF_CLI_ARGS…`, `TF_WORKSPACE`), under what tfw.toml sets.
     pub inherited: &'a dyn Fn(&str) -> Option<OsString>,
+    /// tfw's own plugin cache, which terraform learns of through `TF_PLUGIN_CACHE_DIR`.
+    pub plugin_cache: Option<&'a Path>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +234,9 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         .collect();
     if let (DataDirMode::PerEnv, false) = (config.data_dir, context.user_data_dir) {
         env_vars.push(("TF_DATA_DIR".to_string(), data_dir_of(env).into_os_string()));
+    }
+    if let Some(cache) = context.plugin_cache {
+        env_vars.push(("TF_PLUGIN_CACHE_DIR".to_string(), cache.into()));
     }
     let extra = |command: &str| -> Vec<OsString> {
         config
@@ -437,6 +442,7 @@ mod tests {
         tty: bool,
         user_data_dir: bool,
         inherited: Vec<(&'static str, &'static str)>,
+        plugin_cache: Option<&'static str>,
     }
 
     impl Fixture {
@@ -459,6 +465,7 @@ mod tests {
                 tty: true,
                 user_data_dir: false,
                 inherited: Vec::new(),
+                plugin_cache: None,
             }
         }
 
@@ -485,6 +492,7 @@ mod tests {
                         .find(|(n, _)| *n == name)
                         .map(|(_, v)| OsString::from(v))
                 },
+                plugin_cache: self.plugin_cache.map(Path::new),
             };
             let request = Request {
                 env: line[0].into(),

@@ -207,6 +207,8 @@ impl Test {
             .env("PATH", self.search_path())
             .env("FAKE_TF_LOG", self.log_path())
             .env("FAKE_TF_READY", self.path("ready"))
+            // tfw's plugin cache would appear in every printed command: tests of it turn it on.
+            .env("TFW_PLUGIN_CACHE", "false")
             .stdin(Stdio::null());
         for (name, value) in &self.env {
             command.env(name, value);
