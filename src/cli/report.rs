@@ -226,7 +226,8 @@ pub fn atlantis(start: &Path, file: Option<PathBuf>, check: bool) -> anyhow::Res
     }
     match file {
         Some(file) => {
-            std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?
+            crate::atomic_file::write(&file, text.as_bytes())
+                .with_context(|| format!("writing {}", file.display()))?
         }
         None => output::print(&text)?,
     }
