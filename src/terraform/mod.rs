@@ -9,6 +9,7 @@ pub mod init_stamp;
 pub mod invocation;
 pub mod plan_file;
 pub mod quote;
+pub mod redaction_key;
 pub mod resolve;
 pub mod signals;
 
