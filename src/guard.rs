@@ -202,7 +202,8 @@ fn read_answer() -> Answer {
         }
         let mut chunk = [0u8; 1024];
         // SAFETY: reads into a buffer of the given length.
-        let read = unsafe { libc::read(libc::STDIN_FILENO, chunk.as_mut_ptr().cast(), chunk.len()) };
+        let read =
+            unsafe { libc::read(libc::STDIN_FILENO, chunk.as_mut_ptr().cast(), chunk.len()) };
         match read {
             n if n > 0 => line.extend_from_slice(&chunk[..n as usize]),
             -1 if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {

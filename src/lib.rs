@@ -1,8 +1,8 @@
 //! tfw: run terraform for one environment of one or more stacks, safely and fast.
 
 mod affected;
-mod atomic_file;
 mod atlantis;
+mod atomic_file;
 mod cache_file;
 mod check;
 mod cli;

@@ -348,7 +348,9 @@ fn echoed(command_line: &str) -> std::borrow::Cow<'_, str> {
 /// A line of tfw's own: on stderr (dimmed at a terminal when `dim`), or into the capture.
 fn line(output: &Output, text: &str, dim: bool) {
     if let Output::Capture(buffer) = output {
-        buffer.borrow_mut().extend_from_slice(format!("{text}\n").as_bytes());
+        buffer
+            .borrow_mut()
+            .extend_from_slice(format!("{text}\n").as_bytes());
         return;
     }
     let color = dim

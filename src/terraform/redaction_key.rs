@@ -96,7 +96,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (made, before) = repository_key(dir.path()).unwrap();
         assert!(!before, "a new key says cached hashes are not its own");
-        let mode = std::fs::metadata(dir.path().join(FILE)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(repository_key(dir.path()).unwrap(), (made, true));
         assert_ne!(made, random(), "random keys differ");
