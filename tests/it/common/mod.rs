@@ -558,3 +558,34 @@ impl Background {
         (status.code().expect("tfw exited by signal"), stderr)
     }
 }
+
+/// A directory that refuses new files, even to root (made immutable), until dropped.
+pub struct ReadOnly(PathBuf);
+
+impl ReadOnly {
+    pub fn new(dir: &Path) -> Self {
+        fs::create_dir_all(dir).unwrap();
+        if unsafe { libc::geteuid() } == 0 {
+            let status = Command::new("chattr").arg("+i").arg(dir).status().unwrap();
+            assert!(status.success(), "chattr +i {}", dir.display());
+        } else {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        assert!(
+            fs::write(dir.join(".probe"), "").is_err(),
+            "{} must refuse new files",
+            dir.display()
+        );
+        Self(dir.to_path_buf())
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        if unsafe { libc::geteuid() } == 0 {
+            let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+        } else {
+            let _ = fs::set_permissions(&self.0, fs::Permissions::from_mode(0o755));
+        }
+    }
+}
