@@ -361,9 +361,14 @@ fn ls_files(git: &GitDir, visit: Visitor) -> Result<(), String> {
         .map_err(|e| format!("cannot run git to read it: {e}"))?;
     if !output.status.success() {
         let said = String::from_utf8_lossy(&output.stderr);
-        return Err(match said.lines().find(|l| !l.trim().is_empty()) {
-            Some(line) => format!("git says: {}", line.trim()),
-            None => format!("git ls-files failed ({})", output.status),
+        let said: Vec<&str> = said
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        return Err(match said.is_empty() {
+            false => format!("git says: {}", said.join("; ")),
+            true => format!("git ls-files failed ({})", output.status),
         });
     }
     let unexpected = || "unexpected output from git ls-files".to_string();
