@@ -530,7 +530,8 @@ mod tests {
             if let Some(e) = e.filter(|e| e.path == b"main.tf") {
                 stat = e.stat
             }
-        });
+        })
+        .unwrap();
         let on_disk = Stat::of(&std::fs::symlink_metadata(root.join("main.tf")).unwrap());
         assert_eq!(stat, Some(on_disk), "stat data as git recorded it");
     }
