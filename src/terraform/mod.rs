@@ -1,7 +1,9 @@
 //! Terraform itself: its commands, turning a request into invocations, running them, init.
 
 pub mod backend;
+pub mod backend_settings;
 pub mod binary;
+pub mod cli_args;
 pub mod command_table;
 pub mod executor;
 pub mod hcl;
@@ -21,4 +23,7 @@ pub struct Prepared {
     pub plan: Plan,
     pub record: InitRecord,
     pub binary: binary::Binary,
+    /// The workspace terraform will use (`TF_WORKSPACE`, else the data dir's record, else
+    /// `default`), or why tfw cannot tell.
+    pub workspace: Result<String, String>,
 }

@@ -13,6 +13,9 @@ use std::{env, fs};
 pub const TFW: &str = env!("CARGO_BIN_EXE_tfw");
 
 /// The quickstart layout: a root stack with stg, dev and prd.
+/// A plan Terraform 1.11.4 made of `STACK`'s prd (local backend, `path = "state/prd.tfstate"`).
+pub const PRD_PLAN: &[u8] = include_bytes!("../../fixtures/prd-1.11.4.tfplan");
+
 pub const STACK: &[(&str, &str)] = &[
     (
         "main.tf",
