@@ -345,7 +345,7 @@ fn print_summary(rows: &[Row], detailed: bool) {
             Outcome::Exited(0) => ("ok", "0".to_string()),
             Outcome::Exited(2) => ("changes", "2".to_string()),
             Outcome::Exited(exit_code::INTERRUPTED) => {
-                ("interrupted", exit_code::INTERRUPTED.to_string())
+                ("interrupted", signals::exit_code().to_string())
             }
             Outcome::Exited(code) => ("failed", code.to_string()),
             Outcome::Error(_) => ("failed", "-".to_string()),
