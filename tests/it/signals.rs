@@ -113,12 +113,17 @@ fn ctrl_c_then_sigterm_is_not_a_second_interrupt() {
     assert_eq!(run.signals, ["SIGINT"]);
 }
 
-/// The blocking fake's pid, which it writes into its ready file.
+/// The blocking fake's pid, which it writes into its ready file (perhaps not yet when the file
+/// appears).
 fn terraform_pid(test: &Test) -> i32 {
-    std::fs::read_to_string(test.path("ready"))
-        .unwrap()
-        .parse()
-        .unwrap()
+    let mut pid = None;
+    crate::common::wait_until("the fake's pid", || {
+        pid = std::fs::read_to_string(test.path("ready"))
+            .ok()
+            .and_then(|text| text.parse().ok());
+        pid.is_some()
+    });
+    pid.unwrap()
 }
 
 #[test]
