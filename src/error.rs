@@ -35,6 +35,8 @@ pub enum Error {
     TerraformNotFound { tried: String },
     /// A protected environment was not confirmed.
     Refused { message: String, help: String },
+    /// A signal ended the confirmation prompt; `code` is 130, or 129 after a hangup.
+    Interrupted { message: String, code: i32 },
     /// A tfw.toml below the repository's: one repository has one configuration.
     NestedConfig { inner: PathBuf, outer: PathBuf },
     /// Another tfw holds a lock and `--no-wait` was given.
@@ -64,6 +66,7 @@ impl Error {
             Error::ArgumentsTooLong { .. } => exit_code::USAGE,
             Error::TerraformNotFound { .. } => exit_code::UNAVAILABLE,
             Error::Refused { .. } => exit_code::REFUSED,
+            Error::Interrupted { code, .. } => *code,
             Error::Output { .. } => exit_code::IO_ERROR,
             Error::Busy { .. } => exit_code::BUSY,
             Error::Stale { .. } | Error::NoStacks { .. } | Error::Cycle { .. } => {
@@ -107,6 +110,7 @@ impl Error {
             Error::NoStacks { .. } => "a stack is a directory with a *.tf file and an env's backend config; set `backend_config` in tfw.toml if yours are named otherwise".into(),
             Error::Cycle { .. } => "see the edges with `tfw graph <ENV>`; remove a `depends_on` or a remote state that closes the circle".into(),
             Error::Output { .. } => "send the output somewhere it can be written".into(),
+            Error::Interrupted { .. } => "nothing was started; run the command again to confirm".into(),
             Error::Stale { path } => format!(
                 "regenerate it with `tfw atlantis --output {}`",
                 path.display()
@@ -118,7 +122,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage { message, .. } | Error::Refused { message, .. } => f.write_str(message),
+            Error::Usage { message, .. }
+            | Error::Refused { message, .. }
+            | Error::Interrupted { message, .. } => f.write_str(message),
             Error::InvalidEnvName { name, reason } => {
                 write!(f, "invalid environment name `{name}`: {reason}")
             }

@@ -20,6 +20,8 @@ pub const BUSY: i32 = 75;
 pub const REFUSED: i32 = 77;
 /// Interrupted by Ctrl-C or SIGTERM.
 pub const INTERRUPTED: i32 = 130;
+/// Ended by SIGHUP (the terminal went away).
+pub const HANGUP: i32 = 129;
 /// A child killed by signal N exits with `SIGNAL_BASE + N`.
 pub const SIGNAL_BASE: i32 = 128;
 
@@ -35,5 +37,6 @@ Exit codes:
   74       tfw's output could not be written (e.g. a full disk)
   75       another tfw is using the data dir (with --no-wait)
   77       a protected environment was not confirmed
+  129      hangup (SIGHUP): terraform was stopped as by Ctrl-C
   130      interrupted (Ctrl-C or SIGTERM)
   128+N    terraform was killed by signal N";

@@ -2,6 +2,7 @@
 
 mod affected;
 mod atlantis;
+mod atomic_file;
 mod cache_file;
 mod check;
 mod cli;
@@ -11,6 +12,7 @@ mod error;
 mod exit_code;
 mod graph;
 mod guard;
+mod output;
 mod parallel;
 mod repo;
 mod run_all;
@@ -28,18 +30,23 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    match cli::run(args.into_iter().collect()) {
+    let code = match cli::run(args.into_iter().collect()) {
         Ok(code) => code,
-        Err(err) => match err.downcast_ref::<error::Error>() {
-            Some(error) => {
-                eprintln!("tfw: error: {error}");
-                eprintln!("help: {}", error.help());
-                error.exit_code()
-            }
-            None => {
-                eprintln!("tfw: error: {err:#}");
-                exit_code::SOFTWARE
-            }
-        },
+        Err(err) => {
+            let (text, code) = match err.downcast_ref::<error::Error>() {
+                Some(error) => (
+                    format!("tfw: error: {error}\nhelp: {}\n", error.help()),
+                    error.exit_code(),
+                ),
+                None => (format!("tfw: error: {err:#}\n"), exit_code::SOFTWARE),
+            };
+            output::note(&text);
+            code
+        }
+    };
+    // A signal's exit code wins: after a hangup the terminal is gone and every write fails.
+    if output::failed() && !terraform::signals::interrupted() {
+        return exit_code::IO_ERROR;
     }
+    code
 }

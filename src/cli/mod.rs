@@ -2,7 +2,7 @@
 
 pub mod arguments;
 pub mod completions;
-mod output;
+pub(crate) use crate::output;
 mod report;
 mod run;
 
@@ -21,12 +21,12 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
     let mut arguments = match Arguments::try_parse_from(&args) {
         Ok(arguments) => arguments,
         Err(err) if !err.use_stderr() => {
-            err.print()?;
+            err.print().map_err(output::write_error)?;
             return Ok(0);
         }
         Err(err) => {
             // clap exits 2 on usage errors, which terraform uses for "plan has changes".
-            err.print()?;
+            err.print().map_err(output::write_error)?;
             return Ok(exit_code::USAGE);
         }
     };

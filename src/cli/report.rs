@@ -225,9 +225,8 @@ pub fn atlantis(start: &Path, file: Option<PathBuf>, check: bool) -> anyhow::Res
         return Err(Error::Stale { path: file }.into());
     }
     match file {
-        Some(file) => {
-            std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?
-        }
+        Some(file) => crate::atomic_file::write(&file, text.as_bytes())
+            .with_context(|| format!("writing {}", file.display()))?,
         None => output::print(&text)?,
     }
     Ok(0)

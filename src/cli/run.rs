@@ -17,6 +17,7 @@ use crate::terraform::command_table;
 use crate::terraform::executor::{Executor, Output};
 use crate::terraform::init_stamp::{self, InitRecord, Unreadable};
 use crate::terraform::plugin_cache;
+use crate::terraform::quote;
 use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -673,10 +674,15 @@ fn run_all(
         let mut text = String::new();
         for (job, (_, _, _, level)) in jobs.iter().zip(&order) {
             let level = level.map_or(String::new(), |level| format!(" (level {level})"));
-            text.push_str(&format!("# stack: {}{level}\n", job.stack.name()));
+            // Quoted as the commands are: a name with a newline, pasted, must not run.
+            let name = quote::quote(job.stack.name().as_ref());
+            text.push_str(&format!("# stack: {name}{level}\n"));
             match &job.prepared {
                 Ok(prepared) => text.push_str(&dry_run_text(&decision, prepared)),
-                Err(error) => text.push_str(&format!("# error: {error}\n")),
+                Err(error) => {
+                    let error = error.to_string().replace('\n', "\n# ");
+                    text.push_str(&format!("# error: {error}\n"));
+                }
             }
         }
         output::print(&text)?;

@@ -61,11 +61,8 @@ impl InitRecord {
     /// init ran must not count as initialised), with what that init left behind.
     pub fn write(&self, inputs: &str) -> anyhow::Result<()> {
         fs::create_dir_all(self.data_dir_path())?;
-        let temporary = self
-            .data_dir_path()
-            .join(format!("{STAMP_FILE}.{}", std::process::id()));
-        fs::write(&temporary, inputs.to_string() + &self.produced())?;
-        fs::rename(temporary, self.stamp_path())?;
+        let text = inputs.to_string() + &self.produced();
+        crate::atomic_file::write_private(&self.stamp_path(), text.as_bytes())?;
         Ok(())
     }
 

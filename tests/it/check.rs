@@ -645,3 +645,50 @@ fn two_stacks_on_one_state_are_caught_whichever_results_are_kept() {
     let test = test.write("datadog/prd.tfbackend", "path = \"state/d-prd.tfstate\"\n");
     test.run_with(["check"]).status(0);
 }
+
+#[test]
+fn cached_secrets_are_hashed_with_a_per_repository_key_and_caches_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let test = Test::stack().write(
+        "stg.tfbackend",
+        &format!("path = \"state/stg.tfstate\"\nsecret_key = \"{secret}\"\n"),
+    );
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    test.run_with(["check"]).status(0);
+    let cache = std::fs::read_to_string(test.path(".git/tfw-check-cache")).unwrap();
+    assert!(cache.contains("secret_key=#"), "{cache}");
+    let unsalted = sha1_smol::Sha1::from(secret).digest().to_string();
+    assert!(!cache.contains(&unsalted[..16]), "a plain hash: {cache}");
+    assert!(!cache.contains(secret));
+    let key = test.path(".git/tfw-key");
+    assert_eq!(std::fs::read(&key).unwrap().len(), 32);
+    for entry in std::fs::read_dir(test.path(".git")).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("tfw-") {
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", entry.path().display());
+        }
+    }
+    // Another repository, another key: the same secret hashes differently.
+    let other = Test::stack().write(
+        "stg.tfbackend",
+        &format!("path = \"state/stg.tfstate\"\nsecret_key = \"{secret}\"\n"),
+    );
+    other.git(&["init", "-q"]);
+    other.git(&["add", "-A"]);
+    other.run_with(["check"]).status(0);
+    let hashed = |text: &str| {
+        let at = text.find("secret_key=#").unwrap() + "secret_key=#".len();
+        text[at..at + 16].to_string()
+    };
+    let other_cache = std::fs::read_to_string(other.path(".git/tfw-check-cache")).unwrap();
+    assert_ne!(hashed(&cache), hashed(&other_cache));
+    // The same repository keeps its key: a second run hashes the same.
+    for cache in ["tfw-check-cache", "tfw-check-results"] {
+        let _ = std::fs::remove_file(test.path(".git").join(cache));
+    }
+    test.run_with(["check"]).status(0);
+    let again = std::fs::read_to_string(test.path(".git/tfw-check-cache")).unwrap();
+    assert_eq!(hashed(&cache), hashed(&again));
+}

@@ -661,6 +661,49 @@ fn a_remote_state_chain_applies_in_one_go_and_destroys_in_reverse() {
     assert!(first(&run, "app", "network"), "{}", run.stderr());
 }
 
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn a_hangup_of_the_process_group_stops_terraform_gracefully() {
+    use std::os::unix::process::CommandExt;
+    let test = Test::new()
+        .write(
+            "main.tf",
+            "terraform {\n  backend \"local\" {}\n}\n\nvariable \"env\" {}\n\nresource \"terraform_data\" \"slow\" {\n  provisioner \"local-exec\" {\n    command = \"touch started; sleep 60\"\n  }\n}\n",
+        )
+        .write("stg.tfvars", "env = \"stg\"\n")
+        .write("stg.tfbackend", "path = \"state/stg.tfstate\"\n");
+    let terraform = terraform();
+    let mut command = test.command();
+    command
+        .args(["--terraform", &terraform, "stg", "apply", "-auto-approve"])
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    crate::common::wait_until("the provisioner to start", || test.path("started").exists());
+    // As a dropped SSH session does: SIGHUP to the whole foreground process group.
+    assert_eq!(unsafe { libc::kill(-(child.id() as i32), libc::SIGHUP) }, 0);
+    let run = test.finish(child.wait_with_output().unwrap()).status(129);
+    assert!(
+        run.stdout().contains("Interrupt received") || run.stderr().contains("Interrupt received"),
+        "terraform stopped gracefully:\n{}\n{}",
+        run.stdout(),
+        run.stderr()
+    );
+    // Killed by SIGHUP, terraform leaves an empty state: the provisioner ran, nothing records it.
+    let state = fs::read_to_string(test.path("state/stg.tfstate")).unwrap();
+    assert!(
+        state.contains("\"terraform_data\""),
+        "the state records the resource: {state}"
+    );
+    let left: Vec<_> = fs::read_dir(test.path("state"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".lock.info"))
+        .collect();
+    assert!(left.is_empty(), "the state lock was released: {left:?}");
+}
+
 /// tfw refused `tfw stg apply FILE` for a plan terraform made of prd, and neither state was
 /// written.
 fn refused_and_untouched(test: &Test, args: &[&str], why: &str) {

@@ -14,5 +14,6 @@ mod guard;
 mod init;
 mod layouts;
 mod locks;
+mod output;
 mod signals;
 mod stacks;
