@@ -16,7 +16,7 @@ use crate::terraform::binary::Binary;
 use crate::terraform::command_table;
 use crate::terraform::executor::{Executor, Output};
 use crate::terraform::init_stamp::{self, InitRecord, Unreadable};
-use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request};
+use crate::terraform::resolve::{self, Context, InitPolicy, Request, StepKind};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -264,7 +264,8 @@ fn confirm(
     }
 }
 
-fn dry_run_text(decision: &Decision, plan: &Plan) -> String {
+fn dry_run_text(decision: &Decision, prepared: &Prepared) -> String {
+    let plan = &prepared.plan;
     let mut text = String::new();
     if *decision != Decision::Proceed {
         text.push_str(&format!(
@@ -276,6 +277,17 @@ fn dry_run_text(decision: &Decision, plan: &Plan) -> String {
         text.push_str(&format!("# init up to date ({})\n", plan.env));
     }
     for step in plan.expected_steps() {
+        // An init tfw decided on: say which input made it necessary.
+        if let StepKind::Init {
+            when_stale: true, ..
+        } = step.kind
+        {
+            let why = prepared.record.why_stale();
+            text.push_str(&format!(
+                "# init: {}\n",
+                why.as_deref().unwrap_or("its record does not match")
+            ));
+        }
         text.push_str(&format!("{}\n", step.invocation));
     }
     text
@@ -316,7 +328,7 @@ fn run_one(
     let prepared = prepare(arguments, repo, stack, &sources, request, step)?;
     let decision = guard_decision(arguments, repo, request);
     if arguments.dry_run {
-        output::print(&dry_run_text(&decision, &prepared.plan))?;
+        output::print(&dry_run_text(&decision, &prepared))?;
         return Ok(0);
     }
     prepared.binary.require()?;
@@ -462,7 +474,7 @@ fn run_all(
             let level = level.map_or(String::new(), |level| format!(" (level {level})"));
             text.push_str(&format!("# stack: {}{level}\n", job.stack.name()));
             match &job.prepared {
-                Ok(prepared) => text.push_str(&dry_run_text(&decision, &prepared.plan)),
+                Ok(prepared) => text.push_str(&dry_run_text(&decision, prepared)),
                 Err(error) => text.push_str(&format!("# error: {error}\n")),
             }
         }
