@@ -59,11 +59,8 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             Ok(0)
         }
         Some(Command::Complete { words }) => {
-            let words = match words.first().map(String::as_str) {
-                Some("--") => &words[1..],
-                _ => &words[..],
-            };
-            let candidates: String = completions::candidates(words, &start)
+            // clap has taken the scripts' `--`: a `--` left is the word being completed.
+            let candidates: String = completions::candidates(&words, &start)
                 .into_iter()
                 .map(|c| c + "\n")
                 .collect();
