@@ -30,16 +30,31 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
     match cli::run(args.into_iter().collect()) {
         Ok(code) => code,
-        Err(err) => match err.downcast_ref::<error::Error>() {
-            Some(error) => {
-                eprintln!("tfw: error: {error}");
-                eprintln!("help: {}", error.help());
-                error.exit_code()
+        Err(err) => {
+            let (error_label, help_label) = labels();
+            match err.downcast_ref::<error::Error>() {
+                Some(error) => {
+                    eprintln!("tfw: {error_label} {error}");
+                    eprintln!("{help_label} {}", error.help());
+                    error.exit_code()
+                }
+                None => {
+                    eprintln!("tfw: {error_label} {err:#}");
+                    exit_code::SOFTWARE
+                }
             }
-            None => {
-                eprintln!("tfw: error: {err:#}");
-                exit_code::SOFTWARE
-            }
-        },
+        }
+    }
+}
+
+/// `error:` and `help:`, coloured only at a terminal and never with `NO_COLOR` (no-color.org:
+/// set and not empty).
+fn labels() -> (&'static str, &'static str) {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if std::io::stderr().is_terminal() && !no_color {
+        ("\x1b[1;31merror:\x1b[0m", "\x1b[1;32mhelp:\x1b[0m")
+    } else {
+        ("error:", "help:")
     }
 }

@@ -2,13 +2,13 @@
 
 pub mod arguments;
 pub mod completions;
+mod hints;
 mod output;
 mod report;
 mod run;
 
 use crate::cli::arguments::{Arguments, Command};
 use crate::error::Error;
-use crate::exit_code;
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -24,11 +24,9 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             err.print()?;
             return Ok(0);
         }
-        Err(err) => {
-            // clap exits 2 on usage errors, which terraform uses for "plan has changes".
-            err.print()?;
-            return Ok(exit_code::USAGE);
-        }
+        // clap exits 2 on usage errors, which terraform uses for "plan has changes"; its
+        // message is put in tfw's shape (`tfw: error:` + `help:`), exit 64.
+        Err(err) => return Err(usage_error(&err).into()),
     };
     arguments.as_script = args
         .first()
@@ -79,9 +77,47 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             format,
         }) => report::diff(&start, [&env_a, &env_b], all, format),
         Some(Command::Run(words)) => {
+            hints::check_env_word(&arguments, &words, &start)?;
+            if let Some(note) = hints::misplaced_option(&words).filter(|_| !arguments.quiet) {
+                output::eprint(&note)?;
+            }
             arguments.skip_init |=
                 !arguments.reinit && run::skip_init_from_environment(arguments.quiet);
             run::run(&arguments, words, &start)
         }
+    }
+}
+
+/// A clap usage error as tfw's own: its first paragraph is the message; its tip (if any) and
+/// its usage lines are the help.
+fn usage_error(err: &clap::Error) -> Error {
+    let text = err.render().to_string();
+    let mut paragraphs = text.split("\n\n").map(|paragraph| {
+        let lines: Vec<&str> = paragraph.lines().map(str::trim).collect();
+        // Usage lines each start with `tfw`; other paragraphs wrap or indent.
+        let glue = if paragraph.starts_with("Usage: ") {
+            " or "
+        } else {
+            " "
+        };
+        lines.join(glue)
+    });
+    let message = paragraphs.next().unwrap_or_default();
+    let message = message
+        .strip_prefix("error: ")
+        .unwrap_or(&message)
+        .to_string();
+    let mut help: Vec<String> = Vec::new();
+    for paragraph in paragraphs {
+        if let Some(tip) = paragraph.strip_prefix("tip: ") {
+            help.push(tip.to_string());
+        } else if let Some(usage) = paragraph.strip_prefix("Usage: ") {
+            help.push(format!("usage: {usage}"));
+        }
+    }
+    help.push("see `--help`".into());
+    Error::Usage {
+        message,
+        help: help.join("; "),
     }
 }

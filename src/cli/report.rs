@@ -287,7 +287,7 @@ pub fn affected(
         Some(_) => repo.with_content_ids(),
         None => repo,
     };
-    let affected = crate::affected::between(&repo, base, head)?;
+    let affected = crate::affected::between(&repo, base, head, "tfw affected --base <REF>")?;
     for note in &affected.notes {
         output::eprint(&format!("tfw: note: {note}\n"))?;
     }

@@ -394,7 +394,7 @@ fn run_all(
     let affected: Option<Vec<String>> = match &arguments.affected {
         Some(base) => {
             let base = Some(base.as_str()).filter(|b| !b.is_empty());
-            let pairs = crate::affected::between(repo, base, None)?.include;
+            let pairs = crate::affected::between(repo, base, None, "--affected=REF")?.include;
             Some(
                 pairs
                     .into_iter()

@@ -94,7 +94,8 @@ fn aws_typed_backend_names_and_an_env_variable() {
         .status(0);
     assert_eq!(
         run.stdout(),
-        "(cd network && AWS_PROFILE=dev-admin TF_DATA_DIR=.terraform/tfw/dev terraform init -reconfigure -backend-config=dev.s3.tfbackend -input=false)\n\
+        "# init: no init yet for dev\n\
+         (cd network && AWS_PROFILE=dev-admin TF_DATA_DIR=.terraform/tfw/dev terraform init -reconfigure -backend-config=dev.s3.tfbackend -input=false)\n\
          (cd network && AWS_PROFILE=dev-admin TF_DATA_DIR=.terraform/tfw/dev terraform plan -var=environment_name=dev)\n"
     );
     let run = test.run_with(["production", "apply"]).status(77);

@@ -11,6 +11,7 @@ mod diff;
 mod e2e;
 mod graph;
 mod guard;
+mod hints;
 mod init;
 mod layouts;
 mod locks;
