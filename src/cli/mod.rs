@@ -50,8 +50,10 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
         }
         .into()),
         Some(Command::Envs { format }) => report::envs(&start, format),
-        Some(Command::Check { format }) => report::check(&start, format),
-        Some(Command::Atlantis { output, check }) => report::atlantis(&start, output, check),
+        Some(Command::Check { format }) => report::check(&start, format, arguments.quiet),
+        Some(Command::Atlantis { output, check }) => {
+            report::atlantis(&start, output, check, arguments.quiet)
+        }
         Some(Command::Completions { shell }) => {
             output::print(completions::script(shell))?;
             Ok(0)
@@ -66,9 +68,13 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             Ok(0)
         }
         Some(Command::Stacks { format }) => report::stacks(&start, format),
-        Some(Command::Affected { base, head, format }) => {
-            report::affected(&start, base.as_deref(), head.as_deref(), format)
-        }
+        Some(Command::Affected { base, head, format }) => report::affected(
+            &start,
+            base.as_deref(),
+            head.as_deref(),
+            format,
+            arguments.quiet,
+        ),
         Some(Command::Graph { env, format }) => report::graph(&start, env.as_deref(), format),
         Some(Command::Diff {
             env_a,

@@ -490,10 +490,11 @@ fn a_protected_pattern_that_matches_nothing_is_a_note() {
     let run = test.run_with(["check"]).status(0);
     assert_eq!(
         run.stderr(),
-        "tfw: note: protected pattern `production-*` matches no env of any stack\n"
+        "tfw: note: protected pattern `production-*` matches no env of any stack\n\
+         tfw: checked 2 stacks × 3 envs: no problems\n"
     );
     // The defaults are not the user's to fix.
-    assert_eq!(repo().run_with(["check"]).status(0).stderr(), "");
+    assert_eq!(repo().run_with(["-q", "check"]).status(0).stderr(), "");
 }
 
 #[test]

@@ -17,3 +17,4 @@ mod layouts;
 mod locks;
 mod signals;
 mod stacks;
+mod success;
