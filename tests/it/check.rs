@@ -554,7 +554,7 @@ fn variables_undeclared_unset_and_mistyped_by_file_and_line() {
     assert_eq!(
         run.stdout().lines().collect::<Vec<_>>(),
         [
-            ".: env prd: variable api_key has no value (set it in prd.tfvars, or list it under [check] from_environment if CI sets TF_VAR_api_key)",
+            "prd.tfvars: env prd: variable api_key has no value, declared at main.tf:11 (set it in prd.tfvars, or list it under [check] from_environment if CI sets TF_VAR_api_key)",
             "stg.tfvars:1: instnace_type is not a variable of this stack (did you mean instance_type?)",
             "stg.tfvars:3: variable instance_count: a number is required, not a string",
             "stg.tfvars:4: variable tags: attribute \"team\" is required",
@@ -645,4 +645,28 @@ fn two_stacks_on_one_state_are_caught_whichever_results_are_kept() {
     assert_eq!(shared(&test.run_with(["check"]).status(1)), 2);
     let test = test.write("datadog/prd.tfbackend", "path = \"state/d-prd.tfstate\"\n");
     test.run_with(["check"]).status(0);
+}
+
+#[test]
+fn an_unset_variable_is_reported_at_the_envs_own_var_file() {
+    // The shared file comes first: the hint must still name the env's own.
+    let test = repo()
+        .write(
+            "tfw.toml",
+            "var_files = [\"global.vars\", \"{env}.tfvars\"]\n",
+        )
+        .write("global.vars", "")
+        .write("datadog/global.vars", "")
+        .write(
+            "datadog/variables.tf",
+            "# keys\nvariable \"api_key\" {\n  type = string\n}\n",
+        )
+        .write("datadog/stg.tfvars", "env = \"stg\"\napi_key = \"x\"\n")
+        .write("datadog/dev.tfvars", "env = \"dev\"\napi_key = \"x\"\n");
+    commit(&test);
+    let run = test.run_with(["check"]).status(1);
+    assert_eq!(
+        run.stdout(),
+        "datadog/prd.tfvars: env prd: variable api_key has no value, declared at datadog/variables.tf:2 (set it in prd.tfvars, or list it under [check] from_environment if CI sets TF_VAR_api_key)\n"
+    );
 }

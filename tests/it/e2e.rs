@@ -589,7 +589,7 @@ output "all" {
     assert_eq!(
         check.stdout().lines().collect::<Vec<_>>(),
         [
-            ".: env stg: variable region has no value (set it in stg.tfvars, or list it under [check] from_environment if CI sets TF_VAR_region)",
+            "stg.tfvars: env stg: variable region has no value, declared at main.tf:10 (set it in stg.tfvars, or list it under [check] from_environment if CI sets TF_VAR_region)",
             "stg.tfvars:1: variable replicas: a number is required, not a string",
             "stg.tfvars:2: variable owner: attribute \"team\" is required",
         ]
