@@ -183,3 +183,27 @@ fn errors_are_coloured_only_at_a_terminal_and_never_with_no_color() {
     assert!(plain.contains("tfw: error: the following"), "{plain:?}");
     assert!(!plain.contains('\x1b'), "{plain:?}");
 }
+
+#[test]
+fn help_says_what_check_does_and_keeps_words_whole() {
+    let run = Test::new().run_with(["check", "--help"]).status(0);
+    for what in [
+        "var and backend files",
+        "state",
+        "variables",
+        "required variable",
+    ] {
+        assert!(run.stdout().contains(what), "{what}: {}", run.stdout());
+    }
+    let run = Test::new().run_with(["--help"]).status(0);
+    let listed = run.stdout();
+    let line = listed
+        .lines()
+        .find(|l| l.trim_start().starts_with("check "))
+        .unwrap();
+    assert!(line.contains("states and variables"), "{line}");
+    assert!(
+        listed.lines().any(|l| l.contains("3: fmt -check)")),
+        "{listed}"
+    );
+}
