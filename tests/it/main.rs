@@ -15,6 +15,7 @@ mod hints;
 mod init;
 mod layouts;
 mod locks;
+mod migration;
 mod signals;
 mod stacks;
 mod success;
