@@ -154,10 +154,14 @@ pub fn check(start: &Path, format: Format, quiet: bool) -> anyhow::Result<i32> {
             } else if !quiet {
                 let envs: std::collections::BTreeSet<&String> =
                     stacks.iter().flat_map(|s| &s.envs).collect();
+                let plural = |n: usize, word: &str| match n {
+                    1 => format!("1 {word}"),
+                    n => format!("{n} {word}s"),
+                };
                 notes.push(format!(
-                    "checked {} stacks × {} envs: no problems",
-                    stacks.len(),
-                    envs.len()
+                    "checked {} × {}: no problems",
+                    plural(stacks.len(), "stack"),
+                    plural(envs.len(), "env")
                 ));
             }
             output::eprint(&lines(notes.iter().map(|note| format!("tfw: {note}"))))?;

@@ -167,7 +167,8 @@ var_files = ["{root}/shared/{env}.tfvars", { path = "../common/{env}.tfvars", op
     assert_eq!(stacks, "infra/api\tdev\n");
     assert_eq!(
         test.run_with(["check"]).status(0).stderr(),
-        "tfw: note: infra/api/../../../data/dev.tfvars is outside the repository: not checked\n"
+        "tfw: note: infra/api/../../../data/dev.tfvars is outside the repository: not checked\n\
+         tfw: checked 1 stack × 1 env: no problems\n"
     );
     assert!(atlantis.contains("../../shared/dev.tfvars"), "{atlantis}");
     assert!(
