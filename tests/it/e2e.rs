@@ -706,3 +706,76 @@ fn a_remote_state_chain_applies_in_one_go_and_destroys_in_reverse() {
     let run = tfw(&test, &["--all", "stg", "destroy", "-auto-approve"]).status(0);
     assert!(first(&run, "app", "network"), "{}", run.stderr());
 }
+
+/// tfw refused `tfw stg apply FILE` for a plan terraform made of prd, and neither state was
+/// written.
+fn refused_and_untouched(test: &Test, args: &[&str], why: &str) {
+    let run = tfw(test, args).status(77).stderr_contains(why);
+    assert!(!run.stderr().contains("Apply complete"), "{}", run.stderr());
+    assert!(
+        !test.path("state/prd.tfstate").exists(),
+        "{args:?}: prd written"
+    );
+    assert!(
+        !test.path("state/stg.tfstate").exists(),
+        "{args:?}: stg written"
+    );
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn a_prd_plan_never_reaches_prd_through_what_tfw_did_not_anticipate() {
+    let test = Test::example("quickstart");
+    tfw(&test, &["prd", "plan", "-out=prd.tfplan"]).status(0);
+    let plan = fs::read(test.path("prd.tfplan")).unwrap();
+    // stg's backend file written as terraform accepts it: BOM, template, conditional.
+    for backend in [
+        "\u{feff}path = \"state/stg.tfstate\"\n",
+        "path = \"state/${\"stg\"}.tfstate\"\n",
+        "path = true ? \"state/stg.tfstate\" : \"\"\n",
+        "path = <<EOT\nstate/stg.tfstate\nEOT\n",
+    ] {
+        fs::write(test.path("stg.tfbackend"), backend).unwrap();
+        refused_and_untouched(
+            &test,
+            &["stg", "apply", "prd.tfplan"],
+            "planned against another state than stg's",
+        );
+    }
+    fs::write(test.path("stg.tfbackend"), "path = \"state/stg.tfstate\"\n").unwrap();
+    // The plan file as other tools leave it: bytes in front, re-zipped with zip64 records.
+    let mut prepended = b"JUNK".to_vec();
+    prepended.extend_from_slice(&plan);
+    fs::write(test.path("junk.tfplan"), prepended).unwrap();
+    let zip64 = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\nsrc = zipfile.ZipFile(sys.argv[1])\nwith zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as out:\n    for item in src.infolist():\n        with src.open(item) as i, out.open(item.filename, 'w', force_zip64=True) as o:\n            o.write(i.read())\n",
+            "prd.tfplan",
+            "zip64.tfplan",
+        ])
+        .current_dir(test.path(""))
+        .status()
+        .unwrap();
+    assert!(zip64.success());
+    for file in ["junk.tfplan", "zip64.tfplan"] {
+        refused_and_untouched(
+            &test,
+            &["stg", "apply", file],
+            "planned against another state than stg's",
+        );
+    }
+    // Named through the environment rather than on the command line.
+    let mut command = test.command();
+    command.env("TF_CLI_ARGS_apply", "prd.tfplan").args([
+        "--terraform",
+        &terraform(),
+        "stg",
+        "apply",
+    ]);
+    let run = test.finish(command.output().unwrap()).status(77);
+    assert!(!test.path("state/prd.tfstate").exists(), "{}", run.stderr());
+    // Made for prd and applied as prd, the re-zipped plan is tfw's to pass on.
+    let run = tfw(&test, &["--confirm", "prd", "prd", "apply", "zip64.tfplan"]);
+    assert_ne!(run.code(), 77, "{}", run.stderr());
+}
