@@ -51,6 +51,8 @@ pub enum Error {
     Cycle { stacks: Vec<String> },
     /// A generated file differs from what tfw would generate now.
     Stale { path: PathBuf },
+    /// A generated file that should be compared does not exist yet.
+    NotGenerated { path: PathBuf },
     /// Standard output or error could not be written (a full disk, a closed file).
     Output { message: String },
 }
@@ -69,9 +71,10 @@ impl Error {
             Error::Interrupted { code, .. } => *code,
             Error::Output { .. } => exit_code::IO_ERROR,
             Error::Busy { .. } => exit_code::BUSY,
-            Error::Stale { .. } | Error::NoStacks { .. } | Error::Cycle { .. } => {
-                exit_code::FINDINGS
-            }
+            Error::Stale { .. }
+            | Error::NotGenerated { .. }
+            | Error::NoStacks { .. }
+            | Error::Cycle { .. } => exit_code::FINDINGS,
         }
     }
 
@@ -113,6 +116,10 @@ impl Error {
             Error::Interrupted { .. } => "nothing was started; run the command again to confirm".into(),
             Error::Stale { path } => format!(
                 "regenerate it with `tfw atlantis --output {}`",
+                path.display()
+            ),
+            Error::NotGenerated { path } => format!(
+                "create it with `tfw atlantis --output {}`",
                 path.display()
             ),
         }
@@ -198,6 +205,7 @@ impl fmt::Display for Error {
                 outer.display()
             ),
             Error::Stale { path } => write!(f, "{} is stale", path.display()),
+            Error::NotGenerated { path } => write!(f, "{} does not exist", path.display()),
         }
     }
 }

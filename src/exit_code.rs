@@ -28,7 +28,8 @@ pub const SIGNAL_BASE: i32 = 128;
 /// The table printed by `--help` and mirrored in the README.
 pub const TABLE: &str = "\
 Exit codes:
-  0-3      terraform's own exit code, verbatim (2: plan -detailed-exitcode found changes, 3: fmt -check)
+  0-3      terraform's own exit code, verbatim
+           (2: plan -detailed-exitcode found changes, 3: fmt -check)
   64       usage error: bad arguments, unknown or invalid environment name
   65       invalid tfw.toml
   66       an environment file (var file or backend config) is missing
@@ -40,3 +41,15 @@ Exit codes:
   129      hangup (SIGHUP): terraform was stopped as by Ctrl-C
   130      interrupted (Ctrl-C or SIGTERM)
   128+N    terraform was killed by signal N";
+
+#[cfg(test)]
+mod tests {
+    /// clap wraps `--help` at the terminal's width: lines that fit in 80 columns are never
+    /// broken inside a word (`fmt` / `-check`).
+    #[test]
+    fn the_table_fits_in_80_columns() {
+        for line in super::TABLE.lines() {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
+    }
+}

@@ -33,12 +33,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     let code = match cli::run(args.into_iter().collect()) {
         Ok(code) => code,
         Err(err) => {
+            let (error_label, help_label) = labels();
             let (text, code) = match err.downcast_ref::<error::Error>() {
                 Some(error) => (
-                    format!("tfw: error: {error}\nhelp: {}\n", error.help()),
+                    format!(
+                        "tfw: {error_label} {error}\n{help_label} {}\n",
+                        error.help()
+                    ),
                     error.exit_code(),
                 ),
-                None => (format!("tfw: error: {err:#}\n"), exit_code::SOFTWARE),
+                None => (format!("tfw: {error_label} {err:#}\n"), exit_code::SOFTWARE),
             };
             output::note(&text);
             code
@@ -49,4 +53,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         return exit_code::IO_ERROR;
     }
     code
+}
+
+/// `error:` and `help:`, coloured only at a terminal and never with `NO_COLOR` (no-color.org:
+/// set and not empty).
+fn labels() -> (&'static str, &'static str) {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if std::io::stderr().is_terminal() && !no_color {
+        ("\x1b[1;31merror:\x1b[0m", "\x1b[1;32mhelp:\x1b[0m")
+    } else {
+        ("error:", "help:")
+    }
 }

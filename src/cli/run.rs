@@ -18,7 +18,7 @@ use crate::terraform::executor::{Executor, Output};
 use crate::terraform::init_stamp::{self, InitRecord, Unreadable};
 use crate::terraform::plugin_cache;
 use crate::terraform::quote;
-use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request};
+use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request, StepKind};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -489,6 +489,17 @@ fn dry_run_text(decision: &Decision, prepared: &Prepared) -> String {
         text.push_str(&format!("# init up to date ({})\n", plan.env));
     }
     for step in plan.expected_steps() {
+        // An init tfw decided on: say which input made it necessary.
+        if let StepKind::Init {
+            when_stale: true, ..
+        } = step.kind
+        {
+            let why = prepared.record.why_stale();
+            text.push_str(&format!(
+                "# init: {}\n",
+                why.as_deref().unwrap_or("its record does not match")
+            ));
+        }
         text.push_str(&format!("{}\n", step.invocation));
     }
     text
@@ -592,7 +603,7 @@ fn run_all(
     let affected: Option<Vec<String>> = match &arguments.affected {
         Some(base) => {
             let base = Some(base.as_str()).filter(|b| !b.is_empty());
-            let pairs = crate::affected::between(repo, base, None)?.include;
+            let pairs = crate::affected::between(repo, base, None, "--affected=REF")?.include;
             Some(
                 pairs
                     .into_iter()

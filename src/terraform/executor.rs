@@ -88,8 +88,7 @@ impl Executor {
                 StepKind::Init { when_stale, stamp } => {
                     // Another tfw may have just done this init: the stamp is re-read under the
                     // locks, which serialise inits of one data dir and of the plugin cache.
-                    let Some(_locks) = self.init_locks(output, prepared, &step.invocation)?
-                    else {
+                    let Some(_locks) = self.init_locks(output, prepared, &step.invocation)? else {
                         return Ok(signals::exit_code());
                     };
                     if when_stale && matches!(record.is_current(), Ok(true)) {

@@ -490,10 +490,11 @@ fn a_protected_pattern_that_matches_nothing_is_a_note() {
     let run = test.run_with(["check"]).status(0);
     assert_eq!(
         run.stderr(),
-        "tfw: note: protected pattern `production-*` matches no env of any stack\n"
+        "tfw: note: protected pattern `production-*` matches no env of any stack\n\
+         tfw: checked 2 stacks × 3 envs: no problems\n"
     );
     // The defaults are not the user's to fix.
-    assert_eq!(repo().run_with(["check"]).status(0).stderr(), "");
+    assert_eq!(repo().run_with(["-q", "check"]).status(0).stderr(), "");
 }
 
 #[test]
@@ -553,7 +554,7 @@ fn variables_undeclared_unset_and_mistyped_by_file_and_line() {
     assert_eq!(
         run.stdout().lines().collect::<Vec<_>>(),
         [
-            ".: env prd: variable api_key has no value (set it in prd.tfvars, or list it under [check] from_environment if CI sets TF_VAR_api_key)",
+            "prd.tfvars: env prd: variable api_key has no value, declared at main.tf:11 (set it in prd.tfvars, or list it under [check] from_environment if CI sets TF_VAR_api_key)",
             "stg.tfvars:1: instnace_type is not a variable of this stack (did you mean instance_type?)",
             "stg.tfvars:3: variable instance_count: a number is required, not a string",
             "stg.tfvars:4: variable tags: attribute \"team\" is required",
@@ -691,4 +692,28 @@ fn cached_secrets_are_hashed_with_a_per_repository_key_and_caches_are_owner_only
     test.run_with(["check"]).status(0);
     let again = std::fs::read_to_string(test.path(".git/tfw-check-cache")).unwrap();
     assert_eq!(hashed(&cache), hashed(&again));
+}
+
+#[test]
+fn an_unset_variable_is_reported_at_the_envs_own_var_file() {
+    // The shared file comes first: the hint must still name the env's own.
+    let test = repo()
+        .write(
+            "tfw.toml",
+            "var_files = [\"global.vars\", \"{env}.tfvars\"]\n",
+        )
+        .write("global.vars", "")
+        .write("datadog/global.vars", "")
+        .write(
+            "datadog/variables.tf",
+            "# keys\nvariable \"api_key\" {\n  type = string\n}\n",
+        )
+        .write("datadog/stg.tfvars", "env = \"stg\"\napi_key = \"x\"\n")
+        .write("datadog/dev.tfvars", "env = \"dev\"\napi_key = \"x\"\n");
+    commit(&test);
+    let run = test.run_with(["check"]).status(1);
+    assert_eq!(
+        run.stdout(),
+        "datadog/prd.tfvars: env prd: variable api_key has no value, declared at datadog/variables.tf:2 (set it in prd.tfvars, or list it under [check] from_environment if CI sets TF_VAR_api_key)\n"
+    );
 }

@@ -248,7 +248,11 @@ fn at_prompt(
         "bucket = \"acme-state\"\nkey = \"prd/terraform.tfstate\"\nsecret_key = \"hunter2\"\n",
     );
     let mut command = test.command();
-    command.args(args).stdin(Stdio::inherit());
+    // Plain `error:` labels: colour at a terminal is tested on its own.
+    command
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::inherit());
     let mut session = rexpect::session::spawn_command(command, Some(10_000)).unwrap();
     let shown = session.exp_string("Type `prd` to continue").unwrap();
     act(&mut session);
