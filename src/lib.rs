@@ -14,6 +14,7 @@ mod graph;
 mod guard;
 mod output;
 mod parallel;
+mod providers;
 mod repo;
 mod run_all;
 mod terraform;

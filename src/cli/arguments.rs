@@ -165,6 +165,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
     },
+    /// List the providers the stacks' lock files pin, with version skew and the plugin cache.
+    Providers {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 1 when stacks lock different versions of one provider (for CI).
+        #[arg(long)]
+        check: bool,
+    },
     /// List the stacks of the repository with their envs and missing env files.
     Stacks {
         #[arg(long, value_enum, default_value_t = Format::Text)]

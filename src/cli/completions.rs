@@ -213,6 +213,7 @@ mod tests {
                 "graph",
                 "help",
                 "prd",
+                "providers",
                 "stacks",
                 "stg"
             ]

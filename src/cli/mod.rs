@@ -68,6 +68,7 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             Ok(0)
         }
         Some(Command::Stacks { format }) => report::stacks(&start, format),
+        Some(Command::Providers { format, check }) => report::providers(&start, format, check),
         Some(Command::Affected { base, head, format }) => report::affected(
             &start,
             base.as_deref(),

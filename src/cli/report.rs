@@ -388,3 +388,29 @@ pub fn graph(start: &Path, env: Option<&str>, format: GraphFormat) -> anyhow::Re
 fn lines(items: impl Iterator<Item = impl std::fmt::Display>) -> String {
     items.map(|item| format!("{item}\n")).collect()
 }
+
+/// `tfw providers`: the lock files' providers, skew, and the plugin cache; with `--check`,
+/// exit 1 on skew.
+pub fn providers(start: &Path, format: Format, check: bool) -> anyhow::Result<i32> {
+    let repo = Repo::open(start)?;
+    let cache = crate::cli::run::plugin_cache_of(&repo);
+    let report = crate::providers::report(&repo, cache.as_ref())?;
+    match format {
+        Format::Json => output::json(&report)?,
+        Format::Text => output::print(&crate::providers::text(&report))?,
+    }
+    let skewed: Vec<&str> = report
+        .providers
+        .iter()
+        .filter(|p| p.skew)
+        .map(|p| p.source.as_str())
+        .collect();
+    if check && !skewed.is_empty() {
+        output::eprint(&format!(
+            "tfw: stacks lock different versions of {}: each version is one more copy and download\n",
+            skewed.join(", ")
+        ))?;
+        return Ok(crate::exit_code::FINDINGS);
+    }
+    Ok(0)
+}

@@ -316,6 +316,11 @@ fn prepare(
     })
 }
 
+/// The plugin cache a run in `repo` uses, by the repository-wide settings and tfw's environment.
+pub fn plugin_cache_of(repo: &Repo) -> Option<plugin_cache::PluginCache> {
+    plugin_cache::locate(&plugin_cache_setting(repo), &inherited)
+}
+
 /// tfw.toml's `plugin_cache`, a directory taken from the repository root.
 fn plugin_cache_setting(repo: &Repo) -> plugin_cache::Setting {
     match &repo.settings.plugin_cache {

@@ -17,6 +17,7 @@ mod layouts;
 mod locks;
 mod migration;
 mod output;
+mod providers;
 mod signals;
 mod stacks;
 mod success;
