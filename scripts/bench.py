@@ -147,8 +147,122 @@ def bench_affected():
     ratio = median["tfw affected"] / median["git diff --name-only"]
     print(f"tfw affected / git diff: {ratio:.2f}  (target <= 3)")
 
+AWS_MAIN = """terraform {
+  backend "local" {}
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "5.100.0" }
+  }
+}
+provider "aws" {
+  region                      = "eu-west-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+}
+"""
+
+
+def bench_providers():
+    """6 stacks x 3 envs with the real AWS provider from a packed mirror (a zip, extracted on
+    every install as a registry download is): the first pass of inits, its time and disk."""
+    terraform = os.environ["TERRAFORM"]
+    unpacked = os.environ.get("TFW_E2E_PROVIDER_MIRROR", "/opt/tf-plugins")
+    provider = os.path.join(unpacked, "registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64")
+    if not os.path.isdir(provider):
+        print(f"no AWS provider mirror at {unpacked}: skipped")
+        return
+    import zipfile
+    mirror = os.path.join(work, "mirror")
+    zdir = os.path.join(mirror, "registry.terraform.io/hashicorp/aws")
+    os.makedirs(zdir)
+    with zipfile.ZipFile(os.path.join(zdir, "terraform-provider-aws_5.100.0_linux_amd64.zip"), "w") as z:
+        for name in sorted(os.listdir(provider)):
+            z.write(os.path.join(provider, name), name)
+    rc = os.path.join(work, "terraform.rc")
+    with open(rc, "w") as f:
+        f.write(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
+    bin_dir = os.path.join(work, "bin")
+    os.mkdir(bin_dir)
+    os.symlink(terraform, os.path.join(bin_dir, "terraform"))
+    envs, stacks = ("stg", "dev", "qa"), [f"s{i}" for i in range(6)]
+
+    def fresh(name):
+        repo = os.path.join(work, name)
+        for stack in stacks:
+            d = os.path.join(repo, stack)
+            os.makedirs(d)
+            with open(os.path.join(d, "main.tf"), "w") as f:
+                f.write(AWS_MAIN)
+            for e in envs:
+                with open(os.path.join(d, f"{e}.tfbackend"), "w") as f:
+                    f.write(f'path = "state/{e}.tfstate"\n')
+        with open(os.path.join(repo, "tfw.toml"), "w") as f:
+            f.write("var_files = []\n")
+        subprocess.run([terraform, "providers", "lock", f"-fs-mirror={mirror}", "-platform=linux_amd64"],
+                       cwd=os.path.join(repo, stacks[0]), env=dict(base, HOME=repo), check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for stack in stacks[1:]:
+            shutil.copy(os.path.join(repo, stacks[0], ".terraform.lock.hcl"), os.path.join(repo, stack))
+        return repo
+
+    def disk(path):
+        out = subprocess.run(["du", "-sb", path], capture_output=True, text=True).stdout
+        return int(out.split()[0])
+
+    base = {"PATH": bin_dir + ":/usr/bin:/bin", "TF_CLI_CONFIG_FILE": rc, "TF_IN_AUTOMATION": "1"}
+
+    def tfw_pass(jobs, cache):
+        def run(repo):
+            env = dict(base, HOME=repo, TFW_PLUGIN_CACHE="" if cache else "false")
+            for e in envs:
+                subprocess.run([tfw, "-q", "--all", "-j", str(jobs), e, "init", "-input=false"], cwd=repo, env=env,
+                               check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return run
+
+    def script_pass(cache):
+        def run(repo):
+            env = dict(base, HOME=repo)
+            if cache:
+                env["TF_PLUGIN_CACHE_DIR"] = os.path.join(repo, ".cache")
+                os.makedirs(env["TF_PLUGIN_CACHE_DIR"])
+            for stack in stacks:
+                for e in envs:
+                    subprocess.run(["terraform", "init", "-reconfigure", f"-backend-config={e}.tfbackend", "-input=false"],
+                                   cwd=os.path.join(repo, stack), env=env, check=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return run
+
+    cases = {
+        "tfw -j 1 (its cache)": tfw_pass(1, True),
+        "tfw -j 2 (its cache)": tfw_pass(2, True),
+        "tfw -j 2, no cache": tfw_pass(2, False),
+        "terraform.sh pattern": script_pass(False),
+        "terraform.sh + TF_PLUGIN_CACHE_DIR": script_pass(True),
+    }
+    times, disks = {n: [] for n in cases}, {}
+    for i in range(runs):
+        for name, run in cases.items():
+            repo = fresh(f"{name.split()[0]}-{len(times[name])}-{abs(hash(name))}")
+            start = time.perf_counter()
+            run(repo)
+            times[name].append(time.perf_counter() - start)
+            disks[name] = disk(repo)
+            shutil.rmtree(repo, ignore_errors=True)
+    copy = disk(provider)
+    print(f"6 stacks x 3 envs, first pass of inits ({runs} run(s) each, interleaved); one extracted copy is {copy / 1e9:.2f} GB")
+    print(f"{'setup':<36} {'median':>9} {'disk':>9}")
+    for name in cases:
+        print(f"{name:<36} {statistics.median(times[name]):>8.1f}s {disks[name] / 1e9:>7.2f}GB")
+    j1, j2 = statistics.median(times["tfw -j 1 (its cache)"]), statistics.median(times["tfw -j 2 (its cache)"])
+    print(f"disk / one copy: {disks['tfw -j 2 (its cache)'] / copy:.2f}  (target <= 1.1)")
+    print(f"-j 2 / -j 1:     {j2 / j1:.2f}  (target <= 0.65)")
+
 
 try:
-    {"init": bench_init, "check": bench_check, "affected": bench_affected}[what]()
+    {"init": bench_init, "check": bench_check, "affected": bench_affected,
+     "providers": bench_providers}[what]()
 finally:
     shutil.rmtree(work, ignore_errors=True)
