@@ -93,23 +93,6 @@ pub fn options() -> (Vec<String>, Vec<String>) {
     (long, with_value)
 }
 
-fn subcommands_of(command: &str) -> &'static [&'static str] {
-    match command {
-        "state" => &[
-            "list",
-            "mv",
-            "pull",
-            "push",
-            "replace-provider",
-            "rm",
-            "show",
-        ],
-        "workspace" => &["delete", "list", "new", "select", "show"],
-        "providers" => &["lock", "mirror", "schema"],
-        _ => &[],
-    }
-}
-
 /// The completions of the last of `words` (the words after `tfw`), sorted; empty to let the
 /// shell complete file names.
 pub fn candidates(words: &[String], cwd: &Path) -> Vec<String> {
@@ -156,7 +139,7 @@ pub fn candidates(words: &[String], cwd: &Path) -> Vec<String> {
         ["atlantis"] => ["--output", "--check"].map(String::from).to_vec(),
         [first] if RESERVED.contains(first) => Vec::new(),
         [_env] => command_table::names().map(String::from).collect(),
-        [_env, command] => subcommands_of(command)
+        [_env, command] => crate::terraform::command_table::subcommands(command)
             .iter()
             .map(|s| s.to_string())
             .collect(),
@@ -235,6 +218,7 @@ mod tests {
         assert_eq!(
             complete(&["stg", "state", ""], d),
             [
+                "identities",
                 "list",
                 "mv",
                 "pull",

@@ -57,6 +57,7 @@ const NESTED: &[(&str, &[&str])] = &[
     (
         "state",
         &[
+            "identities",
             "list",
             "mv",
             "pull",
@@ -64,7 +65,6 @@ const NESTED: &[(&str, &[&str])] = &[
             "replace-provider",
             "rm",
             "show",
-            "identities",
         ],
     ),
     ("workspace", &["delete", "list", "new", "select", "show"]),
@@ -210,13 +210,19 @@ pub fn has_flag(args: &[std::ffi::OsString], name: &str) -> bool {
     })
 }
 
-/// Whether `word` after `command` is one of its subcommands (`state rm`), which terraform
-/// names `TF_CLI_ARGS_state_rm` after.
-pub fn is_nested(command: &str, word: &str) -> bool {
+/// The subcommands of `command` (`state`: `list`, `mv`, …; `env` is `workspace`), if any.
+pub fn subcommands(command: &str) -> &'static [&'static str] {
     let command = lookup(command).name;
     NESTED
         .iter()
-        .any(|(name, subs)| *name == command && subs.contains(&word))
+        .find(|(name, _)| *name == command)
+        .map_or(&[], |(_, subs)| subs)
+}
+
+/// Whether `word` after `command` is one of its subcommands (`state rm`), which terraform
+/// names `TF_CLI_ARGS_state_rm` after.
+pub fn is_nested(command: &str, word: &str) -> bool {
+    subcommands(command).contains(&word)
 }
 
 /// The known command nearest to an unknown `word` (`paln` → `plan`), if one is close enough
