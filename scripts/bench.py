@@ -147,22 +147,7 @@ def bench_affected():
     ratio = median["tfw affected"] / median["git diff --name-only"]
     print(f"tfw affected / git diff: {ratio:.2f}  (target <= 3)")
 
-AWS_MAIN = """terraform {
-  backend "local" {}
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "5.100.0" }
-  }
-}
-provider "aws" {
-  region                      = "eu-west-1"
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-}
-"""
+AWS_MAIN = open(os.path.join(root, "tests/fixtures/aws-stack.tf")).read()
 
 
 def bench_providers():

@@ -863,28 +863,7 @@ fn every_stack_and_env_shares_one_copy_of_a_real_provider() {
         );
         return;
     };
-    let main = r#"terraform {
-  backend "local" {}
-  required_providers {
-    aws = { source = "hashicorp/aws", version = "5.100.0" }
-  }
-}
-variable "env" {}
-provider "aws" {
-  region                      = "eu-west-1"
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-}
-resource "aws_ssm_parameter" "p" {
-  name  = "/tfw/${var.env}"
-  type  = "String"
-  value = var.env
-}
-"#;
+    let main = include_str!("../fixtures/aws-stack.tf");
     let mut test = Test::new()
         .write("tfw.toml", "")
         .write(
