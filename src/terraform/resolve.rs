@@ -161,7 +161,7 @@ fn environment_init_words(init: &Invocation, context: &Context) -> Result<Vec<Os
         if let Some(word) = other {
             return Err(Error::Usage {
                 message: format!(
-                    "{}={} gives tfw's init `{}`: it could point {} at another backend or move its state",
+                    "{}={} gives tfw's init `{}`, which may point it at another backend or move state (or init rejects it)",
                     env_args.name,
                     env_args
                         .words
@@ -170,10 +170,9 @@ fn environment_init_words(init: &Invocation, context: &Context) -> Result<Vec<Os
                         .collect::<Vec<_>>()
                         .join(" "),
                     word.to_string_lossy(),
-                    init.dir.display(),
                 ),
                 help: format!(
-                    "unset {}: tfw passes the env's own backend config; to run init with other arguments, run `tfw <ENV> init {}` yourself",
+                    "set it for the command only (TF_CLI_ARGS_<command>), or unset {}: tfw's init takes from the environment only flags that keep the env's backend (-upgrade, -plugin-dir, -lock-timeout, -no-color, -input, …); run `tfw <ENV> init {}` for anything else",
                     env_args.name,
                     word.to_string_lossy()
                 ),
