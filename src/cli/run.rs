@@ -581,8 +581,12 @@ fn dependency_order<'a>(
     }
     let levels = graph::levels(stacks, &graph.edges)?;
     let command = command_table::lookup(&request.command.to_string_lossy()).name;
+    // `-destroy` may come from `TF_CLI_ARGS_apply` as well as from the command line.
+    let mut argv = vec![request.command.clone()];
+    argv.extend(request.args.iter().cloned());
+    let (argv, _) = crate::terraform::cli_args::effective(&argv, &inherited)?;
     let reverse = command == "destroy"
-        || (command == "apply" && request.args.iter().any(|a| a == "-destroy"));
+        || (command == "apply" && command_table::has_flag(&argv[1..], "destroy"));
     let waits = graph::waits(stacks, &graph.edges, reverse);
     let max = levels.iter().copied().max().unwrap_or(0);
     let mut order: Vec<usize> = (0..stacks.len()).collect();

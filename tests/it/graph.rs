@@ -83,6 +83,17 @@ fn all_runs_dependencies_first_and_destroy_in_reverse() {
         .status(0);
     let order = stacks_that_ran(&run, "destroy");
     assert_eq!(order, ["dns", "app", "network"]);
+    // `apply -destroy`, the flag on the command line or from TF_CLI_ARGS_apply.
+    let run = test
+        .run_with(["--all", "stg", "apply", "-destroy", "-auto-approve"])
+        .status(0);
+    assert_eq!(stacks_that_ran(&run, "apply"), ["dns", "app", "network"]);
+    let mut command = test.command();
+    command
+        .env("TF_CLI_ARGS_apply", "-destroy")
+        .args(["--all", "stg", "apply", "-auto-approve"]);
+    let run = test.finish(command.output().unwrap()).status(0);
+    assert_eq!(stacks_that_ran(&run, "apply"), ["dns", "app", "network"]);
     let run = test
         .run_with(["--all", "--no-deps", "stg", "plan"])
         .status(0);
