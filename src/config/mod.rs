@@ -523,16 +523,19 @@ impl Settings {
     }
 }
 
-/// The repository root around `start` (canonical): the directory of the one tfw.toml between
-/// `start` and the git top level, else the git top level, else `start`. A second tfw.toml on
-/// that way is an error: it would configure `-C sub` but not `--all` or `check`.
-pub fn find_root(start: &Path) -> Result<PathBuf, Error> {
-    let top = start.ancestors().find(|dir| dir.join(".git").exists());
+/// The repository root around `start` (canonical), given the git top level `top` that holds
+/// it: the directory of the one tfw.toml between `start` and `top`, else `top`. Outside git
+/// the root is `start` and only its own tfw.toml counts: a directory above it (`/tmp`, a home
+/// directory) may be anyone's, and its tfw.toml could unprotect every env or name any binary.
+/// A second tfw.toml on the way is an error: it would configure `-C sub` but not `--all` or
+/// `check`.
+pub fn find_root(start: &Path, top: Option<&Path>) -> Result<PathBuf, Error> {
+    let Some(top) = top else {
+        return Ok(start.to_path_buf());
+    };
     let mut configs = start
         .ancestors()
-        .take(top.map_or(usize::MAX, |top| {
-            start.ancestors().take_while(|d| *d != top).count() + 1
-        }))
+        .take(start.ancestors().take_while(|d| *d != top).count() + 1)
         .filter(|dir| dir.join(FILE_NAME).is_file());
     match (configs.next(), configs.last()) {
         (Some(inner), Some(outer)) => Err(Error::NestedConfig {
@@ -540,7 +543,7 @@ pub fn find_root(start: &Path) -> Result<PathBuf, Error> {
             outer: outer.join(FILE_NAME),
         }),
         (Some(only), None) => Ok(only.to_path_buf()),
-        (None, _) => Ok(top.unwrap_or(start).to_path_buf()),
+        (None, _) => Ok(top.to_path_buf()),
     }
 }
 
@@ -666,17 +669,14 @@ data_dir = "shared"
         let top = dir.path().canonicalize().unwrap();
         let sub = top.join("a/b");
         fs::create_dir_all(&sub).unwrap();
-        assert_eq!(find_root(&sub).unwrap(), sub);
-        fs::create_dir(top.join(".git")).unwrap();
-        assert_eq!(find_root(&sub).unwrap(), top);
+        assert_eq!(find_root(&sub, None).unwrap(), sub);
+        assert_eq!(find_root(&sub, Some(&top)).unwrap(), top);
         fs::write(top.join("a/tfw.toml"), "").unwrap();
-        assert_eq!(find_root(&sub).unwrap(), top.join("a"));
+        assert_eq!(find_root(&sub, Some(&top)).unwrap(), top.join("a"));
         // Above the git top level is another repository's business.
-        fs::create_dir(top.join("a/.git")).unwrap();
         fs::write(top.join("tfw.toml"), "").unwrap();
-        assert_eq!(find_root(&sub).unwrap(), top.join("a"));
-        fs::remove_dir(top.join("a/.git")).unwrap();
-        let err = find_root(&sub).unwrap_err();
+        assert_eq!(find_root(&sub, Some(&top.join("a"))).unwrap(), top.join("a"));
+        let err = find_root(&sub, Some(&top)).unwrap_err();
         assert_eq!(
             err,
             Error::NestedConfig {
@@ -685,6 +685,19 @@ data_dir = "shared"
             }
         );
         assert_eq!(err.exit_code(), 65);
+    }
+
+    #[test]
+    fn outside_git_only_the_stack_directory_tfw_toml_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path().canonicalize().unwrap();
+        let stack = top.join("a/stack");
+        fs::create_dir_all(&stack).unwrap();
+        fs::write(top.join("tfw.toml"), "protected = []\n").unwrap();
+        fs::write(top.join("a/tfw.toml"), "protected = []\n").unwrap();
+        assert_eq!(find_root(&stack, None).unwrap(), stack);
+        fs::write(stack.join("tfw.toml"), "").unwrap();
+        assert_eq!(find_root(&stack, None).unwrap(), stack);
     }
 
     #[test]

@@ -123,7 +123,7 @@ impl Repo {
             .canonicalize()
             .with_context(|| format!("reading {}", start.display()))?;
         readable(&start)?;
-        let root = config::find_root(&start)?;
+        let root = config::find_root(&start, git_index::top_level(&start))?;
         let settings = Settings::load(&root)?;
         let mut builder = GlobSetBuilder::new();
         for glob in &settings.exclude {

@@ -374,3 +374,58 @@ fn settings_come_from_the_canonical_stack_path_and_the_root_alone() {
         );
     }
 }
+
+/// Issue 20, 6: a `/tmp/tfw.toml` (anyone's) unprotected prd and named the binary.
+#[test]
+fn outside_git_a_tfw_toml_above_the_stack_is_ignored() {
+    let evil = "protected = []\nbinary = \"evil\"\n";
+    let test = Test::new()
+        .write("tfw.toml", evil)
+        .write("a/tfw.toml", evil)
+        .files("a/stack/", crate::common::STACK)
+        .write("bin/evil", "#!/bin/sh\ntouch \"$HOME/evil-ran\"\n")
+        .current_dir("a/stack");
+    fs::set_permissions(
+        test.path("bin/evil"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let run = test.run_with(["prd", "apply"]).status(77);
+    assert!(run.calls.is_empty(), "terraform ran {:?}", run.lines());
+    assert!(!test.path("evil-ran").exists());
+    // The stack's own tfw.toml still counts.
+    fs::write(test.path("a/stack/tfw.toml"), "protected = [\"stg\"]\n").unwrap();
+    test.run_with(["prd", "apply"]).status(0);
+    test.run_with(["stg", "apply"]).status(77);
+}
+
+/// Issue 20, 6: inside git, nothing above the top level is read, whatever is there.
+#[test]
+fn inside_git_a_tfw_toml_above_the_top_level_is_ignored() {
+    let test = Test::new()
+        .write("tfw.toml", "protected = []\n")
+        .files("repo/stack/", crate::common::STACK)
+        .current_dir("repo/stack");
+    let status = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(test.path("repo"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = test.run_with(["prd", "apply"]).status(77);
+    assert!(run.calls.is_empty(), "terraform ran {:?}", run.lines());
+}
+
+/// Like git, tfw looks for the top level no higher than `GIT_CEILING_DIRECTORIES`.
+#[test]
+fn git_ceiling_directories_bound_the_search_for_the_top_level() {
+    let test = Test::new()
+        .write("tfw.toml", "protected = []\n")
+        .files("a/stack/", crate::common::STACK)
+        .current_dir("a/stack");
+    test.git(&["init", "-q"]);
+    test.run_with(["prd", "apply"]).status(0);
+    let ceiling = test.path("a");
+    let test = test.env("GIT_CEILING_DIRECTORIES", &ceiling);
+    test.run_with(["prd", "apply"]).status(77);
+}

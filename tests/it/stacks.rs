@@ -113,8 +113,9 @@ fn all_runs_each_stack_in_order_with_a_summary() {
 
 #[test]
 fn all_runs_from_inside_a_sub_stack_too() {
-    let run = repo()
-        .current_dir("datadog")
+    let test = repo().current_dir("datadog");
+    test.git(&["init", "-q"]);
+    let run = test
         .run_with(["--all", "dev", "output"])
         .status(0);
     assert_eq!(
