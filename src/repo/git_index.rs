@@ -120,7 +120,10 @@ pub fn top_level(dir: &Path) -> Option<&Path> {
         if candidate.join(".git").exists() {
             return Some(candidate);
         }
-        if candidate.parent().is_some_and(|p| ceilings.iter().any(|c| c == p)) {
+        if candidate
+            .parent()
+            .is_some_and(|p| ceilings.iter().any(|c| c == p))
+        {
             return None;
         }
     }

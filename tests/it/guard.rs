@@ -429,3 +429,55 @@ fn git_ceiling_directories_bound_the_search_for_the_top_level() {
     let test = test.env("GIT_CEILING_DIRECTORIES", &ceiling);
     test.run_with(["prd", "apply"]).status(77);
 }
+
+/// Issue 20, 7: protection ignored case, so `PROD` applied with no confirmation.
+#[test]
+fn protection_ignores_the_case_of_env_names() {
+    for env in ["PROD", "Production", "weu-PRD", "PrD"] {
+        let test = Test::new()
+            .write("main.tf", "")
+            .write(&format!("{env}.tfbackend"), "")
+            .write(&format!("{env}.tfvars"), "");
+        let run = test.run_with([env, "apply", "-auto-approve"]).status(77);
+        assert!(
+            run.calls.is_empty(),
+            "{env}: terraform ran {:?}",
+            run.lines()
+        );
+    }
+}
+
+/// Issue 25, 6: `protected = ["*prod*"]` silently left `prd` unprotected.
+#[test]
+fn a_protected_setting_that_leaves_out_a_default_env_says_so_once() {
+    let test = Test::stack().write("tfw.toml", "protected = [\"*prod*\"]\nvar_files = []\n");
+    for args in [&["prd", "apply"][..], &["--all", "prd", "apply"]] {
+        let run = test.run_with(args).status(0);
+        assert_eq!(
+            run.stderr().matches("prd is not protected").count(),
+            1,
+            "{args:?}: {}",
+            run.stderr()
+        );
+        assert!(run.stderr().contains("unprotected = [\"prd\"]"));
+    }
+    let run = test.run_with(["stg", "apply"]).status(0);
+    assert!(!run.stderr().contains("not protected"), "{}", run.stderr());
+    fs::write(
+        test.path("tfw.toml"),
+        "protected = [\"*prod*\"]\nunprotected = [\"prd\"]\nvar_files = []\n",
+    )
+    .unwrap();
+    let run = test.run_with(["prd", "apply"]).status(0);
+    assert!(!run.stderr().contains("not protected"), "{}", run.stderr());
+}
+
+/// Issue 25, 5: a misspelt tfw.toml key names the key it meant.
+#[test]
+fn a_misspelt_tfw_toml_key_suggests_the_right_one() {
+    Test::stack()
+        .write("tfw.toml", "protectd = []\n")
+        .run_with(["prd", "plan"])
+        .status(65)
+        .stderr_contains("tfw.toml:1: unknown key `protectd`: did you mean `protected`?");
+}
