@@ -3,7 +3,7 @@
 
 pub mod types;
 
-use crate::terraform::hcl::{json_bodies, parse_body};
+use crate::terraform::hcl::{json_bodies, parse_body, parse_json};
 use std::collections::BTreeMap;
 use types::{Type, Value};
 
@@ -34,7 +34,7 @@ pub fn declared<'a>(
     let mut variables = BTreeMap::new();
     for (name, text) in files {
         if name.ends_with(".json") {
-            if let Ok(value) = serde_json::from_str(text) {
+            if let Ok(value) = parse_json(text) {
                 variables.extend(declared_in_json(&value));
             }
         } else if let Ok(body) = parse_body(text) {
@@ -114,7 +114,7 @@ pub struct Supplied {
 pub fn supplied(text: &str, is_json: bool) -> Option<BTreeMap<String, Supplied>> {
     let line_of = |key: &str| key_line(text, key, is_json);
     if is_json {
-        let serde_json::Value::Object(object) = serde_json::from_str(text).ok()? else {
+        let serde_json::Value::Object(object) = parse_json(text).ok()? else {
             return None;
         };
         return Some(

@@ -645,3 +645,22 @@ fn two_stacks_on_one_state_are_caught_whichever_results_are_kept() {
     let test = test.write("datadog/prd.tfbackend", "path = \"state/d-prd.tfstate\"\n");
     test.run_with(["check"]).status(0);
 }
+
+/// Issue 20, 16: Terraform accepts a byte order mark in var and backend files; check did not.
+#[test]
+fn a_byte_order_mark_in_var_and_backend_files_is_accepted() {
+    let test = repo()
+        .write("stg.tfvars", "\u{feff}env = \"stg\"\n")
+        .write("stg.tfbackend", "\u{feff}path = \"state/stg.tfstate\"\n")
+        .write("dev.tfvars.json", "\u{feff}{\"env\": \"dev\"}\n")
+        .write(
+            "variables.tf.json",
+            "\u{feff}{\"variable\": {\"region\": {}}}\n",
+        )
+        .write("region.auto.tfvars", "\u{feff}region = \"eu\"\n")
+        .write("datadog/region.auto.tfvars", "\u{feff}region = \"eu\"\n")
+        .write("datadog/variables.tf", "\u{feff}variable \"region\" {}\n");
+    commit(&test);
+    let run = test.run_with(["check"]);
+    assert_eq!(run.code(), 0, "{}{}", run.stdout(), run.stderr());
+}
