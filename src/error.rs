@@ -99,7 +99,7 @@ impl Error {
             ),
             Error::Busy { .. } => "try again when it has finished, or leave out `--no-wait` to wait for it".into(),
             Error::Unreadable { .. } => {
-                "check its permissions: tfw reads the stack directory to find its envs".into()
+                "check its permissions and content: tfw reads it to decide what to run or show".into()
             }
             Error::ArgumentsTooLong { .. } => {
                 "put long values in a var file (`-var-file=…`) instead of the command line".into()
