@@ -3,9 +3,9 @@
 
 use crate::error::Error;
 use crate::terraform::backend;
+use crate::terraform::backend_settings::{self, Settings};
 use crate::terraform::command_table;
-use crate::terraform::hcl;
-use crate::terraform::hcl::Parsed;
+use crate::terraform::hcl::Attributes;
 use crate::terraform::plan_file;
 use std::ffi::OsString;
 use std::path::Path;
@@ -26,8 +26,9 @@ pub struct Situation<'a> {
     pub env: &'a str,
     /// The env matches tfw.toml's `protected` globs.
     pub protected: bool,
-    pub command: &'a OsString,
-    pub args: &'a [OsString],
+    /// What terraform will act on in each step: its argv (subcommand first) with
+    /// `TF_CLI_ARGS` and `TF_CLI_ARGS_<command>` merged in, never only what tfw was given.
+    pub steps: &'a [Vec<OsString>],
     /// stdin and stderr are terminals, and prompting is allowed.
     pub terminal: bool,
     /// `--confirm` / `TFW_CONFIRM`.
@@ -36,9 +37,12 @@ pub struct Situation<'a> {
 
 pub fn decide(situation: &Situation) -> Decision {
     let env = situation.env;
-    if !situation.protected
-        || !command_table::mutates_state(&situation.command.to_string_lossy(), situation.args)
-    {
+    let mutates = situation.steps.iter().any(|argv| {
+        argv.split_first().is_some_and(|(command, args)| {
+            command_table::mutates_state(&command.to_string_lossy(), args)
+        })
+    });
+    if !situation.protected || !mutates {
         return Decision::Proceed;
     }
     match situation.token {
@@ -67,11 +71,19 @@ pub fn state_location(file: &Path) -> String {
         return format!("(cannot read {})", file.display());
     };
     let is_json = file.extension().is_some_and(|e| e == "json");
-    let attributes = match hcl::parse_attributes(&bytes, is_json) {
-        Parsed::Attributes(attributes) => attributes,
-        _ => return format!("(cannot parse {})", file.display()),
+    let Ok(settings) = backend_settings::of_file(&bytes, is_json) else {
+        return format!("(cannot evaluate {})", file.display());
     };
-    let shown: Vec<String> = backend::shown_settings(&attributes)
+    let scalars = Attributes::new(settings.into_iter().filter_map(|(key, value)| {
+        let text = match value {
+            hcl::Value::String(text) => text,
+            hcl::Value::Number(n) => n.to_string(),
+            hcl::Value::Bool(b) => b.to_string(),
+            _ => return None,
+        };
+        Some((key, text))
+    }));
+    let shown: Vec<String> = backend::shown_settings(&scalars)
         .iter()
         .map(|(key, value)| format!("{key} = {value:?}"))
         .collect();
@@ -81,42 +93,81 @@ pub fn state_location(file: &Path) -> String {
     shown.join(", ")
 }
 
-/// Refuses `apply PLANFILE` when the plan was made against another state than `env`'s:
-/// terraform applies a saved plan to the backend recorded in it, whatever the data dir says.
-/// A file tfw cannot read as a plan is left to terraform (apply is guarded either way).
-pub fn check_saved_plan(plan: &Path, env: &str, backend_file: &Path) -> Result<(), Error> {
-    let Some(planned) = plan_file::read_backend(plan) else {
-        return Ok(());
-    };
-    let Ok(bytes) = std::fs::read(backend_file) else {
-        return Ok(());
-    };
-    let is_json = backend_file.extension().is_some_and(|e| e == "json");
-    let Parsed::Attributes(attributes) = hcl::parse_attributes(&bytes, is_json) else {
-        return Ok(());
-    };
-    let differing: Vec<&str> = attributes
-        .iter()
-        .filter(|(key, value)| planned.config.get(*key).is_some_and(|p| p != value))
-        .map(|(key, _)| key)
-        .collect();
-    if differing.is_empty() {
-        return Ok(());
-    }
+/// The state an env's saved plan must have been made against, or why tfw cannot tell.
+pub struct EnvState<'a> {
+    pub env: &'a str,
+    /// The env's backend config file, as named in messages.
+    pub backend_file: &'a Path,
+    /// The backend type and its settings: the stack's backend block, then the env's file.
+    pub backend: Result<(String, Settings), String>,
+    /// The workspace terraform will use.
+    pub workspace: Result<String, String>,
+}
+
+/// Refuses `apply PLANFILE` unless the plan was made against `state`: terraform applies a
+/// saved plan to the backend and workspace recorded in it, whatever the data dir says. What
+/// tfw cannot read or compare (the plan, a backend setting, the workspace) is refused too.
+pub fn check_saved_plan(plan: &Path, state: &EnvState) -> Result<(), Error> {
+    let env = state.env;
     let name = plan
         .file_name()
         .unwrap_or(plan.as_os_str())
         .to_string_lossy();
-    Err(Error::Refused {
-        message: format!(
-            "`{name}` was planned against another state than {env}'s: its backend's {} differs from {}",
-            differing.join(", "),
-            backend_file.display()
-        ),
-        help: format!(
-            "apply a plan with the env it was made for, or make one for {env}: `tfw {env} plan -out={name}`"
-        ),
-    })
+    let remake = format!(
+        "make the plan for {env} (`tfw {env} plan -out={name}`) and apply that; tfw applies a saved plan only when it can tell it was made for the env's state"
+    );
+    let refuse = |message: String| Error::Refused {
+        message,
+        help: remake.clone(),
+    };
+    let planned = plan_file::read_backend(plan)
+        .map_err(|why| refuse(format!("cannot read `{name}` as a terraform plan: {why}")))?;
+    let (kind, expected) = state.backend.as_ref().map_err(|why| {
+        refuse(format!(
+            "cannot compare `{name}` with {env}'s backend: {why}"
+        ))
+    })?;
+    if *kind != planned.kind {
+        return Err(refuse(format!(
+            "`{name}` was planned with the {} backend, {env} uses {kind}",
+            planned.kind
+        )));
+    }
+    let differing: Vec<&str> = expected
+        .keys()
+        .chain(planned.config.keys())
+        .filter(|key| {
+            let wanted = expected.get(*key).unwrap_or(&hcl::Value::Null);
+            let recorded = planned.config.get(*key).unwrap_or(&hcl::Value::Null);
+            !backend_settings::same(wanted, recorded)
+        })
+        .map(String::as_str)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !differing.is_empty() {
+        return Err(Error::Refused {
+            message: format!(
+                "`{name}` was planned against another state than {env}'s: its backend's {} differs from {}",
+                differing.join(", "),
+                state.backend_file.display()
+            ),
+            help: format!(
+                "apply a plan with the env it was made for, or make one for {env}: `tfw {env} plan -out={name}`"
+            ),
+        });
+    }
+    let workspace = state
+        .workspace
+        .as_ref()
+        .map_err(|why| refuse(format!("cannot tell which workspace {env} uses: {why}")))?;
+    if *workspace != planned.workspace {
+        return Err(refuse(format!(
+            "`{name}` was planned in workspace `{}`, {env} uses workspace `{workspace}`",
+            planned.workspace
+        )));
+    }
+    Ok(())
 }
 
 /// One stack a confirmation covers, as shown before asking.
@@ -124,6 +175,8 @@ pub struct Target {
     pub stack: String,
     pub commands: Vec<String>,
     pub location: String,
+    /// The workspace, when it is not `default` (or why it cannot be told).
+    pub workspace: Option<String>,
 }
 
 /// Shows what is about to happen (every stack, before any runs) and asks for the env name.
@@ -135,6 +188,9 @@ pub fn ask(env: &str, targets: &[Target]) -> Result<(), Error> {
             eprintln!("  command: {command}");
         }
         eprintln!("  state:   {}", target.location);
+        if let Some(workspace) = &target.workspace {
+            eprintln!("  workspace: {workspace}");
+        }
     }
     // Read in the terminal's own line mode, not a raw-mode line editor (dialoguer's ignores
     // Ctrl-D): Ctrl-D is then end of input and refuses; Ctrl-C ends tfw before anything ran.
@@ -183,12 +239,11 @@ mod tests {
             ("prd", "state list", false, None, "proceed"),
         ];
         for (env, line, terminal, token, expected) in cases {
-            let w = words(line);
+            let steps = [words("init -reconfigure"), words(line)];
             let decision = decide(&Situation {
                 env,
                 protected: *env == "prd",
-                command: &w[0],
-                args: &w[1..],
+                steps: &steps,
                 terminal: *terminal,
                 token: *token,
             });
@@ -208,14 +263,41 @@ mod tests {
         }
     }
 
+    fn local(path: &str) -> Result<(String, Settings), String> {
+        Ok((
+            "local".to_string(),
+            [("path".to_string(), hcl::Value::from(path))].into(),
+        ))
+    }
+
+    fn check(
+        plan: &[u8],
+        backend: Result<(String, Settings), String>,
+        workspace: Result<&str, &str>,
+    ) -> Result<(), Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tfplan");
+        std::fs::write(&path, plan).unwrap();
+        check_saved_plan(
+            &path,
+            &EnvState {
+                env: "stg",
+                backend_file: Path::new("stg.tfbackend"),
+                backend,
+                workspace: workspace.map(String::from).map_err(String::from),
+            },
+        )
+    }
+
+    const PRD_PLAN: &[u8] = include_bytes!("../tests/fixtures/prd-1.11.4.tfplan");
+
     #[test]
     fn a_saved_plan_applies_only_to_the_state_it_was_made_for() {
-        let dir = tempfile::tempdir().unwrap();
-        let plan = dir.path().join("tfplan");
-        std::fs::write(&plan, include_bytes!("../tests/fixtures/prd-1.11.4.tfplan")).unwrap();
-        let backend = dir.path().join("stg.tfbackend");
-        std::fs::write(&backend, "path = \"state/stg.tfstate\"\n").unwrap();
-        let err = check_saved_plan(&plan, "stg", &backend).unwrap_err();
+        assert_eq!(
+            check(PRD_PLAN, local("state/prd.tfstate"), Ok("default")),
+            Ok(())
+        );
+        let err = check(PRD_PLAN, local("state/stg.tfstate"), Ok("default")).unwrap_err();
         assert_eq!(err.exit_code(), 77);
         assert!(
             err.to_string().contains("its backend's path differs"),
@@ -226,15 +308,52 @@ mod tests {
             "{}",
             err.help()
         );
-        std::fs::write(&backend, "path = \"state/prd.tfstate\"\n").unwrap();
-        assert_eq!(check_saved_plan(&plan, "stg", &backend), Ok(()));
-        std::fs::write(&plan, "not a plan").unwrap();
-        std::fs::write(&backend, "path = \"state/stg.tfstate\"\n").unwrap();
-        assert_eq!(
-            check_saved_plan(&plan, "stg", &backend),
-            Ok(()),
-            "left to terraform"
-        );
+    }
+
+    #[test]
+    fn what_cannot_be_read_or_compared_is_refused() {
+        let cases: [(&str, Result<(), Error>); 6] = [
+            (
+                "not a plan",
+                check(b"not a plan", local("state/prd.tfstate"), Ok("default")),
+            ),
+            (
+                "an unevaluable backend",
+                check(
+                    PRD_PLAN,
+                    Err("the value of `path` is not one tfw can evaluate".into()),
+                    Ok("default"),
+                ),
+            ),
+            (
+                "another backend type",
+                check(PRD_PLAN, Ok(("s3".into(), Settings::new())), Ok("default")),
+            ),
+            (
+                "a setting the env does not have",
+                check(
+                    PRD_PLAN,
+                    Ok(("local".into(), Settings::new())),
+                    Ok("default"),
+                ),
+            ),
+            (
+                "another workspace",
+                check(PRD_PLAN, local("state/prd.tfstate"), Ok("stg")),
+            ),
+            (
+                "an unreadable workspace",
+                check(
+                    PRD_PLAN,
+                    local("state/prd.tfstate"),
+                    Err("permission denied"),
+                ),
+            ),
+        ];
+        for (name, result) in cases {
+            let err = result.expect_err(name);
+            assert_eq!(err.exit_code(), 77, "{name}: {err}");
+        }
     }
 
     #[test]

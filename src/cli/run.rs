@@ -3,8 +3,8 @@
 use crate::atlantis::step::StepEnvironment;
 use crate::cli::arguments::Arguments;
 use crate::cli::output;
-use crate::config::DataDirMode;
 use crate::config::env_name;
+use crate::config::{DataDirMode, PluginCacheSetting};
 use crate::error::Error;
 use crate::graph;
 use crate::guard::{self, Decision, Situation, Target};
@@ -16,6 +16,7 @@ use crate::terraform::binary::Binary;
 use crate::terraform::command_table;
 use crate::terraform::executor::{Executor, Output};
 use crate::terraform::init_stamp::{self, InitRecord, Unreadable};
+use crate::terraform::plugin_cache;
 use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -37,14 +38,69 @@ pub fn run(arguments: &Arguments, words: Vec<OsString>, start: &Path) -> anyhow:
         output::eprint(&format!("tfw: note: {note}\n"))?;
     }
     if arguments.all {
-        run_all(arguments, &repo, &request, step.as_ref())
+        let stacks = repo.stacks(Presence::OnDisk)?;
+        let envs: BTreeSet<&str> = stacks
+            .iter()
+            .flat_map(|s| s.envs.iter().map(String::as_str))
+            .collect();
+        check_words(&request, &envs)?;
+        run_all(arguments, &repo, &stacks, &request, step.as_ref())
     } else {
         let stack = repo.stack_at(start)?;
         if arguments.as_script {
             request = action_first(request, &stack);
         }
+        check_words(&request, &stack.envs.iter().map(String::as_str).collect())?;
         run_one(arguments, &repo, &stack, &request, step.as_ref())
     }
+}
+
+/// Refuses, before anything runs or asks, the two slips a hurried user makes: the command
+/// before the env (`tfw plan stg`), and a typo'd command (`tfw prd paln`), which terraform
+/// would only reject after tfw's init and, on a protected env, its prompt.
+fn check_words(request: &Request, envs: &BTreeSet<&str>) -> Result<(), Error> {
+    let command = request.command.to_string_lossy();
+    let is_command = !command_table::lookup(&request.env).name.is_empty();
+    if is_command && !envs.contains(request.env.as_str()) && envs.contains(command.as_ref()) {
+        return Err(Error::Usage {
+            message: format!(
+                "`{}` is a terraform command, not an environment",
+                request.env
+            ),
+            help: format!(
+                "did you mean `tfw {command} {}`? (the env comes first)",
+                request.env
+            ),
+        });
+    }
+    match command_table::suggest(&command) {
+        Some(known) => Err(Error::Usage {
+            message: format!("`{command}` is not a terraform command"),
+            help: format!("did you mean `{known}`? (`tfw {} {known} …`)", request.env),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Whether terraform's command in `plan` will ask for approval on stdin (`apply` without
+/// `-auto-approve` or a saved plan, `destroy`, `force-unlock` without `-force`).
+fn asks_for_approval(plan: &Plan) -> Result<bool, Error> {
+    let Some(step) = plan
+        .steps
+        .iter()
+        .rfind(|step| step.kind == resolve::StepKind::Command)
+    else {
+        return Ok(false);
+    };
+    let (args, _) = step.invocation.terraform_args(&inherited)?;
+    let Some((command, rest)) = args.split_first() else {
+        return Ok(false);
+    };
+    let traits = command_table::lookup(&command.to_string_lossy());
+    Ok(plan.saved_plan.is_none()
+        && traits
+            .approval_flag
+            .is_some_and(|flag| !command_table::has_flag(rest, flag)))
 }
 
 /// `<ENV> <COMMAND> [ARGS]...` from the words clap left untouched.
@@ -178,6 +234,20 @@ fn prepare(
         );
         vars = config.vars(&request.env);
     }
+    // What the environment adds to init's arguments is something init consumes.
+    for name in ["TF_CLI_ARGS", "TF_CLI_ARGS_init"] {
+        let configured = config
+            .env_vars(&request.env)
+            .into_iter()
+            .find(|(n, _)| n == name);
+        let value = configured
+            .map(|(_, value)| value)
+            .or_else(|| std::env::var(name).ok())
+            .filter(|value| !value.is_empty());
+        if let Some(value) = value {
+            vars.push((format!("${name}"), value));
+        }
+    }
     let record = InitRecord {
         env: request.env.clone(),
         stack_dir: stack.dir.clone(),
@@ -196,6 +266,14 @@ fn prepare(
         }
     };
     let is_file = |path: &Path| repo.is_file(stack, path);
+    let env_vars = config.env_vars(&request.env);
+    let plugin_cache = plugin_cache::locate(&plugin_cache_setting(repo), &|name| {
+        env_vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| OsString::from(value))
+            .or_else(|| inherited(name))
+    });
     let context = Context {
         stack_dir: &stack.dir,
         stack_path: &stack.path,
@@ -209,11 +287,24 @@ fn prepare(
         init: init_policy(arguments),
         init_up_to_date: &init_up_to_date,
         is_file: &is_file,
+        inherited: &inherited,
+        plugin_cache: plugin_cache
+            .as_ref()
+            .filter(|cache| cache.origin == plugin_cache::Origin::Tfw)
+            .map(|cache| cache.dir.as_path()),
     };
     let mut plan = resolve::resolve(request, &context)?;
+    let workspace = workspace(&plan, &record);
     if let Some(saved_plan) = &plan.saved_plan {
-        let backend = stack.dir.join(&backend_file);
-        guard::check_saved_plan(saved_plan, &request.env, &backend)?;
+        guard::check_saved_plan(
+            saved_plan,
+            &guard::EnvState {
+                env: &request.env,
+                backend_file: &backend_file,
+                backend: backend_settings(repo, stack, sources, &stack.dir.join(&backend_file)),
+                workspace: workspace.clone(),
+            },
+        )?;
     }
     if let Some(step) = step {
         step.complete(&mut plan, &request.command.to_string_lossy());
@@ -222,19 +313,109 @@ fn prepare(
         plan,
         record,
         binary,
+        workspace,
+        plugin_cache,
     })
 }
 
-fn guard_decision(arguments: &Arguments, repo: &Repo, request: &Request) -> Decision {
-    guard::decide(&Situation {
-        env: &request.env,
-        protected: repo.settings.is_protected(&request.env),
-        command: &request.command,
-        args: &request.args,
+/// tfw.toml's `plugin_cache`, a directory taken from the repository root.
+fn plugin_cache_setting(repo: &Repo) -> plugin_cache::Setting {
+    match &repo.settings.plugin_cache {
+        PluginCacheSetting::Default | PluginCacheSetting::On(true) => {
+            plugin_cache::Setting::Default
+        }
+        PluginCacheSetting::On(false) => plugin_cache::Setting::Off,
+        PluginCacheSetting::Dir(dir) => {
+            let dir = dir.replace("{root}", &repo.root.to_string_lossy());
+            plugin_cache::Setting::Dir(repo.root.join(dir))
+        }
+    }
+}
+
+/// tfw's own environment, which terraform inherits under what tfw.toml sets.
+fn inherited(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
+}
+
+/// The workspace the plan's command will use: `TF_WORKSPACE` as the process will see it, else
+/// the one the data dir records as selected, else `default`, as terraform decides.
+fn workspace(plan: &Plan, record: &InitRecord) -> Result<String, String> {
+    let Some(command) = plan.steps.last() else {
+        return Ok("default".into());
+    };
+    if let Some(workspace) = command
+        .invocation
+        .variable("TF_WORKSPACE", &inherited)
+        .filter(|w| !w.is_empty())
+    {
+        return workspace
+            .into_string()
+            .map_err(|_| "TF_WORKSPACE is not valid UTF-8".to_string());
+    }
+    let file = record.stack_dir.join(&record.data_dir).join("environment");
+    match std::fs::read_to_string(&file) {
+        Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_string()),
+        Ok(_) => Ok("default".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok("default".into()),
+        Err(e) => Err(format!("cannot read {}: {e}", file.display())),
+    }
+}
+
+/// The env's backend as terraform will configure it: the stack's `backend` block, then the
+/// env's backend file over it; why not, when a file cannot be read or a value evaluated.
+fn backend_settings(
+    repo: &Repo,
+    stack: &Stack,
+    sources: &[(String, String)],
+    backend_file: &Path,
+) -> Result<(String, crate::terraform::backend_settings::Settings), String> {
+    use crate::terraform::backend_settings;
+    // A terraform file of the stack that could not be read may hold the backend block.
+    if let Some(unread) = repo
+        .file_names(stack)
+        .into_iter()
+        .filter(|name| crate::repo::is_terraform_file(name))
+        .find(|name| !sources.iter().any(|(read, _)| read == name))
+    {
+        return Err(format!("cannot read {}", stack.dir.join(unread).display()));
+    }
+    let (kind, mut settings) = backend_settings::of_block(sources)?.unwrap_or_default();
+    let kind = if kind.is_empty() {
+        "local".into()
+    } else {
+        kind
+    };
+    let bytes = std::fs::read(backend_file)
+        .map_err(|e| format!("cannot read {}: {e}", backend_file.display()))?;
+    let is_json = backend_file.extension().is_some_and(|e| e == "json");
+    let file = backend_settings::of_file(&bytes, is_json)
+        .map_err(|why| format!("{}: {why}", backend_file.display()))?;
+    settings.extend(file);
+    Ok((kind, settings))
+}
+
+/// The guard's decision for the stacks about to run, on what terraform will really run in each
+/// (the steps' arguments with `TF_CLI_ARGS…` merged).
+fn guard_decision(
+    arguments: &Arguments,
+    repo: &Repo,
+    env: &str,
+    plans: &[&Plan],
+) -> Result<Decision, Error> {
+    let mut steps = Vec::new();
+    for plan in plans {
+        for step in &plan.steps {
+            steps.push(step.invocation.terraform_args(&inherited)?.0);
+        }
+    }
+    Ok(guard::decide(&Situation {
+        env,
+        protected: repo.settings.is_protected(env),
+        steps: &steps,
         // A run step never prompts: Atlantis's stdin is a pipe nobody writes to.
         terminal: !arguments.atlantis && stdin_is_terminal() && std::io::stderr().is_terminal(),
         token: arguments.confirm.as_deref(),
-    })
+    }))
 }
 
 /// Applies the guard's decision to the stacks about to run: asks once for all of them.
@@ -260,6 +441,7 @@ fn confirm(
                         .map(|s| s.invocation.command_line())
                         .collect(),
                     location: guard::state_location(&backend),
+                    workspace: shown_workspace(&prepared.workspace),
                 });
             }
             Ok(guard::ask(env, &targets)?)
@@ -267,8 +449,38 @@ fn confirm(
     }
 }
 
-fn dry_run_text(decision: &Decision, plan: &Plan) -> String {
+/// The workspace as shown at the prompt and in `--dry-run`: only when it is not `default`.
+fn shown_workspace(workspace: &Result<String, String>) -> Option<String> {
+    match workspace {
+        Ok(name) if name == "default" => None,
+        Ok(name) => Some(name.clone()),
+        Err(why) => Some(format!("(unknown: {why})")),
+    }
+}
+
+fn dry_run_text(decision: &Decision, prepared: &Prepared) -> String {
+    let plan = &prepared.plan;
     let mut text = String::new();
+    if let Some(workspace) = shown_workspace(&prepared.workspace) {
+        text.push_str(&format!("# workspace: {workspace}\n"));
+    }
+    for step in plan.expected_steps() {
+        if let Ok((_, used)) = step.invocation.terraform_args(&inherited) {
+            for env_args in used {
+                let words: Vec<String> = env_args
+                    .words
+                    .iter()
+                    .map(|w| crate::terraform::quote::quote(w))
+                    .collect();
+                text.push_str(&format!(
+                    "# {} adds to `{}`: {}\n",
+                    env_args.name,
+                    step.invocation.args[0].to_string_lossy(),
+                    words.join(" ")
+                ));
+            }
+        }
+    }
     if *decision != Decision::Proceed {
         text.push_str(&format!(
             "# confirmation required: {0} is protected (type it at the prompt, or pass --confirm {0})\n",
@@ -290,9 +502,6 @@ fn executor(arguments: &Arguments) -> Executor {
         keep_records: !arguments.skip_init,
         no_wait: arguments.no_wait,
         no_stdin: arguments.atlantis,
-        plugin_cache: std::env::var_os("TF_PLUGIN_CACHE_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
     }
 }
 
@@ -317,9 +526,9 @@ fn run_one(
 ) -> anyhow::Result<i32> {
     let sources = repo.terraform_sources(stack);
     let prepared = prepare(arguments, repo, stack, &sources, request, step)?;
-    let decision = guard_decision(arguments, repo, request);
+    let decision = guard_decision(arguments, repo, &request.env, &[&prepared.plan])?;
     if arguments.dry_run {
-        output::print(&dry_run_text(&decision, &prepared.plan))?;
+        output::print(&dry_run_text(&decision, &prepared))?;
         return Ok(0);
     }
     prepared.binary.require()?;
@@ -378,10 +587,10 @@ fn dependency_order<'a>(
 fn run_all(
     arguments: &Arguments,
     repo: &Repo,
+    stacks: &[Stack],
     request: &Request,
     step: Option<&StepEnvironment>,
 ) -> anyhow::Result<i32> {
-    let stacks = repo.stacks(Presence::OnDisk)?;
     let affected: Option<Vec<String>> = match &arguments.affected {
         Some(base) => {
             let base = Some(base.as_str()).filter(|b| !b.is_empty());
@@ -458,14 +667,18 @@ fn run_all(
     .into_iter()
     .flatten()
     .collect();
-    let decision = guard_decision(arguments, repo, request);
+    let plans: Vec<&Plan> = jobs
+        .iter()
+        .filter_map(|job| Some(&job.prepared.as_ref().ok()?.plan))
+        .collect();
+    let decision = guard_decision(arguments, repo, &request.env, &plans)?;
     if arguments.dry_run {
         let mut text = String::new();
         for (job, (_, _, _, level)) in jobs.iter().zip(&order) {
             let level = level.map_or(String::new(), |level| format!(" (level {level})"));
             text.push_str(&format!("# stack: {}{level}\n", job.stack.name()));
             match &job.prepared {
-                Ok(prepared) => text.push_str(&dry_run_text(&decision, &prepared.plan)),
+                Ok(prepared) => text.push_str(&dry_run_text(&decision, prepared)),
                 Err(error) => text.push_str(&format!("# error: {error}\n")),
             }
         }
@@ -478,6 +691,28 @@ fn run_all(
         .collect();
     for (_, prepared) in &ready {
         prepared.binary.require()?;
+    }
+    // Stacks run with -j N share no terminal: terraform's own approval prompt would read EOF in
+    // each, and apply some stacks but not others.
+    if arguments.jobs > 1 && ready.len() > 1 {
+        let mut asking = Vec::new();
+        for (stack, prepared) in &ready {
+            if asks_for_approval(&prepared.plan)? {
+                asking.push(stack.name());
+            }
+        }
+        if asking.len() > 1 {
+            return Err(Error::Usage {
+                message: format!(
+                    "with -j {} terraform would ask for approval in {} stacks at once ({}), and none could answer",
+                    arguments.jobs,
+                    asking.len(),
+                    asking.join(", ")
+                ),
+                help: "run one stack at a time (-j 1), add -auto-approve after the command (tfw's confirmation of a protected env still comes first), or apply saved plans".into(),
+            }
+            .into());
+        }
     }
     confirm(decision, repo, &request.env, &ready)?;
     let options = run_all::Options {

@@ -51,6 +51,20 @@ pub struct Settings {
     pub stacks: BTreeMap<String, StackSettings>,
     /// `[atlantis]`: what the generated atlantis.yaml says beyond projects and workflows.
     pub atlantis: AtlantisSettings,
+    /// `plugin_cache`: the provider cache tfw gives terraform.
+    pub plugin_cache: PluginCacheSetting,
+}
+
+/// tfw.toml's `plugin_cache`: `false`, `true` (the default cache) or a directory (`{root}/…`,
+/// or relative to the root).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(untagged)]
+pub enum PluginCacheSetting {
+    #[default]
+    #[serde(skip)]
+    Default,
+    On(bool),
+    Dir(String),
 }
 
 /// `[atlantis]` in tfw.toml.
@@ -237,6 +251,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             file: None,
+            plugin_cache: PluginCacheSetting::Default,
             envs: None,
             protected: DEFAULT_PROTECTED.iter().map(|g| g.to_string()).collect(),
             unprotected: Vec::new(),
@@ -272,6 +287,8 @@ struct RawSettings {
     environments: Option<BTreeMap<String, Spanned<Additions>>>,
     atlantis: Option<AtlantisSettings>,
     check: Option<Spanned<CheckSettings>>,
+    #[serde(default)]
+    plugin_cache: PluginCacheSetting,
     #[serde(default)]
     vars: BTreeMap<String, String>,
     #[serde(default)]
@@ -408,6 +425,7 @@ impl Settings {
             },
             binary: raw.binary,
             data_dir: raw.data_dir.unwrap_or_default(),
+            plugin_cache: raw.plugin_cache,
             additions: Additions {
                 vars: raw.vars,
                 env_vars: raw.env_vars,

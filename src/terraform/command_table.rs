@@ -6,8 +6,12 @@
 pub enum Mutation {
     Never,
     Always,
-    /// Only with one of these subcommands (its first positional argument).
-    With(&'static [&'static str]),
+    /// Only with one of these subcommands (its first positional argument), or with a
+    /// subcommand and a flag that makes it create something (`workspace select -or-create`).
+    With(
+        &'static [&'static str],
+        &'static [(&'static str, &'static str)],
+    ),
     /// `init` moves state only with `-migrate-state` or `-force-copy`.
     Migration,
 }
@@ -22,6 +26,8 @@ pub struct CommandTraits {
     /// Accepts `-var-file` (terraform 1.0–1.14 rules; see FACTS.md).
     pub takes_var_files: bool,
     pub mutation: Mutation,
+    /// The flag without which the command asks for approval on stdin (`-auto-approve`).
+    pub approval_flag: Option<&'static str>,
 }
 
 const fn command(
@@ -35,11 +41,42 @@ const fn command(
         needs_init,
         takes_var_files,
         mutation,
+        approval_flag: None,
     }
 }
 
-const WORKSPACE: CommandTraits =
-    command("workspace", true, false, Mutation::With(&["new", "delete"]));
+const fn approved_by(traits: CommandTraits, flag: &'static str) -> CommandTraits {
+    CommandTraits {
+        approval_flag: Some(flag),
+        ..traits
+    }
+}
+
+/// The subcommands of the nested commands, as terraform's CLI finds them (`state rm`).
+const NESTED: &[(&str, &[&str])] = &[
+    (
+        "state",
+        &[
+            "list",
+            "mv",
+            "pull",
+            "push",
+            "replace-provider",
+            "rm",
+            "show",
+            "identities",
+        ],
+    ),
+    ("workspace", &["delete", "list", "new", "select", "show"]),
+    ("providers", &["lock", "mirror", "schema"]),
+];
+
+const WORKSPACE: CommandTraits = command(
+    "workspace",
+    true,
+    false,
+    Mutation::With(&["new", "delete"], &[("select", "or-create")]),
+);
 /// The global options that stand for a command of their own.
 const HELP: CommandTraits = command("-help", false, false, Mutation::Never);
 const VERSION: CommandTraits = command("-version", false, false, Mutation::Never);
@@ -47,8 +84,20 @@ const VERSION: CommandTraits = command("-version", false, false, Mutation::Never
 /// Every command of terraform and OpenTofu, keyed by the word that names it.
 const TABLE: &[(&str, CommandTraits)] = &[
     ("plan", command("plan", true, true, Mutation::Never)),
-    ("apply", command("apply", true, true, Mutation::Always)),
-    ("destroy", command("destroy", true, true, Mutation::Always)),
+    (
+        "apply",
+        approved_by(
+            command("apply", true, true, Mutation::Always),
+            "auto-approve",
+        ),
+    ),
+    (
+        "destroy",
+        approved_by(
+            command("destroy", true, true, Mutation::Always),
+            "auto-approve",
+        ),
+    ),
     ("refresh", command("refresh", true, true, Mutation::Always)),
     ("import", command("import", true, true, Mutation::Always)),
     ("console", command("console", true, true, Mutation::Never)),
@@ -66,14 +115,17 @@ const TABLE: &[(&str, CommandTraits)] = &[
             "state",
             true,
             false,
-            Mutation::With(&["mv", "rm", "push", "replace-provider"]),
+            Mutation::With(&["mv", "rm", "push", "replace-provider"], &[]),
         ),
     ),
     ("taint", command("taint", true, false, Mutation::Always)),
     ("untaint", command("untaint", true, false, Mutation::Always)),
     (
         "force-unlock",
-        command("force-unlock", true, false, Mutation::Always),
+        approved_by(
+            command("force-unlock", true, false, Mutation::Always),
+            "force",
+        ),
     ),
     ("graph", command("graph", true, false, Mutation::Never)),
     (
@@ -126,21 +178,58 @@ pub fn mutates_state(word: &str, args: &[std::ffi::OsString]) -> bool {
     match lookup(word).mutation {
         Mutation::Never => false,
         Mutation::Always => true,
-        Mutation::With(subcommands) => args
-            .iter()
-            .map(|a| a.to_string_lossy())
-            .find(|a| !a.starts_with('-'))
-            .is_some_and(|sub| subcommands.contains(&sub.as_ref())),
-        Mutation::Migration => args.iter().any(|a| {
-            let a = a.to_string_lossy();
-            let name = a
-                .trim_start_matches('-')
-                .split('=')
-                .next()
-                .unwrap_or_default();
-            (name == "migrate-state" || name == "force-copy") && !a.ends_with("=false")
-        }),
+        Mutation::With(subcommands, creating) => {
+            let Some(sub) = args
+                .iter()
+                .map(|a| a.to_string_lossy())
+                .find(|a| !a.starts_with('-'))
+            else {
+                return false;
+            };
+            subcommands.contains(&sub.as_ref())
+                || creating
+                    .iter()
+                    .any(|(with, flag)| *with == sub && has_flag(args, flag))
+        }
+        Mutation::Migration => has_flag(args, "migrate-state") || has_flag(args, "force-copy"),
     }
+}
+
+/// Whether the boolean flag `name` is set among `args` (`-name`, `--name`, `-name=true`), as
+/// Go's flag package reads it.
+pub fn has_flag(args: &[std::ffi::OsString], name: &str) -> bool {
+    args.iter().any(|a| {
+        let a = a.to_string_lossy();
+        let Some(flag) = a.strip_prefix("--").or_else(|| a.strip_prefix('-')) else {
+            return false;
+        };
+        match flag.split_once('=') {
+            Some((flag, value)) => flag == name && value != "false" && value != "0",
+            None => flag == name,
+        }
+    })
+}
+
+/// Whether `word` after `command` is one of its subcommands (`state rm`), which terraform
+/// names `TF_CLI_ARGS_state_rm` after.
+pub fn is_nested(command: &str, word: &str) -> bool {
+    let command = lookup(command).name;
+    NESTED
+        .iter()
+        .any(|(name, subs)| *name == command && subs.contains(&word))
+}
+
+/// The known command nearest to an unknown `word` (`paln` → `plan`), if one is close enough
+/// to be a typo.
+pub fn suggest(word: &str) -> Option<&'static str> {
+    if !lookup(word).name.is_empty() || word.starts_with('-') {
+        return None;
+    }
+    names()
+        .map(|name| (strsim::damerau_levenshtein(word, name), name))
+        .filter(|(distance, name)| *distance <= 1 || (*distance == 2 && name.len() >= 6))
+        .min()
+        .map(|(_, name)| name)
 }
 
 /// `-chdir=DIR` / `-chdir DIR` among terraform's global options (before the command).
@@ -230,6 +319,9 @@ mod tests {
             "init -migrate-state",
             "init --force-copy",
             "init -migrate-state=true",
+            "workspace select -or-create sandbox",
+            "workspace select -or-create=true sandbox",
+            "env select --or-create sandbox",
         ];
         let read_only = [
             "plan",
@@ -250,6 +342,8 @@ mod tests {
             "workspace select x",
             "env list",
             "env select x",
+            "workspace select -or-create=false x",
+            "workspace list -or-create",
             "-help",
             "-version",
             "version",
@@ -261,6 +355,39 @@ mod tests {
                 assert_eq!(mutates_state(word, &w[1..]), expected, "{line}");
             }
         }
+    }
+
+    #[test]
+    fn a_typo_is_one_edit_from_a_command_and_a_real_command_is_none() {
+        for (typo, command) in [
+            ("paln", "plan"),
+            ("aply", "apply"),
+            ("destory", "destroy"),
+            ("valdate", "validate"),
+            ("workspce", "workspace"),
+            ("stat", "state"),
+        ] {
+            assert_eq!(suggest(typo), Some(command), "{typo}");
+        }
+        for word in [
+            "plan",
+            "env",
+            "frobnicate",
+            "stacks",
+            "query",
+            "-x",
+            "rpcapi",
+        ] {
+            assert_eq!(suggest(word), None, "{word}");
+        }
+    }
+
+    #[test]
+    fn nested_subcommands_name_their_variables() {
+        assert!(is_nested("state", "rm"));
+        assert!(is_nested("env", "select"));
+        assert!(!is_nested("state", "x"));
+        assert!(!is_nested("apply", "rm"));
     }
 
     #[test]

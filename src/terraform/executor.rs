@@ -5,6 +5,7 @@ use crate::exit_code;
 use crate::terraform::Prepared;
 use crate::terraform::init_stamp::{self, InitRecord, Locked, Unreadable};
 use crate::terraform::invocation::Invocation;
+use crate::terraform::plugin_cache;
 use crate::terraform::resolve::StepKind;
 use crate::terraform::signals;
 use anyhow::Context as _;
@@ -12,7 +13,7 @@ use std::cell::RefCell;
 use std::fs::File;
 use std::io::{ErrorKind, IsTerminal, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// How steps are run and reported; shared by every stack of a run.
 pub struct Executor {
@@ -21,8 +22,6 @@ pub struct Executor {
     pub keep_records: bool,
     /// Fail (exit 75) instead of waiting for another tfw's lock (`--no-wait`).
     pub no_wait: bool,
-    /// `TF_PLUGIN_CACHE_DIR`: terraform's plugin cache is not safe for concurrent init.
-    pub plugin_cache: Option<PathBuf>,
     /// Children get no stdin (Atlantis gives a pipe that is never closed: reading it hangs).
     pub no_stdin: bool,
 }
@@ -88,8 +87,7 @@ impl Executor {
                 StepKind::Init { when_stale, stamp } => {
                     // Another tfw may have just done this init: the stamp is re-read under the
                     // locks, which serialise inits of one data dir and of the plugin cache.
-                    let Some(_locks) = self.init_locks(output, record, plan.shared_data_dir)?
-                    else {
+                    let Some(_locks) = self.init_locks(output, prepared, &step.invocation)? else {
                         return Ok(exit_code::INTERRUPTED);
                     };
                     if when_stale && matches!(record.is_current(), Ok(true)) {
@@ -139,41 +137,96 @@ impl Executor {
         Ok(0)
     }
 
-    /// The locks an init holds: the plugin cache's (terraform's cache is not safe for
-    /// concurrent init) and the data dir's unless the whole run holds it already. `None` when
-    /// a signal ended the wait.
+    /// The locks an init holds: the plugin cache's (terraform's cache is not safe while an
+    /// init writes to it: shared when this init will only read it) and the data dir's unless
+    /// the whole run holds it already. `None` when a signal ended the wait.
     fn init_locks(
         &self,
         output: &Output,
-        record: &InitRecord,
-        run_holds_data_dir: bool,
+        prepared: &Prepared,
+        init: &Invocation,
     ) -> anyhow::Result<Option<Vec<File>>> {
-        let mut paths = Vec::new();
-        if let Some(cache) = self.plugin_cache.as_ref().filter(|dir| dir.is_dir()) {
-            paths.push(cache.join(".tfw-init.lock"));
-        }
-        if !run_holds_data_dir {
-            paths.push(record.lock_path()?);
-        }
+        let record = &prepared.record;
         let mut locks = Vec::new();
-        for path in paths {
-            match self.lock(output, &path, record) {
-                Ok(Some(lock)) => locks.push(lock),
+        if let Some(cache) = &prepared.plugin_cache {
+            match self.cache_lock(output, cache, record, init) {
+                Ok(Some(lock)) => locks.extend(lock),
                 Ok(None) => return Ok(None),
-                // A cache tfw may not write to is one terraform cannot write to either: there is
-                // no concurrent write to guard against.
-                Err(e)
-                    if path.starts_with(self.plugin_cache.as_deref().unwrap_or(Path::new("")))
-                        && e.downcast_ref::<std::io::Error>().is_some_and(|e| {
-                            matches!(
-                                e.kind(),
-                                ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
-                            )
-                        }) => {}
                 Err(e) => return Err(e),
             }
         }
+        if !prepared.plan.shared_data_dir {
+            match self.lock(output, &record.lock_path()?, record)? {
+                Some(lock) => locks.push(lock),
+                None => return Ok(None),
+            }
+        }
         Ok(Some(locks))
+    }
+
+    /// The plugin cache's lock for `init`: `Some(None)` when the cache is one tfw may not write
+    /// to (terraform cannot write to it either: no concurrent write to guard against).
+    fn cache_lock(
+        &self,
+        output: &Output,
+        cache: &plugin_cache::PluginCache,
+        record: &InitRecord,
+        init: &Invocation,
+    ) -> anyhow::Result<Option<Option<File>>> {
+        if cache.origin == plugin_cache::Origin::Tfw {
+            std::fs::create_dir_all(&cache.dir).with_context(|| {
+                format!(
+                    "creating the plugin cache {} (set TFW_PLUGIN_CACHE=false or `plugin_cache` in tfw.toml to use another or none)",
+                    cache.dir.display()
+                )
+            })?;
+        } else if !cache.dir.is_dir() {
+            return Ok(Some(None));
+        }
+        let upgrade = init
+            .terraform_args(&|name| std::env::var_os(name))
+            .map(|(args, _)| crate::terraform::command_table::has_flag(&args, "upgrade"))
+            .unwrap_or(true);
+        let only_reads = || {
+            let lock_file =
+                std::fs::read_to_string(record.stack_dir.join(".terraform.lock.hcl")).ok();
+            plugin_cache::init_only_reads(
+                &cache.dir,
+                lock_file.as_deref(),
+                &plugin_cache::platform(),
+                upgrade,
+            )
+        };
+        let waiting = || {
+            self.note(
+                output,
+                &format!(
+                    "waiting: another tfw is installing providers into {}",
+                    cache.dir.display()
+                ),
+            )
+        };
+        match plugin_cache::lock(&cache.dir, only_reads, self.no_wait, waiting) {
+            Ok((init_stamp::Locked::Held(file), _)) => Ok(Some(Some(file))),
+            Ok((init_stamp::Locked::Interrupted, _)) => Ok(None),
+            Ok((init_stamp::Locked::Busy, _)) => Err(Error::Busy {
+                message: format!(
+                    "another tfw is installing providers into {}",
+                    cache.dir.display()
+                ),
+            }
+            .into()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
+                ) && cache.origin != plugin_cache::Origin::Tfw =>
+            {
+                Ok(Some(None))
+            }
+            Err(e) => Err(anyhow::Error::new(e)
+                .context(format!("locking the plugin cache {}", cache.dir.display()))),
+        }
     }
 
     /// Takes the lock at `path`, saying so when another tfw holds it; `None` when a signal

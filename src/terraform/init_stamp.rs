@@ -79,8 +79,10 @@ impl InitRecord {
     /// What init wrote that a later init (by tfw or anyone) would change: the data dir's backend
     /// record and the dependency lock file. Taken after init; any outside change means init again.
     fn produced(&self) -> String {
+        let mut providers = String::new();
+        installed_providers(&self.data_dir_path().join("providers"), &mut providers);
         format!(
-            "backend_record {}\nlock {}\n",
+            "backend_record {}\nlock {}\n{providers}",
             hash_file(&self.data_dir_path().join("terraform.tfstate")),
             hash_file(&self.stack_dir.join(".terraform.lock.hcl"))
         )
@@ -233,9 +235,46 @@ pub fn init_reads_variables(sources: &[(String, String)]) -> bool {
         })
 }
 
+/// Each provider init installed as a link into the plugin cache, with where it points and
+/// whether that is still there: a cache entry deleted since (the user cleared the cache) means
+/// init again, never "provider not installed" from the command.
+fn installed_providers(dir: &Path, text: &mut String) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+    paths.sort();
+    for path in paths {
+        match fs::read_link(&path) {
+            Ok(target) => {
+                let present = fs::metadata(&path).is_ok();
+                let _ = writeln!(
+                    text,
+                    "provider {} -> {} {}",
+                    path.display(),
+                    target.display(),
+                    if present { "present" } else { "gone" }
+                );
+            }
+            Err(_) if path.is_dir() => installed_providers(&path, text),
+            Err(_) => {}
+        }
+    }
+}
+
 /// Takes an exclusive lock on `path` (created if missing). When another process holds it,
 /// calls `waiting` once, then waits unless `no_wait`, polling so that a signal ends the wait.
 pub fn lock_file(path: &Path, no_wait: bool, waiting: impl FnOnce()) -> std::io::Result<Locked> {
+    lock_file_as(path, false, no_wait, waiting)
+}
+
+/// `lock_file`, with a shared lock when `shared` (held by any number of readers at once).
+pub fn lock_file_as(
+    path: &Path,
+    shared: bool,
+    no_wait: bool,
+    waiting: impl FnOnce(),
+) -> std::io::Result<Locked> {
     let file = File::options()
         .create(true)
         .truncate(false)
@@ -243,7 +282,11 @@ pub fn lock_file(path: &Path, no_wait: bool, waiting: impl FnOnce()) -> std::io:
         .open(path)?;
     let mut waiting = Some(waiting);
     loop {
-        match file.try_lock() {
+        let attempt = match shared {
+            true => file.try_lock_shared(),
+            false => file.try_lock(),
+        };
+        match attempt {
             Ok(()) => return Ok(Locked::Held(file)),
             Err(fs::TryLockError::Error(e)) => return Err(e),
             Err(fs::TryLockError::WouldBlock) => {}

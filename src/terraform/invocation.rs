@@ -1,6 +1,8 @@
 //! One terraform process to run: program, argv, working directory and the variables tfw sets.
 
+use crate::error::Error;
 use crate::terraform::backend::looks_secret;
+use crate::terraform::cli_args::{self, EnvArgs};
 use crate::terraform::quote::quote;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -37,6 +39,32 @@ impl Invocation {
             )
             .collect::<Vec<_>>()
             .join(" ")
+    }
+}
+
+impl Invocation {
+    /// A variable as the process will see it: set by tfw for it, else `inherited` (tfw's own
+    /// environment).
+    pub fn variable(
+        &self,
+        name: &str,
+        inherited: &dyn Fn(&str) -> Option<OsString>,
+    ) -> Option<OsString> {
+        self.env
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value.clone())
+            .or_else(|| inherited(name))
+    }
+
+    /// The arguments terraform acts on (subcommand first): these, with `TF_CLI_ARGS` and
+    /// `TF_CLI_ARGS_<command>` merged in as terraform merges them, and those variables.
+    pub fn terraform_args(
+        &self,
+        inherited: &dyn Fn(&str) -> Option<OsString>,
+    ) -> Result<(Vec<OsString>, Vec<EnvArgs>), Error> {
+        cli_args::effective(&self.args, &|name| self.variable(name, inherited))
     }
 }
 

@@ -3,84 +3,56 @@
 //! 13 is the backend: type, config as cty msgpack, workspace).
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 /// The backend recorded in a plan file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PlanBackend {
     pub kind: String,
-    /// The config's attributes with a string, number or bool value, as text.
-    pub config: BTreeMap<String, String>,
+    /// The config's attributes that are set (null ones left out).
+    pub config: BTreeMap<String, hcl::Value>,
     pub workspace: String,
 }
 
-/// The backend of the plan file at `path`; `None` when it is not a terraform plan tfw can read
-/// (terraform itself then says what is wrong with it).
-pub fn read_backend(path: &Path) -> Option<PlanBackend> {
-    let bytes = std::fs::read(path).ok()?;
-    let plan = zip_entry(&bytes, "tfplan")?;
-    let backend = field(&plan, 13)?;
-    let kind = String::from_utf8(field(backend, 1)?.to_vec()).ok()?;
+/// The backend of the plan file at `path`, or why tfw cannot read it as a terraform plan. The
+/// zip is read as Go's `archive/zip` reads it (the end record found from the end, bytes before
+/// the archive and zip64 allowed), so that what terraform accepts, tfw reads too.
+pub fn read_backend(path: &Path) -> Result<PlanBackend, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("not a zip archive ({e})"))?;
+    let mut entry = archive
+        .by_name("tfplan")
+        .map_err(|_| "no `tfplan` entry: not a terraform plan".to_string())?;
+    let mut plan = Vec::new();
+    entry
+        .by_ref()
+        .take(256 << 20)
+        .read_to_end(&mut plan)
+        .map_err(|e| format!("its `tfplan` entry cannot be read ({e})"))?;
+    let unreadable = || "its `tfplan` entry has no backend tfw can read".to_string();
+    let backend = field(&plan, 13).ok_or_else(unreadable)?;
+    let kind = String::from_utf8(field(backend, 1).ok_or_else(unreadable)?.to_vec())
+        .map_err(|_| unreadable())?;
     let config = field(backend, 2)
         .and_then(|value| field(value, 1))
         .unwrap_or_default();
     let workspace = field(backend, 3).unwrap_or_default();
-    Some(PlanBackend {
+    let mut reader = MsgPack {
+        bytes: config,
+        at: 0,
+    };
+    let hcl::Value::Object(config) = reader.value().ok_or_else(unreadable)? else {
+        return Err(unreadable());
+    };
+    Ok(PlanBackend {
         kind,
-        config: msgpack_map(config)?,
+        config: config
+            .into_iter()
+            .filter(|(_, value)| !value.is_null())
+            .collect(),
         workspace: String::from_utf8_lossy(workspace).into_owned(),
     })
-}
-
-fn u16_at(bytes: &[u8], at: usize) -> Option<usize> {
-    Some(usize::from(u16::from_le_bytes(
-        bytes.get(at..at + 2)?.try_into().ok()?,
-    )))
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
-    usize::try_from(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?)).ok()
-}
-
-/// The uncompressed content of the entry `name`, found through the central directory (Go's
-/// zip writer puts sizes in data descriptors, so local headers alone do not have them).
-fn zip_entry(zip: &[u8], name: &str) -> Option<Vec<u8>> {
-    const END: &[u8] = b"PK\x05\x06";
-    const CENTRAL: &[u8] = b"PK\x01\x02";
-    const LOCAL: &[u8] = b"PK\x03\x04";
-    if !zip.starts_with(LOCAL) {
-        return None;
-    }
-    let end = (0..zip.len().saturating_sub(21))
-        .rev()
-        .take(65_557)
-        .find(|&at| zip[at..].starts_with(END))?;
-    let count = u16_at(zip, end + 10)?;
-    let mut at = u32_at(zip, end + 16)?;
-    for _ in 0..count {
-        if !zip.get(at..)?.starts_with(CENTRAL) {
-            return None;
-        }
-        let method = u16_at(zip, at + 10)?;
-        let compressed = u32_at(zip, at + 20)?;
-        let name_len = u16_at(zip, at + 28)?;
-        let entry_name = zip.get(at + 46..at + 46 + name_len)?;
-        if entry_name == name.as_bytes() {
-            let local = u32_at(zip, at + 42)?;
-            if !zip.get(local..)?.starts_with(LOCAL) {
-                return None;
-            }
-            let start = local + 30 + u16_at(zip, local + 26)? + u16_at(zip, local + 28)?;
-            let data = zip.get(start..start + compressed)?;
-            return match method {
-                0 => Some(data.to_vec()),
-                8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, 256 << 20).ok(),
-                _ => None,
-            };
-        }
-        at += 46 + name_len + u16_at(zip, at + 30)? + u16_at(zip, at + 32)?;
-    }
-    None
 }
 
 fn varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
@@ -122,30 +94,8 @@ fn field(message: &[u8], number: u64) -> Option<&[u8]> {
     found
 }
 
-/// A msgpack map of string keys; values other than strings, numbers and bools are left out.
-fn msgpack_map(bytes: &[u8]) -> Option<BTreeMap<String, String>> {
-    let mut reader = MsgPack { bytes, at: 0 };
-    let mut map = BTreeMap::new();
-    let entries = reader.map_len()?;
-    for _ in 0..entries {
-        let Some(Scalar::Text(key)) = reader.value()? else {
-            return None;
-        };
-        match reader.value()? {
-            Some(Scalar::Text(value)) => map.insert(key, value),
-            Some(Scalar::Other(value)) => map.insert(key, value),
-            None => None,
-        };
-    }
-    Some(map)
-}
-
-enum Scalar {
-    Text(String),
-    /// A number or bool, as text.
-    Other(String),
-}
-
+/// A cty msgpack value (terraform's encoding of the backend config): strings, numbers, bools,
+/// nulls, lists and maps; `None` for what is not such a value (an unknown, an extension).
 struct MsgPack<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -166,83 +116,74 @@ impl MsgPack<'_> {
         )
     }
 
-    fn map_len(&mut self) -> Option<usize> {
-        let marker = *self.take(1)?.first()?;
-        match marker {
-            0x80..=0x8f => Some(usize::from(marker & 0x0f)),
-            0xde => usize::try_from(self.uint(2)?).ok(),
-            0xdf => usize::try_from(self.uint(4)?).ok(),
-            _ => None,
-        }
+    fn length(&mut self, n: usize) -> Option<usize> {
+        usize::try_from(self.uint(n)?).ok()
     }
 
-    /// One value: `Some` for a scalar, `None` for nil, arrays, maps and extensions (skipped).
-    fn value(&mut self) -> Option<Option<Scalar>> {
+    fn text(&mut self, n: usize) -> Option<hcl::Value> {
+        let bytes = self.take(n)?;
+        Some(hcl::Value::String(
+            String::from_utf8_lossy(bytes).into_owned(),
+        ))
+    }
+
+    fn list(&mut self, n: usize) -> Option<hcl::Value> {
+        (0..n)
+            .map(|_| self.value())
+            .collect::<Option<Vec<_>>>()
+            .map(hcl::Value::Array)
+    }
+
+    fn map(&mut self, n: usize) -> Option<hcl::Value> {
+        let mut map = hcl::Map::new();
+        for _ in 0..n {
+            let hcl::Value::String(key) = self.value()? else {
+                return None;
+            };
+            let value = self.value()?;
+            map.insert(key, value);
+        }
+        Some(hcl::Value::Object(map))
+    }
+
+    fn value(&mut self) -> Option<hcl::Value> {
         let marker = *self.take(1)?.first()?;
-        let text = |bytes: &[u8]| {
-            Some(Some(Scalar::Text(
-                String::from_utf8_lossy(bytes).into_owned(),
-            )))
-        };
-        let other = |value: String| Some(Some(Scalar::Other(value)));
-        let length = |reader: &mut Self, n| reader.uint(n).and_then(|l| usize::try_from(l).ok());
+        let int = |n: i64| Some(hcl::Value::Number(hcl::Number::from(n)));
         match marker {
-            0x00..=0x7f => other(marker.to_string()),
-            0xe0..=0xff => other((i64::from(marker) - 256).to_string()),
-            0xa0..=0xbf => {
-                let bytes = self.take(usize::from(marker & 0x1f))?;
-                text(bytes)
-            }
+            0x00..=0x7f => int(i64::from(marker)),
+            0xe0..=0xff => int(i64::from(marker) - 256),
+            0xa0..=0xbf => self.text(usize::from(marker & 0x1f)),
             0xd9..=0xdb => {
-                let n = length(self, 1 << (marker - 0xd9))?;
-                let bytes = self.take(n)?;
-                text(bytes)
+                let n = self.length(1 << (marker - 0xd9))?;
+                self.text(n)
             }
-            0xc0 => Some(None),
-            0xc2 => other("false".into()),
-            0xc3 => other("true".into()),
-            0xcc..=0xcf => other(self.uint(1 << (marker - 0xcc))?.to_string()),
+            0xc0 => Some(hcl::Value::Null),
+            0xc2 => Some(hcl::Value::Bool(false)),
+            0xc3 => Some(hcl::Value::Bool(true)),
+            0xcc..=0xcf => Some(hcl::Value::Number(hcl::Number::from(
+                self.uint(1 << (marker - 0xcc))?,
+            ))),
             0xd0..=0xd3 => {
                 let n = 1 << (marker - 0xd0);
                 let raw = self.uint(n)?;
                 let shift = 64 - 8 * n as u32;
-                other((((raw << shift) as i64) >> shift).to_string())
+                int(((raw << shift) as i64) >> shift)
             }
-            0xca => other(f32::from_bits(self.uint(4)? as u32).to_string()),
-            0xcb => other(f64::from_bits(self.uint(8)?).to_string()),
-            0xc4..=0xc6 => {
-                let n = length(self, 1 << (marker - 0xc4))?;
-                self.take(n)?;
-                Some(None)
+            0xca => hcl::Number::from_f64(f64::from(f32::from_bits(self.uint(4)? as u32)))
+                .map(hcl::Value::Number),
+            0xcb => hcl::Number::from_f64(f64::from_bits(self.uint(8)?)).map(hcl::Value::Number),
+            0x90..=0x9f => self.list(usize::from(marker & 0x0f)),
+            0xdc | 0xdd => {
+                let n = self.length(2 << (marker - 0xdc))?;
+                self.list(n)
             }
-            0x90..=0x9f | 0xdc | 0xdd => {
-                let n = match marker {
-                    0xdc => length(self, 2)?,
-                    0xdd => length(self, 4)?,
-                    _ => usize::from(marker & 0x0f),
-                };
-                for _ in 0..n {
-                    self.value()?;
-                }
-                Some(None)
+            0x80..=0x8f => self.map(usize::from(marker & 0x0f)),
+            0xde | 0xdf => {
+                let n = self.length(2 << (marker - 0xde))?;
+                self.map(n)
             }
-            0x80..=0x8f | 0xde | 0xdf => {
-                self.at -= 1;
-                for _ in 0..self.map_len()? * 2 {
-                    self.value()?;
-                }
-                Some(None)
-            }
-            0xd4..=0xd8 => {
-                self.take(1 + (1 << (marker - 0xd4)))?;
-                Some(None)
-            }
-            0xc7..=0xc9 => {
-                let n = length(self, 1 << (marker - 0xc7))?;
-                self.take(1 + n)?;
-                Some(None)
-            }
-            0xc1 => None,
+            // Binary, extensions (cty's unknown values) and the unused marker.
+            _ => None,
         }
     }
 }
@@ -263,53 +204,92 @@ mod tests {
         ),
     ];
 
+    /// The plan as terraform reads it after other tools touched it: as written, with bytes in
+    /// front (`(printf JUNK; cat tfplan)`), and re-zipped with zip64 records (`zip -fz`).
+    fn variants(bytes: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+        let mut prepended = b"JUNK".to_vec();
+        prepended.extend_from_slice(bytes);
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).unwrap();
+            let options = zip::write::SimpleFileOptions::default().large_file(true);
+            let name = entry.name().unwrap().to_string();
+            writer.start_file(name, options).unwrap();
+            std::io::copy(&mut entry, &mut writer).unwrap();
+        }
+        let zip64 = writer.finish().unwrap().into_inner();
+        vec![
+            ("as written", bytes.to_vec()),
+            ("with bytes in front", prepended),
+            ("zip64", zip64),
+        ]
+    }
+
     #[test]
-    fn reads_the_backend_of_real_plans() {
+    fn reads_the_backend_of_real_plans_as_terraform_does() {
         for (version, bytes) in PLANS {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("tfplan");
-            std::fs::write(&path, bytes).unwrap();
-            let backend = read_backend(&path).unwrap_or_else(|| panic!("{version}"));
-            assert_eq!(backend.kind, "local", "{version}");
-            assert_eq!(backend.workspace, "default", "{version}");
-            assert_eq!(
-                backend.config.get("path").map(String::as_str),
-                Some("state/prd.tfstate"),
-                "{version}"
-            );
-            assert!(
-                !backend.config.contains_key("workspace_dir"),
-                "null is left out"
-            );
+            for (variant, bytes) in variants(bytes) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("tfplan");
+                std::fs::write(&path, bytes).unwrap();
+                let backend =
+                    read_backend(&path).unwrap_or_else(|why| panic!("{version} {variant}: {why}"));
+                assert_eq!(backend.kind, "local", "{version}");
+                assert_eq!(backend.workspace, "default", "{version}");
+                assert_eq!(
+                    backend.config.get("path"),
+                    Some(&hcl::Value::from("state/prd.tfstate")),
+                    "{version} {variant}"
+                );
+                assert!(
+                    !backend.config.contains_key("workspace_dir"),
+                    "null is left out"
+                );
+            }
         }
     }
 
     #[test]
-    fn anything_else_is_not_a_plan() {
+    fn anything_else_is_not_a_plan_and_says_why() {
         let dir = tempfile::tempdir().unwrap();
-        for (name, bytes) in [
-            ("empty", &b""[..]),
-            ("text", b"hello"),
-            ("zip header only", b"PK\x03\x04"),
-            ("truncated", &PLANS[0].1[..PLANS[0].1.len() / 2]),
+        let mut not_a_plan = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        not_a_plan
+            .start_file("other", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        let not_a_plan = not_a_plan.finish().unwrap().into_inner();
+        for (name, bytes, why) in [
+            ("empty", &b""[..], "not a zip archive"),
+            ("text", b"hello", "not a zip archive"),
+            ("zip header only", b"PK\x03\x04", "not a zip archive"),
+            (
+                "truncated",
+                &PLANS[0].1[..PLANS[0].1.len() / 2],
+                "not a zip archive",
+            ),
+            ("another zip", &not_a_plan, "no `tfplan` entry"),
         ] {
             let path = dir.path().join("tfplan");
             std::fs::write(&path, bytes).unwrap();
-            assert_eq!(read_backend(&path), None, "{name}");
+            let err = read_backend(&path).unwrap_err();
+            assert!(err.contains(why), "{name}: {err}");
         }
-        assert_eq!(read_backend(&dir.path().join("none")), None);
+        assert!(read_backend(&dir.path().join("none")).is_err());
     }
 
     #[test]
-    fn msgpack_scalars() {
+    fn msgpack_values() {
         // {"a": "x", "n": -3, "big": 300, "t": true, "l": [1], "z": nil}
         let bytes = b"\x86\xa1a\xa1x\xa1n\xfd\xa3big\xcd\x01\x2c\xa1t\xc3\xa1l\x91\x01\xa1z\xc0";
-        let map = msgpack_map(bytes).unwrap();
-        let expected: BTreeMap<String, String> =
-            [("a", "x"), ("n", "-3"), ("big", "300"), ("t", "true")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-        assert_eq!(map, expected);
+        let value = MsgPack { bytes, at: 0 }.value().unwrap();
+        let expected = hcl::Value::from_iter([
+            ("a", hcl::Value::from("x")),
+            ("n", hcl::Value::from(-3)),
+            ("big", hcl::Value::from(300)),
+            ("t", hcl::Value::from(true)),
+            ("l", hcl::Value::from_iter([hcl::Value::from(1)])),
+            ("z", hcl::Value::Null),
+        ]);
+        assert_eq!(value, expected);
     }
 }

@@ -53,6 +53,10 @@ pub struct Context<'a> {
     pub init_up_to_date: &'a dyn Fn() -> bool,
     /// Whether a path (relative to the current directory) is an existing file.
     pub is_file: &'a dyn Fn(&Path) -> bool,
+    /// tfw's environment (`TF_CLI_ARGS…`, `TF_WORKSPACE`), under what tfw.toml sets.
+    pub inherited: &'a dyn Fn(&str) -> Option<OsString>,
+    /// tfw's own plugin cache, which terraform learns of through `TF_PLUGIN_CACHE_DIR`.
+    pub plugin_cache: Option<&'a Path>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +122,17 @@ const INIT_FLAGS_KEEPING_THE_BACKEND: &[&str] = &[
     "reconfigure",
 ];
 
+/// Flags of init that the environment (`TF_CLI_ARGS_init`) may add to tfw's own init: they
+/// keep the env's backend and move no state.
+const INIT_FLAGS_FROM_THE_ENVIRONMENT: &[&str] = &[
+    "plugin-dir",
+    "get",
+    "verify-plugins",
+    "lockfile",
+    "var",
+    "var-file",
+];
+
 fn keeps_the_backend(init_args: &[OsString]) -> bool {
     init_args.iter().all(|arg| {
         let arg = arg.to_string_lossy();
@@ -126,6 +141,46 @@ fn keeps_the_backend(init_args: &[OsString]) -> bool {
             .and_then(|flag| flag.split('=').next())
             .is_some_and(|name| INIT_FLAGS_KEEPING_THE_BACKEND.contains(&name))
     })
+}
+
+/// The words `TF_CLI_ARGS` / `TF_CLI_ARGS_init` add to one of tfw's inits, refused when they
+/// could point it at another backend or move state (`-backend-config=…`, `-migrate-state`).
+fn environment_init_words(init: &Invocation, context: &Context) -> Result<Vec<OsString>, Error> {
+    let (_, used) = init.terraform_args(context.inherited)?;
+    for env_args in &used {
+        let other = env_args.words.iter().find(|word| {
+            let word = word.to_string_lossy();
+            let name = word
+                .strip_prefix('-')
+                .map(|flag| flag.trim_start_matches('-'))
+                .and_then(|flag| flag.split('=').next())
+                .unwrap_or_default();
+            !(INIT_FLAGS_KEEPING_THE_BACKEND.contains(&name)
+                || INIT_FLAGS_FROM_THE_ENVIRONMENT.contains(&name))
+        });
+        if let Some(word) = other {
+            return Err(Error::Usage {
+                message: format!(
+                    "{}={} gives tfw's init `{}`: it could point {} at another backend or move its state",
+                    env_args.name,
+                    env_args
+                        .words
+                        .iter()
+                        .map(|w| w.to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    word.to_string_lossy(),
+                    init.dir.display(),
+                ),
+                help: format!(
+                    "unset {}: tfw passes the env's own backend config; to run init with other arguments, run `tfw <ENV> init {}` yourself",
+                    env_args.name,
+                    word.to_string_lossy()
+                ),
+            });
+        }
+    }
+    Ok(used.into_iter().flat_map(|e| e.words).collect())
 }
 
 /// Flags of plan/apply whose value may come as the next word (`-var-file x`).
@@ -179,6 +234,9 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         .collect();
     if let (DataDirMode::PerEnv, false) = (config.data_dir, context.user_data_dir) {
         env_vars.push(("TF_DATA_DIR".to_string(), data_dir_of(env).into_os_string()));
+    }
+    if let Some(cache) = context.plugin_cache {
+        env_vars.push(("TF_PLUGIN_CACHE_DIR".to_string(), cache.into()));
     }
     let extra = |command: &str| -> Vec<OsString> {
         config
@@ -245,12 +303,18 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     if traits.name == "init" {
         let mut args = init_args()?;
         args.extend(request.args.iter().cloned());
+        let init = invocation(args);
+        let (_, from_environment) = init.terraform_args(context.inherited)?;
+        let from_environment: Vec<OsString> =
+            from_environment.into_iter().flat_map(|e| e.words).collect();
         steps.push(Step {
             kind: StepKind::Init {
                 when_stale: false,
-                stamp: keeps_the_backend(&request.args) && keeps_the_backend(&extra("init")),
+                stamp: keeps_the_backend(&request.args)
+                    && keeps_the_backend(&extra("init"))
+                    && keeps_the_backend(&from_environment),
             },
-            invocation: invocation(args),
+            invocation: init,
         });
         return Ok(Plan {
             env: env.to_string(),
@@ -267,20 +331,29 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     // A shared data dir can be repointed by another env's run between now and the command: its
     // init stays in the plan, to be skipped if the record still holds under the run's lock.
     if wants_init && (!init_up_to_date || shared_data_dir) {
+        let init = invocation(init_args()?);
+        environment_init_words(&init, context)?;
         steps.push(Step {
             kind: StepKind::Init {
                 when_stale: auto,
                 stamp: true,
             },
-            invocation: invocation(init_args()?),
+            invocation: init,
         });
     }
 
+    // The plan file is the first positional argument terraform sees, which may come from
+    // `TF_CLI_ARGS_apply`: var files are flags and do not change which word that is.
     let mut args = vec![request.command.clone()];
-    let saved_plan = (traits.name == "apply")
-        .then(|| saved_plan_file(&request.args, context))
-        .flatten()
-        .map(|file| context.stack_dir.join(file));
+    let saved_plan = if traits.name == "apply" {
+        let mut words = args.clone();
+        words.extend(extra(traits.name));
+        words.extend(request.args.iter().cloned());
+        let (words, _) = invocation(words).terraform_args(context.inherited)?;
+        saved_plan_file(&words[1..], context).map(|file| context.stack_dir.join(file))
+    } else {
+        None
+    };
     if traits.takes_var_files && saved_plan.is_none() {
         args.extend(variables()?);
     }
@@ -368,6 +441,8 @@ mod tests {
         up_to_date: bool,
         tty: bool,
         user_data_dir: bool,
+        inherited: Vec<(&'static str, &'static str)>,
+        plugin_cache: Option<&'static str>,
     }
 
     impl Fixture {
@@ -389,6 +464,8 @@ mod tests {
                 up_to_date: false,
                 tty: true,
                 user_data_dir: false,
+                inherited: Vec::new(),
+                plugin_cache: None,
             }
         }
 
@@ -409,6 +486,13 @@ mod tests {
                 init: self.init,
                 init_up_to_date: &|| self.up_to_date,
                 is_file: &is_file,
+                inherited: &|name| {
+                    self.inherited
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| OsString::from(v))
+                },
+                plugin_cache: self.plugin_cache.map(Path::new),
             };
             let request = Request {
                 env: line[0].into(),
@@ -650,6 +734,66 @@ mod tests {
         for (line, expected) in table {
             assert_eq!(f.lines(line)[1], *expected, "{line:?}");
         }
+    }
+
+    #[test]
+    fn a_plan_file_named_by_tf_cli_args_is_a_saved_plan() {
+        for (name, value) in [("TF_CLI_ARGS_apply", "tfplan"), ("TF_CLI_ARGS", "tfplan")] {
+            let mut f = Fixture::new();
+            // Init up to date: TF_CLI_ARGS would give init the word too, which it refuses.
+            f.up_to_date = true;
+            f.inherited = vec![(name, value)];
+            let plan = f.resolve(&["stg", "apply"]).unwrap();
+            assert_eq!(plan.saved_plan, Some(PathBuf::from("st/tfplan")), "{name}");
+            assert_eq!(
+                plan.steps[0].invocation.command_line(),
+                "terraform apply",
+                "no var files for a saved plan ({name})"
+            );
+        }
+        let mut f = Fixture::new();
+        f.up_to_date = true;
+        f.settings = tfw_toml("env_vars = { TF_CLI_ARGS_apply = \"tfplan\" }\n");
+        let plan = f.resolve(&["stg", "apply"]).unwrap();
+        assert_eq!(
+            plan.saved_plan,
+            Some(PathBuf::from("st/tfplan")),
+            "tfw.toml"
+        );
+    }
+
+    #[test]
+    fn init_words_from_the_environment_that_could_move_state_are_refused() {
+        for value in [
+            "-migrate-state",
+            "-force-copy",
+            "-backend-config=prd.tfbackend",
+            "-backend=false",
+        ] {
+            for name in ["TF_CLI_ARGS_init", "TF_CLI_ARGS"] {
+                let mut f = Fixture::new();
+                f.inherited = vec![(name, value)];
+                let err = f.resolve(&["stg", "plan"]).unwrap_err();
+                assert_eq!(err.exit_code(), 64, "{name}={value}");
+                assert!(err.to_string().contains(value), "{err}");
+            }
+        }
+        for value in ["-upgrade", "-plugin-dir=/p", "-lock-timeout=5m -no-color"] {
+            let mut f = Fixture::new();
+            f.inherited = vec![("TF_CLI_ARGS_init", value)];
+            assert!(f.resolve(&["stg", "plan"]).is_ok(), "{value}");
+        }
+        let mut f = Fixture::new();
+        f.inherited = vec![("TF_CLI_ARGS_init", "-backend=false")];
+        let plan = f.resolve(&["stg", "init"]).unwrap();
+        assert_eq!(
+            plan.steps[0].kind,
+            StepKind::Init {
+                when_stale: false,
+                stamp: false
+            },
+            "an explicit init the environment repoints is not recorded"
+        );
     }
 
     fn tfw_toml(text: &str) -> Settings {

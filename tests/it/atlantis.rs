@@ -227,7 +227,12 @@ fn plan_step_writes_planfile_and_showfile_and_appends_comment_args_verbatim() {
 
 #[test]
 fn apply_step_applies_the_planfile_without_var_files_and_keeps_the_guard() {
-    let test = Test::stack().write("root-prd-default.tfplan", "PK\u{3}\u{4}");
+    let test = Test::stack();
+    std::fs::write(
+        test.path("root-prd-default.tfplan"),
+        crate::common::PRD_PLAN,
+    )
+    .unwrap();
     let planfile = test.path("root-prd-default.tfplan").display().to_string();
     let env = [("PLANFILE", planfile.as_str())];
     run_step(&test, &["--atlantis", "prd", "apply"], &env).status(77);

@@ -125,9 +125,10 @@ fn explicit_init_runs_once_with_the_users_args() {
 
 #[test]
 fn saved_plan_is_applied_without_var_files() {
-    let run = Test::stack()
-        .write("tfplan", "PK\u{3}\u{4}")
-        .args(["stg", "apply", "tfplan"])
+    let test = Test::stack();
+    std::fs::write(test.path("tfplan"), crate::common::PRD_PLAN).unwrap();
+    let run = test
+        .args(["--confirm", "prd", "prd", "apply", "tfplan"])
         .run()
         .status(0);
     assert_eq!(run.lines()[1], "apply tfplan");
@@ -325,7 +326,7 @@ fn started_as_terraform_sh_it_behaves_the_same() {
         .stderr_contains("unknown environment `plan`");
     test.run_with(["plan", "stg"])
         .status(64)
-        .stderr_contains("unknown environment `plan`");
+        .stderr_contains("did you mean `tfw stg plan`?");
 }
 
 #[test]

@@ -660,3 +660,259 @@ fn a_remote_state_chain_applies_in_one_go_and_destroys_in_reverse() {
     let run = tfw(&test, &["--all", "stg", "destroy", "-auto-approve"]).status(0);
     assert!(first(&run, "app", "network"), "{}", run.stderr());
 }
+
+/// tfw refused `tfw stg apply FILE` for a plan terraform made of prd, and neither state was
+/// written.
+fn refused_and_untouched(test: &Test, args: &[&str], why: &str) {
+    let run = tfw(test, args).status(77).stderr_contains(why);
+    assert!(!run.stderr().contains("Apply complete"), "{}", run.stderr());
+    assert!(
+        !test.path("state/prd.tfstate").exists(),
+        "{args:?}: prd written"
+    );
+    assert!(
+        !test.path("state/stg.tfstate").exists(),
+        "{args:?}: stg written"
+    );
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn a_prd_plan_never_reaches_prd_through_what_tfw_did_not_anticipate() {
+    let test = Test::example("quickstart");
+    tfw(&test, &["prd", "plan", "-out=prd.tfplan"]).status(0);
+    let plan = fs::read(test.path("prd.tfplan")).unwrap();
+    // stg's backend file written as terraform accepts it: BOM, template, conditional.
+    for backend in [
+        "\u{feff}path = \"state/stg.tfstate\"\n",
+        "path = \"state/${\"stg\"}.tfstate\"\n",
+        "path = true ? \"state/stg.tfstate\" : \"\"\n",
+        "path = <<EOT\nstate/stg.tfstate\nEOT\n",
+    ] {
+        fs::write(test.path("stg.tfbackend"), backend).unwrap();
+        refused_and_untouched(
+            &test,
+            &["stg", "apply", "prd.tfplan"],
+            "planned against another state than stg's",
+        );
+    }
+    fs::write(test.path("stg.tfbackend"), "path = \"state/stg.tfstate\"\n").unwrap();
+    // The plan file as other tools leave it: bytes in front, re-zipped with zip64 records.
+    let mut prepended = b"JUNK".to_vec();
+    prepended.extend_from_slice(&plan);
+    fs::write(test.path("junk.tfplan"), prepended).unwrap();
+    let zip64 = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\nsrc = zipfile.ZipFile(sys.argv[1])\nwith zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as out:\n    for item in src.infolist():\n        with src.open(item) as i, out.open(item.filename, 'w', force_zip64=True) as o:\n            o.write(i.read())\n",
+            "prd.tfplan",
+            "zip64.tfplan",
+        ])
+        .current_dir(test.path(""))
+        .status()
+        .unwrap();
+    assert!(zip64.success());
+    for file in ["junk.tfplan", "zip64.tfplan"] {
+        refused_and_untouched(
+            &test,
+            &["stg", "apply", file],
+            "planned against another state than stg's",
+        );
+    }
+    // Named through the environment rather than on the command line.
+    let mut command = test.command();
+    command.env("TF_CLI_ARGS_apply", "prd.tfplan").args([
+        "--terraform",
+        &terraform(),
+        "stg",
+        "apply",
+    ]);
+    let run = test.finish(command.output().unwrap()).status(77);
+    assert!(!test.path("state/prd.tfstate").exists(), "{}", run.stderr());
+    // Made for prd and applied as prd, the re-zipped plan is tfw's to pass on.
+    let run = tfw(&test, &["--confirm", "prd", "prd", "apply", "zip64.tfplan"]);
+    assert_ne!(run.code(), 77, "{}", run.stderr());
+}
+
+/// A *packed* filesystem mirror of the AWS provider (the zip a registry serves, which terraform
+/// extracts on every install), built once from the unpacked one this machine image carries
+/// (`/opt/tf-plugins`, or `TFW_E2E_PROVIDER_MIRROR`); `None` when there is none.
+fn packed_aws_mirror() -> Option<std::path::PathBuf> {
+    let unpacked = std::env::var("TFW_E2E_PROVIDER_MIRROR").unwrap_or("/opt/tf-plugins".into());
+    let provider = std::path::Path::new(&unpacked)
+        .join("registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64");
+    if !provider.is_dir() {
+        return None;
+    }
+    let packed = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("packed-aws-mirror");
+    let zip = packed
+        .join("registry.terraform.io/hashicorp/aws/terraform-provider-aws_5.100.0_linux_amd64.zip");
+    if !zip.is_file() {
+        fs::create_dir_all(zip.parent().unwrap()).unwrap();
+        let partial = zip.with_extension("partial");
+        let status = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import os, sys, zipfile\nwith zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_STORED) as z:\n    for name in sorted(os.listdir(sys.argv[1])):\n        z.write(os.path.join(sys.argv[1], name), name)\n",
+            ])
+            .arg(&provider)
+            .arg(&partial)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        fs::rename(&partial, &zip).unwrap();
+    }
+    Some(packed)
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn every_stack_and_env_shares_one_copy_of_a_real_provider() {
+    let Some(mirror) = packed_aws_mirror() else {
+        eprintln!(
+            "note: no AWS provider mirror (/opt/tf-plugins or TFW_E2E_PROVIDER_MIRROR): skipped"
+        );
+        return;
+    };
+    let main = r#"terraform {
+  backend "local" {}
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "5.100.0" }
+  }
+}
+variable "env" {}
+provider "aws" {
+  region                      = "eu-west-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+}
+resource "aws_ssm_parameter" "p" {
+  name  = "/tfw/${var.env}"
+  type  = "String"
+  value = var.env
+}
+"#;
+    let mut test = Test::new()
+        .write("tfw.toml", "")
+        .write(
+            "terraform.rc",
+            &format!(
+                "provider_installation {{\n  filesystem_mirror {{\n    path = \"{}\"\n  }}\n}}\n",
+                mirror.display()
+            ),
+        )
+        .env("TFW_PLUGIN_CACHE", "");
+    let (stacks, envs) = (["a", "b", "c"], ["stg", "dev", "qa"]);
+    for stack in stacks {
+        test = test.write(&format!("{stack}/main.tf"), main);
+        for env in envs {
+            test = test
+                .write(
+                    &format!("{stack}/{env}.tfvars"),
+                    &format!("env = \"{env}\"\n"),
+                )
+                .write(
+                    &format!("{stack}/{env}.tfbackend"),
+                    &format!("path = \"state/{env}.tfstate\"\n"),
+                );
+        }
+    }
+    let rc = test.path("terraform.rc");
+    let test = test.env("TF_CLI_CONFIG_FILE", &rc);
+    // The committed lock file, written offline from the mirror.
+    let lock = std::process::Command::new(terraform())
+        .args(["providers", "lock", "-platform=linux_amd64"])
+        .arg(format!("-fs-mirror={}", mirror.display()))
+        .current_dir(test.path("a"))
+        .env("TF_CLI_CONFIG_FILE", test.path("terraform.rc"))
+        .output()
+        .unwrap();
+    assert!(
+        lock.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lock.stderr)
+    );
+    for stack in &stacks[1..] {
+        fs::copy(
+            test.path("a/.terraform.lock.hcl"),
+            test.path(&format!("{stack}/.terraform.lock.hcl")),
+        )
+        .unwrap();
+    }
+    let check = |run: &Run| {
+        for bad in ["text file busy", "checksum", "Error"] {
+            assert!(!run.stderr().contains(bad), "{bad}: {}", run.stderr());
+        }
+    };
+    for env in envs {
+        let run = tfw(
+            &test,
+            &["--all", "-j", "2", env, "plan", "-input=false", "-no-color"],
+        )
+        .status(0);
+        check(&run);
+        assert_eq!(
+            run.stdout().matches("Plan: 1 to add").count(),
+            3,
+            "{}",
+            run.stdout()
+        );
+    }
+    // One extracted copy, in the cache; every data dir links to it.
+    let cache = test.path(".cache/tfw/plugins");
+    let copies = walkdir(&cache)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("terraform-provider-aws"))
+        })
+        .count();
+    assert_eq!(copies, 1, "one copy in {}", cache.display());
+    for stack in stacks {
+        for env in envs {
+            let installed = test.path(&format!(
+                "{stack}/.terraform/tfw/{env}/providers/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64"
+            ));
+            let meta = fs::symlink_metadata(&installed).unwrap();
+            assert!(
+                meta.file_type().is_symlink(),
+                "{} is a copy",
+                installed.display()
+            );
+        }
+    }
+    // Inits that only read the cache, in parallel, again and again.
+    for _ in 0..2 {
+        let run = tfw(
+            &test,
+            &[
+                "--all",
+                "-j",
+                "2",
+                "--reinit",
+                "stg",
+                "plan",
+                "-input=false",
+            ],
+        )
+        .status(0);
+        check(&run);
+    }
+}
+
+/// Every path below `dir`, links not followed.
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            found.extend(walkdir(&path));
+        }
+        found.push(path);
+    }
+    found
+}

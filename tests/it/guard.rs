@@ -375,6 +375,365 @@ fn settings_come_from_the_canonical_stack_path_and_the_root_alone() {
     }
 }
 
+/// One way of asking terraform for a command: the words on tfw's command line, and the
+/// variable (`TF_CLI_ARGS`, `TF_CLI_ARGS_<command>`) that carries the rest, if any.
+struct Route {
+    argv: Vec<String>,
+    variable: Option<(String, String)>,
+}
+
+/// Every mutating command of `GUARDED` (and `workspace select -or-create`) by every route to
+/// terraform: all on the command line, the words after the command in `TF_CLI_ARGS`, and in
+/// `TF_CLI_ARGS_<command>`.
+fn routes() -> Vec<Route> {
+    let mut forms: Vec<Vec<&str>> = GUARDED.iter().map(|c| c.to_vec()).collect();
+    forms.push(vec!["workspace", "select", "-or-create", "sandbox"]);
+    forms.push(vec!["env", "select", "-or-create", "sandbox"]);
+    let mut routes = Vec::new();
+    for form in forms {
+        let (command, rest) = form.split_first().unwrap();
+        let all: Vec<String> = form.iter().map(|w| w.to_string()).collect();
+        routes.push(Route {
+            argv: all,
+            variable: None,
+        });
+        if rest.is_empty() {
+            continue;
+        }
+        let suffix = command.replace('-', "_");
+        for name in ["TF_CLI_ARGS".to_string(), format!("TF_CLI_ARGS_{suffix}")] {
+            routes.push(Route {
+                argv: vec![command.to_string()],
+                variable: Some((name, rest.join(" "))),
+            });
+        }
+    }
+    // The subcommand on the command line, its mutating flag in the subcommand's variable.
+    routes.push(Route {
+        argv: vec!["workspace".into(), "select".into(), "sandbox".into()],
+        variable: Some(("TF_CLI_ARGS_workspace_select".into(), "-or-create".into())),
+    });
+    routes
+}
+
+/// Runs every route on `env` with tfw's options `options` (init skipped: the decision on the
+/// command itself is under test) and checks the exit code and whether terraform ran.
+fn every_route(env: &str, options: &[&str], code: i32) {
+    for route in routes() {
+        let mut args: Vec<String> = ["--skip-init"]
+            .iter()
+            .chain(options)
+            .map(|o| o.to_string())
+            .collect();
+        args.push(env.into());
+        args.extend(route.argv.iter().cloned());
+        let mut test = Test::stack().args(&args);
+        if let Some((name, value)) = &route.variable {
+            test = test.env(name, value);
+        }
+        let run = test.run();
+        let what = format!("{args:?} {:?}", route.variable);
+        assert_eq!(run.code(), code, "{what}: {}", run.stderr());
+        assert_eq!(
+            run.calls.is_empty(),
+            code != 0,
+            "{what}: terraform ran {:?}",
+            run.lines()
+        );
+    }
+}
+
+#[test]
+fn every_route_to_a_mutating_command_on_an_unprotected_env_proceeds() {
+    every_route("stg", &[], 0);
+}
+
+#[test]
+fn every_route_to_a_mutating_command_on_prd_is_refused_without_a_terminal() {
+    every_route("prd", &[], 77);
+}
+
+#[test]
+fn every_route_to_a_mutating_command_on_prd_proceeds_with_its_token() {
+    every_route("prd", &["--confirm", "prd"], 0);
+}
+
+#[test]
+fn every_route_to_a_mutating_command_on_prd_is_refused_with_another_token() {
+    every_route("prd", &["--confirm", "stg"], 77);
+    every_route("prd", &["--confirm", "yes"], 77);
+}
+
+#[test]
+fn every_route_to_a_mutating_command_on_prd_asks_at_a_terminal() {
+    for route in routes() {
+        let mut args = vec!["--skip-init".to_string(), "prd".into()];
+        args.extend(route.argv.iter().cloned());
+        let mut test = Test::stack();
+        if let Some((name, value)) = &route.variable {
+            test = test.env(name, value);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, lines, screen) = answer_prompt_in(test, &args, "no");
+        assert_eq!(code, 77, "{args:?} {:?}: {screen}", route.variable);
+        assert!(lines.is_empty(), "{args:?}: terraform ran {lines:?}");
+    }
+}
+
+#[test]
+fn a_typo_of_a_command_is_refused_before_init_or_the_prompt() {
+    for (args, hint) in [
+        (&["prd", "paln"][..], "did you mean `plan`?"),
+        (&["stg", "aplly", "-auto-approve"], "did you mean `apply`?"),
+        (&["--all", "prd", "destory"], "did you mean `destroy`?"),
+    ] {
+        let run = Test::stack()
+            .args(args)
+            .run()
+            .status(64)
+            .stderr_contains(hint);
+        assert!(run.calls.is_empty(), "{args:?}: {:?}", run.lines());
+    }
+    // At a terminal too: no prompt comes first.
+    let test = Test::stack().args(["prd", "paln"]);
+    let mut command = test.command();
+    command.stdin(Stdio::inherit());
+    let mut session = rexpect::session::spawn_command(command, Some(10_000)).unwrap();
+    let screen = session.exp_eof().unwrap();
+    assert!(screen.contains("did you mean `plan`?"), "{screen}");
+    assert!(!screen.contains("Type `prd`"), "{screen}");
+}
+
+#[test]
+fn the_command_before_the_env_gets_the_right_order_as_a_hint() {
+    Test::stack()
+        .args(["plan", "stg"])
+        .run()
+        .status(64)
+        .stderr_contains("did you mean `tfw stg plan`?");
+    Test::stack()
+        .args(["--all", "apply", "prd"])
+        .run()
+        .status(64)
+        .stderr_contains("did you mean `tfw prd apply`?");
+}
+
+/// `STACK` with the prd plan saved as `tfplan`, for stg to try applying.
+fn with_prd_plan(plan: &[u8]) -> Test {
+    let test = Test::stack();
+    fs::write(test.path("tfplan"), plan).unwrap();
+    test
+}
+
+#[test]
+fn a_saved_plan_is_compared_with_the_backend_file_as_terraform_evaluates_it() {
+    let plan = crate::common::PRD_PLAN;
+    // What terraform reads as stg's path: stg's own state, never prd's.
+    for backend in [
+        "\u{feff}path = \"state/stg.tfstate\"\n",
+        "path = \"state/${\"stg\"}.tfstate\"\n",
+        "path = true ? \"state/stg.tfstate\" : \"\"\n",
+        "path = <<EOT\nstate/prd.tfstate\nEOT\n",
+    ] {
+        let run = with_prd_plan(plan)
+            .write("stg.tfbackend", backend)
+            .args(["stg", "apply", "tfplan"])
+            .run()
+            .status(77)
+            .stderr_contains("its backend's path differs from stg.tfbackend");
+        assert!(run.calls.is_empty(), "{backend:?}: {:?}", run.lines());
+    }
+    // What tfw cannot evaluate is refused, not left to terraform.
+    for backend in [
+        "path = var.state\n",
+        "path = format(\"state/%s.tfstate\", \"stg\")\n",
+    ] {
+        let run = with_prd_plan(plan)
+            .write("stg.tfbackend", backend)
+            .args(["stg", "apply", "tfplan"])
+            .run()
+            .status(77)
+            .stderr_contains("cannot compare `tfplan` with stg's backend");
+        assert!(run.calls.is_empty(), "{backend:?}");
+    }
+    // Evaluated to prd's own state, the plan is prd's: it applies (stg is not protected).
+    let run = with_prd_plan(plan)
+        .write(
+            "stg.tfbackend",
+            "\u{feff}path = \"state/${\"prd\"}.tfstate\"\n",
+        )
+        .args(["stg", "apply", "tfplan"])
+        .run()
+        .status(0);
+    assert_eq!(run.lines()[1], "apply tfplan");
+}
+
+#[test]
+fn a_backend_setting_only_the_plan_has_is_another_state() {
+    // prd's plan carries `path`; a stg whose file sets only `workspace_dir` is not that state.
+    let run = with_prd_plan(crate::common::PRD_PLAN)
+        .write("stg.tfbackend", "workspace_dir = \"w\"\n")
+        .args(["stg", "apply", "tfplan"])
+        .run()
+        .status(77)
+        .stderr_contains("path, workspace_dir differs");
+    assert!(run.calls.is_empty());
+}
+
+#[test]
+fn a_plan_file_tfw_cannot_read_is_refused_and_one_terraform_reads_is_read_too() {
+    let mut prepended = b"JUNK".to_vec();
+    prepended.extend_from_slice(crate::common::PRD_PLAN);
+    let run = with_prd_plan(&prepended)
+        .args(["stg", "apply", "tfplan"])
+        .run()
+        .status(77)
+        .stderr_contains("was planned against another state than stg's");
+    assert!(run.calls.is_empty());
+    with_prd_plan(&prepended)
+        .args(["--confirm", "prd", "prd", "apply", "tfplan"])
+        .run()
+        .status(0);
+    for junk in [&b"PK\x03\x04"[..], b"not a plan", b""] {
+        let run = with_prd_plan(junk)
+            .args(["stg", "apply", "tfplan"])
+            .run()
+            .status(77)
+            .stderr_contains("cannot read `tfplan` as a terraform plan");
+        assert!(run.calls.is_empty());
+    }
+}
+
+#[test]
+fn a_plan_file_named_in_tf_cli_args_is_checked_like_one_on_the_command_line() {
+    for name in ["TF_CLI_ARGS_apply", "TF_CLI_ARGS"] {
+        let run = with_prd_plan(crate::common::PRD_PLAN)
+            .write("tfw.toml", "var_files = []\n")
+            .env(name, "tfplan")
+            .args(["--skip-init", "stg", "apply"])
+            .run()
+            .status(77)
+            .stderr_contains("`tfplan` was planned against another state than stg's");
+        assert!(run.calls.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn a_saved_plan_applies_only_in_the_workspace_it_was_made_in() {
+    // stg and prd share one path, separated by workspaces: the plan's is `default`.
+    let shared = "path = \"state/prd.tfstate\"\n";
+    let run = with_prd_plan(crate::common::PRD_PLAN)
+        .write("stg.tfbackend", shared)
+        .write("tfw.toml", "env_vars = { TF_WORKSPACE = \"{env}\" }\n")
+        .args(["stg", "apply", "tfplan"])
+        .run()
+        .status(77)
+        .stderr_contains("planned in workspace `default`, stg uses workspace `stg`");
+    assert!(run.calls.is_empty());
+    let test = with_prd_plan(crate::common::PRD_PLAN).write("stg.tfbackend", shared);
+    let run = test
+        .env("TF_WORKSPACE", "sandbox")
+        .args(["stg", "apply", "tfplan"])
+        .run()
+        .status(77);
+    assert!(run.calls.is_empty());
+    // The workspace the data dir has selected counts when TF_WORKSPACE is not set.
+    let test = with_prd_plan(crate::common::PRD_PLAN)
+        .write("stg.tfbackend", shared)
+        .write(".terraform/tfw/stg/environment", "blue");
+    test.run_with(["stg", "apply", "tfplan"])
+        .status(77)
+        .stderr_contains("stg uses workspace `blue`");
+    test.run_with(["--confirm", "prd", "prd", "apply", "tfplan"])
+        .status(0);
+}
+
+#[test]
+fn the_workspace_and_the_variables_terraform_reads_are_shown_before_they_act() {
+    let run = Test::stack()
+        .env("TF_WORKSPACE", "sandbox")
+        .env("TF_CLI_ARGS_apply", "-destroy")
+        .args(["-n", "prd", "apply"])
+        .run()
+        .status(0);
+    let out = run.stdout();
+    assert!(out.contains("# workspace: sandbox"), "{out}");
+    assert!(
+        out.contains("# TF_CLI_ARGS_apply adds to `apply`: -destroy"),
+        "{out}"
+    );
+    assert!(out.contains("# confirmation required"), "{out}");
+    let (_, lines, screen) = at_prompt(
+        Test::stack().env("TF_WORKSPACE", "sandbox"),
+        &["--skip-init", "prd", "apply"],
+        |session| {
+            session.send_line("no").unwrap();
+        },
+    );
+    assert!(screen.contains("workspace: sandbox"), "{screen}");
+    assert!(lines.is_empty());
+}
+
+#[test]
+fn init_arguments_from_the_environment_that_could_move_state_are_refused() {
+    for (name, value) in [
+        ("TF_CLI_ARGS_init", "-migrate-state"),
+        ("TF_CLI_ARGS_init", "-backend-config=prd.tfbackend"),
+        ("TF_CLI_ARGS", "-force-copy"),
+    ] {
+        let run = Test::stack()
+            .env(name, value)
+            .args(["stg", "plan"])
+            .run()
+            .status(64)
+            .stderr_contains(&format!("{name}={value}"));
+        assert!(run.calls.is_empty(), "{name}={value}");
+    }
+    // A harmless one inits as usual, and a change of it inits again.
+    let test = Test::stack();
+    test.run_with(["stg", "plan"]).status(0);
+    let run = test
+        .env("TF_CLI_ARGS_init", "-lock-timeout=5m")
+        .args(["stg", "plan"])
+        .run()
+        .status(0);
+    assert_eq!(run.lines().len(), 2, "init again: {:?}", run.lines());
+}
+
+#[test]
+fn parallel_stacks_that_would_each_ask_for_approval_are_refused_up_front() {
+    let two = || {
+        Test::stack()
+            .files("datadog/", crate::common::STACK)
+            .write("tfw.toml", "")
+    };
+    for env in ["stg", "prd"] {
+        let run = two()
+            .args(["--all", "-j", "2", "--confirm", env, env, "apply"])
+            .run()
+            .status(64)
+            .stderr_contains("would ask for approval in 2 stacks at once");
+        assert!(run.calls.is_empty(), "{env}");
+    }
+    two()
+        .args(["--all", "-j", "2", "stg", "apply", "-auto-approve"])
+        .run()
+        .status(0);
+    two()
+        .env("TF_CLI_ARGS_apply", "-auto-approve")
+        .args(["--all", "-j", "2", "stg", "apply"])
+        .run()
+        .status(0);
+    two()
+        .args(["--all", "-j", "2", "stg", "destroy"])
+        .run()
+        .status(64);
+    two()
+        .args(["--all", "-j", "1", "stg", "apply"])
+        .run()
+        .status(0);
+}
+
 /// Issue 20, 6: a `/tmp/tfw.toml` (anyone's) unprotected prd and named the binary.
 #[test]
 fn outside_git_a_tfw_toml_above_the_stack_is_ignored() {

@@ -331,7 +331,7 @@ fn inits_across_envs_overlap_but_not_with_a_plugin_cache() {
     let first = test.spawn(["stg", "output"]);
     test.wait_for_ready();
     let second = test.spawn(["dev", "output"]);
-    second.wait_for_stderr("tfw: waiting: another tfw is using");
+    second.wait_for_stderr("tfw: waiting: another tfw is installing providers into");
     assert!(
         !test
             .calls_so_far()
@@ -374,6 +374,167 @@ fn opentofu_init_gets_the_variables_it_evaluates() {
     assert_eq!(inits(&test.run_with(["stg", "plan"]).status(0)), [INIT_STG]);
     fs::write(test.path("stg.tfvars"), "env = \"stg2\"\n").unwrap();
     assert!(inits(&test.run_with(["stg", "plan"]).status(0)).is_empty());
+}
+
+/// A lock file recording the AWS provider with its `h1:` checksum.
+const LOCK_FILE: &str = "provider \"registry.terraform.io/hashicorp/aws\" {\n  version = \"5.100.0\"\n  hashes = [\"h1:AAAA=\"]\n}\n";
+
+fn aws_entry() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    format!(
+        "registry.terraform.io/hashicorp/aws/5.100.0/{}_{arch}",
+        std::env::consts::OS
+    )
+}
+
+/// Stacks `names` (each with the lock file) sharing the plugin cache `plugins/`, with the
+/// provider already in it when `cached`.
+fn cached_stacks(names: &[&str], cached: bool) -> Test {
+    let mut test = Test::new().write("tfw.toml", "plugin_cache = \"{root}/plugins\"\n");
+    for name in names {
+        test = test
+            .files(&format!("{name}/"), crate::common::STACK)
+            .write(&format!("{name}/.terraform.lock.hcl"), LOCK_FILE);
+    }
+    if cached {
+        test = test.write(&format!("plugins/{}/terraform-provider", aws_entry()), "");
+    }
+    test.env("TFW_PLUGIN_CACHE", "")
+}
+
+/// Whether the fake terraform has logged an init in `stack` so far.
+fn has_init_of(test: &Test, stack: &str) -> bool {
+    fs::read_to_string(test.log_path())
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .any(|record| {
+            record["argv"][0] == "init"
+                && record["cwd"]
+                    .as_str()
+                    .is_some_and(|cwd| cwd.ends_with(&format!("/{stack}")))
+        })
+}
+
+#[test]
+fn a_plugin_cache_by_default_where_the_user_has_none() {
+    let dry_run = |test: Test| test.args(["-n", "stg", "plan"]).run().status(0).stdout();
+    let home = Test::stack().env("TFW_PLUGIN_CACHE", "");
+    let expected = format!(
+        "TF_PLUGIN_CACHE_DIR={}",
+        home.path(".cache/tfw/plugins").display()
+    );
+    let out = dry_run(home);
+    assert!(out.contains(&expected), "{out}");
+    let test = Test::stack()
+        .env("TFW_PLUGIN_CACHE", "")
+        .env("XDG_CACHE_HOME", "/xdg");
+    assert!(dry_run(test).contains("TF_PLUGIN_CACHE_DIR=/xdg/tfw/plugins"));
+    let test = Test::stack().env("TFW_PLUGIN_CACHE", "/mine");
+    assert!(dry_run(test).contains("TF_PLUGIN_CACHE_DIR=/mine "));
+    let test = Test::stack()
+        .env("TFW_PLUGIN_CACHE", "")
+        .write("tfw.toml", "plugin_cache = false\n");
+    assert!(!dry_run(test).contains("TF_PLUGIN_CACHE_DIR"));
+    // The user's own cache is terraform's to use: tfw sets nothing.
+    let test = Test::stack()
+        .env("TFW_PLUGIN_CACHE", "")
+        .env("TF_PLUGIN_CACHE_DIR", "/theirs");
+    assert!(!dry_run(test).contains("TF_PLUGIN_CACHE_DIR"));
+    let test = Test::stack()
+        .env("TFW_PLUGIN_CACHE", "")
+        .write("rc", "plugin_cache_dir = \"/theirs\"\n");
+    let rc = test.path("rc");
+    assert!(!dry_run(test.env("TF_CLI_CONFIG_FILE", &rc)).contains("TF_PLUGIN_CACHE_DIR"));
+    // A real run creates it, and terraform gets it.
+    let test = Test::stack().env("TFW_PLUGIN_CACHE", "");
+    let run = test.run_with(["stg", "plan"]).status(0);
+    assert!(test.path(".cache/tfw/plugins").is_dir());
+    assert_eq!(run.lines().len(), 2);
+    assert_eq!(
+        run.calls[0].env["TF_PLUGIN_CACHE_DIR"],
+        test.path(".cache/tfw/plugins").display().to_string()
+    );
+}
+
+#[test]
+fn inits_that_only_read_the_cache_run_at_once() {
+    let test = cached_stacks(&["a", "b"], true);
+    let test = hold(test, "a");
+    let first = test.spawn(["-C", "a", "stg", "output"]);
+    test.wait_for_ready();
+    let second = test.spawn(["-C", "b", "stg", "output"]);
+    crate::common::wait_until("b's init while a's runs", || has_init_of(&test, "b"));
+    fs::write(test.path("release-a"), "").unwrap();
+    assert_eq!(first.wait().0, 0);
+    assert_eq!(second.wait().0, 0);
+}
+
+/// Holds `stack`'s init until the file `release-<stack>` exists at the root.
+fn hold(test: Test, stack: &str) -> Test {
+    let release = test.path(&format!("release-{stack}"));
+    test.env(&format!("FAKE_TF_HOLD_init_{stack}"), release)
+}
+
+#[test]
+fn one_init_installs_a_missing_provider_and_the_next_ones_read_it_at_once() {
+    let test = cached_stacks(&["a", "b", "c"], false).env("FAKE_TF_INSTALL", aws_entry());
+    let test = hold(hold(test, "a"), "b");
+    let a = test.spawn(["-C", "a", "stg", "output"]);
+    test.wait_for_ready();
+    let b = test.spawn(["-C", "b", "stg", "output"]);
+    b.wait_for_stderr("waiting: another tfw is installing providers");
+    assert!(!has_init_of(&test, "b"));
+    fs::write(test.path("release-a"), "").unwrap();
+    assert_eq!(a.wait().0, 0);
+    // b found the provider a installed: it only reads, and c's init runs beside it.
+    crate::common::wait_until("b's init", || has_init_of(&test, "b"));
+    let c = test.spawn(["-C", "c", "stg", "output"]);
+    crate::common::wait_until("c's init while b's runs", || has_init_of(&test, "c"));
+    fs::write(test.path("release-b"), "").unwrap();
+    assert_eq!(b.wait().0, 0);
+    assert_eq!(c.wait().0, 0);
+}
+
+#[test]
+fn an_init_that_writes_is_not_overtaken_by_readers_queued_after_it() {
+    // a and r only read; w has no lock file, so its init may write: it waits for a, and r,
+    // queued after w, waits for w.
+    let test = cached_stacks(&["a", "r"], true).files("w/", crate::common::STACK);
+    let test = hold(hold(test, "a"), "w");
+    let a = test.spawn(["-C", "a", "stg", "output"]);
+    test.wait_for_ready();
+    let w = test.spawn(["-C", "w", "stg", "output"]);
+    w.wait_for_stderr("waiting: another tfw is installing providers");
+    let r = test.spawn(["-C", "r", "stg", "output"]);
+    r.wait_for_stderr("waiting: another tfw is installing providers");
+    fs::write(test.path("release-a"), "").unwrap();
+    assert_eq!(a.wait().0, 0);
+    crate::common::wait_until("w's init", || has_init_of(&test, "w"));
+    assert!(!has_init_of(&test, "r"), "{:?}", test.calls_so_far());
+    fs::write(test.path("release-w"), "").unwrap();
+    assert_eq!(w.wait().0, 0);
+    assert_eq!(r.wait().0, 0);
+}
+
+#[test]
+fn a_provider_gone_from_the_cache_means_init_again() {
+    let test = cached_stacks(&["a"], true);
+    test.run_with(["-C", "a", "stg", "plan"]).status(0);
+    // What terraform leaves in the data dir: a link into the cache.
+    let link = test.path(&format!("a/.terraform/tfw/stg/providers/{}", aws_entry()));
+    fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(test.path(&format!("plugins/{}", aws_entry())), &link).unwrap();
+    test.run_with(["-C", "a", "stg", "init"]).status(0);
+    let run = test.run_with(["-C", "a", "stg", "plan"]).status(0);
+    assert_eq!(run.lines().len(), 1, "up to date: {:?}", run.lines());
+    fs::remove_dir_all(test.path("plugins")).unwrap();
+    let run = test.run_with(["-C", "a", "stg", "plan"]).status(0);
+    assert_eq!(run.lines().len(), 2, "init again: {:?}", run.lines());
 }
 
 /// Issue 20, 16: a `.tf` starting with a byte order mark (Terraform reads it) made every plan

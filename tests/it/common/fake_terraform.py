@@ -57,6 +57,13 @@ if hold:
     while time.time() < deadline and not os.path.exists(hold):
         time.sleep(0.02)
 
+# FAKE_TF_INSTALL=<source>/<version>/<platform>: init installs that provider into the plugin
+# cache, as terraform unpacks a download there.
+if command == "init" and "FAKE_TF_INSTALL" in os.environ:
+    entry = os.path.join(os.environ["TF_PLUGIN_CACHE_DIR"], os.environ["FAKE_TF_INSTALL"])
+    os.makedirs(entry, exist_ok=True)
+    open(os.path.join(entry, "terraform-provider"), "w").close()
+
 if "FAKE_TF_KILL_" + command in os.environ:
     os.kill(os.getpid(), int(os.environ["FAKE_TF_KILL_" + command]))
 

@@ -13,6 +13,9 @@ use std::{env, fs};
 pub const TFW: &str = env!("CARGO_BIN_EXE_tfw");
 
 /// The quickstart layout: a root stack with stg, dev and prd.
+/// A plan Terraform 1.11.4 made of `STACK`'s prd (local backend, `path = "state/prd.tfstate"`).
+pub const PRD_PLAN: &[u8] = include_bytes!("../../fixtures/prd-1.11.4.tfplan");
+
 pub const STACK: &[(&str, &str)] = &[
     (
         "main.tf",
@@ -206,6 +209,8 @@ impl Test {
             .env("PATH", self.search_path())
             .env("FAKE_TF_LOG", self.log_path())
             .env("FAKE_TF_READY", self.path("ready"))
+            // tfw's plugin cache would appear in every printed command: tests of it turn it on.
+            .env("TFW_PLUGIN_CACHE", "false")
             .stdin(Stdio::null());
         for (name, value) in &self.env {
             command.env(name, value);
