@@ -403,6 +403,8 @@ fn cached_stacks(names: &[&str], cached: bool) -> Test {
     if cached {
         test = test.write(&format!("plugins/{}/terraform-provider", aws_entry()), "");
     }
+    // A repository: the root's tfw.toml counts for `-C a` only inside git.
+    test.git(&["init", "-q"]);
     test.env("TFW_PLUGIN_CACHE", "")
 }
 
