@@ -219,10 +219,10 @@ fn valid_check(check: CheckSettings) -> Result<CheckSettings, String> {
 }
 
 /// The default `protected` globs.
-pub const DEFAULT_PROTECTED: &[&str] = &["*prd*", "*prod*"];
+const DEFAULT_PROTECTED: &[&str] = &["*prd*", "*prod*"];
 
 /// A `protected` glob starting with this matches case-sensitively (regex's inline flag).
-pub const CASE_SENSITIVE: &str = "(?-i)";
+const CASE_SENSITIVE: &str = "(?-i)";
 
 /// A `protected` glob: case-insensitive, as `PROD` or `weu-PRD` is production too, unless it
 /// starts with `(?-i)`.
