@@ -92,11 +92,9 @@ pub fn maker() -> &'static [u8] {
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file renamed over it, so that a reader never
-/// sees half a cache; a cache that cannot be written only costs time on the next run.
+/// Writes `bytes` to `path` whole (see `atomic_file`), for its owner alone: a cache may hold
+/// what the repository's other readers should not see. One that cannot be written only costs
+/// time on the next run.
 pub fn write(path: &std::path::Path, bytes: &[u8]) {
-    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&temporary, bytes).is_ok() {
-        let _ = std::fs::rename(&temporary, path);
-    }
+    let _ = crate::atomic_file::write_private(path, bytes);
 }

@@ -35,6 +35,8 @@ pub enum Error {
     TerraformNotFound { tried: String },
     /// A protected environment was not confirmed.
     Refused { message: String, help: String },
+    /// A signal ended the confirmation prompt; `code` is 130, or 129 after a hangup.
+    Interrupted { message: String, code: i32 },
     /// A tfw.toml below the repository's: one repository has one configuration.
     NestedConfig { inner: PathBuf, outer: PathBuf },
     /// Another tfw holds a lock and `--no-wait` was given.
@@ -49,6 +51,8 @@ pub enum Error {
     Cycle { stacks: Vec<String> },
     /// A generated file differs from what tfw would generate now.
     Stale { path: PathBuf },
+    /// A generated file that should be compared does not exist yet.
+    NotGenerated { path: PathBuf },
     /// Standard output or error could not be written (a full disk, a closed file).
     Output { message: String },
 }
@@ -64,11 +68,13 @@ impl Error {
             Error::ArgumentsTooLong { .. } => exit_code::USAGE,
             Error::TerraformNotFound { .. } => exit_code::UNAVAILABLE,
             Error::Refused { .. } => exit_code::REFUSED,
+            Error::Interrupted { code, .. } => *code,
             Error::Output { .. } => exit_code::IO_ERROR,
             Error::Busy { .. } => exit_code::BUSY,
-            Error::Stale { .. } | Error::NoStacks { .. } | Error::Cycle { .. } => {
-                exit_code::FINDINGS
-            }
+            Error::Stale { .. }
+            | Error::NotGenerated { .. }
+            | Error::NoStacks { .. }
+            | Error::Cycle { .. } => exit_code::FINDINGS,
         }
     }
 
@@ -107,8 +113,13 @@ impl Error {
             Error::NoStacks { .. } => "a stack is a directory with a *.tf file and an env's backend config; set `backend_config` in tfw.toml if yours are named otherwise".into(),
             Error::Cycle { .. } => "see the edges with `tfw graph <ENV>`; remove a `depends_on` or a remote state that closes the circle".into(),
             Error::Output { .. } => "send the output somewhere it can be written".into(),
+            Error::Interrupted { .. } => "nothing was started; run the command again to confirm".into(),
             Error::Stale { path } => format!(
                 "regenerate it with `tfw atlantis --output {}`",
+                path.display()
+            ),
+            Error::NotGenerated { path } => format!(
+                "create it with `tfw atlantis --output {}`",
                 path.display()
             ),
         }
@@ -118,7 +129,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage { message, .. } | Error::Refused { message, .. } => f.write_str(message),
+            Error::Usage { message, .. }
+            | Error::Refused { message, .. }
+            | Error::Interrupted { message, .. } => f.write_str(message),
             Error::InvalidEnvName { name, reason } => {
                 write!(f, "invalid environment name `{name}`: {reason}")
             }
@@ -192,6 +205,7 @@ impl fmt::Display for Error {
                 outer.display()
             ),
             Error::Stale { path } => write!(f, "{} is stale", path.display()),
+            Error::NotGenerated { path } => write!(f, "{} does not exist", path.display()),
         }
     }
 }

@@ -20,13 +20,16 @@ pub const BUSY: i32 = 75;
 pub const REFUSED: i32 = 77;
 /// Interrupted by Ctrl-C or SIGTERM.
 pub const INTERRUPTED: i32 = 130;
+/// Ended by SIGHUP (the terminal went away).
+pub const HANGUP: i32 = 129;
 /// A child killed by signal N exits with `SIGNAL_BASE + N`.
 pub const SIGNAL_BASE: i32 = 128;
 
 /// The table printed by `--help` and mirrored in the README.
 pub const TABLE: &str = "\
 Exit codes:
-  0-3      terraform's own exit code, verbatim (2: plan -detailed-exitcode found changes, 3: fmt -check)
+  0-3      terraform's own exit code, verbatim
+           (2: plan -detailed-exitcode found changes, 3: fmt -check)
   64       usage error: bad arguments, unknown or invalid environment name
   65       invalid tfw.toml
   66       an environment file (var file or backend config) is missing
@@ -35,5 +38,18 @@ Exit codes:
   74       tfw's output could not be written (e.g. a full disk)
   75       another tfw is using the data dir (with --no-wait)
   77       a protected environment was not confirmed
+  129      hangup (SIGHUP): terraform was stopped as by Ctrl-C
   130      interrupted (Ctrl-C or SIGTERM)
   128+N    terraform was killed by signal N";
+
+#[cfg(test)]
+mod tests {
+    /// clap wraps `--help` at the terminal's width: lines that fit in 80 columns are never
+    /// broken inside a word (`fmt` / `-check`).
+    #[test]
+    fn the_table_fits_in_80_columns() {
+        for line in super::TABLE.lines() {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
+    }
+}

@@ -2,11 +2,13 @@
 //! (typed env name at a terminal, `--confirm <ENV>` elsewhere) they need first.
 
 use crate::error::Error;
+use crate::output;
 use crate::terraform::backend;
 use crate::terraform::backend_settings::{self, Settings};
 use crate::terraform::command_table;
 use crate::terraform::hcl::Attributes;
 use crate::terraform::plan_file;
+use crate::terraform::signals;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -181,36 +183,94 @@ pub struct Target {
 
 /// Shows what is about to happen (every stack, before any runs) and asks for the env name.
 pub fn ask(env: &str, targets: &[Target]) -> Result<(), Error> {
-    eprintln!("tfw: {env} is a protected environment.");
+    let help = format!("type the environment name `{env}` exactly to proceed");
+    // Before the question: a tfw started with SIGINT ignored must still stop on Ctrl-C, and a
+    // SIGTERM or SIGHUP must refuse, not kill tfw mid-line.
+    signals::install().map_err(|e| Error::Refused {
+        message: format!("not confirmed (cannot watch for Ctrl-C: {e})"),
+        help: help.clone(),
+    })?;
+    let mut text = format!("tfw: {env} is a protected environment.\n");
     for target in targets {
-        eprintln!("  stack:   {}", target.stack);
+        text.push_str(&format!("  stack:   {}\n", target.stack));
         for command in &target.commands {
-            eprintln!("  command: {command}");
+            text.push_str(&format!("  command: {command}\n"));
         }
-        eprintln!("  state:   {}", target.location);
+        text.push_str(&format!("  state:   {}\n", target.location));
         if let Some(workspace) = &target.workspace {
-            eprintln!("  workspace: {workspace}");
+            text.push_str(&format!("  workspace: {workspace}\n"));
         }
     }
-    // Read in the terminal's own line mode, not a raw-mode line editor (dialoguer's ignores
-    // Ctrl-D): Ctrl-D is then end of input and refuses; Ctrl-C ends tfw before anything ran.
-    eprint!("Type `{env}` to continue: ");
-    let mut typed = String::new();
-    let read = std::io::stdin().read_line(&mut typed);
-    let help = format!("type the environment name `{env}` exactly to proceed");
-    let typed = typed
-        .strip_suffix('\n')
-        .map(|t| t.strip_suffix('\r').unwrap_or(t));
-    match (read, typed) {
-        (Ok(bytes), Some(typed)) if bytes > 0 && typed == env => Ok(()),
-        (Ok(bytes), Some(typed)) if bytes > 0 => Err(Error::Refused {
-            message: format!("not confirmed: typed `{typed}`, not `{env}`"),
+    text.push_str(&format!("Type `{env}` to continue: "));
+    output::eprint(&text)?;
+    match read_answer() {
+        Answer::Line(typed) if typed.trim() == env => Ok(()),
+        Answer::Line(typed) => Err(Error::Refused {
+            message: format!("not confirmed: typed `{}`, not `{env}`", typed.trim()),
             help,
         }),
-        _ => Err(Error::Refused {
-            message: "not confirmed: no answer".into(),
-            help,
-        }),
+        Answer::End => {
+            output::eprint("\n")?;
+            Err(Error::Refused {
+                message: "not confirmed (end of input)".into(),
+                help,
+            })
+        }
+        Answer::Signal => {
+            output::eprint("\n")?;
+            Err(Error::Interrupted {
+                message: format!(
+                    "not confirmed ({})",
+                    signals::first().unwrap_or("interrupted")
+                ),
+                code: signals::exit_code(),
+            })
+        }
+    }
+}
+
+enum Answer {
+    /// A line, without its line ending.
+    Line(String),
+    /// End of input (Ctrl-D) or a read error.
+    End,
+    /// Ctrl-C, SIGTERM or SIGHUP.
+    Signal,
+}
+
+/// One line from stdin in the terminal's own line mode, not a raw-mode line editor (dialoguer's
+/// ignores Ctrl-D): Ctrl-D is end of input. A signal's handler lets a blocked read go on, so
+/// stdin is polled and the signal flag checked in between.
+fn read_answer() -> Answer {
+    let mut line = Vec::new();
+    loop {
+        if signals::interrupted() {
+            return Answer::Signal;
+        }
+        let mut poll = libc::pollfd {
+            fd: libc::STDIN_FILENO,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; the timeout bounds a signal that came just before the call.
+        if unsafe { libc::poll(&mut poll, 1, 100) } <= 0 {
+            continue;
+        }
+        let mut chunk = [0u8; 1024];
+        // SAFETY: reads into a buffer of the given length.
+        let read =
+            unsafe { libc::read(libc::STDIN_FILENO, chunk.as_mut_ptr().cast(), chunk.len()) };
+        match read {
+            n if n > 0 => line.extend_from_slice(&chunk[..n as usize]),
+            -1 if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {
+                continue;
+            }
+            _ => return Answer::End,
+        }
+        if let Some(end) = line.iter().position(|&b| b == b'\n') {
+            line.truncate(end);
+            return Answer::Line(String::from_utf8_lossy(&line).into_owned());
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod affected;
 mod atlantis;
+mod atomic_file;
 mod cache_file;
 mod check;
 mod cli;
@@ -11,7 +12,9 @@ mod error;
 mod exit_code;
 mod graph;
 mod guard;
+mod output;
 mod parallel;
+mod providers;
 mod repo;
 mod run_all;
 mod terraform;
@@ -28,18 +31,39 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    match cli::run(args.into_iter().collect()) {
+    let code = match cli::run(args.into_iter().collect()) {
         Ok(code) => code,
-        Err(err) => match err.downcast_ref::<error::Error>() {
-            Some(error) => {
-                eprintln!("tfw: error: {error}");
-                eprintln!("help: {}", error.help());
-                error.exit_code()
-            }
-            None => {
-                eprintln!("tfw: error: {err:#}");
-                exit_code::SOFTWARE
-            }
-        },
+        Err(err) => {
+            let (error_label, help_label) = labels();
+            let (text, code) = match err.downcast_ref::<error::Error>() {
+                Some(error) => (
+                    format!(
+                        "tfw: {error_label} {error}\n{help_label} {}\n",
+                        error.help()
+                    ),
+                    error.exit_code(),
+                ),
+                None => (format!("tfw: {error_label} {err:#}\n"), exit_code::SOFTWARE),
+            };
+            output::note(&text);
+            code
+        }
+    };
+    // A signal's exit code wins: after a hangup the terminal is gone and every write fails.
+    if output::failed() && !terraform::signals::interrupted() {
+        return exit_code::IO_ERROR;
+    }
+    code
+}
+
+/// `error:` and `help:`, coloured only at a terminal and never with `NO_COLOR` (no-color.org:
+/// set and not empty).
+fn labels() -> (&'static str, &'static str) {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if std::io::stderr().is_terminal() && !no_color {
+        ("\x1b[1;31merror:\x1b[0m", "\x1b[1;32mhelp:\x1b[0m")
+    } else {
+        ("error:", "help:")
     }
 }

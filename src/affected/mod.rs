@@ -52,8 +52,9 @@ fn failed(command: &str, stderr: &[u8]) -> Error {
     }
 }
 
-/// The default base: where HEAD left the remote's default branch.
-fn default_base(root: &Path) -> Result<String, Error> {
+/// The default base: where HEAD left the remote's default branch. `base_option` is how the
+/// user names another (`--base <REF>`, `--affected=REF`).
+fn default_base(root: &Path, base_option: &str) -> Result<String, Error> {
     for branch in ["origin/HEAD", "origin/main", "origin/master"] {
         if let Ok(Some(base)) = spawn_git(root, &["merge-base", "HEAD", branch])
             .and_then(Running::wait)
@@ -66,7 +67,7 @@ fn default_base(root: &Path) -> Result<String, Error> {
         message:
             "no remote default branch to compare with (origin/HEAD, origin/main, origin/master)"
                 .into(),
-        help: "name the commit to compare with: `tfw affected --base <REF>`".into(),
+        help: format!("name the commit to compare with: `{base_option}`"),
     })
 }
 
@@ -316,7 +317,13 @@ impl<S: AsRef<str> + Ord> Model<S> {
 /// `tfw affected`: between `base` (default: the merge base with the remote's default branch)
 /// and `head` (default: the working tree). With a `head` commit whose tree the working tree
 /// holds, the model is kept for that commit: the next run for it only asks git what changed.
-pub fn between(repo: &Repo, base: Option<&str>, head: Option<&str>) -> anyhow::Result<Affected> {
+/// `base_option` names the option that sets `base`, for the hint when there is no default.
+pub fn between(
+    repo: &Repo,
+    base: Option<&str>,
+    head: Option<&str>,
+    base_option: &str,
+) -> anyhow::Result<Affected> {
     let Some(work_tree) = git_index::locate(&repo.root) else {
         return Err(Error::Usage {
             message: format!("{} is not in a git repository", repo.root.display()),
@@ -326,7 +333,7 @@ pub fn between(repo: &Repo, base: Option<&str>, head: Option<&str>) -> anyhow::R
     };
     let base = match base {
         Some(base) => base.to_string(),
-        None => default_base(&repo.root)?,
+        None => default_base(&repo.root, base_option)?,
     };
     // Git works out what changed while tfw reads the repository.
     let diff = changed_files(&repo.root, &base, head)?;

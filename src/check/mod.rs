@@ -488,6 +488,7 @@ impl Checker<'_> {
                 _ => Err(()),
             }
         };
+        let declared_at = |variable: &str| declaration(stack, &names, variable);
         variables::check(
             &variables::Stack {
                 stack,
@@ -496,6 +497,7 @@ impl Checker<'_> {
                 declared: &terraform.variables,
                 all_parsed: terraform.all_parsed,
                 automatic: &names,
+                declared_at: &declared_at,
             },
             &expected,
             &mut values_of,
@@ -596,6 +598,28 @@ impl Checker<'_> {
         }
         terraform
     }
+}
+
+/// Where `variable` is declared among the stack's `.tf` files (`names`): `path:line` from the
+/// root. Read only for a problem's message, so not cached.
+fn declaration(stack: &Stack, names: &[&str], variable: &str) -> Option<String> {
+    let label = format!("\"{variable}\"");
+    names
+        .iter()
+        .filter(|n| n.ends_with(".tf"))
+        .find_map(|name| {
+            let text = std::fs::read_to_string(stack.dir.join(name)).ok()?;
+            let line = text.lines().position(|line| {
+                line.trim_start()
+                    .strip_prefix("variable")
+                    .is_some_and(|rest| rest.trim_start().starts_with(&label))
+            })?;
+            Some(format!(
+                "{}:{}",
+                crate::repo::join_display(&stack.path, Path::new(name)),
+                line + 1
+            ))
+        })
 }
 
 /// What a stack's terraform files say.

@@ -4,6 +4,7 @@
 
 use crate::repo::git_index::{self, ObjectId};
 use crate::terraform::hcl::{Attributes, FIELD, Parsed};
+use crate::terraform::redaction_key;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -72,9 +73,17 @@ impl Touched {
 impl ParseCache {
     /// The cache of the git repository around `root` (in its git dir), empty outside git.
     pub fn open(root: &Path) -> Self {
-        let path = git_index::locate(root).map(|git| git.git_dir.join("tfw-check-cache"));
+        // Kept settings are hashed with the repository's key: without it nothing is kept, and
+        // with a new one nothing kept is used.
+        let (path, same_key) = git_index::locate(root)
+            .and_then(|git| {
+                let same_key = redaction_key::use_repository_key(&git.git_dir)?;
+                Some((git.git_dir.join("tfw-check-cache"), same_key))
+            })
+            .unzip();
         let known = path
             .as_ref()
+            .filter(|_| same_key == Some(true))
             .and_then(|p| std::fs::read_to_string(p).ok())
             .map(|text| load(&text))
             .unwrap_or_default();

@@ -45,6 +45,8 @@ pub struct Stack<'a> {
     pub all_parsed: bool,
     /// The stack directory's file names.
     pub automatic: &'a [&'a str],
+    /// Where a variable is declared (`datadog/main.tf:5`), asked only for a problem's message.
+    pub declared_at: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// One var file: its path from the root, for messages, and what it sets.
@@ -94,6 +96,7 @@ pub fn check(
         declared,
         all_parsed,
         automatic,
+        declared_at,
     } = subject;
     let (automatic, automatic_complete) = read_all(
         &stack.path,
@@ -158,17 +161,26 @@ pub fn check(
                 || vars.iter().any(|(n, _)| n == name)
                 || config.supplied_at_run_time(name)
         };
-        let place = env_files
-            .iter()
-            .find(|f| !f.backend)
-            .map_or("a var file".to_string(), |f| {
-                join_display(".", Path::new(&f.of(stack, env)))
-            });
+        // Where the value goes: the env's own var file (its name holds the env), else the
+        // first one; the problem is reported there, a file an editor can open.
+        let var_files = || env_files.iter().filter(|f| !f.backend);
+        let own = var_files()
+            .find(|f| f.pattern.is_per_env())
+            .or_else(|| var_files().next())
+            .map(|f| f.of(stack, env));
+        let place = own.as_deref().map_or("a var file".to_string(), |own| {
+            join_display(".", Path::new(own))
+        });
+        let path = own.as_deref().map_or(stack.path.clone(), |own| {
+            let path = crate::repo::paths::normalize(&Path::new(&stack.path).join(own));
+            path.to_string_lossy().into_owned()
+        });
         for (name, _) in declared.iter().filter(|(n, d)| d.required && !set(n)) {
+            let at = declared_at(name).map_or(String::new(), |at| format!(", declared at {at}"));
             let message = format!(
-                "env {env}: variable {name} has no value (set it in {place}, or list it under [check] from_environment if CI sets TF_VAR_{name})"
+                "env {env}: variable {name} has no value{at} (set it in {place}, or list it under [check] from_environment if CI sets TF_VAR_{name})"
             );
-            problems.push(problem("unset", env, &stack.path, None, message));
+            problems.push(problem("unset", env, &path, None, message));
         }
     }
 }

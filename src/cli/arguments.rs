@@ -106,8 +106,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Check that every stack has every env's files, that no two point at one state, and that env
-    /// files parse (for pre-commit; exits 1 on any problem).
+    /// Check every stack's env files, states and variables (for pre-commit; exits 1 on any problem).
+    ///
+    /// Files: every stack has every env's var and backend files, no orphan or broken link, env
+    /// names are valid, env files parse. Shared state: no two envs or stacks point at one state.
+    /// Variables: var files set only variables the stack declares, with values of the declared
+    /// type, and every required variable has a value for every env. `[check]` in tfw.toml skips
+    /// kinds or names variables CI supplies.
     Check {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -159,6 +164,14 @@ pub enum Command {
         env: Option<String>,
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
+    },
+    /// List the providers the stacks' lock files pin, with version skew and the plugin cache.
+    Providers {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 1 when stacks lock different versions of one provider (for CI).
+        #[arg(long)]
+        check: bool,
     },
     /// List the stacks of the repository with their envs and missing env files.
     Stacks {

@@ -72,9 +72,9 @@ set edit:completion:arg-completer[tfw] = {|@words|
 }
 "#;
 
-/// tfw's options as clap defines them (`--help` and `--version` included): the long names,
-/// and every name of those that take a value, which `candidates` skips over.
-fn options() -> (Vec<String>, Vec<String>) {
+/// tfw's options as clap defines them (`--help` and `--version` included): every name (long
+/// and short), and every name of those that take a value, which `candidates` skips over.
+pub fn options() -> (Vec<String>, Vec<String>) {
     let command = Arguments::command();
     let (mut long, mut with_value) = (Vec::new(), Vec::new());
     for argument in command.get_arguments().filter(|a| !a.is_positional()) {
@@ -84,7 +84,7 @@ fn options() -> (Vec<String>, Vec<String>) {
             .into_iter()
             .chain(argument.get_short().map(|s| format!("-{s}")))
             .collect();
-        long.extend(argument.get_long().map(|l| format!("--{l}")));
+        long.extend(names.iter().cloned());
         if argument.get_action().takes_values() {
             with_value.extend(names);
         }
@@ -213,6 +213,7 @@ mod tests {
                 "graph",
                 "help",
                 "prd",
+                "providers",
                 "stacks",
                 "stg"
             ]
@@ -224,6 +225,8 @@ mod tests {
         assert!(complete(&["-C", "sub", ""], d).contains(&"qa".to_string()));
         assert!(!complete(&["-C", "sub", ""], d).contains(&"stg".to_string()));
         assert_eq!(complete(&["--dr"], d), ["--dry-run"]);
+        assert!(complete(&["--"], d).contains(&"--all".to_string()));
+        assert!(complete(&["-"], d).contains(&"-C".to_string()));
         assert_eq!(complete(&["diff", ""], d), ["prd", "stg"]);
         assert_eq!(complete(&["diff", "stg", "p"], d), ["prd"]);
         assert_eq!(complete(&["diff", "--"], d), ["--all", "--format"]);

@@ -2,13 +2,13 @@
 
 pub mod arguments;
 pub mod completions;
-mod output;
+pub(crate) use crate::output;
+mod hints;
 mod report;
 mod run;
 
 use crate::cli::arguments::{Arguments, Command};
 use crate::error::Error;
-use crate::exit_code;
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -21,14 +21,12 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
     let mut arguments = match Arguments::try_parse_from(&args) {
         Ok(arguments) => arguments,
         Err(err) if !err.use_stderr() => {
-            err.print()?;
+            err.print().map_err(output::write_error)?;
             return Ok(0);
         }
-        Err(err) => {
-            // clap exits 2 on usage errors, which terraform uses for "plan has changes".
-            err.print()?;
-            return Ok(exit_code::USAGE);
-        }
+        // clap exits 2 on usage errors, which terraform uses for "plan has changes"; its
+        // message is put in tfw's shape (`tfw: error:` + `help:`), exit 64.
+        Err(err) => return Err(usage_error(&err).into()),
     };
     arguments.as_script = args
         .first()
@@ -52,18 +50,17 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
         }
         .into()),
         Some(Command::Envs { format }) => report::envs(&start, format),
-        Some(Command::Check { format }) => report::check(&start, format),
-        Some(Command::Atlantis { output, check }) => report::atlantis(&start, output, check),
+        Some(Command::Check { format }) => report::check(&start, format, arguments.quiet),
+        Some(Command::Atlantis { output, check }) => {
+            report::atlantis(&start, output, check, arguments.quiet)
+        }
         Some(Command::Completions { shell }) => {
             output::print(completions::script(shell))?;
             Ok(0)
         }
         Some(Command::Complete { words }) => {
-            let words = match words.first().map(String::as_str) {
-                Some("--") => &words[1..],
-                _ => &words[..],
-            };
-            let candidates: String = completions::candidates(words, &start)
+            // clap has taken the scripts' `--`: a `--` left is the word being completed.
+            let candidates: String = completions::candidates(&words, &start)
                 .into_iter()
                 .map(|c| c + "\n")
                 .collect();
@@ -71,9 +68,14 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             Ok(0)
         }
         Some(Command::Stacks { format }) => report::stacks(&start, format),
-        Some(Command::Affected { base, head, format }) => {
-            report::affected(&start, base.as_deref(), head.as_deref(), format)
-        }
+        Some(Command::Providers { format, check }) => report::providers(&start, format, check),
+        Some(Command::Affected { base, head, format }) => report::affected(
+            &start,
+            base.as_deref(),
+            head.as_deref(),
+            format,
+            arguments.quiet,
+        ),
         Some(Command::Graph { env, format }) => report::graph(&start, env.as_deref(), format),
         Some(Command::Diff {
             env_a,
@@ -82,9 +84,47 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
             format,
         }) => report::diff(&start, [&env_a, &env_b], all, format),
         Some(Command::Run(words)) => {
+            hints::check_env_word(&arguments, &words, &start)?;
+            if let Some(note) = hints::misplaced_option(&words).filter(|_| !arguments.quiet) {
+                output::eprint(&note)?;
+            }
             arguments.skip_init |=
                 !arguments.reinit && run::skip_init_from_environment(arguments.quiet);
             run::run(&arguments, words, &start)
         }
+    }
+}
+
+/// A clap usage error as tfw's own: its first paragraph is the message; its tip (if any) and
+/// its usage lines are the help.
+fn usage_error(err: &clap::Error) -> Error {
+    let text = err.render().to_string();
+    let mut paragraphs = text.split("\n\n").map(|paragraph| {
+        let lines: Vec<&str> = paragraph.lines().map(str::trim).collect();
+        // Usage lines each start with `tfw`; other paragraphs wrap or indent.
+        let glue = if paragraph.starts_with("Usage: ") {
+            " or "
+        } else {
+            " "
+        };
+        lines.join(glue)
+    });
+    let message = paragraphs.next().unwrap_or_default();
+    let message = message
+        .strip_prefix("error: ")
+        .unwrap_or(&message)
+        .to_string();
+    let mut help: Vec<String> = Vec::new();
+    for paragraph in paragraphs {
+        if let Some(tip) = paragraph.strip_prefix("tip: ") {
+            help.push(tip.to_string());
+        } else if let Some(usage) = paragraph.strip_prefix("Usage: ") {
+            help.push(format!("usage: {usage}"));
+        }
+    }
+    help.push("see `--help`".into());
+    Error::Usage {
+        message,
+        help: help.join("; "),
     }
 }

@@ -122,8 +122,9 @@ struct CheckReport<'a> {
     problems: &'a [Problem],
 }
 
-/// `tfw check`: exits 1 when there is something to fix.
-pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
+/// `tfw check`: exits 1 when there is something to fix; says so on stderr when there is not
+/// (unless `quiet`).
+pub fn check(start: &Path, format: Format, quiet: bool) -> anyhow::Result<i32> {
     let repo = Repo::open(start)?.with_content_ids();
     let check::Checked {
         problems,
@@ -149,6 +150,18 @@ pub fn check(start: &Path, format: Format) -> anyhow::Result<i32> {
                 notes.push(format!(
                     "{} problem(s) found; fix the files named above",
                     problems.len()
+                ));
+            } else if !quiet {
+                let envs: std::collections::BTreeSet<&String> =
+                    stacks.iter().flat_map(|s| &s.envs).collect();
+                let plural = |n: usize, word: &str| match n {
+                    1 => format!("1 {word}"),
+                    n => format!("{n} {word}s"),
+                };
+                notes.push(format!(
+                    "checked {} × {}: no problems",
+                    plural(stacks.len(), "stack"),
+                    plural(envs.len(), "env")
                 ));
             }
             output::eprint(&lines(notes.iter().map(|note| format!("tfw: {note}"))))?;
@@ -181,7 +194,12 @@ fn unmatched_protection(repo: &Repo, stacks: &[crate::repo::Stack]) -> Vec<Strin
 }
 
 /// `tfw atlantis`: renders atlantis.yaml, writes it, or compares it with the file on disk.
-pub fn atlantis(start: &Path, file: Option<PathBuf>, check: bool) -> anyhow::Result<i32> {
+pub fn atlantis(
+    start: &Path,
+    file: Option<PathBuf>,
+    check: bool,
+    quiet: bool,
+) -> anyhow::Result<i32> {
     let repo = Repo::open(start)?;
     if let Some(dir) = file.as_ref().filter(|f| f.is_dir()) {
         return Err(Error::Usage {
@@ -202,10 +220,19 @@ pub fn atlantis(start: &Path, file: Option<PathBuf>, check: bool) -> anyhow::Res
             .collect::<String>(),
     )?;
     if check {
-        let file = file.unwrap_or_else(|| repo.root.join(atlantis::FILE_NAME));
+        let file = file.unwrap_or_else(|| {
+            // Named as the user would type it from here: `atlantis.yaml` at the root.
+            let path = repo.root.join(atlantis::FILE_NAME);
+            std::env::current_dir()
+                .ok()
+                .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+                .unwrap_or(path)
+        });
         let on_disk = match std::fs::read_to_string(&file) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotGenerated { path: file }.into());
+            }
             Err(e) => {
                 return Err(Error::Usage {
                     message: format!("cannot read {}: {e}", file.display()),
@@ -215,6 +242,9 @@ pub fn atlantis(start: &Path, file: Option<PathBuf>, check: bool) -> anyhow::Res
             }
         };
         if on_disk == text {
+            if !quiet {
+                output::eprint(&format!("tfw: {} is up to date\n", file.display()))?;
+            }
             return Ok(0);
         }
         output::print(&atlantis::diff(
@@ -225,9 +255,8 @@ pub fn atlantis(start: &Path, file: Option<PathBuf>, check: bool) -> anyhow::Res
         return Err(Error::Stale { path: file }.into());
     }
     match file {
-        Some(file) => {
-            std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?
-        }
+        Some(file) => crate::atomic_file::write(&file, text.as_bytes())
+            .with_context(|| format!("writing {}", file.display()))?,
         None => output::print(&text)?,
     }
     Ok(0)
@@ -279,6 +308,7 @@ pub fn affected(
     base: Option<&str>,
     head: Option<&str>,
     format: Format,
+    quiet: bool,
 ) -> anyhow::Result<i32> {
     let repo = Repo::open(start)?;
     // Against a commit, content ids tell whether the working tree holds that commit's tree
@@ -287,9 +317,15 @@ pub fn affected(
         Some(_) => repo.with_content_ids(),
         None => repo,
     };
-    let affected = crate::affected::between(&repo, base, head)?;
+    let affected = crate::affected::between(&repo, base, head, "tfw affected --base <REF>")?;
     for note in &affected.notes {
         output::eprint(&format!("tfw: note: {note}\n"))?;
+    }
+    if affected.include.is_empty() && !quiet {
+        output::eprint(&format!(
+            "tfw: no stack affected between {} and {}\n",
+            affected.base, affected.head
+        ))?;
     }
     match format {
         Format::Json => output::json(&affected)?,
@@ -351,4 +387,30 @@ pub fn graph(start: &Path, env: Option<&str>, format: GraphFormat) -> anyhow::Re
 /// Each item on a line of its own.
 fn lines(items: impl Iterator<Item = impl std::fmt::Display>) -> String {
     items.map(|item| format!("{item}\n")).collect()
+}
+
+/// `tfw providers`: the lock files' providers, skew, and the plugin cache; with `--check`,
+/// exit 1 on skew.
+pub fn providers(start: &Path, format: Format, check: bool) -> anyhow::Result<i32> {
+    let repo = Repo::open(start)?;
+    let cache = crate::cli::run::plugin_cache_of(&repo);
+    let report = crate::providers::report(&repo, cache.as_ref())?;
+    match format {
+        Format::Json => output::json(&report)?,
+        Format::Text => output::print(&crate::providers::text(&report))?,
+    }
+    let skewed: Vec<&str> = report
+        .providers
+        .iter()
+        .filter(|p| p.skew)
+        .map(|p| p.source.as_str())
+        .collect();
+    if check && !skewed.is_empty() {
+        output::eprint(&format!(
+            "tfw: stacks lock different versions of {}: each version is one more copy and download\n",
+            skewed.join(", ")
+        ))?;
+        return Ok(crate::exit_code::FINDINGS);
+    }
+    Ok(0)
 }

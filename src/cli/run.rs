@@ -17,7 +17,8 @@ use crate::terraform::command_table;
 use crate::terraform::executor::{Executor, Output};
 use crate::terraform::init_stamp::{self, InitRecord, Unreadable};
 use crate::terraform::plugin_cache;
-use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request};
+use crate::terraform::quote;
+use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request, StepKind};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -318,6 +319,11 @@ fn prepare(
     })
 }
 
+/// The plugin cache a run in `repo` uses, by the repository-wide settings and tfw's environment.
+pub fn plugin_cache_of(repo: &Repo) -> Option<plugin_cache::PluginCache> {
+    plugin_cache::locate(&plugin_cache_setting(repo), &inherited)
+}
+
 /// tfw.toml's `plugin_cache`, a directory taken from the repository root.
 fn plugin_cache_setting(repo: &Repo) -> plugin_cache::Setting {
     match &repo.settings.plugin_cache {
@@ -491,6 +497,17 @@ fn dry_run_text(decision: &Decision, prepared: &Prepared) -> String {
         text.push_str(&format!("# init up to date ({})\n", plan.env));
     }
     for step in plan.expected_steps() {
+        // An init tfw decided on: say which input made it necessary.
+        if let StepKind::Init {
+            when_stale: true, ..
+        } = step.kind
+        {
+            let why = prepared.record.why_stale();
+            text.push_str(&format!(
+                "# init: {}\n",
+                why.as_deref().unwrap_or("its record does not match")
+            ));
+        }
         text.push_str(&format!("{}\n", step.invocation));
     }
     text
@@ -594,7 +611,7 @@ fn run_all(
     let affected: Option<Vec<String>> = match &arguments.affected {
         Some(base) => {
             let base = Some(base.as_str()).filter(|b| !b.is_empty());
-            let pairs = crate::affected::between(repo, base, None)?.include;
+            let pairs = crate::affected::between(repo, base, None, "--affected=REF")?.include;
             Some(
                 pairs
                     .into_iter()
@@ -676,10 +693,15 @@ fn run_all(
         let mut text = String::new();
         for (job, (_, _, _, level)) in jobs.iter().zip(&order) {
             let level = level.map_or(String::new(), |level| format!(" (level {level})"));
-            text.push_str(&format!("# stack: {}{level}\n", job.stack.name()));
+            // Quoted as the commands are: a name with a newline, pasted, must not run.
+            let name = quote::quote(job.stack.name().as_ref());
+            text.push_str(&format!("# stack: {name}{level}\n"));
             match &job.prepared {
                 Ok(prepared) => text.push_str(&dry_run_text(&decision, prepared)),
-                Err(error) => text.push_str(&format!("# error: {error}\n")),
+                Err(error) => {
+                    let error = error.to_string().replace('\n', "\n# ");
+                    text.push_str(&format!("# error: {error}\n"));
+                }
             }
         }
         output::print(&text)?;

@@ -13,6 +13,7 @@ pub const RESERVED: &[&str] = &[
     "diff",
     "graph",
     "help",
+    "providers",
 ];
 
 /// Checks `name` before it is used to build any path, so `../prd` never reaches the file system.

@@ -254,13 +254,14 @@ pub struct IndexInfo {
 }
 
 /// Gives each entry of the index to `visit`, and returns what else it says. Falls back to
-/// `git ls-files` where the format is one tfw does not read.
-pub fn read(git: &GitDir, visit: Visitor) -> Option<IndexInfo> {
+/// `git ls-files` where the format is one tfw does not read; what git cannot read either is an
+/// error saying why (git's own words).
+pub fn read(git: &GitDir, visit: Visitor) -> Result<IndexInfo, String> {
     use std::io::Read;
     let mut file = match std::fs::File::open(&git.index) {
         Ok(file) => file,
         // A repository where nothing was ever added has no index: nothing is tracked.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(IndexInfo::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(IndexInfo::default()),
         Err(_) => return ls_files(git, visit).map(|()| IndexInfo::default()),
     };
     let time = file.metadata().ok().map(|m| Stat::of(&m).mtime);
@@ -268,7 +269,7 @@ pub fn read(git: &GitDir, visit: Visitor) -> Option<IndexInfo> {
     if file.read_to_end(&mut data).is_ok()
         && let Some(tree) = parse(&data, git.id_len, visit)
     {
-        return Some(IndexInfo { time, tree });
+        return Ok(IndexInfo { time, tree });
     }
     // A split or sparse index: git reads it.
     visit(None);
@@ -376,27 +377,44 @@ fn cached_root(extension: &[u8]) -> Option<ObjectId> {
 
 /// `git ls-files --stage -t -z` in the work tree, each entry given to `visit`. A sparse
 /// directory entry (`S … dir/`) stands for files that are all outside the working tree.
-fn ls_files(git: &GitDir, visit: Visitor) -> Option<()> {
+fn ls_files(git: &GitDir, visit: Visitor) -> Result<(), String> {
     let output = std::process::Command::new("git")
         .args(["ls-files", "--stage", "-t", "-z"])
         .current_dir(&git.top)
         .env("GIT_INDEX_FILE", &git.index)
-        .stderr(std::process::Stdio::null())
         .output()
-        .ok()
-        .filter(|o| o.status.success())?;
+        .map_err(|e| format!("cannot run git to read it: {e}"))?;
+    if !output.status.success() {
+        let said = String::from_utf8_lossy(&output.stderr);
+        let said: Vec<&str> = said
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        return Err(match said.is_empty() {
+            false => format!("git says: {}", said.join("; ")),
+            true => format!("git ls-files failed ({})", output.status),
+        });
+    }
+    let unexpected = || "unexpected output from git ls-files".to_string();
     let mut previous: &[u8] = b"";
     // Each record: `<tag> <mode> <object> <stage>\t<path>\0`.
     for record in output.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
-        let tab = record.iter().position(|b| *b == b'\t')?;
+        let tab = record
+            .iter()
+            .position(|b| *b == b'\t')
+            .ok_or_else(unexpected)?;
         let (meta, path) = (
-            std::str::from_utf8(&record[..tab]).ok()?,
+            std::str::from_utf8(&record[..tab]).map_err(|_| unexpected())?,
             &record[tab + 1..],
         );
         let mut fields = meta.split(' ');
-        let tag = fields.next()?;
-        let mode = u32::from_str_radix(fields.next()?, 8).ok()?;
-        let id = parse_hex(fields.next()?);
+        let tag = fields.next().ok_or_else(unexpected)?;
+        let mode = fields
+            .next()
+            .and_then(|mode| u32::from_str_radix(mode, 8).ok())
+            .ok_or_else(unexpected)?;
+        let id = parse_hex(fields.next().ok_or_else(unexpected)?);
         // A file in a merge conflict has several stages: keep one.
         if path == previous || path.ends_with(b"/") {
             continue;
@@ -412,7 +430,7 @@ fn ls_files(git: &GitDir, visit: Visitor) -> Option<()> {
         }
         previous = path;
     }
-    Some(())
+    Ok(())
 }
 
 /// Git's offset varint (index v4 path prefix lengths).
@@ -537,7 +555,8 @@ mod tests {
             if let Some(e) = e.filter(|e| e.path == b"main.tf") {
                 stat = e.stat
             }
-        });
+        })
+        .unwrap();
         let on_disk = Stat::of(&std::fs::symlink_metadata(root.join("main.tf")).unwrap());
         assert_eq!(stat, Some(on_disk), "stat data as git recorded it");
     }

@@ -341,9 +341,9 @@ impl<'a> Subtree<'a> {
 type File<'a> = (Cow<'a, str>, Meta);
 
 /// The index's relevant entries, relative to the root (`prefix` is the root relative to the
-/// work tree's top), and every directory git has a file in; `None` when the index is one
+/// work tree's top), and every directory git has a file in; why not when the index is one
 /// neither tfw nor git can read.
-fn index_files(git: &GitDir, filter: &Filter, prefix: &str) -> Option<IndexFiles> {
+fn index_files(git: &GitDir, filter: &Filter, prefix: &str) -> Result<IndexFiles, String> {
     let mut tracked: Vec<Tracked> = Vec::new();
     // Every directory git has a file in, relevant or not: a directory on disk that is not
     // among them holds only untracked files.
@@ -381,7 +381,7 @@ fn index_files(git: &GitDir, filter: &Filter, prefix: &str) -> Option<IndexFiles
             });
         }
     })?;
-    Some(IndexFiles {
+    Ok(IndexFiles {
         tracked,
         git_dirs: git_dirs.into_iter().collect(),
         index_time: info.time,
@@ -409,10 +409,15 @@ fn git_files(
     let mut cache = ListingCache::open(git, format!("{maker}\0{prefix}\0{}", filter.rules));
     let key = listing_cache::index_key(&git.index, git.id_len);
     if key.as_deref().and_then(|key| cache.index(key)).is_none() {
-        let Some(files) = index_files(git, filter, &prefix) else {
-            // Neither tfw nor git can read this index (a broken `.git`): list the disk as it is.
-            return Ok(Listing::of(walk(root, filter, scope), None));
-        };
+        // Neither tfw nor git can read this index (a broken `.git`): what is tracked, ignored
+        // or checked out cannot be told, and listing the disk instead would pass a check that
+        // git itself fails.
+        let files = index_files(git, filter, &prefix).map_err(|why| {
+            anyhow::anyhow!(
+                "cannot read the git index {}: {why} (git fails on it too: move it away and run `git reset` to rebuild it from HEAD)",
+                git.index.display()
+            )
+        })?;
         // An index without a checksum is never found in the cache (no key is empty).
         cache.set_index(key.unwrap_or_default(), files);
     }

@@ -1,6 +1,7 @@
 //! One command across stacks (`--all`): in order or on N workers, each stack's output whole,
 //! progress at a terminal, a summary at the end and one merged exit code.
 
+use crate::atomic_file;
 use crate::error::Error;
 use crate::exit_code;
 use crate::repo::Stack;
@@ -9,7 +10,7 @@ use crate::terraform::executor::{Executor, Output};
 use crate::terraform::signals;
 use serde::Serialize;
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -225,7 +226,10 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
     if let Some(file) = &options.report
         && let Err(error) = write_report(file, &rows, &options.env)
     {
-        eprintln!("tfw: error: writing the report {}: {error}", file.display());
+        crate::output::note(&format!(
+            "tfw: error: writing the report {}: {error:#}\n",
+            file.display()
+        ));
         return exit_code::IO_ERROR;
     }
     merge(&rows, signals::interrupted())
@@ -243,7 +247,7 @@ struct ReportRow<'a> {
     seconds: f64,
 }
 
-fn write_report(file: &std::path::Path, rows: &[Row], env: &str) -> std::io::Result<()> {
+fn write_report(file: &std::path::Path, rows: &[Row], env: &str) -> anyhow::Result<()> {
     let report: Vec<ReportRow> = rows
         .iter()
         .map(|row| ReportRow {
@@ -259,7 +263,8 @@ fn write_report(file: &std::path::Path, rows: &[Row], env: &str) -> std::io::Res
             seconds: row.duration.as_secs_f64(),
         })
         .collect();
-    std::fs::write(file, serde_json::to_string_pretty(&report)? + "\n")
+    let text = serde_json::to_string_pretty(&report)? + "\n";
+    Ok(atomic_file::write(file, text.as_bytes())?)
 }
 
 /// Runs one stack; with `capture`, its output comes back whole instead of being printed. Also
@@ -276,7 +281,7 @@ fn run_job(job: &Job, executor: &Executor, capture: bool) -> (Outcome, Vec<u8>, 
                     Vec::new(),
                 );
             }
-            eprint!("==> {}\n{message}", job.stack.name());
+            crate::output::note(&format!("==> {}\n{message}", job.stack.name()));
             return (Outcome::Error(error.to_string()), Vec::new(), Vec::new());
         }
     };
@@ -286,10 +291,11 @@ fn run_job(job: &Job, executor: &Executor, capture: bool) -> (Outcome, Vec<u8>, 
         Output::Relay(Default::default())
     };
     if !capture {
-        eprintln!("==> {}", job.stack.name());
+        crate::output::note(&format!("==> {}\n", job.stack.name()));
     }
     let outcome = match executor.execute(prepared, &output) {
-        Ok(exit_code::INTERRUPTED) if signals::interrupted() => {
+        // Marked 130 whatever the signal; the run's exit code says which (`merge`).
+        Ok(code) if signals::interrupted() && code == signals::exit_code() => {
             Outcome::Exited(exit_code::INTERRUPTED)
         }
         Ok(code) => Outcome::Exited(code),
@@ -297,6 +303,10 @@ fn run_job(job: &Job, executor: &Executor, capture: bool) -> (Outcome, Vec<u8>, 
     };
     let kept = output.kept();
     if !capture {
+        // Run alone, a stack that failed inside tfw says why as a parallel one does.
+        if let Outcome::Error(message) = &outcome {
+            crate::output::note(&format!("tfw: error: {message}\n"));
+        }
         return (outcome, Vec::new(), kept);
     }
     let mut captured = kept.clone();
@@ -308,7 +318,7 @@ fn run_job(job: &Job, executor: &Executor, capture: bool) -> (Outcome, Vec<u8>, 
 
 fn merge(rows: &[Row], interrupted: bool) -> i32 {
     if interrupted {
-        exit_code::INTERRUPTED
+        signals::exit_code()
     } else if rows.iter().any(|r| r.outcome.failed()) {
         1
     } else if rows.iter().any(|r| r.outcome == Outcome::Exited(2)) {
@@ -325,10 +335,8 @@ fn print_summary(rows: &[Row], detailed: bool) {
         .max()
         .unwrap_or(0)
         .max("stack".len());
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(
-        stderr,
-        "\n{:<width$}  {:<10}  {:>4}  {:>8}",
+    let mut text = format!(
+        "\n{:<width$}  {:<10}  {:>4}  {:>8}\n",
         "stack", "result", "exit", "time"
     );
     for row in rows {
@@ -337,7 +345,7 @@ fn print_summary(rows: &[Row], detailed: bool) {
             Outcome::Exited(0) => ("ok", "0".to_string()),
             Outcome::Exited(2) => ("changes", "2".to_string()),
             Outcome::Exited(exit_code::INTERRUPTED) => {
-                ("interrupted", exit_code::INTERRUPTED.to_string())
+                ("interrupted", signals::exit_code().to_string())
             }
             Outcome::Exited(code) => ("failed", code.to_string()),
             Outcome::Error(_) => ("failed", "-".to_string()),
@@ -359,13 +367,13 @@ fn print_summary(rows: &[Row], detailed: bool) {
             (_, Some(c)) => format!("  +{} ~{} -{}", c.add, c.change, c.destroy),
             _ => String::new(),
         };
-        let _ = writeln!(
-            stderr,
-            "{:<width$}  {result:<10}  {code:>4}  {:>7.1}s{why}",
+        text.push_str(&format!(
+            "{:<width$}  {result:<10}  {code:>4}  {:>7.1}s{why}\n",
             row.name,
             row.duration.as_secs_f64()
-        );
+        ));
     }
+    crate::output::note(&text);
 }
 
 /// The stacks done and running, redrawn on one stderr line at a terminal; each finished
@@ -397,10 +405,9 @@ impl Progress {
         state.1.remove(name);
         if !captured.is_empty() || self.draw {
             self.clear_line();
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "==> {name}");
-            let _ = stdout.write_all(captured);
-            let _ = stdout.flush();
+            let mut whole = format!("==> {name}\n").into_bytes();
+            whole.extend_from_slice(captured);
+            crate::output::relay(&whole);
         }
         self.redraw(&state);
     }
@@ -408,18 +415,18 @@ impl Progress {
     fn redraw(&self, state: &(usize, BTreeSet<String>)) {
         if self.draw {
             let running: Vec<&str> = state.1.iter().map(String::as_str).collect();
-            eprint!(
+            crate::output::note(&format!(
                 "\r\x1b[2K[{}/{}] running: {}",
                 state.0,
                 self.total,
                 running.join(", ")
-            );
+            ));
         }
     }
 
     fn clear_line(&self) {
         if self.draw {
-            eprint!("\r\x1b[2K");
+            crate::output::note("\r\x1b[2K");
         }
     }
 }

@@ -2,6 +2,7 @@
 //! in clear, every other value (passwords, tokens, connection strings) only as a hash.
 
 use crate::terraform::hcl::Attributes;
+use crate::terraform::redaction_key;
 use std::collections::BTreeMap;
 
 /// The settings that locate state, per backend type (remote: its `workspaces` block's).
@@ -59,16 +60,14 @@ fn may_show(name: &str) -> bool {
 }
 
 /// The attributes as tfw keeps them (in memory and in `tfw check`'s cache): location and context
-/// keys in clear, every other value replaced by a hash, which still tells equal values apart.
+/// keys in clear, every other value replaced by a keyed hash (`redaction_key`), which still tells
+/// equal values apart.
 pub fn redact(attributes: &Attributes) -> Attributes {
     Attributes::new(attributes.iter().map(|(key, value)| {
         let value = if may_show(key) {
             value.to_string()
         } else {
-            format!(
-                "#{}",
-                &sha1_smol::Sha1::from(value).digest().to_string()[..16]
-            )
+            format!("#{}", &redaction_key::keyed_hash(value.as_bytes())[..16])
         };
         (key, value)
     }))

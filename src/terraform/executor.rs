@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 use crate::exit_code;
+use crate::output;
 use crate::terraform::Prepared;
 use crate::terraform::init_stamp::{self, InitRecord, Locked, Unreadable};
 use crate::terraform::invocation::Invocation;
@@ -11,7 +12,7 @@ use crate::terraform::signals;
 use anyhow::Context as _;
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{ErrorKind, IsTerminal, Write};
+use std::io::{ErrorKind, IsTerminal};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
@@ -62,7 +63,7 @@ impl Executor {
         let _run_lock = match plan.shared_data_dir {
             true => match self.lock(output, &record.lock_path()?, record)? {
                 Some(lock) => Some(lock),
-                None => return Ok(exit_code::INTERRUPTED),
+                None => return Ok(signals::exit_code()),
             },
             false => None,
         };
@@ -81,14 +82,14 @@ impl Executor {
         let prelude = plan.steps.iter().any(|s| s.kind == StepKind::Command);
         for step in &plan.steps {
             if signals::interrupted() {
-                return Ok(exit_code::INTERRUPTED);
+                return Ok(signals::exit_code());
             }
             let code = match step.kind {
                 StepKind::Init { when_stale, stamp } => {
                     // Another tfw may have just done this init: the stamp is re-read under the
                     // locks, which serialise inits of one data dir and of the plugin cache.
                     let Some(_locks) = self.init_locks(output, prepared, &step.invocation)? else {
-                        return Ok(exit_code::INTERRUPTED);
+                        return Ok(signals::exit_code());
                     };
                     if when_stale && matches!(record.is_current(), Ok(true)) {
                         let by = if plan.init_up_to_date {
@@ -120,7 +121,7 @@ impl Executor {
                 StepKind::Command => self.spawn(binary, output, &step.invocation, false)?,
             };
             if signals::interrupted() {
-                return Ok(exit_code::INTERRUPTED);
+                return Ok(signals::exit_code());
             }
             if code != 0 && prelude && step.kind != StepKind::Command {
                 let message = format!(
@@ -276,6 +277,10 @@ impl Executor {
         }
         let mut expression = duct::cmd(binary, &invocation.args)
             .dir(&invocation.dir)
+            .before_spawn(|command| {
+                signals::ignore_hangup(command);
+                Ok(())
+            })
             .unchecked();
         for (name, value) in &invocation.env {
             expression = expression.env(name, value);
@@ -347,14 +352,12 @@ impl Executor {
             .with_context(|| format!("starting `{}`", echoed(&invocation.command_line())))?;
         let child = signals::register_child(reader.pids().first().copied());
         let mut chunk = [0u8; 8192];
-        let mut stdout = std::io::stdout();
         loop {
             let n = reader.read(&mut chunk)?;
             if n == 0 {
                 break;
             }
-            let _ = stdout.write_all(&chunk[..n]);
-            let _ = stdout.flush();
+            output::relay(&chunk[..n]);
             kept.borrow_mut().extend_from_slice(&chunk[..n]);
         }
         let status = reader
@@ -395,15 +398,17 @@ fn echoed(command_line: &str) -> std::borrow::Cow<'_, str> {
 /// A line of tfw's own: on stderr (dimmed at a terminal when `dim`), or into the capture.
 fn line(output: &Output, text: &str, dim: bool) {
     if let Output::Capture(buffer) = output {
-        let _ = writeln!(buffer.borrow_mut(), "{text}");
+        buffer
+            .borrow_mut()
+            .extend_from_slice(format!("{text}\n").as_bytes());
         return;
     }
-    let mut stderr = std::io::stderr().lock();
-    let color =
-        dim && stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = if color {
-        writeln!(stderr, "\x1b[2m{text}\x1b[0m")
+    let color = dim
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    if color {
+        output::note(&format!("\x1b[2m{text}\x1b[0m\n"));
     } else {
-        writeln!(stderr, "{text}")
-    };
+        output::note(&format!("{text}\n"));
+    }
 }

@@ -48,6 +48,26 @@ impl InitRecord {
         Ok(stamp == self.inputs()? + &self.produced())
     }
 
+    /// Why init would run: the first input whose line in the stamp differs from today's
+    /// (`stg.tfbackend changed`, `no init yet for stg`); `None` when the stamp is current.
+    pub fn why_stale(&self) -> Option<String> {
+        let Ok(stamp) = fs::read_to_string(self.stamp_path()) else {
+            return Some(format!("no init yet for {}", self.env));
+        };
+        let current = match self.inputs() {
+            Ok(inputs) => inputs + &self.produced(),
+            Err(Unreadable(why)) => return Some(why),
+        };
+        let (mut old, mut new) = (stamp.lines(), current.lines());
+        loop {
+            match (old.next(), new.next()) {
+                (None, None) => return None,
+                (a, b) if a == b => continue,
+                (a, b) => return Some(changed_input(b.or(a).unwrap_or_default(), &self.env)),
+            }
+        }
+    }
+
     /// Forgets the record before init starts, so a failed or interrupted init is never taken
     /// as done.
     pub fn remove(&self) -> std::io::Result<()> {
@@ -61,11 +81,8 @@ impl InitRecord {
     /// init ran must not count as initialised), with what that init left behind.
     pub fn write(&self, inputs: &str) -> anyhow::Result<()> {
         fs::create_dir_all(self.data_dir_path())?;
-        let temporary = self
-            .data_dir_path()
-            .join(format!("{STAMP_FILE}.{}", std::process::id()));
-        fs::write(&temporary, inputs.to_string() + &self.produced())?;
-        fs::rename(temporary, self.stamp_path())?;
+        let text = inputs.to_string() + &self.produced();
+        crate::atomic_file::write_private(&self.stamp_path(), text.as_bytes())?;
         Ok(())
     }
 
@@ -133,6 +150,29 @@ impl InitRecord {
         let mut visited = BTreeSet::new();
         configuration(&self.stack_dir, &mut visited, &mut text)?;
         Ok(text)
+    }
+}
+
+/// What a line of the stamp (as `inputs` and `produced` write it) says has changed.
+fn changed_input(line: &str, env: &str) -> String {
+    let (key, rest) = line.split_once(' ').unwrap_or((line, ""));
+    match key {
+        "binary" => "terraform binary changed".into(),
+        "input" => format!("{} changed", rest.split(' ').next().unwrap_or(rest)),
+        // `$TF_CLI_ARGS…` from the environment, else a `-var` init gets.
+        "var" => match rest.split(' ').next().unwrap_or(rest) {
+            name if name.starts_with('$') => format!("{name} changed"),
+            name => format!("variable {name} changed"),
+        },
+        "provider" => "a provider init linked from the plugin cache changed or is gone".into(),
+        "lock" => ".terraform.lock.hcl changed".into(),
+        "backend_record" => "the data dir's backend record changed since tfw's init".into(),
+        "env" | "stack" | "data_dir" => {
+            format!("the data dir now serves another stack or env than {env}")
+        }
+        "tfw" => "the init record is from another tfw version".into(),
+        // The indented lines of `configuration`, and `missing` for a module not there yet.
+        _ => "a terraform block or module call changed".into(),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod invocation;
 pub mod plan_file;
 pub mod plugin_cache;
 pub mod quote;
+pub mod redaction_key;
 pub mod resolve;
 pub mod signals;
 

@@ -1,19 +1,27 @@
-//! Signals while terraform runs: survive Ctrl-C (the child already got it), forward SIGTERM and
-//! SIGHUP once, and remember that the run was interrupted so no further step starts.
+//! Signals while tfw runs: Ctrl-C reaches terraform from the terminal, SIGTERM and SIGHUP reach
+//! it from tfw as one interrupt, and the run remembers it was interrupted so no step starts.
 
+use crate::exit_code;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::sync::Once;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// How many of SIGINT, SIGTERM and SIGHUP arrived.
+static RECEIVED: AtomicUsize = AtomicUsize::new(0);
+/// The first of them, 0 before any.
+static FIRST: AtomicI32 = AtomicI32::new(0);
 /// Room for the children of `--all --jobs N`; `arguments` caps N at this.
 pub const MAX_CHILDREN: usize = 64;
 /// The running children's pids, 0 in free slots.
 static CHILDREN: [AtomicI32; MAX_CHILDREN] = [const { AtomicI32::new(0) }; MAX_CHILDREN];
 static INSTALL: Once = Once::new();
 
-/// Installs the handlers. A handler, not SIG_IGN: an ignored SIGINT would stay ignored in the
-/// exec'ed terraform, which would then never see Ctrl-C.
+/// Said on the second signal, which terraform is not sent.
+const AGAIN: &[u8] = b"\ntfw: terraform is stopping after one interrupt; signal tfw once more to stop it at once (its state lock may stay held)\n";
+
+/// Installs the handlers, which also undoes an inherited SIG_IGN (`(tfw prd apply &)` in a
+/// script): Ctrl-C then works at the prompt, and terraform starts with the default action. A
+/// handler, not SIG_IGN: an ignored SIGINT would stay ignored in the exec'ed terraform.
 pub fn install() -> std::io::Result<()> {
     let mut result = Ok(());
     INSTALL.call_once(|| {
@@ -23,29 +31,80 @@ pub fn install() -> std::io::Result<()> {
 }
 
 fn register_all() -> std::io::Result<()> {
-    // Ctrl-C reaches the whole foreground process group: terraform has its own copy, and a
-    // second one from us would make it abandon its state lock.
-    signal_hook::flag::register(SIGINT, &INTERRUPTED)?;
-    for signal in [SIGTERM, SIGHUP] {
-        // SAFETY: the action only touches atomics and calls kill(2), both async-signal-safe.
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        // SAFETY: the action only touches atomics and calls kill(2) and write(2), all
+        // async-signal-safe.
         unsafe {
-            signal_hook::low_level::register(signal, move || {
-                INTERRUPTED.store(true, Ordering::SeqCst);
-                for slot in &CHILDREN {
-                    let child = slot.load(Ordering::SeqCst);
-                    if child > 0 {
-                        libc::kill(child, signal);
-                    }
-                }
-            })?;
+            signal_hook::low_level::register(signal, move || received(signal))?;
         }
     }
     Ok(())
 }
 
+/// Counts the signal and passes what terraform should get on to the running children. Ctrl-C
+/// reaches the whole foreground process group: terraform has its own copy, and a second one
+/// from tfw would make it abandon its state lock. SIGTERM and SIGHUP go on as one interrupt
+/// (SIGHUP as SIGINT: terraform dies at once on SIGHUP, which it never gets itself, see
+/// `ignore_hangup`); a second to tfw is not passed on, a third is.
+fn received(signal: i32) {
+    let count = RECEIVED.fetch_add(1, Ordering::SeqCst) + 1;
+    let _ = FIRST.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+    if signal == SIGINT {
+        return;
+    }
+    let running = CHILDREN.iter().any(|slot| slot.load(Ordering::SeqCst) > 0);
+    if count == 2 {
+        if running {
+            // SAFETY: write(2) of a static buffer is async-signal-safe.
+            unsafe { libc::write(libc::STDERR_FILENO, AGAIN.as_ptr().cast(), AGAIN.len()) };
+        }
+        return;
+    }
+    let forwarded = if signal == SIGHUP { SIGINT } else { signal };
+    for slot in &CHILDREN {
+        let child = slot.load(Ordering::SeqCst);
+        if child > 0 {
+            // SAFETY: kill(2) is async-signal-safe.
+            unsafe { libc::kill(child, forwarded) };
+        }
+    }
+}
+
 /// Whether Ctrl-C, SIGTERM or SIGHUP arrived since start.
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    RECEIVED.load(Ordering::SeqCst) > 0
+}
+
+/// The first signal's name, for messages; `None` before any.
+pub fn first() -> Option<&'static str> {
+    match FIRST.load(Ordering::SeqCst) {
+        SIGINT => Some("interrupted"),
+        SIGTERM => Some("terminated"),
+        SIGHUP => Some("hangup"),
+        _ => None,
+    }
+}
+
+/// The exit code of an interrupted run: 129 after a hangup, else 130.
+pub fn exit_code() -> i32 {
+    match FIRST.load(Ordering::SeqCst) {
+        SIGHUP => exit_code::HANGUP,
+        _ => exit_code::INTERRUPTED,
+    }
+}
+
+/// Starts `command` with SIGHUP ignored, which exec keeps and terraform never undoes (it only
+/// asks for SIGINT and SIGTERM): a hangup sent to the whole process group (an SSH session
+/// dropped) then reaches terraform only as tfw's one SIGINT.
+pub fn ignore_hangup(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) is async-signal-safe, as code between fork and exec must be.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
 }
 
 /// A running child that SIGTERM and SIGHUP are forwarded to, until dropped.

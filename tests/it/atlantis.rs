@@ -129,12 +129,15 @@ fn check_fails_with_a_diff_when_stale_and_output_writes_the_file() {
     let test = Test::stack().write("tfw.toml", "");
     test.run_with(["atlantis", "--check"])
         .status(1)
-        .stderr_contains("help: regenerate it with `tfw atlantis --output");
+        .stderr_contains("help: create it with `tfw atlantis --output");
     test.run_with(["atlantis", "--output", "atlantis.yaml"])
         .status(0);
     test.run_with(["atlantis", "--check"]).status(0);
     let test = test.files("", &[("qa.tfbackend", ""), ("qa.tfvars", "")]);
-    let run = test.run_with(["atlantis", "--check"]).status(1);
+    let run = test
+        .run_with(["atlantis", "--check"])
+        .status(1)
+        .stderr_contains("help: regenerate it with `tfw atlantis --output");
     assert!(
         run.stdout().contains("+  - name: \"root-qa\""),
         "a new env makes it stale: {}",

@@ -490,10 +490,11 @@ fn a_protected_pattern_that_matches_nothing_is_a_note() {
     let run = test.run_with(["check"]).status(0);
     assert_eq!(
         run.stderr(),
-        "tfw: note: protected pattern `production-*` matches no env of any stack\n"
+        "tfw: note: protected pattern `production-*` matches no env of any stack\n\
+         tfw: checked 2 stacks × 3 envs: no problems\n"
     );
     // The defaults are not the user's to fix.
-    assert_eq!(repo().run_with(["check"]).status(0).stderr(), "");
+    assert_eq!(repo().run_with(["-q", "check"]).status(0).stderr(), "");
 }
 
 #[test]
@@ -553,7 +554,7 @@ fn variables_undeclared_unset_and_mistyped_by_file_and_line() {
     assert_eq!(
         run.stdout().lines().collect::<Vec<_>>(),
         [
-            ".: env prd: variable api_key has no value (set it in prd.tfvars, or list it under [check] from_environment if CI sets TF_VAR_api_key)",
+            "prd.tfvars: env prd: variable api_key has no value, declared at main.tf:11 (set it in prd.tfvars, or list it under [check] from_environment if CI sets TF_VAR_api_key)",
             "stg.tfvars:1: instnace_type is not a variable of this stack (did you mean instance_type?)",
             "stg.tfvars:3: variable instance_count: a number is required, not a string",
             "stg.tfvars:4: variable tags: attribute \"team\" is required",
@@ -644,6 +645,77 @@ fn two_stacks_on_one_state_are_caught_whichever_results_are_kept() {
     assert_eq!(shared(&test.run_with(["check"]).status(1)), 2);
     let test = test.write("datadog/prd.tfbackend", "path = \"state/d-prd.tfstate\"\n");
     test.run_with(["check"]).status(0);
+}
+
+#[test]
+fn cached_secrets_are_hashed_with_a_per_repository_key_and_caches_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let test = Test::stack().write(
+        "stg.tfbackend",
+        &format!("path = \"state/stg.tfstate\"\nsecret_key = \"{secret}\"\n"),
+    );
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    test.run_with(["check"]).status(0);
+    let cache = std::fs::read_to_string(test.path(".git/tfw-check-cache")).unwrap();
+    assert!(cache.contains("secret_key=#"), "{cache}");
+    let unsalted = sha1_smol::Sha1::from(secret).digest().to_string();
+    assert!(!cache.contains(&unsalted[..16]), "a plain hash: {cache}");
+    assert!(!cache.contains(secret));
+    let key = test.path(".git/tfw-key");
+    assert_eq!(std::fs::read(&key).unwrap().len(), 32);
+    for entry in std::fs::read_dir(test.path(".git")).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("tfw-") {
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", entry.path().display());
+        }
+    }
+    // Another repository, another key: the same secret hashes differently.
+    let other = Test::stack().write(
+        "stg.tfbackend",
+        &format!("path = \"state/stg.tfstate\"\nsecret_key = \"{secret}\"\n"),
+    );
+    other.git(&["init", "-q"]);
+    other.git(&["add", "-A"]);
+    other.run_with(["check"]).status(0);
+    let hashed = |text: &str| {
+        let at = text.find("secret_key=#").unwrap() + "secret_key=#".len();
+        text[at..at + 16].to_string()
+    };
+    let other_cache = std::fs::read_to_string(other.path(".git/tfw-check-cache")).unwrap();
+    assert_ne!(hashed(&cache), hashed(&other_cache));
+    // The same repository keeps its key: a second run hashes the same.
+    for cache in ["tfw-check-cache", "tfw-check-results"] {
+        let _ = std::fs::remove_file(test.path(".git").join(cache));
+    }
+    test.run_with(["check"]).status(0);
+    let again = std::fs::read_to_string(test.path(".git/tfw-check-cache")).unwrap();
+    assert_eq!(hashed(&cache), hashed(&again));
+}
+
+#[test]
+fn an_unset_variable_is_reported_at_the_envs_own_var_file() {
+    // The shared file comes first: the hint must still name the env's own.
+    let test = repo()
+        .write(
+            "tfw.toml",
+            "var_files = [\"global.vars\", \"{env}.tfvars\"]\n",
+        )
+        .write("global.vars", "")
+        .write("datadog/global.vars", "")
+        .write(
+            "datadog/variables.tf",
+            "# keys\nvariable \"api_key\" {\n  type = string\n}\n",
+        )
+        .write("datadog/stg.tfvars", "env = \"stg\"\napi_key = \"x\"\n")
+        .write("datadog/dev.tfvars", "env = \"dev\"\napi_key = \"x\"\n");
+    commit(&test);
+    let run = test.run_with(["check"]).status(1);
+    assert_eq!(
+        run.stdout(),
+        "datadog/prd.tfvars: env prd: variable api_key has no value, declared at datadog/variables.tf:2 (set it in prd.tfvars, or list it under [check] from_environment if CI sets TF_VAR_api_key)\n"
+    );
 }
 
 /// Issue 20, 16: Terraform accepts a byte order mark in var and backend files; check did not.

@@ -171,3 +171,34 @@ fn files_complete_after_the_command() {
         "bash falls back to file names"
     );
 }
+
+#[test]
+fn every_shell_offers_tfws_options_before_the_env() {
+    let test = Test::stack().write(".git/HEAD", "");
+    let dir = test.dir.path();
+    for (shell, _) in SHELLS.iter().filter(|(shell, _)| installed(shell)) {
+        let dashes = offered(shell, &test, dir, "tfw --");
+        for expected in ["--all", "--dry-run", "--chdir", "--quiet"] {
+            assert!(
+                dashes.contains(&expected.to_string()),
+                "{shell}: `tfw --<TAB>` lacks {expected}: {dashes:?}"
+            );
+        }
+        assert!(
+            !dashes.iter().any(|o| !o.starts_with("--")),
+            "{shell}: {dashes:?}"
+        );
+        let dash = offered(shell, &test, dir, "tfw -");
+        for expected in ["-C", "-n", "--all"] {
+            assert!(
+                dash.contains(&expected.to_string()),
+                "{shell}: `tfw -<TAB>` lacks {expected}: {dash:?}"
+            );
+        }
+        assert_eq!(
+            offered(shell, &test, dir, "tfw -q --dr"),
+            ["--dry-run"],
+            "{shell}: after another option"
+        );
+    }
+}

@@ -202,13 +202,58 @@ fn all_applies_every_stack() {
     assert!(test.path("datadog/state/stg.tfstate").is_file());
 }
 
-/// Runs the real pre-commit client with `args` in `test`'s directory.
+/// A hook repository with this repository's `.pre-commit-hooks.yaml`, each `language: rust`
+/// made `language: system` so that pre-commit runs the `tfw` on PATH (the binary under test)
+/// instead of building a second, release, binary through `cargo install` (9 minutes on a
+/// 2-core machine). Every other line of the hook definitions is the real one.
+fn hook_repo(test: &Test) -> std::path::PathBuf {
+    let real = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.pre-commit-hooks.yaml"
+    ))
+    .unwrap();
+    let hooks = real.matches("\n- id: ").count() + usize::from(real.starts_with("- id: "));
+    assert_eq!(real.matches("  language: rust\n").count(), hooks, "{real}");
+    let repo = test.path("hook-repo");
+    fs::create_dir(&repo).unwrap();
+    fs::write(
+        repo.join(".pre-commit-hooks.yaml"),
+        real.replace("  language: rust\n", "  language: system\n"),
+    )
+    .unwrap();
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &["commit", "-qm", "hooks"],
+    ] {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.email=test@example.com", "-c", "user.name=test"])
+            .args(args)
+            .current_dir(&repo)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+    repo
+}
+
+/// Runs the real pre-commit client with `args` in `test`'s directory, the tfw under test first
+/// on PATH.
 fn pre_commit(test: &Test, args: &[&str]) -> std::process::Output {
     let pre_commit = std::env::var("TFW_E2E_PRE_COMMIT")
         .expect("TFW_E2E_PRE_COMMIT is not set: run scripts/e2e, which installs pre-commit");
+    let bin = test.path("hook-bin");
+    if !bin.exists() {
+        fs::create_dir(&bin).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_tfw"), bin.join("tfw")).unwrap();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path =
+        std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path))).unwrap();
     std::process::Command::new(pre_commit)
         .args(args)
         .current_dir(test.dir.path())
+        .env("PATH", path)
         .output()
         .unwrap()
 }
@@ -220,8 +265,9 @@ fn pre_commit_hook_passes_when_complete_and_names_a_removed_tfbackend() {
     test.git(&["init", "-q"]);
     test.git(&["add", "-A"]);
     test.git(&["commit", "-qm", "stacks"]);
-    let this_repo = env!("CARGO_MANIFEST_DIR");
-    let output = pre_commit(&test, &["try-repo", this_repo, "tfw-check", "--all-files"]);
+    let hooks = hook_repo(&test);
+    let hooks = hooks.to_str().unwrap();
+    let output = pre_commit(&test, &["try-repo", hooks, "tfw-check", "--all-files"]);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -234,7 +280,7 @@ fn pre_commit_hook_passes_when_complete_and_names_a_removed_tfbackend() {
     );
 
     test.git(&["rm", "-q", "datadog/prd.tfbackend"]);
-    let output = pre_commit(&test, &["try-repo", this_repo, "tfw-check", "--all-files"]);
+    let output = pre_commit(&test, &["try-repo", hooks, "tfw-check", "--all-files"]);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -545,7 +591,7 @@ output "all" {
     assert_eq!(
         check.stdout().lines().collect::<Vec<_>>(),
         [
-            ".: env stg: variable region has no value (set it in stg.tfvars, or list it under [check] from_environment if CI sets TF_VAR_region)",
+            "stg.tfvars: env stg: variable region has no value, declared at main.tf:10 (set it in stg.tfvars, or list it under [check] from_environment if CI sets TF_VAR_region)",
             "stg.tfvars:1: variable replicas: a number is required, not a string",
             "stg.tfvars:2: variable owner: attribute \"team\" is required",
         ]
@@ -661,6 +707,49 @@ fn a_remote_state_chain_applies_in_one_go_and_destroys_in_reverse() {
     assert_eq!(output.stdout(), "10.0.0.0/16-stg");
     let run = tfw(&test, &["--all", "stg", "destroy", "-auto-approve"]).status(0);
     assert!(first(&run, "app", "network"), "{}", run.stderr());
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn a_hangup_of_the_process_group_stops_terraform_gracefully() {
+    use std::os::unix::process::CommandExt;
+    let test = Test::new()
+        .write(
+            "main.tf",
+            "terraform {\n  backend \"local\" {}\n}\n\nvariable \"env\" {}\n\nresource \"terraform_data\" \"slow\" {\n  provisioner \"local-exec\" {\n    command = \"touch started; sleep 60\"\n  }\n}\n",
+        )
+        .write("stg.tfvars", "env = \"stg\"\n")
+        .write("stg.tfbackend", "path = \"state/stg.tfstate\"\n");
+    let terraform = terraform();
+    let mut command = test.command();
+    command
+        .args(["--terraform", &terraform, "stg", "apply", "-auto-approve"])
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    crate::common::wait_until("the provisioner to start", || test.path("started").exists());
+    // As a dropped SSH session does: SIGHUP to the whole foreground process group.
+    assert_eq!(unsafe { libc::kill(-(child.id() as i32), libc::SIGHUP) }, 0);
+    let run = test.finish(child.wait_with_output().unwrap()).status(129);
+    assert!(
+        run.stdout().contains("Interrupt received") || run.stderr().contains("Interrupt received"),
+        "terraform stopped gracefully:\n{}\n{}",
+        run.stdout(),
+        run.stderr()
+    );
+    // Killed by SIGHUP, terraform leaves an empty state: the provisioner ran, nothing records it.
+    let state = fs::read_to_string(test.path("state/stg.tfstate")).unwrap();
+    assert!(
+        state.contains("\"terraform_data\""),
+        "the state records the resource: {state}"
+    );
+    let left: Vec<_> = fs::read_dir(test.path("state"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".lock.info"))
+        .collect();
+    assert!(left.is_empty(), "the state lock was released: {left:?}");
 }
 
 /// tfw refused `tfw stg apply FILE` for a plan terraform made of prd, and neither state was

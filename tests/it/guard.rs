@@ -248,7 +248,11 @@ fn at_prompt(
         "bucket = \"acme-state\"\nkey = \"prd/terraform.tfstate\"\nsecret_key = \"hunter2\"\n",
     );
     let mut command = test.command();
-    command.args(args).stdin(Stdio::inherit());
+    // Plain `error:` labels: colour at a terminal is tested on its own.
+    command
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::inherit());
     let mut session = rexpect::session::spawn_command(command, Some(10_000)).unwrap();
     let shown = session.exp_string("Type `prd` to continue").unwrap();
     act(&mut session);
@@ -259,21 +263,69 @@ fn at_prompt(
 }
 
 #[test]
-fn at_a_terminal_end_of_input_refuses() {
+fn at_a_terminal_end_of_input_refuses_on_a_line_of_its_own() {
     let (status, lines, screen) = at_prompt(Test::stack(), &["prd", "apply"], |session| {
         session.send_control('d').unwrap();
     });
     assert!(status.ends_with(", 77)"), "{status}: {screen}");
     assert!(lines.is_empty(), "terraform ran {lines:?}");
+    let after = &screen[screen.find("<PROMPT>").unwrap()..];
+    assert!(
+        after.contains("\ntfw: error: not confirmed (end of input)"),
+        "{screen:?}"
+    );
+}
+
+/// At the prompt, `signal` reaches tfw (sent by `send`): no terraform, a line of its own.
+fn signal_at_prompt(
+    test: Test,
+    send: impl FnOnce(&mut rexpect::session::PtySession),
+) -> (String, String) {
+    let (status, lines, screen) = at_prompt(test, &["prd", "apply"], send);
+    assert!(lines.is_empty(), "terraform ran {lines:?}");
+    (status, screen)
 }
 
 #[test]
-fn at_a_terminal_ctrl_c_refuses() {
-    let (status, lines, screen) = at_prompt(Test::stack(), &["prd", "apply"], |session| {
+fn at_a_terminal_ctrl_c_refuses_with_130_and_a_message() {
+    let (status, screen) = signal_at_prompt(Test::stack(), |session| {
         session.send_control('c').unwrap();
     });
-    assert!(!status.ends_with(", 0)"), "{status}: {screen}");
-    assert!(lines.is_empty(), "terraform ran {lines:?}");
+    assert!(status.ends_with(", 130)"), "{status}: {screen}");
+    assert!(
+        screen.contains("\ntfw: error: not confirmed (interrupted)"),
+        "{screen:?}"
+    );
+}
+
+#[test]
+fn at_a_terminal_ctrl_c_refuses_even_when_tfw_started_with_sigint_ignored() {
+    let test = Test::stack().ignoring(libc::SIGINT);
+    let (status, screen) = signal_at_prompt(test, |session| {
+        session.send_control('c').unwrap();
+    });
+    assert!(status.ends_with(", 130)"), "{status}: {screen}");
+}
+
+#[test]
+fn sigterm_or_sighup_at_the_prompt_refuses_cleanly() {
+    for (signal, code, said) in [
+        (libc::SIGTERM, 130, "terminated"),
+        (libc::SIGHUP, 129, "hangup"),
+    ] {
+        let (status, screen) = signal_at_prompt(Test::stack(), |session| {
+            let signal = rexpect::process::Signal::try_from(signal).unwrap();
+            session.process_mut().signal(signal).unwrap();
+        });
+        assert!(
+            status.ends_with(&format!(", {code})")),
+            "{status}: {screen}"
+        );
+        assert!(
+            screen.contains(&format!("tfw: error: not confirmed ({said})")),
+            "{screen:?}"
+        );
+    }
 }
 
 #[test]
@@ -301,10 +353,19 @@ fn at_a_terminal_typing_the_env_name_proceeds() {
 
 #[test]
 fn at_a_terminal_anything_else_refuses() {
-    for answer in ["yes", "stg", "", "prd "] {
+    for answer in ["yes", "stg", "", "prdx", "p rd"] {
         let (code, lines, screen) = answer_prompt(answer);
         assert_eq!(code, 77, "{answer:?}: {screen}");
         assert!(lines.is_empty(), "{answer:?}: terraform ran {lines:?}");
+    }
+}
+
+#[test]
+fn at_a_terminal_surrounding_whitespace_is_ignored() {
+    for answer in ["prd ", " prd", "\tprd  "] {
+        let (code, lines, screen) = answer_prompt(answer);
+        assert_eq!(code, 0, "{answer:?}: {screen}");
+        assert_eq!(lines.len(), 2, "{answer:?}");
     }
 }
 

@@ -376,6 +376,36 @@ fn opentofu_init_gets_the_variables_it_evaluates() {
     assert!(inits(&test.run_with(["stg", "plan"]).status(0)).is_empty());
 }
 
+#[test]
+fn dry_run_names_the_input_that_makes_init_run() {
+    let test = Test::stack();
+    let why = |test: &Test| -> Vec<String> {
+        let run = test.run_with(["-n", "stg", "plan"]).status(0);
+        run.stdout()
+            .lines()
+            .filter(|l| l.starts_with("# init"))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(why(&test), ["# init: no init yet for stg"]);
+    test.run_with(["stg", "plan"]).status(0);
+    assert_eq!(why(&test), ["# init up to date (stg)"]);
+    fs::write(
+        test.path("stg.tfbackend"),
+        "path = \"state/other.tfstate\"\n",
+    )
+    .unwrap();
+    assert_eq!(why(&test), ["# init: stg.tfbackend changed"]);
+    test.run_with(["stg", "plan"]).status(0);
+    fs::write(test.path(".terraform.lock.hcl"), "# edited\n").unwrap();
+    assert_eq!(why(&test), ["# init: .terraform.lock.hcl changed"]);
+    test.run_with(["stg", "plan"]).status(0);
+    let fake = test.path("bin/terraform");
+    let script = fs::read_to_string(&fake).unwrap() + "\n# another version\n";
+    fs::write(&fake, script).unwrap();
+    assert_eq!(why(&test), ["# init: terraform binary changed"]);
+}
+
 /// A lock file recording the AWS provider with its `h1:` checksum.
 const LOCK_FILE: &str = "provider \"registry.terraform.io/hashicorp/aws\" {\n  version = \"5.100.0\"\n  hashes = [\"h1:AAAA=\"]\n}\n";
 

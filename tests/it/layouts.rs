@@ -94,7 +94,8 @@ fn aws_typed_backend_names_and_an_env_variable() {
         .status(0);
     assert_eq!(
         run.stdout(),
-        "(cd network && AWS_PROFILE=dev-admin TF_DATA_DIR=.terraform/tfw/dev terraform init -reconfigure -backend-config=dev.s3.tfbackend -input=false)\n\
+        "# init: no init yet for dev\n\
+         (cd network && AWS_PROFILE=dev-admin TF_DATA_DIR=.terraform/tfw/dev terraform init -reconfigure -backend-config=dev.s3.tfbackend -input=false)\n\
          (cd network && AWS_PROFILE=dev-admin TF_DATA_DIR=.terraform/tfw/dev terraform plan -var=environment_name=dev)\n"
     );
     let run = test.run_with(["production", "apply"]).status(77);
@@ -166,7 +167,8 @@ var_files = ["{root}/shared/{env}.tfvars", { path = "../common/{env}.tfvars", op
     assert_eq!(stacks, "infra/api\tdev\n");
     assert_eq!(
         test.run_with(["check"]).status(0).stderr(),
-        "tfw: note: infra/api/../../../data/dev.tfvars is outside the repository: not checked\n"
+        "tfw: note: infra/api/../../../data/dev.tfvars is outside the repository: not checked\n\
+         tfw: checked 1 stack × 1 env: no problems\n"
     );
     assert!(atlantis.contains("../../shared/dev.tfvars"), "{atlantis}");
     assert!(

@@ -160,3 +160,31 @@ fn an_unwritable_plugin_cache_is_left_to_terraform() {
         .status(0);
     assert_eq!(run.calls.len(), 2);
 }
+
+#[test]
+fn a_data_dir_lock_tfw_may_not_take_fails_closed() {
+    let test = Test::stack();
+    let _read_only = crate::common::ReadOnly::new(&test.path(".terraform/tfw/stg"));
+    let run = test
+        .run_with(["stg", "plan"])
+        .status(70)
+        .stderr_contains("locking ")
+        .stderr_contains("tfw-init.lock");
+    assert!(run.calls.is_empty(), "{:?}", run.lines());
+}
+
+#[test]
+fn a_stack_that_fails_inside_tfw_says_why_with_one_job_or_several() {
+    let test = Test::stack();
+    let _read_only = crate::common::ReadOnly::new(&test.path(".terraform/tfw/stg"));
+    for jobs in ["1", "2"] {
+        let run = test
+            .run_with(["--all", "-j", jobs, "stg", "plan"])
+            .status(1);
+        let all = run.stderr() + &run.stdout();
+        assert!(
+            all.contains("tfw: error: locking ") && all.contains("tfw-init.lock"),
+            "-j {jobs}: {all}"
+        );
+    }
+}

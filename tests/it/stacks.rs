@@ -356,3 +356,76 @@ fn the_summary_has_each_plans_changes_and_a_report() {
         );
     }
 }
+
+/// A committed repository holding the quickstart stack.
+fn committed() -> Test {
+    let test = Test::stack();
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    test.git(&["commit", "-qm", "init"]);
+    test
+}
+
+#[test]
+fn a_corrupt_git_index_is_an_error_naming_it_for_every_command_that_lists() {
+    let test = committed();
+    let garbage: Vec<u8> = (0..100u32).map(|i| (i * 37 + 11) as u8).collect();
+    std::fs::write(test.path(".git/index"), garbage).unwrap();
+    for args in [
+        &["check"][..],
+        &["stacks"],
+        &["envs"],
+        &["stg", "plan"],
+        &["--all", "stg", "plan"],
+        &["atlantis"],
+        &["affected", "--base", "HEAD"],
+    ] {
+        let run = test.run_with(args).status(70);
+        assert!(
+            run.stderr().contains(".git/index") && run.stderr().contains("index file corrupt"),
+            "tfw {args:?}: {}",
+            run.stderr()
+        );
+        assert!(run.calls.is_empty(), "tfw {args:?} ran {:?}", run.lines());
+    }
+}
+
+#[test]
+fn three_hundred_damaged_git_indexes_never_crash_tfw() {
+    let test = committed();
+    let index = std::fs::read(test.path(".git/index")).unwrap();
+    for i in 0..300usize {
+        let mut damaged = index.clone();
+        match i % 3 {
+            0 => damaged.truncate(i * index.len() / 300),
+            1 => damaged[i * 7 % index.len()] ^= 1 << (i % 8),
+            _ => damaged
+                .splice(i % index.len()..i % index.len(), [0xff; 3])
+                .for_each(drop),
+        }
+        std::fs::write(test.path(".git/index"), &damaged).unwrap();
+        let run = test.run_with(["stacks"]);
+        assert!(
+            matches!(run.code(), 0 | 70),
+            "damage {i}: exit {}: {}",
+            run.code(),
+            run.stderr()
+        );
+    }
+}
+
+#[test]
+fn dry_run_headers_quote_a_stack_name_as_the_commands_are() {
+    let test = Test::new().write("tfw.toml", "").files("a\nb/", STACK);
+    let run = test.run_with(["--all", "-n", "stg", "plan"]).status(0);
+    assert!(
+        run.stdout().contains("# stack: $'a\\nb'"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        !run.stdout().lines().any(|l| l.starts_with('b')),
+        "a line of its own, as a shell would run it: {}",
+        run.stdout()
+    );
+}

@@ -21,6 +21,9 @@ log({
     "argv": [text(a) for a in argv],
     "env": {k: v for k, v in os.environ.items() if k.startswith("TF_")},
     "stdin_tty": os.isatty(0),
+    # The signals it was started with ignored (an ignored signal stays ignored across exec).
+    "ignored": [s.name for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
+                if signal.getsignal(s) == signal.SIG_IGN],
 })
 sys.stdout.write(os.environ.get("FAKE_TF_STDOUT_" + command, ""))
 sys.stdout.flush()
@@ -76,9 +79,14 @@ if os.environ.get("FAKE_TF_BLOCK") == command:
         log({"signal": signal.Signals(number).name})
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    open(os.environ["FAKE_TF_READY"], "w").close()
+    with open(os.environ["FAKE_TF_READY"], "w") as f:
+        f.write(str(os.getpid()))
     deadline = time.time() + 20
     while time.time() < deadline and not got:
+        time.sleep(0.02)
+    # FAKE_TF_STAY=FILE: keep stopping (as terraform does for a while) until FILE exists.
+    stay = os.environ.get("FAKE_TF_STAY")
+    while stay and time.time() < deadline and not os.path.exists(stay):
         time.sleep(0.02)
     time.sleep(0.5)
     sys.exit(1)

@@ -36,6 +36,10 @@ pub struct Test {
     env: Vec<(OsString, OsString)>,
     cwd: PathBuf,
     fake: bool,
+    /// Start tfw with these signals ignored, as a shell starts a background job.
+    ignored: Vec<i32>,
+    /// Start tfw with writes past this many bytes failing, as on a full disk.
+    file_size_limit: Option<u64>,
 }
 
 /// One call of the fake terraform.
@@ -47,6 +51,8 @@ pub struct Call {
     pub argv: Vec<OsString>,
     pub env: serde_json::Map<String, Value>,
     pub stdin_tty: bool,
+    /// The signals it started with ignored.
+    pub ignored: Vec<String>,
 }
 
 impl Call {
@@ -115,6 +121,8 @@ impl Test {
             env: Vec::new(),
             cwd: PathBuf::new(),
             fake: true,
+            ignored: Vec::new(),
+            file_size_limit: None,
         };
         let python = which_python();
         let script = format!(
@@ -187,6 +195,18 @@ impl Test {
         self
     }
 
+    /// Starts tfw with `signal` ignored (`(tfw prd apply &)` in a script ignores SIGINT).
+    pub fn ignoring(mut self, signal: i32) -> Self {
+        self.ignored.push(signal);
+        self
+    }
+
+    /// Starts tfw where writing a file past `bytes` fails (EFBIG), as on a full disk.
+    pub fn file_size_limit(mut self, bytes: u64) -> Self {
+        self.file_size_limit = Some(bytes);
+        self
+    }
+
     /// The command that `run` executes, for tests that drive the process themselves.
     pub fn command(&self) -> Command {
         self.command_for(Path::new(TFW))
@@ -214,6 +234,28 @@ impl Test {
             .stdin(Stdio::null());
         for (name, value) in &self.env {
             command.env(name, value);
+        }
+        let (ignored, limit) = (self.ignored.clone(), self.file_size_limit);
+        if !ignored.is_empty() || limit.is_some() {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: signal(2) and setrlimit(2) are async-signal-safe.
+            unsafe {
+                command.pre_exec(move || {
+                    for &signal in &ignored {
+                        libc::signal(signal, libc::SIG_IGN);
+                    }
+                    if let Some(bytes) = limit {
+                        // The write fails with EFBIG instead of the process dying of SIGXFSZ.
+                        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                        let limit = libc::rlimit {
+                            rlim_cur: bytes,
+                            rlim_max: bytes,
+                        };
+                        libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+                    }
+                    Ok(())
+                });
+            }
         }
         command
     }
@@ -341,6 +383,12 @@ impl Test {
                     .collect(),
                 env: record["env"].as_object().unwrap().clone(),
                 stdin_tty: record["stdin_tty"].as_bool().unwrap(),
+                ignored: record["ignored"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect(),
             });
         }
         Run {
@@ -515,5 +563,36 @@ impl Background {
         self.reader.join().unwrap();
         let stderr = String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned();
         (status.code().expect("tfw exited by signal"), stderr)
+    }
+}
+
+/// A directory that refuses new files, even to root (made immutable), until dropped.
+pub struct ReadOnly(PathBuf);
+
+impl ReadOnly {
+    pub fn new(dir: &Path) -> Self {
+        fs::create_dir_all(dir).unwrap();
+        if unsafe { libc::geteuid() } == 0 {
+            let status = Command::new("chattr").arg("+i").arg(dir).status().unwrap();
+            assert!(status.success(), "chattr +i {}", dir.display());
+        } else {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        assert!(
+            fs::write(dir.join(".probe"), "").is_err(),
+            "{} must refuse new files",
+            dir.display()
+        );
+        Self(dir.to_path_buf())
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        if unsafe { libc::geteuid() } == 0 {
+            let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+        } else {
+            let _ = fs::set_permissions(&self.0, fs::Permissions::from_mode(0o755));
+        }
     }
 }

@@ -1,0 +1,58 @@
+//! tfw's own output: every line it prints goes through here, so a failed write (a full disk, a
+//! closed file) is an error with its exit code instead of a panic.
+
+use crate::error::Error;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A write failed somewhere, even one whose caller went on (a note while terraform runs):
+/// tfw then exits 74 at the end.
+static FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to standard output.
+pub fn print(text: &str) -> Result<(), Error> {
+    write(&mut std::io::stdout().lock(), text.as_bytes())
+}
+
+/// Writes `text` to standard error.
+pub fn eprint(text: &str) -> Result<(), Error> {
+    write(&mut std::io::stderr().lock(), text.as_bytes())
+}
+
+/// Writes `text` to standard error, going on when that fails: for what is said while work is
+/// under way (terraform running, other stacks to run), which a full disk must not stop.
+pub fn note(text: &str) {
+    let _ = eprint(text);
+}
+
+/// Writes `bytes` to standard output, going on when that fails (terraform's output relayed).
+pub fn relay(bytes: &[u8]) {
+    let _ = write(&mut std::io::stdout().lock(), bytes);
+}
+
+/// Writes `value` as one line of JSON to standard output.
+pub fn json(value: &impl serde::Serialize) -> Result<(), Error> {
+    let text = serde_json::to_string(value).map_err(|e| Error::Output {
+        message: e.to_string(),
+    })?;
+    print(&format!("{text}\n"))
+}
+
+/// Whether any write to standard output or error failed.
+pub fn failed() -> bool {
+    FAILED.load(Ordering::SeqCst)
+}
+
+/// A failed write's error, remembered.
+pub fn write_error(error: std::io::Error) -> Error {
+    FAILED.store(true, Ordering::SeqCst);
+    Error::Output {
+        message: error.to_string(),
+    }
+}
+
+fn write(out: &mut impl Write, bytes: &[u8]) -> Result<(), Error> {
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(write_error)
+}
