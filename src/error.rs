@@ -91,7 +91,7 @@ impl Error {
                 format!("create its backend config `{backend}`, or list environments with `tfw envs`")
             }
             Error::Config { .. } => {
-                "see the tfw.toml reference in the README (keys: envs, protected, var_files, backend_config, binary, data_dir, plugin_cache, exclude, vars, env_vars, args, check, environments, stacks, atlantis)".into()
+                "see the tfw.toml reference in the README (keys: envs, protected, unprotected, var_files, backend_config, binary, data_dir, plugin_cache, exclude, vars, env_vars, args, check, environments, stacks, atlantis)".into()
             }
             Error::MissingFile { .. } => {
                 "create the file, or point `var_files` / `backend_config` in tfw.toml at the right place".into()
@@ -105,7 +105,7 @@ impl Error {
             ),
             Error::Busy { .. } => "try again when it has finished, or leave out `--no-wait` to wait for it".into(),
             Error::Unreadable { .. } => {
-                "check its permissions: tfw reads the stack directory to find its envs".into()
+                "check its permissions and content: tfw reads it to decide what to run or show".into()
             }
             Error::ArgumentsTooLong { .. } => {
                 "put long values in a var file (`-var-file=…`) instead of the command line".into()

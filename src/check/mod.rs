@@ -635,7 +635,7 @@ struct Terraform {
 fn terraform_file(bytes: &[u8], is_json: bool) -> Parsed {
     let text = String::from_utf8_lossy(bytes);
     if is_json {
-        return match serde_json::from_str(&text) {
+        return match crate::terraform::hcl::parse_json(&text) {
             Ok(value) => Parsed::Terraform(None, crate::variables::declared_in_json(&value)),
             Err(e) => Parsed::Invalid(format!("line {}: invalid JSON: {e}", e.line())),
         };

@@ -12,7 +12,7 @@ use std::path::PathBuf;
     override_usage = "tfw [OPTIONS] <ENV> <COMMAND> [ARGS]...\n       tfw [OPTIONS] <SUBCOMMAND>",
     long_about = "Run terraform for one environment of a stack: the right var files, backend and data dir, \
 init only when needed.\n\nEverything after <COMMAND> goes to terraform verbatim.\n\n\
-Protected envs (names matching *prd* or *prod* by default) ask for the env name before anything \
+Protected envs (names matching *prd* or *prod* in any case, by default) ask for the env name before anything \
 that can change their state; without a terminal, pass --confirm <ENV>.\n\n\
 Settings come from tfw.toml at the repository root (var files, backend config, protected envs, \
 per-stack and per-env vars); see the README.\n\nExamples:\n  tfw stg plan\n  \

@@ -187,7 +187,7 @@ fn unmatched_protection(repo: &Repo, stacks: &[crate::repo::Stack]) -> Vec<Strin
             !stacks
                 .iter()
                 .flat_map(|s| &s.envs)
-                .any(|env| crate::config::glob_matches(glob, env))
+                .any(|env| crate::config::protection_matches(glob, env))
         })
         .cloned()
         .collect()

@@ -35,6 +35,9 @@ pub fn run(arguments: &Arguments, words: Vec<OsString>, start: &Path) -> anyhow:
         request = step.adapt(request)?;
     }
     let repo = Repo::open(start)?;
+    if let Some(note) = repo.settings.left_unprotected(&request.env) {
+        output::eprint(&format!("tfw: note: {note}\n"))?;
+    }
     if arguments.all {
         let stacks = repo.stacks(Presence::OnDisk)?;
         let envs: BTreeSet<&str> = stacks

@@ -33,6 +33,8 @@ pub struct Settings {
     pub file: Option<PathBuf>,
     pub envs: Option<Vec<String>>,
     pub protected: Vec<String>,
+    /// Envs the default globs would protect that `protected` deliberately leaves out.
+    pub unprotected: Vec<String>,
     pub var_files: Vec<VarFile>,
     pub backend_config: EnvPattern,
     pub binary: Option<String>,
@@ -216,9 +218,28 @@ fn valid_check(check: CheckSettings) -> Result<CheckSettings, String> {
     }
 }
 
-/// Whether the glob `glob` (validated at load) matches `name`.
-pub fn glob_matches(glob: &str, name: &str) -> bool {
-    globset::Glob::new(glob).is_ok_and(|glob| glob.compile_matcher().is_match(name))
+/// The default `protected` globs.
+const DEFAULT_PROTECTED: &[&str] = &["*prd*", "*prod*"];
+
+/// A `protected` glob starting with this matches case-sensitively (regex's inline flag).
+const CASE_SENSITIVE: &str = "(?-i)";
+
+/// A `protected` glob: case-insensitive, as `PROD` or `weu-PRD` is production too, unless it
+/// starts with `(?-i)`.
+fn protection_glob(glob: &str) -> Result<globset::GlobMatcher, globset::Error> {
+    let (glob, insensitive) = match glob.strip_prefix(CASE_SENSITIVE) {
+        Some(rest) => (rest, false),
+        None => (glob, true),
+    };
+    Ok(globset::GlobBuilder::new(glob)
+        .case_insensitive(insensitive)
+        .build()?
+        .compile_matcher())
+}
+
+/// Whether the `protected` glob `glob` (validated at load) matches `env`.
+pub fn protection_matches(glob: &str, env: &str) -> bool {
+    protection_glob(glob).is_ok_and(|glob| glob.is_match(env))
 }
 
 /// `value` with `{env}` replaced.
@@ -232,7 +253,8 @@ impl Default for Settings {
             file: None,
             plugin_cache: PluginCacheSetting::Default,
             envs: None,
-            protected: ["*prd*", "*prod*"].map(String::from).to_vec(),
+            protected: DEFAULT_PROTECTED.iter().map(|g| g.to_string()).collect(),
+            unprotected: Vec::new(),
             var_files: vec![VarFile {
                 pattern: EnvPattern::new("{env}.tfvars").expect("valid default"),
                 optional: false,
@@ -255,6 +277,7 @@ impl Default for Settings {
 struct RawSettings {
     envs: Option<Vec<Spanned<String>>>,
     protected: Option<Vec<Spanned<String>>>,
+    unprotected: Option<Vec<Spanned<String>>>,
     var_files: Option<Vec<Spanned<RawVarFile>>>,
     backend_config: Option<Spanned<String>>,
     binary: Option<String>,
@@ -318,8 +341,8 @@ impl Settings {
             line: span.map(|s| line_of(text, s.start)),
             message,
         };
-        let raw: RawSettings =
-            toml::from_str(text).map_err(|e| error(e.span(), e.message().trim().to_string()))?;
+        let raw: RawSettings = toml::from_str(text)
+            .map_err(|e| error(e.span(), with_suggestion(e.message().trim())))?;
         let pattern =
             |key: &str, value: &Spanned<String>, make: fn(&str) -> Result<EnvPattern, String>| {
                 make(value.get_ref())
@@ -359,20 +382,39 @@ impl Settings {
             ),
             None => None,
         };
+        let protected: Vec<String> = match raw.protected {
+            Some(globs) => globs
+                .into_iter()
+                .map(|glob| {
+                    protection_glob(glob.get_ref())
+                        .map_err(|e| error(Some(glob.span()), format!("`protected`: {e}")))?;
+                    Ok(glob.into_inner())
+                })
+                .collect::<Result<_, Error>>()?,
+            None => defaults.protected,
+        };
+        // An env both protected and listed as deliberately unprotected: the list is wrong, and
+        // it must not look as if it unprotected the env.
+        let unprotected = raw
+            .unprotected
+            .unwrap_or_default()
+            .into_iter()
+            .map(|env| match protected.iter().find(|g| protection_matches(g, env.get_ref())) {
+                Some(glob) => Err(error(
+                    Some(env.span()),
+                    format!(
+                        "`unprotected`: `{}` is protected by `{glob}`; `unprotected` only acknowledges envs that `protected` leaves out",
+                        env.get_ref()
+                    ),
+                )),
+                None => Ok(env.into_inner()),
+            })
+            .collect::<Result<_, Error>>()?;
         Ok(Settings {
             file: Some(path.to_path_buf()),
             envs,
-            protected: match raw.protected {
-                Some(globs) => globs
-                    .into_iter()
-                    .map(|glob| {
-                        globset::Glob::new(glob.get_ref())
-                            .map_err(|e| error(Some(glob.span()), format!("`protected`: {e}")))?;
-                        Ok(glob.into_inner())
-                    })
-                    .collect::<Result<_, Error>>()?,
-                None => defaults.protected,
-            },
+            protected,
+            unprotected,
             var_files: match raw.var_files {
                 Some(list) => var_files("var_files", &list)?,
                 None => defaults.var_files,
@@ -521,9 +563,27 @@ impl Settings {
             || !mine.layers(env).eq(theirs.layers(env))
     }
 
-    /// Whether `env` matches a `protected` glob (`*prod*`: production, weu-prod, prod-eu).
+    /// Whether `env` matches a `protected` glob (`*prod*`: production, weu-PROD, prod-eu).
     pub fn is_protected(&self, env: &str) -> bool {
-        self.protected.iter().any(|glob| glob_matches(glob, env))
+        self.protected
+            .iter()
+            .any(|glob| protection_matches(glob, env))
+    }
+
+    /// The note when tfw.toml's `protected` leaves `env` unprotected though the default globs
+    /// would protect it (`protected = ["*prod*"]` leaves `prd` out), unless `unprotected`
+    /// lists it.
+    pub fn left_unprotected(&self, env: &str) -> Option<String> {
+        let by_default = DEFAULT_PROTECTED
+            .iter()
+            .any(|glob| protection_matches(glob, env));
+        (by_default && !self.is_protected(env) && !self.unprotected.iter().any(|e| e == env))
+            .then(|| {
+                format!(
+                    "{env} is not protected: tfw.toml's `protected` leaves it out, though the default globs ({}) match it; add it to `protected`, or to `unprotected = [\"{env}\"]` to say it is deliberate",
+                    DEFAULT_PROTECTED.join(", ")
+                )
+            })
     }
 
     /// Reads the tfw.toml of `root`, or the defaults when there is none.
@@ -541,16 +601,19 @@ impl Settings {
     }
 }
 
-/// The repository root around `start` (canonical): the directory of the one tfw.toml between
-/// `start` and the git top level, else the git top level, else `start`. A second tfw.toml on
-/// that way is an error: it would configure `-C sub` but not `--all` or `check`.
-pub fn find_root(start: &Path) -> Result<PathBuf, Error> {
-    let top = start.ancestors().find(|dir| dir.join(".git").exists());
+/// The repository root around `start` (canonical), given the git top level `top` that holds
+/// it: the directory of the one tfw.toml between `start` and `top`, else `top`. Outside git
+/// the root is `start` and only its own tfw.toml counts: a directory above it (`/tmp`, a home
+/// directory) may be anyone's, and its tfw.toml could unprotect every env or name any binary.
+/// A second tfw.toml on the way is an error: it would configure `-C sub` but not `--all` or
+/// `check`.
+pub fn find_root(start: &Path, top: Option<&Path>) -> Result<PathBuf, Error> {
+    let Some(top) = top else {
+        return Ok(start.to_path_buf());
+    };
     let mut configs = start
         .ancestors()
-        .take(top.map_or(usize::MAX, |top| {
-            start.ancestors().take_while(|d| *d != top).count() + 1
-        }))
+        .take(start.ancestors().take_while(|d| *d != top).count() + 1)
         .filter(|dir| dir.join(FILE_NAME).is_file());
     match (configs.next(), configs.last()) {
         (Some(inner), Some(outer)) => Err(Error::NestedConfig {
@@ -558,8 +621,30 @@ pub fn find_root(start: &Path) -> Result<PathBuf, Error> {
             outer: outer.join(FILE_NAME),
         }),
         (Some(only), None) => Ok(only.to_path_buf()),
-        (None, _) => Ok(top.unwrap_or(start).to_path_buf()),
+        (None, _) => Ok(top.to_path_buf()),
     }
+}
+
+/// toml's message for a misspelt key (``unknown field `protectd`, expected one of `envs`, …``,
+/// at any level) turned into a did-you-mean, as for unknown envs.
+fn with_suggestion(message: &str) -> String {
+    let quoted = |text: &str| -> Vec<String> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect()
+    };
+    let suggestion = message
+        .strip_prefix("unknown field ")
+        .and_then(|rest| rest.split_once(", expected "))
+        .and_then(|(key, known)| {
+            let key = quoted(key).pop()?;
+            let known = quoted(known);
+            let closest = env_name::suggest(&key, known.iter().map(String::as_str))?;
+            Some(format!("unknown key `{key}`: did you mean `{closest}`?"))
+        });
+    suggestion.unwrap_or_else(|| message.to_string())
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -684,17 +769,17 @@ data_dir = "shared"
         let top = dir.path().canonicalize().unwrap();
         let sub = top.join("a/b");
         fs::create_dir_all(&sub).unwrap();
-        assert_eq!(find_root(&sub).unwrap(), sub);
-        fs::create_dir(top.join(".git")).unwrap();
-        assert_eq!(find_root(&sub).unwrap(), top);
+        assert_eq!(find_root(&sub, None).unwrap(), sub);
+        assert_eq!(find_root(&sub, Some(&top)).unwrap(), top);
         fs::write(top.join("a/tfw.toml"), "").unwrap();
-        assert_eq!(find_root(&sub).unwrap(), top.join("a"));
+        assert_eq!(find_root(&sub, Some(&top)).unwrap(), top.join("a"));
         // Above the git top level is another repository's business.
-        fs::create_dir(top.join("a/.git")).unwrap();
         fs::write(top.join("tfw.toml"), "").unwrap();
-        assert_eq!(find_root(&sub).unwrap(), top.join("a"));
-        fs::remove_dir(top.join("a/.git")).unwrap();
-        let err = find_root(&sub).unwrap_err();
+        assert_eq!(
+            find_root(&sub, Some(&top.join("a"))).unwrap(),
+            top.join("a")
+        );
+        let err = find_root(&sub, Some(&top)).unwrap_err();
         assert_eq!(
             err,
             Error::NestedConfig {
@@ -703,6 +788,71 @@ data_dir = "shared"
             }
         );
         assert_eq!(err.exit_code(), 65);
+    }
+
+    #[test]
+    fn outside_git_only_the_stack_directory_tfw_toml_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path().canonicalize().unwrap();
+        let stack = top.join("a/stack");
+        fs::create_dir_all(&stack).unwrap();
+        fs::write(top.join("tfw.toml"), "protected = []\n").unwrap();
+        fs::write(top.join("a/tfw.toml"), "protected = []\n").unwrap();
+        assert_eq!(find_root(&stack, None).unwrap(), stack);
+        fs::write(stack.join("tfw.toml"), "").unwrap();
+        assert_eq!(find_root(&stack, None).unwrap(), stack);
+    }
+
+    #[test]
+    fn a_misspelt_key_gets_a_suggestion_at_every_level() {
+        let cases = [
+            ("protectd = []\n", "protectd", "protected"),
+            ("[environments.prd]\nenv_var = {}\n", "env_var", "env_vars"),
+            ("[stacks.a]\nvar_file = []\n", "var_file", "var_files"),
+            ("[check]\nskipp = []\n", "skipp", "skip"),
+            ("[atlantis]\nautoplann = true\n", "autoplann", "autoplan"),
+        ];
+        for (text, key, closest) in cases {
+            let message = parse(text).unwrap_err().to_string();
+            assert!(
+                message.contains(&format!("unknown key `{key}`: did you mean `{closest}`?")),
+                "{text:?}: {message}"
+            );
+        }
+        // Nothing close: toml's own list of the keys.
+        let message = parse("wholly_else = 1\n").unwrap_err().to_string();
+        assert!(message.contains("expected one of"), "{message}");
+    }
+
+    #[test]
+    fn protection_ignores_case_unless_the_glob_says_otherwise() {
+        let settings = parse("").unwrap();
+        for env in ["PROD", "Production", "weu-PRD", "PrD"] {
+            assert!(settings.is_protected(env), "{env}");
+        }
+        let settings = parse("protected = [\"live\", \"(?-i)Blue\"]\n").unwrap();
+        assert!(settings.is_protected("LIVE"));
+        assert!(settings.is_protected("Blue"));
+        assert!(!settings.is_protected("blue"));
+        assert!(parse("protected = [\"(?-i)a[\"]\n").is_err());
+    }
+
+    #[test]
+    fn leaving_out_an_env_the_defaults_protect_is_said_unless_acknowledged() {
+        let settings = parse("protected = [\"*prod*\"]\n").unwrap();
+        let note = settings.left_unprotected("prd").unwrap();
+        assert!(note.contains("unprotected = [\"prd\"]"), "{note}");
+        assert_eq!(settings.left_unprotected("prod"), None);
+        assert_eq!(settings.left_unprotected("stg"), None);
+        assert_eq!(Settings::default().left_unprotected("prd"), None);
+        let settings = parse("protected = [\"*prod*\"]\nunprotected = [\"prd\"]\n").unwrap();
+        assert_eq!(settings.left_unprotected("prd"), None);
+        // Listing a protected env there unprotects nothing: it is an error.
+        let err = parse("\nunprotected = [\"prd\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("tfw.toml:2:"), "{err}");
+        assert!(err.contains("protected by `*prd*`"), "{err}");
     }
 
     #[test]

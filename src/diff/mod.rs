@@ -74,10 +74,17 @@ fn inputs(
         .chain(var_files.iter().map(|p| p.to_string_lossy().into_owned()))
         .collect();
     for file in &files {
-        let text = std::fs::read_to_string(stack.dir.join(file)).unwrap_or_default();
-        for (name, Supplied { text, .. }) in
-            variables::supplied(&text, file.ends_with(".json")).unwrap_or_default()
-        {
+        // A file that cannot be read or parsed sets values tfw cannot know: never "not set".
+        let path = stack.dir.join(file);
+        let unreadable = |message: String| Error::Unreadable {
+            path: path.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| unreadable(e.kind().to_string()))?;
+        let supplied = variables::supplied(&text, file.ends_with(".json")).ok_or_else(|| {
+            unreadable("it does not parse (terraform would refuse it too)".into())
+        })?;
+        for (name, Supplied { text, .. }) in supplied {
             values.insert(name, text);
         }
     }
@@ -134,14 +141,24 @@ pub fn diff(repo: &Repo, stack: &Stack, a: &str, b: &str) -> Result<StackDiff, E
     let (inputs_a, values_a) = inputs(repo, stack, a)?;
     let (inputs_b, values_b) = inputs(repo, stack, b)?;
     let sources = repo.terraform_sources(stack);
-    let declared = variables::declared(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+    // A `.tf` file tfw could not read or parse may declare any variable sensitive: then every
+    // variable is taken as secret.
+    let terraform_files = repo
+        .file_names(stack)
+        .iter()
+        .filter(|name| crate::repo::is_terraform_file(name))
+        .count();
+    let declared = variables::declared(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        .filter(|_| sources.len() == terraform_files);
     let names: BTreeSet<&String> = values_a.keys().chain(values_b.keys()).collect();
     let variables = names
         .into_iter()
         .filter(|name| values_a.get(*name) != values_b.get(*name))
         .map(|name| {
-            let secret =
-                backend::looks_secret(name) || declared.get(name).is_some_and(|d| d.sensitive);
+            let secret = backend::looks_secret(name)
+                || declared
+                    .as_ref()
+                    .is_none_or(|d| d.get(name).is_some_and(|d| d.sensitive));
             let shown = |value: Option<&String>| match secret {
                 true => None,
                 false => value.cloned(),

@@ -105,9 +105,34 @@ impl Entry<'_> {
 /// given so far": the index turned out to be one tfw does not read, git lists them again.
 pub type Visitor<'a> = &'a mut dyn FnMut(Option<Entry>);
 
+/// The top level of the work tree holding `dir` (canonical): the nearest directory with a
+/// `.git`, not looking above a directory of `GIT_CEILING_DIRECTORIES`, as git does.
+pub fn top_level(dir: &Path) -> Option<&Path> {
+    let ceilings: Vec<PathBuf> = std::env::var_os("GIT_CEILING_DIRECTORIES")
+        .map(|value| {
+            std::env::split_paths(&value)
+                .filter(|c| c.is_absolute())
+                .map(|c| c.canonicalize().unwrap_or(c))
+                .collect()
+        })
+        .unwrap_or_default();
+    for candidate in dir.ancestors() {
+        if candidate.join(".git").exists() {
+            return Some(candidate);
+        }
+        if candidate
+            .parent()
+            .is_some_and(|p| ceilings.iter().any(|c| c == p))
+        {
+            return None;
+        }
+    }
+    None
+}
+
 /// The work tree holding `dir` and its git dir; `None` outside git.
 pub fn locate(dir: &Path) -> Option<GitDir> {
-    let top = dir.ancestors().find(|d| d.join(".git").exists())?;
+    let top = top_level(dir)?;
     let dot_git = top.join(".git");
     let git_dir = if dot_git.is_dir() {
         dot_git

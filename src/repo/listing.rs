@@ -780,7 +780,7 @@ mod tests {
 
     #[test]
     fn walk_skips_hidden_and_excluded_and_honours_the_scope() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::repo::isolated_tempdir();
         write(
             dir.path(),
             &[

@@ -123,7 +123,7 @@ impl Repo {
             .canonicalize()
             .with_context(|| format!("reading {}", start.display()))?;
         readable(&start)?;
-        let root = config::find_root(&start)?;
+        let root = config::find_root(&start, git_index::top_level(&start))?;
         let settings = Settings::load(&root)?;
         let mut builder = GlobSetBuilder::new();
         for glob in &settings.exclude {
@@ -566,6 +566,21 @@ pub fn join_display(stack_path: &str, file: &Path) -> String {
     }
 }
 
+/// A temp dir for unit tests that no `.git` above it (a repository in /tmp) can claim: git's
+/// ceiling is set, once, to the temp dir's parent, as the integration tests' builder does.
+#[cfg(test)]
+pub(crate) fn isolated_tempdir() -> tempfile::TempDir {
+    static CEILING: std::sync::Once = std::sync::Once::new();
+    CEILING.call_once(|| {
+        let parent = std::env::temp_dir();
+        let parent = parent.canonicalize().unwrap_or(parent);
+        // SAFETY: every test sets the same value, once, and reads the environment through
+        // std, whose lock orders this write against those reads.
+        unsafe { std::env::set_var("GIT_CEILING_DIRECTORIES", parent) };
+    });
+    tempfile::tempdir().unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -581,7 +596,7 @@ mod tests {
 
     #[test]
     fn discovery_finds_stacks_dedups_symlinks_and_skips_the_rest() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = isolated_tempdir();
         let root = dir.path();
         write(
             root,
@@ -620,8 +635,8 @@ mod tests {
 
     #[test]
     fn symlinks_outside_the_root_are_reported_not_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
+        let dir = isolated_tempdir();
+        let outside = isolated_tempdir();
         write(outside.path(), &["main.tf", "stg.tfbackend"]);
         write(dir.path(), &["tfw.toml"]);
         std::os::unix::fs::symlink(outside.path(), dir.path().join("sibling")).unwrap();
@@ -639,7 +654,7 @@ mod tests {
 
     #[test]
     fn per_stack_envs_narrow_and_missing_files_are_named() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = isolated_tempdir();
         let root = dir.path();
         write(
             root,

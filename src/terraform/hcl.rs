@@ -9,13 +9,26 @@ use std::fmt::Write as _;
 /// Separates fields in `Attributes` (and on a line of tfw check's cache): never in a key or value kept.
 pub const FIELD: char = '\u{1f}';
 
+/// The UTF-8 byte order mark, which Terraform accepts at the start of every file it reads.
+const BOM: &str = "\u{feff}";
+
+/// `text` without a leading byte order mark.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix(BOM).unwrap_or(text)
+}
+
+/// Parses JSON as Terraform does (a byte order mark first is accepted).
+pub fn parse_json(text: &str) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::from_str(without_bom(text))
+}
+
 /// Literal attributes of a var or backend file (strings, numbers, bools), or why it is invalid.
 pub fn parse_attributes(bytes: &[u8], is_json: bool) -> Parsed {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return Parsed::Invalid("not UTF-8 text".into());
     };
     if is_json {
-        return match serde_json::from_str::<serde_json::Value>(text) {
+        return match parse_json(text) {
             Ok(serde_json::Value::Object(object)) => {
                 let nested = object.iter().flat_map(|(block, value)| {
                     value
@@ -42,7 +55,7 @@ pub fn parse_attributes(bytes: &[u8], is_json: bool) -> Parsed {
             e.location().line(),
             e.message()
         )),
-        Err(other) => Parsed::Invalid(format!("invalid HCL: {other}")),
+        Err(_) => Parsed::Invalid("invalid HCL".into()),
     }
 }
 
@@ -65,11 +78,12 @@ pub fn attribute<'a>(body: &'a hcl::Body, key: &str) -> Option<&'a hcl::Expressi
     body.attributes().find(|a| a.key() == key).map(|a| a.expr())
 }
 
-/// Why a file does not parse, with its line.
+/// Why a file does not parse, with its line: never the line itself (hcl's own message quotes
+/// it, and it may hold a secret).
 pub fn parse_error(error: &hcl::Error) -> String {
     match error {
         hcl::Error::Parse(e) => format!("line {}: {}", e.location().line(), e.message()),
-        other => other.to_string(),
+        _ => "invalid HCL".into(),
     }
 }
 
@@ -95,8 +109,9 @@ pub fn json_bodies(value: &serde_json::Value) -> Vec<&serde_json::Map<String, se
 /// Parses HCL as Terraform does. Terraform accepts an object constructor with a repeated key
 /// (`{ a = 1, a = 2 }`); hcl-rs refuses it, so each repeated key is renamed and parsing retried
 /// (tfw never reads such values: only block structure, module calls and literal attributes).
+/// A byte order mark first is accepted, as Terraform does.
 pub fn parse_body(text: &str) -> Result<hcl::Body, hcl::Error> {
-    let mut text = std::borrow::Cow::Borrowed(text);
+    let mut text = std::borrow::Cow::Borrowed(without_bom(text));
     let mut renamed = 0;
     loop {
         let error = match hcl::parse(&text) {
@@ -207,5 +222,35 @@ mod tests {
             parse_body("locals {\n  a = 1\n  a = 2\n}\n").is_err(),
             "a repeated attribute is an error in terraform too"
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted_wherever_terraform_accepts_it() {
+        let body = parse_body("\u{feff}terraform {\n  backend \"local\" {}\n}\n").unwrap();
+        assert_eq!(backend_in(&body).unwrap().0, "local");
+        let expected = Parsed::Attributes(Attributes::of(&[("path", "state/stg.tfstate")]));
+        for (text, is_json) in [
+            ("\u{feff}path = \"state/stg.tfstate\"\n", false),
+            ("\u{feff}{\"path\": \"state/stg.tfstate\"}", true),
+        ] {
+            assert_eq!(
+                parse_attributes(text.as_bytes(), is_json),
+                expected,
+                "{text:?}"
+            );
+        }
+        assert!(parse_json("\u{feff}{}").is_ok());
+    }
+
+    #[test]
+    fn parse_errors_name_the_line_never_its_text() {
+        let text = "locals {\n  password = \"s3cr3t\" \"x\"\n}\n";
+        let message = parse_error(&parse_body(text).unwrap_err());
+        assert!(message.starts_with("line 2"), "{message}");
+        assert!(!message.contains("s3cr3t"), "{message}");
+        let Parsed::Invalid(message) = parse_attributes(text.as_bytes(), false) else {
+            panic!("parsed");
+        };
+        assert!(!message.contains("s3cr3t"), "{message}");
     }
 }

@@ -405,7 +405,8 @@ fn local(source: &str) -> Option<String> {
 }
 
 fn hcl_blocks(source: &str) -> Result<Vec<Relevant>, String> {
-    let body = crate::terraform::hcl::parse_body(source).map_err(|e| e.to_string())?;
+    let body = crate::terraform::hcl::parse_body(source)
+        .map_err(|e| crate::terraform::hcl::parse_error(&e))?;
     Ok(body
         .blocks()
         .filter_map(|block| match block.identifier() {
@@ -436,7 +437,7 @@ fn hcl_blocks(source: &str) -> Result<Vec<Relevant>, String> {
 }
 
 fn json_blocks(source: &str) -> Result<Vec<Relevant>, String> {
-    let value: serde_json::Value = serde_json::from_str(source).map_err(|e| e.to_string())?;
+    let value = crate::terraform::hcl::parse_json(source).map_err(|e| e.to_string())?;
     let mut relevant = Vec::new();
     if let Some(terraform) = value.get("terraform") {
         relevant.push(Relevant {

@@ -3,7 +3,7 @@
 
 pub mod types;
 
-use crate::terraform::hcl::{json_bodies, parse_body};
+use crate::terraform::hcl::{json_bodies, parse_body, parse_json};
 use std::collections::BTreeMap;
 use types::{Type, Value};
 
@@ -26,22 +26,20 @@ pub struct Declared {
     pub sensitive: bool,
 }
 
-/// The variables a stack declares, by name, from the text of its `.tf` and `.tf.json` files
-/// (files that do not parse declare nothing).
+/// The variables a stack declares, by name, from the text of its `.tf` and `.tf.json` files;
+/// `None` when a file does not parse (what it declares, and how sensitive, is unknown).
 pub fn declared<'a>(
     files: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> BTreeMap<String, Declared> {
+) -> Option<BTreeMap<String, Declared>> {
     let mut variables = BTreeMap::new();
     for (name, text) in files {
         if name.ends_with(".json") {
-            if let Ok(value) = serde_json::from_str(text) {
-                variables.extend(declared_in_json(&value));
-            }
-        } else if let Ok(body) = parse_body(text) {
-            variables.extend(declared_in_body(&body));
+            variables.extend(declared_in_json(&parse_json(text).ok()?));
+        } else {
+            variables.extend(declared_in_body(&parse_body(text).ok()?));
         }
     }
-    variables
+    Some(variables)
 }
 
 /// The `variable` blocks of a parsed `.tf.json` file.
@@ -67,7 +65,10 @@ pub fn declared_in_json(value: &serde_json::Value) -> BTreeMap<String, Declared>
                         Some(_) => false,
                     },
                     kind,
-                    sensitive: body.get("sensitive").and_then(|v| v.as_bool()) == Some(true),
+                    // Anything but a literal `false` may be sensitive to terraform.
+                    sensitive: body
+                        .get("sensitive")
+                        .is_some_and(|v| *v != serde_json::Value::Bool(false)),
                 };
                 variables.insert(variable.clone(), declared);
             }
@@ -94,7 +95,10 @@ pub fn declared_in_body(body: &hcl::Body) -> BTreeMap<String, Declared> {
                     Some(_) => false,
                 },
                 kind: attribute("type").and_then(Type::from_expression),
-                sensitive: matches!(attribute("sensitive"), Some(hcl::Expression::Bool(true))),
+                // `"true"` and `!false` are sensitive to terraform: anything but a literal
+                // `false` is taken as sensitive.
+                sensitive: attribute("sensitive")
+                    .is_some_and(|e| !matches!(e, hcl::Expression::Bool(false))),
             },
         );
     }
@@ -114,7 +118,7 @@ pub struct Supplied {
 pub fn supplied(text: &str, is_json: bool) -> Option<BTreeMap<String, Supplied>> {
     let line_of = |key: &str| key_line(text, key, is_json);
     if is_json {
-        let serde_json::Value::Object(object) = serde_json::from_str(text).ok()? else {
+        let serde_json::Value::Object(object) = parse_json(text).ok()? else {
             return None;
         };
         return Some(
@@ -189,7 +193,7 @@ variable "d" {
 }
 "#;
         let json = r#"{"variable": {"e": {"type": "list(string)"}, "f": [{"default": "x"}]}}"#;
-        let declared = declared([("main.tf", tf), ("more.tf.json", json)]);
+        let declared = declared([("main.tf", tf), ("more.tf.json", json)]).unwrap();
         let required: Vec<&str> = declared
             .iter()
             .filter(|(_, d)| d.required)
@@ -200,6 +204,25 @@ variable "d" {
         assert!(declared["c"].sensitive);
         assert_eq!(declared["e"].kind, Some(Type::List(Box::new(Type::String))));
         assert_eq!(declared["f"].kind, None);
+        assert!(super::declared([("main.tf", tf), ("broken.tf", "variable {")]).is_none());
+    }
+
+    #[test]
+    fn anything_but_a_literal_false_is_sensitive() {
+        let tf = r#"variable "a" { sensitive = "true" }
+variable "b" { sensitive = !false }
+variable "c" { sensitive = var.x }
+variable "d" { sensitive = false }
+variable "e" {}
+"#;
+        let json = r#"{"variable": {"f": {"sensitive": "true"}, "g": {"sensitive": false}}}"#;
+        let declared = declared([("main.tf", tf), ("more.tf.json", json)]).unwrap();
+        let sensitive: Vec<&str> = declared
+            .iter()
+            .filter(|(_, d)| d.sensitive)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(sensitive, ["a", "b", "c", "f"]);
     }
 
     #[test]

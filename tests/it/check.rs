@@ -717,3 +717,22 @@ fn an_unset_variable_is_reported_at_the_envs_own_var_file() {
         "datadog/prd.tfvars: env prd: variable api_key has no value, declared at datadog/variables.tf:2 (set it in prd.tfvars, or list it under [check] from_environment if CI sets TF_VAR_api_key)\n"
     );
 }
+
+/// Issue 20, 16: Terraform accepts a byte order mark in var and backend files; check did not.
+#[test]
+fn a_byte_order_mark_in_var_and_backend_files_is_accepted() {
+    let test = repo()
+        .write("stg.tfvars", "\u{feff}env = \"stg\"\n")
+        .write("stg.tfbackend", "\u{feff}path = \"state/stg.tfstate\"\n")
+        .write("dev.tfvars.json", "\u{feff}{\"env\": \"dev\"}\n")
+        .write(
+            "variables.tf.json",
+            "\u{feff}{\"variable\": {\"region\": {}}}\n",
+        )
+        .write("region.auto.tfvars", "\u{feff}region = \"eu\"\n")
+        .write("datadog/region.auto.tfvars", "\u{feff}region = \"eu\"\n")
+        .write("datadog/variables.tf", "\u{feff}variable \"region\" {}\n");
+    commit(&test);
+    let run = test.run_with(["check"]);
+    assert_eq!(run.code(), 0, "{}{}", run.stdout(), run.stderr());
+}

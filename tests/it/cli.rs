@@ -276,6 +276,7 @@ fn sub_stack_finds_tfw_toml_at_the_root() {
         .write("datadog/stg.extra.tfvars", "")
         .current_dir("datadog")
         .args(["stg", "plan"]);
+    test.git(&["init", "-q"]);
     let run = test.run().status(0);
     assert_eq!(
         run.lines()[1],

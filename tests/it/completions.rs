@@ -75,6 +75,7 @@ fn offered(shell: &str, test: &Test, dir: &Path, line: &str) -> Vec<String> {
         .env_clear()
         .env("PATH", tfw_bin(test))
         .env("HOME", test.dir.path())
+        .env("GIT_CEILING_DIRECTORIES", test.dir.path().parent().unwrap())
         .output()
         .unwrap();
     assert!(

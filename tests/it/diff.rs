@@ -67,3 +67,69 @@ fn all_stacks_with_both_envs_and_errors() {
         .status(66)
         .stderr_contains("prd.tfvars");
 }
+
+/// Issue 20, 14: a declaration tfw could not read (a BOM, a parse failure) or a sensitivity
+/// written `"true"` or `!false` showed the values.
+#[test]
+fn unknown_sensitivity_is_taken_as_secret() {
+    let declares = |sensitive: &str| {
+        format!(
+            "terraform {{\n  backend \"s3\" {{}}\n}}\nvariable \"size\" {{\n  sensitive = {sensitive}\n}}\n"
+        )
+    };
+    let with_main = |main: String| {
+        stack()
+            .write("main.tf", &main)
+            .write("terraform.tfvars", "")
+            .args(["diff", "stg", "prd"])
+    };
+    let cases = [
+        with_main(declares("\"true\"")),
+        with_main(declares("!false")),
+        with_main(declares("var.secret")),
+        with_main(format!("\u{feff}{}", declares("true"))),
+        with_main(declares("false")).write("broken.tf", "variable {\n"),
+    ];
+    for (i, test) in cases.into_iter().enumerate() {
+        let run = test.run().status(0);
+        assert!(
+            run.stdout().contains("size: differs (secret)"),
+            "case {i}: {}",
+            run.stdout()
+        );
+        assert!(
+            !run.stdout().contains("small"),
+            "case {i}: {}",
+            run.stdout()
+        );
+    }
+    let test = with_main(declares("false"));
+    let run = test.run().status(0);
+    assert!(
+        run.stdout().contains("size: \"small\" → \"large\""),
+        "{}",
+        run.stdout()
+    );
+    // A file that is not UTF-8 is not read at all: what it declares is unknown too.
+    std::fs::write(test.path("bytes.tf"), b"variable \"x\" {}\n# \xff\n").unwrap();
+    let run = test.run().status(0);
+    assert!(
+        run.stdout().contains("size: differs (secret)"),
+        "{}",
+        run.stdout()
+    );
+}
+
+/// Issue 20, 14: a var file that cannot be read or parsed was shown as "(not set)".
+#[test]
+fn a_var_file_that_cannot_be_read_is_an_error() {
+    let test = stack().write("prd.tfvars", "size = [\n");
+    test.run_with(["diff", "stg", "prd"])
+        .status(66)
+        .stderr_contains("prd.tfvars: it does not parse");
+    let test = stack();
+    std::fs::write(test.path("prd.tfvars"), b"size = \"\xff\"\n").unwrap();
+    test.run_with(["diff", "stg", "prd"])
+        .status(66)
+        .stderr_contains("prd.tfvars");
+}

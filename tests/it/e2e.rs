@@ -544,6 +544,8 @@ vars = { team = "core" }
 env_vars = { TF_VAR_profile = "{env}-admin" }
 "#,
         );
+    // A repository: the root's tfw.toml counts for `-C infra/app` only inside git.
+    test.git(&["init", "-q"]);
     for env in ["stg", "dev"] {
         tfw(&test, &["-C", "infra/app", env, "apply", "-auto-approve"]).status(0);
     }

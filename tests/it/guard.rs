@@ -794,3 +794,110 @@ fn parallel_stacks_that_would_each_ask_for_approval_are_refused_up_front() {
         .run()
         .status(0);
 }
+
+/// Issue 20, 6: a `/tmp/tfw.toml` (anyone's) unprotected prd and named the binary.
+#[test]
+fn outside_git_a_tfw_toml_above_the_stack_is_ignored() {
+    let evil = "protected = []\nbinary = \"evil\"\n";
+    let test = Test::new()
+        .write("tfw.toml", evil)
+        .write("a/tfw.toml", evil)
+        .files("a/stack/", crate::common::STACK)
+        .write("bin/evil", "#!/bin/sh\ntouch \"$HOME/evil-ran\"\n")
+        .current_dir("a/stack");
+    fs::set_permissions(
+        test.path("bin/evil"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let run = test.run_with(["prd", "apply"]).status(77);
+    assert!(run.calls.is_empty(), "terraform ran {:?}", run.lines());
+    assert!(!test.path("evil-ran").exists());
+    // The stack's own tfw.toml still counts.
+    fs::write(test.path("a/stack/tfw.toml"), "protected = [\"stg\"]\n").unwrap();
+    test.run_with(["prd", "apply"]).status(0);
+    test.run_with(["stg", "apply"]).status(77);
+}
+
+/// Issue 20, 6: inside git, nothing above the top level is read, whatever is there.
+#[test]
+fn inside_git_a_tfw_toml_above_the_top_level_is_ignored() {
+    let test = Test::new()
+        .write("tfw.toml", "protected = []\n")
+        .files("repo/stack/", crate::common::STACK)
+        .current_dir("repo/stack");
+    let status = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(test.path("repo"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = test.run_with(["prd", "apply"]).status(77);
+    assert!(run.calls.is_empty(), "terraform ran {:?}", run.lines());
+}
+
+/// Like git, tfw looks for the top level no higher than `GIT_CEILING_DIRECTORIES`.
+#[test]
+fn git_ceiling_directories_bound_the_search_for_the_top_level() {
+    let test = Test::new()
+        .write("tfw.toml", "protected = []\n")
+        .files("a/stack/", crate::common::STACK)
+        .current_dir("a/stack");
+    test.git(&["init", "-q"]);
+    test.run_with(["prd", "apply"]).status(0);
+    let ceiling = test.path("a");
+    let test = test.env("GIT_CEILING_DIRECTORIES", &ceiling);
+    test.run_with(["prd", "apply"]).status(77);
+}
+
+/// Issue 20, 7: protection ignored case, so `PROD` applied with no confirmation.
+#[test]
+fn protection_ignores_the_case_of_env_names() {
+    for env in ["PROD", "Production", "weu-PRD", "PrD"] {
+        let test = Test::new()
+            .write("main.tf", "")
+            .write(&format!("{env}.tfbackend"), "")
+            .write(&format!("{env}.tfvars"), "");
+        let run = test.run_with([env, "apply", "-auto-approve"]).status(77);
+        assert!(
+            run.calls.is_empty(),
+            "{env}: terraform ran {:?}",
+            run.lines()
+        );
+    }
+}
+
+/// Issue 25, 6: `protected = ["*prod*"]` silently left `prd` unprotected.
+#[test]
+fn a_protected_setting_that_leaves_out_a_default_env_says_so_once() {
+    let test = Test::stack().write("tfw.toml", "protected = [\"*prod*\"]\nvar_files = []\n");
+    for args in [&["prd", "apply"][..], &["--all", "prd", "apply"]] {
+        let run = test.run_with(args).status(0);
+        assert_eq!(
+            run.stderr().matches("prd is not protected").count(),
+            1,
+            "{args:?}: {}",
+            run.stderr()
+        );
+        assert!(run.stderr().contains("unprotected = [\"prd\"]"));
+    }
+    let run = test.run_with(["stg", "apply"]).status(0);
+    assert!(!run.stderr().contains("not protected"), "{}", run.stderr());
+    fs::write(
+        test.path("tfw.toml"),
+        "protected = [\"*prod*\"]\nunprotected = [\"prd\"]\nvar_files = []\n",
+    )
+    .unwrap();
+    let run = test.run_with(["prd", "apply"]).status(0);
+    assert!(!run.stderr().contains("not protected"), "{}", run.stderr());
+}
+
+/// Issue 25, 5: a misspelt tfw.toml key names the key it meant.
+#[test]
+fn a_misspelt_tfw_toml_key_suggests_the_right_one() {
+    Test::stack()
+        .write("tfw.toml", "protectd = []\n")
+        .run_with(["prd", "plan"])
+        .status(65)
+        .stderr_contains("tfw.toml:1: unknown key `protectd`: did you mean `protected`?");
+}

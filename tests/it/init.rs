@@ -433,6 +433,8 @@ fn cached_stacks(names: &[&str], cached: bool) -> Test {
     if cached {
         test = test.write(&format!("plugins/{}/terraform-provider", aws_entry()), "");
     }
+    // A repository: the root's tfw.toml counts for `-C a` only inside git.
+    test.git(&["init", "-q"]);
     test.env("TFW_PLUGIN_CACHE", "")
 }
 
@@ -565,4 +567,36 @@ fn a_provider_gone_from_the_cache_means_init_again() {
     fs::remove_dir_all(test.path("plugins")).unwrap();
     let run = test.run_with(["-C", "a", "stg", "plan"]).status(0);
     assert_eq!(run.lines().len(), 2, "init again: {:?}", run.lines());
+}
+
+/// Issue 20, 16: a `.tf` starting with a byte order mark (Terraform reads it) made every plan
+/// init again, printing the file's first line (a secret) in the note.
+#[test]
+fn a_byte_order_mark_neither_reinits_nor_prints_the_file() {
+    let main = format!(
+        "\u{feff}# token s3cr3t-t0ken\n{}",
+        crate::common::STACK[0].1
+    );
+    let test = Test::stack().write("main.tf", &main);
+    assert_eq!(inits(&test.run_with(["stg", "plan"]).status(0)), [INIT_STG]);
+    let run = test.run_with(["stg", "plan"]).status(0);
+    assert!(inits(&run).is_empty(), "{}", run.stderr());
+    assert!(!run.stderr().contains("s3cr3t"), "{}", run.stderr());
+}
+
+/// Issue 20, 16: a file tfw cannot parse is named with its line, never quoted.
+#[test]
+fn a_file_that_does_not_parse_is_named_not_quoted() {
+    let test = Test::stack();
+    test.run_with(["stg", "plan"]).status(0);
+    fs::write(
+        test.path("broken.tf"),
+        "locals {\n  password = \"s3cr3t\" \"more\"\n}\n",
+    )
+    .unwrap();
+    let run = test
+        .run_with(["stg", "plan"])
+        .status(0)
+        .stderr_contains("broken.tf: line 2");
+    assert!(!run.stderr().contains("s3cr3t"), "{}", run.stderr());
 }

@@ -113,10 +113,9 @@ fn all_runs_each_stack_in_order_with_a_summary() {
 
 #[test]
 fn all_runs_from_inside_a_sub_stack_too() {
-    let run = repo()
-        .current_dir("datadog")
-        .run_with(["--all", "dev", "output"])
-        .status(0);
+    let test = repo().current_dir("datadog");
+    test.git(&["init", "-q"]);
+    let run = test.run_with(["--all", "dev", "output"]).status(0);
     assert_eq!(
         run.calls.iter().filter(|c| c.argv[0] == "output").count(),
         3

@@ -224,6 +224,8 @@ impl Test {
             .current_dir(self.dir.path().join(&self.cwd))
             .env_clear()
             .env("HOME", self.dir.path())
+            // A `.git` above the temp dir (a repository in /tmp) is not the test's repository.
+            .env("GIT_CEILING_DIRECTORIES", self.dir.path().parent().unwrap())
             .env("PATH", self.search_path())
             .env("FAKE_TF_LOG", self.log_path())
             .env("FAKE_TF_READY", self.path("ready"))
