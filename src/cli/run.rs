@@ -16,6 +16,7 @@ use crate::terraform::binary::Binary;
 use crate::terraform::command_table;
 use crate::terraform::executor::{Executor, Output};
 use crate::terraform::init_stamp::{self, InitRecord, Unreadable};
+use crate::terraform::invocation::inherited;
 use crate::terraform::plugin_cache;
 use crate::terraform::quote;
 use crate::terraform::resolve::{self, Context, InitPolicy, Plan, Request, StepKind};
@@ -30,7 +31,7 @@ pub fn run(arguments: &Arguments, words: Vec<OsString>, start: &Path) -> anyhow:
     let mut request = parse_request(words)?;
     let step = arguments
         .atlantis
-        .then(|| StepEnvironment::from_env(|name| std::env::var_os(name)));
+        .then(|| StepEnvironment::from_env(inherited));
     if let Some(step) = &step {
         request = step.adapt(request)?;
     }
@@ -288,6 +289,7 @@ fn prepare(
         init: init_policy(arguments),
         init_up_to_date: &init_up_to_date,
         is_file: &is_file,
+        opens_as_file: &|path: &Path| std::fs::metadata(path).is_ok_and(|m| !m.is_dir()),
         inherited: &inherited,
         plugin_cache: plugin_cache
             .as_ref()
@@ -336,11 +338,6 @@ fn plugin_cache_setting(repo: &Repo) -> plugin_cache::Setting {
             plugin_cache::Setting::Dir(repo.root.join(dir))
         }
     }
-}
-
-/// tfw's own environment, which terraform inherits under what tfw.toml sets.
-fn inherited(name: &str) -> Option<OsString> {
-    std::env::var_os(name)
 }
 
 /// The workspace the plan's command will use: `TF_WORKSPACE` as the process will see it, else

@@ -11,11 +11,9 @@ pub type Settings = BTreeMap<String, hcl::Value>;
 /// The settings of a backend config file (`stg.tfbackend`, `.json` when `is_json`).
 pub fn of_file(bytes: &[u8], is_json: bool) -> Result<Settings, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
-    // Terraform accepts a UTF-8 byte order mark at the start of every file it reads.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if is_json {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("line {}: invalid JSON", e.line()))?;
+        let value = crate::terraform::hcl::parse_json(text)
+            .map_err(|e| format!("line {}: invalid JSON", e.line()))?;
         return match json(&value)? {
             hcl::Value::Object(settings) => Ok(settings.into_iter().collect()),
             _ => Err("it is not a JSON object".into()),
@@ -30,9 +28,8 @@ pub fn of_file(bytes: &[u8], is_json: bool) -> Result<Settings, String> {
 /// settings; `None` when no file has one (terraform's default, `local`).
 pub fn of_block(sources: &[(String, String)]) -> Result<Option<(String, Settings)>, String> {
     for (name, text) in sources {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         if name.ends_with(".json") {
-            let value: serde_json::Value = serde_json::from_str(text)
+            let value = crate::terraform::hcl::parse_json(text)
                 .map_err(|e| format!("{name}: line {}: invalid JSON", e.line()))?;
             let blocks = crate::terraform::hcl::json_bodies(&value)
                 .into_iter()
@@ -42,14 +39,13 @@ pub fn of_block(sources: &[(String, String)]) -> Result<Option<(String, Settings
                 .flat_map(crate::terraform::hcl::json_bodies);
             for backend in blocks {
                 if let Some((kind, settings)) = backend.iter().next() {
-                    let settings = crate::terraform::hcl::json_bodies(settings)
-                        .first()
-                        .map(|body| json(&serde_json::Value::Object((*body).clone())))
-                        .transpose()
-                        .map_err(|why| format!("{name}: {why}"))?;
-                    let settings = match settings {
-                        Some(hcl::Value::Object(map)) => map.into_iter().collect(),
-                        _ => Settings::new(),
+                    let settings = match crate::terraform::hcl::json_bodies(settings).first() {
+                        Some(body) => body
+                            .iter()
+                            .map(|(key, value)| Ok((key.clone(), json(value)?)))
+                            .collect::<Result<Settings, String>>()
+                            .map_err(|why| format!("{name}: {why}"))?,
+                        None => Settings::new(),
                     };
                     return Ok(Some((kind.clone(), settings)));
                 }

@@ -185,7 +185,7 @@ impl Executor {
             return Ok(Some(None));
         }
         let upgrade = init
-            .terraform_args(&|name| std::env::var_os(name))
+            .terraform_args(&crate::terraform::invocation::inherited)
             .map(|(args, _)| crate::terraform::command_table::has_flag(&args, "upgrade"))
             .unwrap_or(true);
         let only_reads = || {

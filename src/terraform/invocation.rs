@@ -42,6 +42,11 @@ impl Invocation {
     }
 }
 
+/// tfw's own environment, which every terraform process inherits under what tfw sets.
+pub fn inherited(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
+}
+
 impl Invocation {
     /// A variable as the process will see it: set by tfw for it, else `inherited` (tfw's own
     /// environment).

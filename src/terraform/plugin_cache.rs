@@ -78,19 +78,32 @@ fn cli_config_cache(lookup: &dyn Fn(&str) -> Option<OsString>) -> Option<(PathBu
         Some(file) => PathBuf::from(file),
         None => PathBuf::from(lookup("HOME")?).join(".terraformrc"),
     };
-    let text = std::fs::read_to_string(&file).ok()?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let body = crate::terraform::hcl::parse_body(text).ok()?;
-    match crate::terraform::hcl::attribute(&body, "plugin_cache_dir")? {
-        hcl::Expression::String(dir) if !dir.is_empty() => {
-            let dir = match dir.strip_prefix("~/") {
-                Some(rest) => PathBuf::from(lookup("HOME")?).join(rest),
-                None => PathBuf::from(dir),
-            };
-            Some((file, dir))
-        }
-        _ => None,
+    let dir = configured_cache_dir(&file)?;
+    let dir = match dir.strip_prefix("~/") {
+        Some(rest) => PathBuf::from(lookup("HOME")?).join(rest),
+        None => PathBuf::from(dir),
+    };
+    Some((file, dir))
+}
+
+/// The `plugin_cache_dir` a CLI configuration file names, read once per file however many
+/// stacks a run prepares.
+fn configured_cache_dir(file: &Path) -> Option<String> {
+    static READ: std::sync::Mutex<Vec<(PathBuf, Option<String>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut read = READ.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, dir)) = read.iter().find(|(path, _)| path == file) {
+        return dir.clone();
     }
+    let dir = std::fs::read_to_string(file).ok().and_then(|text| {
+        let body = crate::terraform::hcl::parse_body(&text).ok()?;
+        match crate::terraform::hcl::attribute(&body, "plugin_cache_dir")? {
+            hcl::Expression::String(dir) if !dir.is_empty() => Some(dir.clone()),
+            _ => None,
+        }
+    });
+    read.push((file.to_path_buf(), dir.clone()));
+    dir
 }
 
 /// This machine's platform as terraform names it (`linux_amd64`).
@@ -115,7 +128,6 @@ pub struct Locked {
 
 /// The providers of a `.terraform.lock.hcl`; `None` when it does not parse.
 pub fn locked_providers(text: &str) -> Option<Vec<Locked>> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let body = crate::terraform::hcl::parse_body(text).ok()?;
     body.blocks()
         .filter(|block| block.identifier() == "provider")

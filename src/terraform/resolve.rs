@@ -53,6 +53,9 @@ pub struct Context<'a> {
     pub init_up_to_date: &'a dyn Fn() -> bool,
     /// Whether a path (relative to the current directory) is an existing file.
     pub is_file: &'a dyn Fn(&Path) -> bool,
+    /// Whether a path names something terraform may open as a plan file: anything that exists
+    /// and is not a directory (a file, a link to one, `/dev/stdin` on a pipe).
+    pub opens_as_file: &'a dyn Fn(&Path) -> bool,
     /// tfw's environment (`TF_CLI_ARGS…`, `TF_WORKSPACE`), under what tfw.toml sets.
     pub inherited: &'a dyn Fn(&str) -> Option<OsString>,
     /// tfw's own plugin cache, which terraform learns of through `TF_PLUGIN_CACHE_DIR`.
@@ -405,7 +408,7 @@ fn saved_plan_file<'a>(args: &'a [OsString], context: &Context) -> Option<&'a Os
         if text == "--" {
             return words
                 .next()
-                .filter(|w| (context.is_file)(&context.stack_dir.join(w)));
+                .filter(|w| (context.opens_as_file)(&context.stack_dir.join(w)));
         }
         match text.strip_prefix("--").or_else(|| text.strip_prefix('-')) {
             Some(name) if !name.is_empty() => {
@@ -413,7 +416,9 @@ fn saved_plan_file<'a>(args: &'a [OsString], context: &Context) -> Option<&'a Os
                     words.next();
                 }
             }
-            _ => return (context.is_file)(&context.stack_dir.join(word)).then_some(word),
+            _ => {
+                return (context.opens_as_file)(&context.stack_dir.join(word)).then_some(word);
+            }
         }
     }
     None
@@ -485,6 +490,7 @@ mod tests {
                 init: self.init,
                 init_up_to_date: &|| self.up_to_date,
                 is_file: &is_file,
+                opens_as_file: &is_file,
                 inherited: &|name| {
                     self.inherited
                         .iter()

@@ -666,6 +666,21 @@ fn a_plan_file_tfw_cannot_read_is_refused_and_one_terraform_reads_is_read_too() 
 }
 
 #[test]
+fn a_plan_read_from_a_pipe_is_checked_like_a_file() {
+    // `cat prd.tfplan | tfw stg apply /dev/stdin`: terraform can open it, so tfw must judge it.
+    let test = with_prd_plan(crate::common::PRD_PLAN).args(["stg", "apply", "/dev/stdin"]);
+    let mut command = test.command();
+    command.stdin(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // tfw may refuse before it reads the pipe: a failed write is fine.
+    let _ = std::io::Write::write_all(&mut stdin, crate::common::PRD_PLAN);
+    drop(stdin);
+    let run = test.finish(child.wait_with_output().unwrap()).status(77);
+    assert!(run.calls.is_empty(), "{:?}", run.lines());
+}
+
+#[test]
 fn a_plan_file_named_in_tf_cli_args_is_checked_like_one_on_the_command_line() {
     for name in ["TF_CLI_ARGS_apply", "TF_CLI_ARGS"] {
         let run = with_prd_plan(crate::common::PRD_PLAN)

@@ -410,14 +410,9 @@ fn dry_run_names_the_input_that_makes_init_run() {
 const LOCK_FILE: &str = "provider \"registry.terraform.io/hashicorp/aws\" {\n  version = \"5.100.0\"\n  hashes = [\"h1:AAAA=\"]\n}\n";
 
 fn aws_entry() -> String {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
     format!(
-        "registry.terraform.io/hashicorp/aws/5.100.0/{}_{arch}",
-        std::env::consts::OS
+        "registry.terraform.io/hashicorp/aws/5.100.0/{}",
+        crate::common::platform()
     )
 }
 

@@ -1,20 +1,11 @@
 //! `tfw providers`: what the lock files pin, version skew, and the plugin cache.
 
-use crate::common::{STACK, Test};
+use crate::common::{STACK, Test, platform};
 
 fn lock(version: &str) -> String {
     format!(
         "provider \"registry.terraform.io/hashicorp/aws\" {{\n  version = \"{version}\"\n  hashes = [\"h1:AAAA=\"]\n}}\n"
     )
-}
-
-fn platform() -> String {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
-    format!("{}_{arch}", std::env::consts::OS)
 }
 
 fn repo() -> Test {

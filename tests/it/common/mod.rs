@@ -16,6 +16,16 @@ pub const TFW: &str = env!("CARGO_BIN_EXE_tfw");
 /// A plan Terraform 1.11.4 made of `STACK`'s prd (local backend, `path = "state/prd.tfstate"`).
 pub const PRD_PLAN: &[u8] = include_bytes!("../../fixtures/prd-1.11.4.tfplan");
 
+/// This machine's platform as terraform names it (`linux_amd64`).
+pub fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
+
 pub const STACK: &[(&str, &str)] = &[
     (
         "main.tf",
