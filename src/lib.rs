@@ -3,7 +3,7 @@
 mod affected;
 mod atlantis;
 mod atomic_file;
-mod cache_file;
+mod cache;
 mod check;
 mod cli;
 mod config;

@@ -148,14 +148,15 @@ fn is_stack_file(name: &str) -> bool {
 /// What `affected` needs to know of the repository: each stack and what its pairs depend on,
 /// and each env's edges. Pure data, so that it can be kept for a commit's tree.
 /// Its text is owned when built, borrowed from the cache file when read back.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(bound(deserialize = "S: serde::Deserialize<'de> + Ord"))]
 pub struct Model<S = String> {
     stacks: Vec<StackModel<S>>,
     /// By env: (dependent, dependency), indices into `stacks`.
     edges: BTreeMap<S, Vec<(usize, usize)>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct StackModel<S> {
     name: S,
     path: S,

@@ -5,7 +5,7 @@ pub mod parse_cache;
 mod results_cache;
 mod variables;
 
-use crate::check::parse_cache::{ParseCache, Touched};
+use crate::check::parse_cache::{ParseCache, Purpose, Touched};
 use crate::check::results_cache::{Input, Key, Results, ResultsCache};
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
@@ -27,13 +27,25 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     pub message: String,
-    /// `missing`, `orphan`, `shared-state`, `invalid`, `env-name`, `broken-symlink`,
-    /// `undeclared`, `unset`, `type`.
+    /// One of `KINDS`.
     pub kind: &'static str,
     /// The stack's path (`.` for the root).
     pub stack: String,
     pub env: Option<String>,
 }
+
+/// Every kind of problem `tfw check` reports.
+pub const KINDS: &[&str] = &[
+    "missing",
+    "orphan",
+    "shared-state",
+    "invalid",
+    "env-name",
+    "broken-symlink",
+    "undeclared",
+    "unset",
+    "type",
+];
 
 /// A stack as `tfw check` sees it: the stack and its files.
 struct Found<'a> {
@@ -284,7 +296,7 @@ impl Checker<'_> {
                 problems: out.problems.clone(),
                 states: out.states.clone(),
                 warnings: out.warnings.clone(),
-                parsed: out.touched.ids(),
+                parsed: out.touched.entries(),
             };
             (found.stack.path.clone(), key, results)
         });
@@ -438,7 +450,11 @@ impl Checker<'_> {
                 }
                 let is_json = relative.ends_with(".json");
                 let is_backend = env_file.backend;
-                let parsed = self.parsed(found, &relative, &mut out.touched, |bytes| {
+                let purpose = match is_backend {
+                    true => Purpose::Backend { json: is_json },
+                    false => Purpose::VarFile { json: is_json },
+                };
+                let parsed = self.parsed(found, &relative, purpose, &mut out.touched, |bytes| {
                     match is_backend {
                         // Credentials never reach memory beyond this point, nor the cache.
                         true => match parse_attributes(bytes, is_json) {
@@ -481,7 +497,8 @@ impl Checker<'_> {
                 return Ok(None);
             }
             let is_json = relative.ends_with(".json");
-            match &*self.parsed(found, relative, touched, |bytes| {
+            let purpose = Purpose::VarFile { json: is_json };
+            match &*self.parsed(found, relative, purpose, touched, |bytes| {
                 variables::var_file(bytes, is_json)
             }) {
                 Parsed::Values(values) => Ok(Some(values.clone())),
@@ -556,12 +573,13 @@ impl Checker<'_> {
         &'c self,
         found: &Found,
         relative: &str,
+        purpose: Purpose,
         touched: &mut Touched,
         parse: impl FnOnce(&[u8]) -> Parsed,
     ) -> std::borrow::Cow<'c, Parsed> {
         let file = || found.stack.dir.join(relative);
         self.parse_cache()
-            .get(found.files.id_of(relative), file, touched, parse)
+            .get(found.files.id_of(relative), purpose, file, touched, parse)
     }
 
     /// What the stack's terraform files say: its backend block and its variables.
@@ -577,7 +595,8 @@ impl Checker<'_> {
             .filter(|n| crate::repo::is_terraform_file(n))
         {
             let is_json = name.ends_with(".json");
-            match &*self.parsed(found, name, &mut out.touched, |bytes| {
+            let purpose = Purpose::Terraform { json: is_json };
+            match &*self.parsed(found, name, purpose, &mut out.touched, |bytes| {
                 terraform_file(bytes, is_json)
             }) {
                 Parsed::Terraform(backend, variables) => {

@@ -5,30 +5,20 @@
 //! the repository) is always checked. Keyed by content: a cache can make a run faster, never
 //! change its answer.
 
-use crate::cache_file::{self, Reader, Writer};
-use crate::check::{Problem, StateUse};
+use crate::check::parse_cache::Entry;
+use crate::check::{KINDS, Problem, StateUse};
 use crate::repo::git_index::{self, ObjectId};
 use crate::repo::listing::{Status, Subtree};
 use crate::terraform::backend::StateLocation;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// The first bytes of the cache file; anything else is another format.
-const MAGIC: &[u8] = b"tfw check results v3\n";
-
-/// Every kind of problem, so that a kept one gets its `&'static str` back.
-const KINDS: &[&str] = &[
-    "missing",
-    "orphan",
-    "shared-state",
-    "invalid",
-    "env-name",
-    "broken-symlink",
-    "undeclared",
-    "unset",
-    "type",
-];
+const KIND: crate::cache::Kind = crate::cache::Kind {
+    file: "tfw-check-results",
+    version: 4,
+};
 
 /// What checking one stack found, as kept.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -37,7 +27,7 @@ pub struct Results {
     pub states: Vec<StateUse>,
     pub warnings: Vec<String>,
     /// The parse cache entries the check used: kept alive while the results are.
-    pub parsed: Vec<ObjectId>,
+    pub parsed: Vec<Entry>,
 }
 
 /// What a stack's results depend on, hashed.
@@ -47,11 +37,11 @@ pub type Key = ObjectId;
 pub type Input = (String, Status, Option<ObjectId>);
 
 pub struct ResultsCache {
-    path: Option<PathBuf>,
-    /// The tfw that checks, the repository's root and its tfw.toml: what every stack depends
-    /// on.
+    git_dir: Option<PathBuf>,
+    /// The repository's root and its tfw.toml: what every stack depends on (the cache layer
+    /// tells apart the tfw that checks).
     global: ObjectId,
-    /// The cache file as read: each stack's results are decoded only when asked for.
+    /// The cache's content as read: each stack's results are decoded only when asked for.
     bytes: Vec<u8>,
     /// Each stack's key and where its results lie in `bytes`: its problems, warnings and parse
     /// cache entries, then its states.
@@ -60,6 +50,73 @@ pub struct ResultsCache {
     /// of all stacks' keys (when every stack has one), so an unchanged repository decodes none.
     shared: Option<(Key, Vec<Problem>)>,
 }
+
+/// The cache file: each stack's results and states encoded apart, decoded when asked for.
+#[derive(Serialize, Deserialize)]
+struct Stored<'a> {
+    global: ObjectId,
+    shared: Option<(Key, Vec<KeptProblem<'a>>)>,
+    #[serde(borrow)]
+    stacks: Vec<StoredStack<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredStack<'a> {
+    path: &'a str,
+    key: Key,
+    #[serde(with = "serde_bytes")]
+    results: &'a [u8],
+    #[serde(with = "serde_bytes")]
+    states: &'a [u8],
+}
+
+/// A problem as kept (its JSON form leaves fields out, which a compact encoding cannot).
+#[derive(Serialize, Deserialize)]
+struct KeptProblem<'a> {
+    path: &'a str,
+    line: Option<usize>,
+    message: &'a str,
+    kind: &'a str,
+    stack: &'a str,
+    env: Option<&'a str>,
+}
+
+impl<'a> From<&'a Problem> for KeptProblem<'a> {
+    fn from(problem: &'a Problem) -> Self {
+        Self {
+            path: &problem.path,
+            line: problem.line,
+            message: &problem.message,
+            kind: problem.kind,
+            stack: &problem.stack,
+            env: problem.env.as_deref(),
+        }
+    }
+}
+
+impl KeptProblem<'_> {
+    /// The problem back; `None` for a kind this tfw does not know.
+    fn problem(&self) -> Option<Problem> {
+        Some(Problem {
+            path: self.path.to_string(),
+            line: self.line,
+            message: self.message.to_string(),
+            kind: KINDS.iter().find(|k| **k == self.kind)?,
+            stack: self.stack.to_string(),
+            env: self.env.map(str::to_string),
+        })
+    }
+}
+
+fn problems(kept: &[KeptProblem]) -> Option<Vec<Problem>> {
+    kept.iter().map(KeptProblem::problem).collect()
+}
+
+/// A stack's results as kept, apart from its states.
+type KeptResults<'a> = (Vec<KeptProblem<'a>>, Vec<&'a str>, Vec<Entry>);
+
+/// A stack's states as kept: identity, what is shown, and the problem they make.
+type KeptStates<'a> = Vec<(&'a str, &'a str, KeptProblem<'a>)>;
 
 /// The key of every stack's key, in order: what the shared states depend on.
 pub fn all_keys<'a>(keys: impl Iterator<Item = (&'a str, Option<&'a Key>)>) -> Option<Key> {
@@ -76,27 +133,25 @@ impl ResultsCache {
     /// The cache of the git repository around `root`; without git, one that keeps nothing
     /// (content ids come from git's index).
     pub fn open(root: &Path) -> Self {
-        let path = git_index::locate(root).map(|git| git.git_dir.join("tfw-check-results"));
+        let git_dir = git_index::locate(root).map(|git| git.git_dir);
         let settings = std::fs::read(root.join(crate::config::FILE_NAME)).unwrap_or_default();
         let mut global = sha1_smol::Sha1::new();
-        global.update(cache_file::maker());
-        global.update(&[0]);
         global.update(root.as_os_str().as_encoded_bytes());
         global.update(&[0]);
         global.update(&settings);
         let mut cache = Self {
-            path,
+            bytes: git_dir
+                .as_deref()
+                .and_then(|dir| crate::cache::read(dir, &KIND))
+                .unwrap_or_default(),
+            git_dir,
             global: global.digest().bytes(),
-            bytes: Vec::new(),
             known: HashMap::new(),
             shared: None,
         };
-        if let Some(bytes) = cache.path.as_ref().and_then(|p| std::fs::read(p).ok()) {
-            cache.bytes = bytes;
-            if cache.index().is_none() {
-                cache.known.clear();
-                cache.shared = None;
-            }
+        if cache.index().is_none() {
+            cache.known.clear();
+            cache.shared = None;
         }
         cache
     }
@@ -105,7 +160,7 @@ impl ResultsCache {
     /// name elsewhere in the repository, by path from the root, with their listing entries).
     /// `None` when some input's content is not known by id: then it is always checked.
     pub fn key(&self, stack_path: &str, files: &Subtree, outside: &[Input]) -> Option<Key> {
-        self.path.as_ref()?;
+        self.git_dir.as_ref()?;
         let mut hash = sha1_smol::Sha1::new();
         hash.update(&self.global);
         hash.update(stack_path.as_bytes());
@@ -137,13 +192,29 @@ impl ResultsCache {
     /// states (see `states`).
     pub fn get(&self, path: &str, key: &Key) -> Option<Results> {
         let (_, range, _) = self.known.get(path).filter(|(kept, ..)| kept == key)?;
-        read_results(&mut Reader(&self.bytes[range.clone()]))
+        let (kept, warnings, parsed): KeptResults =
+            crate::cache::decode(&self.bytes[range.clone()])?;
+        Some(Results {
+            problems: problems(&kept)?,
+            states: Vec::new(),
+            warnings: warnings.into_iter().map(str::to_string).collect(),
+            parsed,
+        })
     }
 
     /// The states kept for the stack at `path`.
     pub fn states(&self, path: &str) -> Option<Vec<StateUse>> {
         let (_, _, range) = self.known.get(path)?;
-        read_states(&mut Reader(&self.bytes[range.clone()]))
+        let kept: KeptStates = crate::cache::decode(&self.bytes[range.clone()])?;
+        kept.iter()
+            .map(|(identity, shown, problem)| {
+                let location = StateLocation {
+                    identity: identity.to_string(),
+                    shown: shown.to_string(),
+                };
+                Some((location, problem.problem()?))
+            })
+            .collect()
     }
 
     /// The shared-state problems kept for all stacks' keys `all`.
@@ -163,7 +234,7 @@ impl ResultsCache {
         fresh: Vec<(String, Key, Results)>,
         shared: Option<(Key, Vec<Problem>)>,
     ) {
-        let Some(path) = &self.path else {
+        let Some(git_dir) = &self.git_dir else {
             return;
         };
         let stacks: HashSet<&str> = stacks.iter().copied().collect();
@@ -171,146 +242,81 @@ impl ResultsCache {
         if fresh.is_empty() && !gone && shared == self.shared {
             return;
         }
-        let mut out = Writer(MAGIC.to_vec());
-        out.0.extend_from_slice(&self.global);
-        match &shared {
-            Some((all, problems)) => {
-                out.u8(1);
-                out.0.extend_from_slice(all);
-                out.u32(problems.len());
-                for problem in problems {
-                    write_problem(&mut out, problem);
-                }
-            }
-            None => out.u8(0),
-        }
         let checked: HashSet<&str> = fresh.iter().map(|(stack, _, _)| stack.as_str()).collect();
-        let kept: Vec<_> = self
-            .known
+        let encoded: Vec<(&str, Key, Vec<u8>, Vec<u8>)> = fresh
             .iter()
-            .filter(|(stack, _)| {
-                stacks.contains(stack.as_str()) && !checked.contains(stack.as_str())
+            .filter_map(|(stack, key, results)| {
+                let kept: KeptResults = (
+                    results.problems.iter().map(KeptProblem::from).collect(),
+                    results.warnings.iter().map(String::as_str).collect(),
+                    results.parsed.clone(),
+                );
+                let states: KeptStates = results
+                    .states
+                    .iter()
+                    .map(|(location, problem)| {
+                        (
+                            location.identity.as_str(),
+                            location.shown.as_str(),
+                            problem.into(),
+                        )
+                    })
+                    .collect();
+                let (kept, states) = (crate::cache::encode(&kept)?, crate::cache::encode(&states)?);
+                Some((stack.as_str(), *key, kept, states))
             })
             .collect();
-        out.u32(kept.len() + fresh.len());
-        for (stack, (key, results, states)) in kept {
-            out.str(stack);
-            out.0.extend_from_slice(key);
-            out.bytes(&self.bytes[results.clone()]);
-            out.bytes(&self.bytes[states.clone()]);
-        }
-        for (stack, key, results) in &fresh {
-            out.str(stack);
-            out.0.extend_from_slice(key);
-            let mut entry = Writer::default();
-            write_results(&mut entry, results);
-            out.bytes(&entry.0);
-            let mut states = Writer::default();
-            write_states(&mut states, &results.states);
-            out.bytes(&states.0);
-        }
-        cache_file::write(path, &out.0);
+        let kept = self.known.iter().filter(|(stack, _)| {
+            stacks.contains(stack.as_str()) && !checked.contains(stack.as_str())
+        });
+        let stored = Stored {
+            global: self.global,
+            shared: shared
+                .as_ref()
+                .map(|(all, problems)| (*all, problems.iter().map(KeptProblem::from).collect())),
+            stacks: kept
+                .map(|(stack, (key, results, states))| StoredStack {
+                    path: stack,
+                    key: *key,
+                    results: &self.bytes[results.clone()],
+                    states: &self.bytes[states.clone()],
+                })
+                .chain(
+                    encoded
+                        .iter()
+                        .map(|(path, key, results, states)| StoredStack {
+                            path,
+                            key: *key,
+                            results,
+                            states,
+                        }),
+                )
+                .collect(),
+        };
+        crate::cache::write(git_dir, &KIND, &stored);
     }
 
-    /// Finds each stack's entry in the bytes read; `None` when they are another format or
+    /// Finds each stack's entry in the content read; `None` when it does not decode or was
     /// made under other settings.
     fn index(&mut self) -> Option<()> {
-        let start = self.bytes.strip_prefix(MAGIC)?;
-        let offset = self.bytes.len() - start.len();
-        let mut input = Reader(start);
-        if input.take(20)? != self.global {
+        let stored: Stored = crate::cache::decode(&self.bytes)?;
+        if stored.global != self.global {
             return None;
         }
-        if input.u8()? == 1 {
-            let all: Key = input.take(20)?.try_into().ok()?;
-            let problems = (0..input.u32()?)
-                .map(|_| read_problem(&mut input))
-                .collect::<Option<Vec<_>>>()?;
-            self.shared = Some((all, problems));
+        if let Some((all, kept)) = &stored.shared {
+            self.shared = Some((*all, problems(kept)?));
         }
+        let start = self.bytes.as_ptr() as usize;
         let range = |blob: &[u8]| {
-            let begin = offset + (blob.as_ptr() as usize - start.as_ptr() as usize);
+            let begin = blob.as_ptr() as usize - start;
             begin..begin + blob.len()
         };
-        for _ in 0..input.u32()? {
-            let stack = input.str()?.to_string();
-            let key: Key = input.take(20)?.try_into().ok()?;
-            let results = range(input.bytes()?);
-            let states = range(input.bytes()?);
-            self.known.insert(stack, (key, results, states));
+        for stack in &stored.stacks {
+            let entry = (stack.key, range(stack.results), range(stack.states));
+            self.known.insert(stack.path.to_string(), entry);
         }
         Some(())
     }
-}
-
-fn write_results(out: &mut Writer, results: &Results) {
-    out.u32(results.problems.len());
-    for problem in &results.problems {
-        write_problem(out, problem);
-    }
-    out.u32(results.warnings.len());
-    for warning in &results.warnings {
-        out.str(warning);
-    }
-    out.u32(results.parsed.len());
-    for id in &results.parsed {
-        out.0.extend_from_slice(id);
-    }
-}
-
-fn read_results(input: &mut Reader) -> Option<Results> {
-    let mut results = Results::default();
-    for _ in 0..input.u32()? {
-        results.problems.push(read_problem(input)?);
-    }
-    for _ in 0..input.u32()? {
-        results.warnings.push(input.str()?.to_string());
-    }
-    for _ in 0..input.u32()? {
-        results.parsed.push(input.take(20)?.try_into().ok()?);
-    }
-    Some(results)
-}
-
-fn write_states(out: &mut Writer, states: &[StateUse]) {
-    out.u32(states.len());
-    for (location, problem) in states {
-        out.str(&location.identity);
-        out.str(&location.shown);
-        write_problem(out, problem);
-    }
-}
-
-fn read_states(input: &mut Reader) -> Option<Vec<StateUse>> {
-    (0..input.u32()?)
-        .map(|_| {
-            let location = StateLocation {
-                identity: input.str()?.to_string(),
-                shown: input.str()?.to_string(),
-            };
-            Some((location, read_problem(input)?))
-        })
-        .collect()
-}
-
-fn write_problem(out: &mut Writer, problem: &Problem) {
-    out.str(&problem.path);
-    out.u64(problem.line.map_or(0, |line| line as u64 + 1));
-    out.str(&problem.message);
-    out.u8(KINDS.iter().position(|k| *k == problem.kind).unwrap_or(0) as u8);
-    out.str(&problem.stack);
-    out.option_str(problem.env.as_deref());
-}
-
-fn read_problem(input: &mut Reader) -> Option<Problem> {
-    Some(Problem {
-        path: input.str()?.to_string(),
-        line: input.u64()?.checked_sub(1).map(|line| line as usize),
-        message: input.str()?.to_string(),
-        kind: KINDS.get(usize::from(input.u8()?))?,
-        stack: input.str()?.to_string(),
-        env: input.option_str()?.map(str::to_string),
-    })
 }
 
 #[cfg(test)]
@@ -347,7 +353,10 @@ mod tests {
                 problem("shared-state", None, Some("stg")),
             )],
             warnings: vec!["cannot read a/x.tf".into()],
-            parsed: vec![[3; 20]],
+            parsed: vec![(
+                [3; 20],
+                crate::check::parse_cache::Purpose::VarFile { json: false },
+            )],
         };
         let cache = ResultsCache::open(root);
         let shared = vec![problem("shared-state", None, Some("stg"))];

@@ -29,7 +29,7 @@ pub struct GitDir {
 }
 
 /// What the index says of one file's stat data when it was last staged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stat {
     pub ctime: (u32, u32),
     pub mtime: (u32, u32),
@@ -446,6 +446,8 @@ fn varint(data: &[u8]) -> Option<(usize, usize)> {
     Some((value, used + 1))
 }
 
+/// Test output: an id as git prints it.
+#[cfg(test)]
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);

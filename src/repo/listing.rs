@@ -2,7 +2,6 @@
 //! tree, the index (each entry checked against the disk the way `git status` does) plus the
 //! untracked files of the directories that matter; elsewhere, a walk. Both apply one filter.
 
-use crate::cache_file;
 use crate::parallel::in_parallel;
 use crate::repo::git_index::{self, GitDir, ObjectId};
 use crate::repo::gitignore::Ignores;
@@ -405,8 +404,7 @@ fn git_files(
         Some(relative) => format!("{relative}/"),
         None => anyhow::bail!("{} is not inside its git work tree", root.display()),
     };
-    let maker = git_index::hex(cache_file::maker());
-    let mut cache = ListingCache::open(git, format!("{maker}\0{prefix}\0{}", filter.rules));
+    let mut cache = ListingCache::open(git, format!("{prefix}\0{}", filter.rules));
     let key = listing_cache::index_key(&git.index, git.id_len);
     if key.as_deref().and_then(|key| cache.index(key)).is_none() {
         // Neither tfw nor git can read this index (a broken `.git`): what is tracked, ignored
@@ -883,7 +881,7 @@ mod tests {
         };
         let first = list();
         let git_dir = git_index::locate(root).unwrap();
-        let rules = format!("{}\0\0", git_index::hex(cache_file::maker()));
+        let rules = "\0".to_string();
         let cache = ListingCache::open(&git_dir, rules);
         let stack = std::fs::metadata(root.join("stack")).unwrap();
         assert!(cache.dir("stack", &DirStat::of(&stack)).is_some());

@@ -4,18 +4,20 @@
 //! unchanged repository is then listed with one `stat` per directory, and never with a stale
 //! answer: every entry names what it depends on, and anything that differs is read again.
 
-use crate::cache_file::{self, Reader, Writer};
 use crate::repo::git_index::{GitDir, ObjectId, Stat};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-/// The first bytes of the cache file; anything else is another format.
-const MAGIC: &[u8] = b"tfw listing cache v3\n";
+const KIND: crate::cache::Kind = crate::cache::Kind {
+    file: "tfw-listing-cache",
+    version: 4,
+};
 
 /// One tracked file as the index has it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tracked {
     pub path: String,
     /// Its stat data when it was staged (`None`: read through `git ls-files`).
@@ -27,7 +29,7 @@ pub struct Tracked {
 }
 
 /// What the listing keeps of an index: its relevant files and every directory git has a file in.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexFiles {
     pub tracked: Vec<Tracked>,
     pub git_dirs: Vec<String>,
@@ -38,7 +40,7 @@ pub struct IndexFiles {
 }
 
 /// An entry of a directory: a file (or symlink) the filter keeps, or a subdirectory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Kind {
     File,
     Symlink,
@@ -47,7 +49,7 @@ pub enum Kind {
 
 /// What identifies a directory's list of names: any entry added, removed or renamed changes
 /// its modification time; a directory replaced by another has another inode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirStat {
     mtime: (i64, i64),
     ctime: (i64, i64),
@@ -102,27 +104,33 @@ enum Names {
     Read(DirNames),
 }
 
+/// The cache file: the index's files, and each directory's names encoded apart (decoded when
+/// the directory is asked for).
+#[derive(Serialize, Deserialize)]
+struct Stored<'a> {
+    rules: &'a str,
+    #[serde(borrow)]
+    index: Option<(&'a [u8], IndexFiles)>,
+    dirs: Vec<(&'a str, DirStat, &'a [u8])>,
+}
+
 impl ListingCache {
     /// The cache of `git`'s work tree made under `rules`; empty when none was kept, it is
     /// unreadable, or it was made under other rules.
     pub fn open(git: &GitDir, rules: String) -> Self {
-        let path = git.git_dir.join("tfw-listing-cache");
         let mut cache = Self {
             path: None,
             rules,
             index: None,
-            bytes: Vec::new(),
+            bytes: crate::cache::read(&git.git_dir, &KIND).unwrap_or_default(),
             dirs: HashMap::new(),
             changed: false,
         };
-        if let Ok(bytes) = std::fs::read(&path) {
-            cache.bytes = bytes;
-            if cache.load().is_none() {
-                cache.index = None;
-                cache.dirs.clear();
-            }
+        if cache.load().is_none() {
+            cache.index = None;
+            cache.dirs.clear();
         }
-        cache.path = Some(path);
+        cache.path = Some(git.git_dir.clone());
         cache
     }
 
@@ -147,7 +155,7 @@ impl ListingCache {
     /// The names kept for `dir` (relative to the root), when its stat data are still `stat`.
     pub fn dir(&self, dir: &str, stat: &DirStat) -> Option<DirNames> {
         match self.dirs.get(dir).filter(|(kept, _)| kept == stat)? {
-            (_, Names::Kept(range)) => read_names(&mut Reader(&self.bytes[range.clone()])),
+            (_, Names::Kept(range)) => crate::cache::decode(&self.bytes[range.clone()]),
             (_, Names::Read(names)) => Some(names.clone()),
         }
     }
@@ -161,91 +169,55 @@ impl ListingCache {
 
     /// Writes the cache back when something changed.
     pub fn save(self) {
-        let (Some(path), true) = (&self.path, self.changed) else {
+        let (Some(git_dir), true) = (&self.path, self.changed) else {
             return;
         };
-        let mut out = Writer(MAGIC.to_vec());
-        out.str(&self.rules);
-        match &self.index {
-            Some((key, files)) => {
-                out.u8(1);
-                out.bytes(key);
-                write_index(&mut out, files);
-            }
-            None => out.u8(0),
-        }
-        out.u32(self.dirs.len());
-        for (dir, (stat, names)) in &self.dirs {
-            out.str(dir);
-            for value in [stat.mtime.0, stat.mtime.1, stat.ctime.0, stat.ctime.1] {
-                out.u64(value as u64);
-            }
-            out.u64(stat.ino);
-            match names {
-                Names::Kept(range) => out.bytes(&self.bytes[range.clone()]),
-                Names::Read(names) => {
-                    let mut encoded = Writer::default();
-                    encoded.u32(names.len());
-                    for (name, kind) in names {
-                        encoded.str(name);
-                        encoded.u8(*kind as u8);
-                    }
-                    out.bytes(&encoded.0);
-                }
-            }
-        }
-        cache_file::write(path, &out.0);
+        let encoded: Vec<(&str, DirStat, std::borrow::Cow<[u8]>)> = self
+            .dirs
+            .iter()
+            .filter_map(|(dir, (stat, names))| {
+                let names = match names {
+                    Names::Kept(range) => std::borrow::Cow::Borrowed(&self.bytes[range.clone()]),
+                    Names::Read(names) => std::borrow::Cow::Owned(crate::cache::encode(names)?),
+                };
+                Some((dir.as_str(), *stat, names))
+            })
+            .collect();
+        let stored = Stored {
+            rules: &self.rules,
+            index: self
+                .index
+                .as_ref()
+                .map(|(key, files)| (key.as_slice(), files.clone())),
+            dirs: encoded
+                .iter()
+                .map(|(dir, stat, names)| (*dir, *stat, names.as_ref()))
+                .collect(),
+        };
+        crate::cache::write(git_dir, &KIND, &stored);
     }
 
     fn load(&mut self) -> Option<()> {
-        let bytes = std::mem::take(&mut self.bytes);
-        let loaded = self.load_from(&bytes);
-        self.bytes = bytes;
-        loaded
-    }
-
-    fn load_from(&mut self, bytes: &[u8]) -> Option<()> {
-        let start = bytes.strip_prefix(MAGIC)?;
-        let offset = bytes.len() - start.len();
-        let mut input = Reader(start);
-        if input.str()? != self.rules {
+        let stored: Stored = crate::cache::decode(&self.bytes)?;
+        if stored.rules != self.rules {
             return None;
         }
-        if input.u8()? == 1 {
-            let key = input.bytes()?.to_vec();
-            self.index = Some((key, read_index(&mut input)?));
-        }
-        for _ in 0..input.u32()? {
-            let dir = input.str()?.to_string();
-            let mut value = || Some(input.u64()? as i64);
-            let stat = DirStat {
-                mtime: (value()?, value()?),
-                ctime: (value()?, value()?),
-                ino: input.u64()?,
-            };
-            let names = input.bytes()?;
-            let begin = offset + (names.as_ptr() as usize - start.as_ptr() as usize);
-            let range = begin..begin + names.len();
+        let start = self.bytes.as_ptr() as usize;
+        let index = stored.index.map(|(key, files)| (key.to_vec(), files));
+        let dirs: Vec<(String, DirStat, Range<usize>)> = stored
+            .dirs
+            .iter()
+            .map(|(dir, stat, names)| {
+                let begin = names.as_ptr() as usize - start;
+                (dir.to_string(), *stat, begin..begin + names.len())
+            })
+            .collect();
+        self.index = index;
+        for (dir, stat, range) in dirs {
             self.dirs.insert(dir, (stat, Names::Kept(range)));
         }
         Some(())
     }
-}
-
-fn read_names(input: &mut Reader) -> Option<DirNames> {
-    let count = input.u32()?;
-    let mut names = Vec::with_capacity(count);
-    for _ in 0..count {
-        let name = input.str()?.to_string();
-        let kind = match input.u8()? {
-            0 => Kind::File,
-            1 => Kind::Symlink,
-            2 => Kind::Dir,
-            _ => return None,
-        };
-        names.push((name, kind));
-    }
-    Some(names)
 }
 
 /// What identifies an index's content: its checksum (git's last bytes), with its size, time
@@ -261,107 +233,17 @@ pub fn index_key(index: &Path, id_len: usize) -> Option<Vec<u8>> {
     if checksum.iter().all(|b| *b == 0) {
         return None;
     }
-    let mut key = Writer(checksum);
-    key.u64(size);
-    key.u64(metadata.mtime() as u64);
-    key.u64(metadata.mtime_nsec() as u64);
-    key.u64(metadata.ino());
-    key.str(&index.to_string_lossy());
-    Some(key.0)
-}
-
-fn write_index(out: &mut Writer, files: &IndexFiles) {
-    match files.index_time {
-        Some((seconds, nanos)) => {
-            out.u8(1);
-            out.u32(seconds as usize);
-            out.u32(nanos as usize);
-        }
-        None => out.u8(0),
+    let mut key = checksum;
+    for value in [
+        size,
+        metadata.mtime() as u64,
+        metadata.mtime_nsec() as u64,
+        metadata.ino(),
+    ] {
+        key.extend_from_slice(&value.to_le_bytes());
     }
-    match &files.tree {
-        Some(id) => {
-            out.u8(1);
-            out.0.extend_from_slice(id);
-        }
-        None => out.u8(0),
-    }
-    out.u32(files.git_dirs.len());
-    for dir in &files.git_dirs {
-        out.str(dir);
-    }
-    out.u32(files.tracked.len());
-    for file in &files.tracked {
-        out.str(&file.path);
-        out.u8(u8::from(file.skip_worktree) | u8::from(file.symlink) << 1);
-        match &file.staged {
-            Some(stat) => {
-                out.u8(1);
-                for value in [stat.ctime.0, stat.ctime.1, stat.mtime.0, stat.mtime.1] {
-                    out.u32(value as usize);
-                }
-                out.u32(stat.ino as usize);
-                out.u32(stat.size as usize);
-            }
-            None => out.u8(0),
-        }
-        match &file.id {
-            Some(id) => {
-                out.u8(1);
-                out.0.extend_from_slice(id);
-            }
-            None => out.u8(0),
-        }
-    }
-}
-
-fn read_index(input: &mut Reader) -> Option<IndexFiles> {
-    let index_time = match input.u8()? {
-        1 => Some((input.u32()? as u32, input.u32()? as u32)),
-        _ => None,
-    };
-    let tree = match input.u8()? {
-        1 => Some(input.take(20)?.try_into().ok()?),
-        _ => None,
-    };
-    let mut git_dirs = Vec::with_capacity(input.u32()?);
-    for _ in 0..git_dirs.capacity() {
-        git_dirs.push(input.str()?.to_string());
-    }
-    let mut tracked = Vec::with_capacity(input.u32()?);
-    for _ in 0..tracked.capacity() {
-        let path = input.str()?.to_string();
-        let flags = input.u8()?;
-        let staged = match input.u8()? {
-            1 => {
-                let mut value = || Some(input.u32()? as u32);
-                Some(Stat {
-                    ctime: (value()?, value()?),
-                    mtime: (value()?, value()?),
-                    ino: value()?,
-                    size: value()?,
-                })
-            }
-            _ => None,
-        };
-        let id = match input.u8()? {
-            1 => Some(input.take(20)?.try_into().ok()?),
-            _ => None,
-        };
-        tracked.push(Tracked {
-            path,
-            staged,
-            id,
-            skip_worktree: flags & 1 != 0,
-            symlink: flags & 2 != 0,
-        });
-    }
-    Some(IndexFiles {
-        tracked,
-        git_dirs,
-        index_time,
-        tree,
-    })
+    key.extend_from_slice(index.as_os_str().as_encoded_bytes());
+    Some(key)
 }
 
 #[cfg(test)]

@@ -157,7 +157,7 @@ fn literal_attributes(body: &hcl::Body) -> Attributes {
 
 /// Literal attributes of an HCL body (strings, numbers, bools), sorted by key, kept as one
 /// string: thousands of backend files load with one allocation each.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Attributes(String);
 
 impl Attributes {
@@ -186,18 +186,13 @@ impl Attributes {
         Self::new(pairs.iter().map(|(k, v)| (*k, v.to_string())))
     }
 
-    /// From the text `iter` reads (pairs `key=value` separated by FIELD), as a cache stores it.
-    pub fn from_fields(text: String) -> Self {
-        Self(text)
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.split(FIELD).filter_map(|pair| pair.split_once('='))
     }
 }
 
 /// What tfw check needs to know of one file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Parsed {
     /// A var file that parses: each key's line and value shape (never its content).
     Values(BTreeMap<String, (usize, Value)>),

@@ -153,7 +153,16 @@ fn kept_results_are_used_only_while_every_input_is_the_same() {
     let other = test.path("other-tfw");
     std::fs::copy(crate::common::TFW, &other).unwrap();
     std::fs::remove_file(test.path(".git/tfw-check-cache")).unwrap();
-    let output = test.command_for(&other).arg("check").output().unwrap();
+    // Another test's child, forked while the copy was open for writing, holds it open until
+    // it execs: the copy is busy for that moment.
+    let output = loop {
+        match test.command_for(&other).arg("check").output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            output => break output.unwrap(),
+        }
+    };
     assert_eq!(String::from_utf8_lossy(&output.stdout), mistyped);
     assert!(test.path(".git/tfw-check-cache").exists(), "parsed again");
     std::fs::remove_file(&other).unwrap();
@@ -424,7 +433,8 @@ fn credentials_are_never_printed_or_cached() {
             assert!(!run.stderr().contains(secret), "{format}: {}", run.stderr());
         }
     }
-    let cache = std::fs::read_to_string(test.path(".git/tfw-check-cache")).unwrap();
+    let cache = String::from_utf8_lossy(&std::fs::read(test.path(".git/tfw-check-cache")).unwrap())
+        .into_owned();
     assert!(!cache.is_empty());
     for secret in secrets {
         assert!(!cache.contains(secret), "the cache keeps {secret}: {cache}");
@@ -658,7 +668,8 @@ fn cached_secrets_are_hashed_with_a_per_repository_key_and_caches_are_owner_only
     test.git(&["init", "-q"]);
     test.git(&["add", "-A"]);
     test.run_with(["check"]).status(0);
-    let cache = std::fs::read_to_string(test.path(".git/tfw-check-cache")).unwrap();
+    let cache = String::from_utf8_lossy(&std::fs::read(test.path(".git/tfw-check-cache")).unwrap())
+        .into_owned();
     assert!(cache.contains("secret_key=#"), "{cache}");
     let unsalted = sha1_smol::Sha1::from(secret).digest().to_string();
     assert!(!cache.contains(&unsalted[..16]), "a plain hash: {cache}");
@@ -683,14 +694,17 @@ fn cached_secrets_are_hashed_with_a_per_repository_key_and_caches_are_owner_only
         let at = text.find("secret_key=#").unwrap() + "secret_key=#".len();
         text[at..at + 16].to_string()
     };
-    let other_cache = std::fs::read_to_string(other.path(".git/tfw-check-cache")).unwrap();
+    let other_cache =
+        String::from_utf8_lossy(&std::fs::read(other.path(".git/tfw-check-cache")).unwrap())
+            .into_owned();
     assert_ne!(hashed(&cache), hashed(&other_cache));
     // The same repository keeps its key: a second run hashes the same.
     for cache in ["tfw-check-cache", "tfw-check-results"] {
         let _ = std::fs::remove_file(test.path(".git").join(cache));
     }
     test.run_with(["check"]).status(0);
-    let again = std::fs::read_to_string(test.path(".git/tfw-check-cache")).unwrap();
+    let again = String::from_utf8_lossy(&std::fs::read(test.path(".git/tfw-check-cache")).unwrap())
+        .into_owned();
     assert_eq!(hashed(&cache), hashed(&again));
 }
 
