@@ -304,8 +304,8 @@ impl Checker<'_> {
     }
 
     /// The files outside the stack its env patterns name, for every env it could be checked
-    /// for; `None` when one lies outside the repository or is not listed (the disk, not the
-    /// listing, would then tell).
+    /// for; `None` when one lies outside the repository (the disk, not the listing, would then
+    /// tell).
     fn outside_inputs<'a>(
         &self,
         found: &Found,
@@ -338,7 +338,7 @@ impl Checker<'_> {
         for pattern in patterns {
             for env in &envs {
                 let file = pattern.repo_path(env, path)?;
-                let status = listing.status(&file)?;
+                let status = self.repo.status(&file).ok()?;
                 let id = listing.id_of(&file).copied();
                 inputs.push((file, status, id));
             }
@@ -489,9 +489,16 @@ impl Checker<'_> {
             let inside = !Path::new(relative)
                 .components()
                 .any(|c| c == std::path::Component::ParentDir);
-            let on_disk = match inside {
-                true => found.files.on_disk(relative),
-                false => stack.dir.join(relative).is_file(),
+            let from_root = crate::repo::paths::normalize(&Path::new(&stack.path).join(relative));
+            let on_disk = match (inside, from_root.to_str()) {
+                (true, _) => found.files.on_disk(relative),
+                // In the repository: as the repository tells, like every other input (see
+                // `outside_inputs`).
+                (false, Some(path)) if !path.starts_with("..") => self
+                    .repo
+                    .status(path)
+                    .is_ok_and(|status| status.is_some_and(Status::on_disk)),
+                _ => stack.dir.join(relative).is_file(),
             };
             if !on_disk {
                 return Ok(None);
@@ -522,10 +529,9 @@ impl Checker<'_> {
         );
         for link in found.files.top_symlinks() {
             let path = stack.dir.join(link);
-            if !path.exists() {
-                let target = std::fs::read_link(&path)
-                    .map(|t| t.display().to_string())
-                    .unwrap_or_default();
+            let target = std::fs::read_link(&path).unwrap_or_default();
+            if !path.exists() && !self.left_out_by_sparse_checkout(&stack.path, &target) {
+                let target = target.display().to_string();
                 out.problems.push(problem(
                     "broken-symlink",
                     None,
@@ -534,6 +540,22 @@ impl Checker<'_> {
                 ));
             }
         }
+    }
+
+    /// Whether a symlink's `target` (relative to the stack at `stack_path`) is what git holds
+    /// but a sparse checkout leaves out of the working tree by design: present, not broken.
+    fn left_out_by_sparse_checkout(&self, stack_path: &str, target: &Path) -> bool {
+        let from_root = crate::repo::paths::normalize(&Path::new(stack_path).join(target));
+        let (Some(path), Ok(listing)) = (from_root.to_str(), self.repo.listing()) else {
+            return false;
+        };
+        let path = path.trim_start_matches("./");
+        let everything = listing.subtree("");
+        everything.status(path) == Some(Status::SkipWorktree)
+            || listing
+                .subtree(path)
+                .entries()
+                .any(|(_, status, ..)| status == Status::SkipWorktree)
     }
 
     /// A var file of `env` outside the stack directory: present, if it is in the repository
@@ -546,14 +568,11 @@ impl Checker<'_> {
         env: &str,
         problems: &mut Vec<Problem>,
     ) {
-        let (Some(path), Ok(listing)) = (
-            pattern.repo_path(env, &found.stack.path),
-            self.repo.listing(),
-        ) else {
+        let Some(path) = pattern.repo_path(env, &found.stack.path) else {
             return;
         };
         let label = pattern.is_per_env().then_some(env);
-        let status = listing.subtree("").status(&path);
+        let status = self.repo.status(&path).ok().flatten();
         if optional && !status.is_some_and(visible) {
             return;
         }

@@ -33,8 +33,9 @@ pub struct Results {
 /// What a stack's results depend on, hashed.
 pub type Key = ObjectId;
 
-/// A listed file by path from the root, with its status and content id.
-pub type Input = (String, Status, Option<ObjectId>);
+/// A file by path from the root, with its status and content id as listed (`None`: not
+/// listed, so absent).
+pub type Input = (String, Option<Status>, Option<ObjectId>);
 
 pub struct ResultsCache {
     git_dir: Option<PathBuf>,
@@ -165,10 +166,10 @@ impl ResultsCache {
         hash.update(&self.global);
         hash.update(stack_path.as_bytes());
         hash.update(&[0]);
-        let mut add = |path: &str, status: Status, id: Option<&ObjectId>| -> Option<()> {
+        let mut add = |path: &str, status: Option<Status>, id: Option<&ObjectId>| -> Option<()> {
             hash.update(path.as_bytes());
-            hash.update(&[status as u8]);
-            match (status.on_disk(), id) {
+            hash.update(&[status.map_or(u8::MAX, |status| status as u8)]);
+            match (status.is_some_and(Status::on_disk), id) {
                 (true, Some(id)) => hash.update(id),
                 (true, None) => return None,
                 (false, _) => {}
@@ -180,7 +181,7 @@ impl ResultsCache {
             if symlink {
                 return None;
             }
-            add(path, status, id)?;
+            add(path, Some(status), id)?;
         }
         for (path, status, id) in outside {
             add(path, *status, id.as_ref())?;

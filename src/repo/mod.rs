@@ -199,6 +199,30 @@ impl Repo {
         Ok(self.listing.get_or_init(|| listing))
     }
 
+    /// The status of a file by path from the root: as listed, or, for one in a directory the
+    /// listing had no reason to read (no file that matters is tracked there), as the disk and
+    /// git's ignore rules tell it. `None`: absent.
+    pub fn status(&self, path: &str) -> anyhow::Result<Option<Status>> {
+        if let Some(status) = self.listing()?.subtree("").status(path) {
+            return Ok(Some(status));
+        }
+        if std::fs::symlink_metadata(self.root.join(path)).is_err() {
+            return Ok(None);
+        }
+        let Some(git) = git_index::locate(&self.root) else {
+            return Ok(Some(Status::NotInGit));
+        };
+        let from_top = match self.root.strip_prefix(&git.top).ok().and_then(Path::to_str) {
+            Some("") | None => path.to_string(),
+            Some(prefix) => format!("{prefix}/{path}"),
+        };
+        let ignores = gitignore::Ignores::new(&git.top, &git.git_dir);
+        Ok(Some(match ignores.is_ignored(&from_top, false) {
+            true => Status::Ignored,
+            false => Status::Untracked,
+        }))
+    }
+
     /// The names of the files directly in a stack's directory, on disk now: from the listing
     /// when the repository was listed, else read.
     pub fn file_names(&self, stack: &Stack) -> Vec<String> {

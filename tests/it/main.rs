@@ -4,10 +4,12 @@
 mod common;
 
 mod atlantis;
+mod caches;
 mod check;
 mod cli;
 mod completions;
 mod diff;
+mod differential;
 mod e2e;
 mod graph;
 mod guard;
