@@ -17,7 +17,7 @@ fn generated(rng: &mut Rng) -> Test {
         "var_files = [\"{env}.tfvars\", \"{env}.tfbackend\"]\n",
         "",
     ];
-    let mut test = Test::new().write("tfw.toml", *rng.pick(&settings));
+    let mut test = Test::new().write("tfw.toml", rng.pick(&settings));
     for stack in ["s0", "s1", "grp/s2", "s0/sub"] {
         let state = stack.replace('/', "-");
         test = test
@@ -90,9 +90,9 @@ const CONTENTS: &[&str] = &[
 
 /// One random edit, described for the failure message.
 fn edit(test: &Test, rng: &mut Rng) -> String {
-    let file = *rng.pick(FILES);
+    let file = rng.pick(FILES);
     let path = test.path(file);
-    let other = test.path(*rng.pick(FILES));
+    let other = test.path(rng.pick(FILES));
     match rng.below(10) {
         0 => {
             let _ = std::fs::remove_file(&path);
@@ -133,7 +133,7 @@ fn edit(test: &Test, rng: &mut Rng) -> String {
             format!("git rm --cached {file}")
         }
         _ => {
-            let content = *rng.pick(CONTENTS);
+            let content = rng.pick(CONTENTS);
             if let Some(dir) = path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
@@ -172,7 +172,7 @@ fn corrupt_a_cache(test: &Test, rng: &mut Rng) -> Option<String> {
     if caches.is_empty() {
         return None;
     }
-    let cache = rng.pick(&caches);
+    let cache = &caches[rng.below(caches.len())];
     let mut bytes = std::fs::read(cache).ok()?;
     if bytes.is_empty() {
         return None;
