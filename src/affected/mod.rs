@@ -141,7 +141,7 @@ type Answer<'a> = &'a dyn Fn(&BTreeSet<String>, SettingsChanged) -> Vec<Pair>;
 /// A file of the stack itself: it matters to every env.
 fn is_stack_file(name: &str) -> bool {
     crate::repo::is_terraform_file(name)
-        || name == ".terraform.lock.hcl"
+        || name == crate::repo::LOCK_FILE
         || crate::variables::is_automatic(name)
 }
 

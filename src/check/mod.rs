@@ -2,6 +2,7 @@
 //! files parse, env names are valid, no symlink is broken. No terraform, no network, no init.
 
 pub mod parse_cache;
+mod providers;
 mod results_cache;
 mod variables;
 
@@ -45,7 +46,17 @@ pub const KINDS: &[&str] = &[
     "undeclared",
     "unset",
     "type",
+    "providers",
 ];
+
+/// The kinds that are warnings: reported, but `tfw check` still passes.
+const WARNING_KINDS: &[&str] = &["providers"];
+
+impl Problem {
+    pub fn is_warning(&self) -> bool {
+        WARNING_KINDS.contains(&self.kind)
+    }
+}
 
 /// A stack as `tfw check` sees it: the stack and its files.
 struct Found<'a> {
@@ -479,7 +490,7 @@ impl Checker<'_> {
                             ));
                         }
                     }
-                    Parsed::Values(_) | Parsed::Terraform(..) => {}
+                    Parsed::Values(_) | Parsed::Terraform(..) | Parsed::Lock(_) => {}
                 }
             }
         }
@@ -527,6 +538,9 @@ impl Checker<'_> {
             &mut values_of,
             &mut out.problems,
         );
+        if terraform.uses_providers && self.repo.settings.stack(&stack.path).checks("providers") {
+            providers::check_lock(self, found, out);
+        }
         for link in found.files.top_symlinks() {
             let path = stack.dir.join(link);
             let target = std::fs::read_link(&path).unwrap_or_default();
@@ -607,6 +621,7 @@ impl Checker<'_> {
             backend: None,
             variables: BTreeMap::new(),
             all_parsed: true,
+            uses_providers: false,
         };
         let names = found.files.names_in("", visible);
         for name in names
@@ -618,11 +633,12 @@ impl Checker<'_> {
             match &*self.parsed(found, name, purpose, &mut out.touched, |bytes| {
                 terraform_file(bytes, is_json)
             }) {
-                Parsed::Terraform(backend, variables) => {
+                Parsed::Terraform(backend, variables, uses_providers) => {
                     if terraform.backend.is_none() {
                         terraform.backend = backend.clone();
                     }
                     terraform.variables.extend(variables.clone());
+                    terraform.uses_providers |= uses_providers;
                 }
                 Parsed::Invalid(why) => {
                     terraform.all_parsed = false;
@@ -666,6 +682,8 @@ struct Terraform {
     variables: BTreeMap<String, crate::variables::Declared>,
     /// Every file parsed: a variable tfw did not see could be declared in one that did not.
     all_parsed: bool,
+    /// Some file needs a provider installed.
+    uses_providers: bool,
 }
 
 /// A `.tf` or `.tf.json` file as check keeps it: its backend block (settings redacted) and
@@ -674,7 +692,11 @@ fn terraform_file(bytes: &[u8], is_json: bool) -> Parsed {
     let text = String::from_utf8_lossy(bytes);
     if is_json {
         return match crate::terraform::hcl::parse_json(&text) {
-            Ok(value) => Parsed::Terraform(None, crate::variables::declared_in_json(&value)),
+            Ok(value) => Parsed::Terraform(
+                None,
+                crate::variables::declared_in_json(&value),
+                crate::terraform::hcl::uses_providers_json(&value),
+            ),
             Err(e) => Parsed::Invalid(format!("line {}: invalid JSON: {e}", e.line())),
         };
     }
@@ -683,6 +705,7 @@ fn terraform_file(bytes: &[u8], is_json: bool) -> Parsed {
             crate::terraform::hcl::backend_in(&body)
                 .map(|(kind, attributes)| (kind, backend::redact(&attributes))),
             crate::variables::declared_in_body(&body),
+            crate::terraform::hcl::uses_providers(&body),
         ),
         Err(e) => Parsed::Invalid(crate::terraform::hcl::parse_error(&e)),
     }

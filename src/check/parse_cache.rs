@@ -22,6 +22,7 @@ pub enum Purpose {
     Backend { json: bool },
     VarFile { json: bool },
     Terraform { json: bool },
+    Lock,
 }
 
 /// A parse as kept: the content's id and what it was read as.

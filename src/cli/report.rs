@@ -119,7 +119,15 @@ pub fn stacks(start: &Path, format: Format) -> anyhow::Result<i32> {
 
 #[derive(Serialize)]
 struct CheckReport<'a> {
-    problems: &'a [Problem],
+    problems: Vec<Reported<'a>>,
+}
+
+/// A problem with its severity: `error`, or `warning` for the kinds that do not fail the check.
+#[derive(Serialize)]
+struct Reported<'a> {
+    #[serde(flatten)]
+    problem: &'a Problem,
+    severity: &'static str,
 }
 
 /// `tfw check`: exits 1 when there is something to fix; says so on stderr when there is not
@@ -131,11 +139,19 @@ pub fn check(start: &Path, format: Format, quiet: bool) -> anyhow::Result<i32> {
         warnings,
         stacks,
     } = check::check(&repo)?;
+    let errors = problems.iter().filter(|p| !p.is_warning()).count();
+    let severity = |p: &Problem| match p.is_warning() {
+        true => "warning",
+        false => "error",
+    };
     match format {
         Format::Text => {
-            output::print(&lines(problems.iter().map(|p| match p.line {
-                Some(line) => format!("{}:{line}: {}", p.path, p.message),
-                None => format!("{}: {}", p.path, p.message),
+            output::print(&lines(problems.iter().map(|p| {
+                let warning = if p.is_warning() { "warning: " } else { "" };
+                match p.line {
+                    Some(line) => format!("{}:{line}: {warning}{}", p.path, p.message),
+                    None => format!("{}: {warning}{}", p.path, p.message),
+                }
             })))?;
             let mut notes: Vec<String> = warnings.iter().map(|w| format!("warning: {w}")).collect();
             notes.extend(
@@ -146,12 +162,17 @@ pub fn check(start: &Path, format: Format, quiet: bool) -> anyhow::Result<i32> {
             notes.extend(unmatched_protection(&repo, &stacks).iter().map(|glob| {
                 format!("note: protected pattern `{glob}` matches no env of any stack")
             }));
-            if !problems.is_empty() {
+            let warned = problems.len() - errors;
+            if warned > 0 {
                 notes.push(format!(
-                    "{} problem(s) found; fix the files named above",
-                    problems.len()
+                    "{warned} warning(s): not failing the check (`[check] skip = [\"providers\"]` turns them off)"
                 ));
-            } else if !quiet {
+            }
+            if errors > 0 {
+                notes.push(format!(
+                    "{errors} problem(s) found; fix the files named above"
+                ));
+            } else if !quiet && warned == 0 {
                 let envs: std::collections::BTreeSet<&String> =
                     stacks.iter().flat_map(|s| &s.envs).collect();
                 let plural = |n: usize, word: &str| match n {
@@ -167,10 +188,16 @@ pub fn check(start: &Path, format: Format, quiet: bool) -> anyhow::Result<i32> {
             output::eprint(&lines(notes.iter().map(|note| format!("tfw: {note}"))))?;
         }
         Format::Json => output::json(&CheckReport {
-            problems: &problems,
+            problems: problems
+                .iter()
+                .map(|problem| Reported {
+                    problem,
+                    severity: severity(problem),
+                })
+                .collect(),
         })?,
     }
-    Ok(i32::from(!problems.is_empty()))
+    Ok(i32::from(errors > 0))
 }
 
 /// The `protected` globs tfw.toml sets that no env of any stack matches: a likely typo, and a

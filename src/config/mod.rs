@@ -51,6 +51,8 @@ pub struct Settings {
     pub stacks: BTreeMap<String, StackSettings>,
     /// `[atlantis]`: what the generated atlantis.yaml says beyond projects and workflows.
     pub atlantis: AtlantisSettings,
+    /// `[providers]`: what `tfw check` expects of the lock files.
+    pub providers: ProvidersSettings,
     /// `plugin_cache`: the provider cache tfw gives terraform.
     pub plugin_cache: PluginCacheSetting,
 }
@@ -65,6 +67,16 @@ pub enum PluginCacheSetting {
     Default,
     On(bool),
     Dir(String),
+}
+
+/// `[providers]` in tfw.toml.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersSettings {
+    /// The platforms (`linux_amd64`) every lock file must carry an `h1:` checksum for; empty:
+    /// the running one.
+    #[serde(default)]
+    pub platforms: Vec<String>,
 }
 
 /// `[atlantis]` in tfw.toml.
@@ -117,7 +129,7 @@ pub struct CheckSettings {
 }
 
 /// The problem kinds `[check] skip` may name.
-pub const SKIPPABLE: &[&str] = &["undeclared", "unset", "type"];
+pub const SKIPPABLE: &[&str] = &["undeclared", "unset", "type", "providers"];
 
 /// `[stacks."<path>"]` in tfw.toml: what differs in one stack.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -268,6 +280,7 @@ impl Default for Settings {
             exclude: Vec::new(),
             stacks: BTreeMap::new(),
             atlantis: AtlantisSettings::default(),
+            providers: ProvidersSettings::default(),
         }
     }
 }
@@ -286,6 +299,7 @@ struct RawSettings {
     stacks: Option<BTreeMap<String, Spanned<RawStack>>>,
     environments: Option<BTreeMap<String, Spanned<Additions>>>,
     atlantis: Option<AtlantisSettings>,
+    providers: Option<ProvidersSettings>,
     check: Option<Spanned<CheckSettings>>,
     #[serde(default)]
     plugin_cache: PluginCacheSetting,
@@ -519,6 +533,7 @@ impl Settings {
                 None => BTreeMap::new(),
             },
             atlantis: raw.atlantis.unwrap_or_default(),
+            providers: raw.providers.unwrap_or_default(),
         })
     }
 

@@ -45,7 +45,7 @@ pub fn report(repo: &Repo, cache: Option<&PluginCache>) -> anyhow::Result<Report
     let (mut unlocked, mut unreadable) = (Vec::new(), Vec::new());
     for stack in repo.stacks(Presence::OnDisk)? {
         let name = stack.path.clone();
-        let Ok(text) = std::fs::read_to_string(stack.dir.join(".terraform.lock.hcl")) else {
+        let Ok(text) = std::fs::read_to_string(stack.dir.join(crate::repo::LOCK_FILE)) else {
             unlocked.push(name);
             continue;
         };

@@ -65,9 +65,15 @@ impl Filter<'_> {
     }
 }
 
-/// A path with a component starting with `.`.
+/// A path with a component starting with `.`, save a lock file (the one hidden file that
+/// matters).
 fn is_hidden(path: &str) -> bool {
-    path.starts_with('.') || path.contains("/.")
+    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+    dirs.starts_with('.') || dirs.contains("/.") || is_hidden_file(name)
+}
+
+fn is_hidden_file(name: &str) -> bool {
+    name.starts_with('.') && name != crate::repo::LOCK_FILE
 }
 
 /// The part of a repository to list: a directory and how deep below it.
@@ -675,7 +681,7 @@ impl Walker<'_> {
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
-            if name.starts_with('.') {
+            if name.starts_with('.') && (kind.is_dir() || is_hidden_file(&name)) {
                 continue;
             }
             let path = if dir.is_empty() {

@@ -52,6 +52,7 @@ impl Relevant {
             ".tf.json",
             ".tfvars",
             ".tfvars.json",
+            LOCK_FILE,
             config::FILE_NAME,
         ];
         let suffixes: Vec<String> = all_patterns(settings)
@@ -83,6 +84,9 @@ fn all_patterns(settings: &Settings) -> impl Iterator<Item = &EnvPattern> {
         .chain(stacks.clone().filter_map(|s| s.backend_config.as_ref()))
         .chain(stacks.flat_map(|s| s.var_files.iter().flatten().map(|v| &v.pattern)))
 }
+
+/// A stack's dependency lock file.
+pub const LOCK_FILE: &str = ".terraform.lock.hcl";
 
 /// A file name that makes its directory a terraform configuration.
 pub fn is_terraform_file(name: &str) -> bool {

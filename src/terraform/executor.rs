@@ -190,7 +190,7 @@ impl Executor {
             .unwrap_or(true);
         let only_reads = || {
             let lock_file =
-                std::fs::read_to_string(record.stack_dir.join(".terraform.lock.hcl")).ok();
+                std::fs::read_to_string(record.stack_dir.join(crate::repo::LOCK_FILE)).ok();
             plugin_cache::init_only_reads(
                 &cache.dir,
                 lock_file.as_deref(),

@@ -73,6 +73,53 @@ pub fn backend_in(body: &hcl::Body) -> Option<(String, Attributes)> {
         })
 }
 
+/// Whether a resource or data type belongs to the provider built into terraform
+/// (`terraform_data`, `terraform_remote_state`), which no lock file records.
+fn is_builtin(kind: &str) -> bool {
+    kind.split('_').next() == Some("terraform")
+}
+
+/// Whether a `.tf` file needs a provider installed (and so a lock file): a `provider` or
+/// `module` block, `required_providers`, or a resource, data source or ephemeral resource of
+/// a provider other than terraform's own.
+pub fn uses_providers(body: &hcl::Body) -> bool {
+    body.blocks().any(|block| match block.identifier() {
+        "provider" | "module" => true,
+        "resource" | "data" | "ephemeral" => block
+            .labels()
+            .first()
+            .is_none_or(|kind| !is_builtin(kind.as_str())),
+        "terraform" => block.body().blocks().any(|b| {
+            b.identifier() == "required_providers" && b.body().attributes().next().is_some()
+        }),
+        _ => false,
+    })
+}
+
+/// `uses_providers` for a `.tf.json` file.
+pub fn uses_providers_json(value: &serde_json::Value) -> bool {
+    let Some(top) = value.as_object() else {
+        return false;
+    };
+    let non_empty = |v: &serde_json::Value| v.as_object().is_some_and(|o| !o.is_empty());
+    top.iter().any(|(key, value)| match key.as_str() {
+        "provider" | "module" => non_empty(value),
+        "resource" | "data" | "ephemeral" => value
+            .as_object()
+            .is_some_and(|kinds| kinds.keys().any(|kind| !is_builtin(kind))),
+        "terraform" => {
+            let blocks = match value {
+                serde_json::Value::Array(blocks) => blocks.iter().collect(),
+                other => vec![other],
+            };
+            blocks
+                .iter()
+                .any(|block| block.get("required_providers").is_some_and(non_empty))
+        }
+        _ => false,
+    })
+}
+
 /// The expression of the attribute `key` in `body`.
 pub fn attribute<'a>(body: &'a hcl::Body, key: &str) -> Option<&'a hcl::Expression> {
     body.attributes().find(|a| a.key() == key).map(|a| a.expr())
@@ -200,8 +247,15 @@ pub enum Parsed {
     Attributes(Attributes),
     /// A file that does not parse: why, with the line.
     Invalid(String),
-    /// A `.tf` or `.tf.json` file: its `backend "<type>"` block, if any, and its variables.
-    Terraform(Option<(String, Attributes)>, BTreeMap<String, Declared>),
+    /// A `.tf` or `.tf.json` file: its `backend "<type>"` block, if any, its variables, and
+    /// whether it needs a provider (see `uses_providers`).
+    Terraform(
+        Option<(String, Attributes)>,
+        BTreeMap<String, Declared>,
+        bool,
+    ),
+    /// A `.terraform.lock.hcl`: each provider's source, version and number of `h1:` checksums.
+    Lock(Vec<(String, String, usize)>),
 }
 
 #[cfg(test)]

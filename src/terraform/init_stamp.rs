@@ -101,7 +101,7 @@ impl InitRecord {
         format!(
             "backend_record {}\nlock {}\n{providers}",
             hash_file(&self.data_dir_path().join("terraform.tfstate")),
-            hash_file(&self.stack_dir.join(".terraform.lock.hcl"))
+            hash_file(&self.stack_dir.join(crate::repo::LOCK_FILE))
         )
     }
 

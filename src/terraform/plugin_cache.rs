@@ -117,13 +117,14 @@ pub fn platform() -> String {
     format!("{}_{arch}", std::env::consts::OS)
 }
 
-/// A provider a lock file records: its source address and version, and whether it carries an
-/// `h1:` checksum (the one terraform checks a cached, unpacked provider against).
+/// A provider a lock file records: its source address and version, and how many `h1:`
+/// checksums it carries (the ones terraform checks a cached, unpacked provider against: one per
+/// platform locked).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Locked {
     pub source: String,
     pub version: String,
-    pub has_h1: bool,
+    pub h1_count: usize,
 }
 
 /// The providers of a `.terraform.lock.hcl`; `None` when it does not parse.
@@ -137,16 +138,19 @@ pub fn locked_providers(text: &str) -> Option<Vec<Locked>> {
                 hcl::Expression::String(version) => version.clone(),
                 _ => return None,
             };
-            let has_h1 = match crate::terraform::hcl::attribute(block.body(), "hashes") {
+            let h1_count = match crate::terraform::hcl::attribute(block.body(), "hashes") {
                 Some(hcl::Expression::Array(hashes)) => hashes
                     .iter()
-                    .any(|hash| matches!(hash, hcl::Expression::String(h) if h.starts_with("h1:"))),
-                _ => false,
+                    .filter(
+                        |hash| matches!(hash, hcl::Expression::String(h) if h.starts_with("h1:")),
+                    )
+                    .count(),
+                _ => 0,
             };
             Some(Locked {
                 source,
                 version,
-                has_h1,
+                h1_count,
             })
         })
         .collect()
@@ -173,7 +177,8 @@ pub fn init_only_reads(
             .join(&provider.source)
             .join(&provider.version)
             .join(platform);
-        provider.has_h1 && std::fs::read_dir(&entry).is_ok_and(|mut names| names.next().is_some())
+        provider.h1_count > 0
+            && std::fs::read_dir(&entry).is_ok_and(|mut names| names.next().is_some())
     })
 }
 

@@ -99,7 +99,7 @@ fn json_lists_kind_stack_env_and_path() {
     let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(
         json["problems"],
-        serde_json::json!([{"kind": "missing", "stack": "datadog", "env": "prd", "path": "datadog/prd.tfvars", "message": "missing (env prd)"}])
+        serde_json::json!([{"kind": "missing", "stack": "datadog", "env": "prd", "path": "datadog/prd.tfvars", "message": "missing (env prd)", "severity": "error"}])
     );
 }
 
@@ -614,7 +614,7 @@ fn from_environment_and_skip_quiet_what_ci_supplies() {
     let test = test.write("tfw.toml", "[check]\nskip = [\"typo\"]\n");
     test.run_with(["check"])
         .status(65)
-        .stderr_contains("unknown kind `typo` (kinds: undeclared, unset, type)");
+        .stderr_contains("unknown kind `typo` (kinds: undeclared, unset, type, providers)");
 }
 
 #[test]
