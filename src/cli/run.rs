@@ -492,6 +492,11 @@ fn dry_run_text(decision: &Decision, prepared: &Prepared) -> String {
     }
     if plan.init_up_to_date {
         text.push_str(&format!("# init up to date ({})\n", plan.env));
+    } else if let (Some(cache), true) = (&prepared.plugin_cache, prepared.binary.is_opentofu()) {
+        text.push_str(&format!(
+            "# plugin cache {}: not locked with OpenTofu 1.10 or later (its cache is safe for concurrent inits)\n",
+            cache.dir.display()
+        ));
     }
     for step in plan.expected_steps() {
         // An init tfw decided on: say which input made it necessary.

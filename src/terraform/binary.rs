@@ -49,6 +49,36 @@ impl Binary {
         }
     }
 
+    /// Whether it is OpenTofu, by its name (`tofu`, `tofu1.10.0` as Atlantis names versions).
+    pub fn is_opentofu(&self) -> bool {
+        let name = match &self.path {
+            Some(path) => path.file_name().unwrap_or_default(),
+            None => self.name.as_os_str(),
+        };
+        name.to_string_lossy().starts_with("tofu")
+    }
+
+    /// Whether its plugin cache is safe for inits that write to it at once: OpenTofu 1.10 or
+    /// later, as `tofu version -json` says (asked once per binary and run). Anything tfw cannot
+    /// tell counts as unsafe: the cache is then locked.
+    pub fn cache_safe_for_concurrent_inits(&self) -> bool {
+        static ASKED: Mutex<BTreeMap<PathBuf, bool>> = Mutex::new(BTreeMap::new());
+        let (true, Some(path)) = (self.is_opentofu(), &self.path) else {
+            return false;
+        };
+        let mut asked = ASKED.lock().unwrap_or_else(|e| e.into_inner());
+        *asked.entry(path.clone()).or_insert_with(|| {
+            let version = duct::cmd(path, ["version", "-json"])
+                .stdin_null()
+                .stderr_null()
+                .read()
+                .ok()
+                .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
+                .and_then(|v| v["terraform_version"].as_str().map(str::to_string));
+            version.is_some_and(|version| at_least(&version, (1, 10)))
+        })
+    }
+
     pub fn require(&self) -> Result<&PathBuf, Error> {
         self.path.as_ref().ok_or_else(|| Error::TerraformNotFound {
             tried: if self.name == "terraform" {
@@ -57,5 +87,31 @@ impl Binary {
                 format!("`{}`", self.name.to_string_lossy())
             },
         })
+    }
+}
+
+/// Whether a version (`1.10.2`, `1.11.0-beta1`) is at least `major.minor`.
+fn at_least(version: &str, (major, minor): (u64, u64)) -> bool {
+    let mut parts = version.split(['.', '-']).map(|p| p.parse::<u64>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) >= (major, minor),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions_compare_by_major_and_minor() {
+        for (version, at_least) in [
+            ("1.10.0", true),
+            ("1.11.0-beta1", true),
+            ("2.0.0", true),
+            ("1.9.3", false),
+            ("1", false),
+            ("", false),
+        ] {
+            assert_eq!(super::at_least(version, (1, 10)), at_least, "{version}");
+        }
     }
 }

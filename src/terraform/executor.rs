@@ -149,7 +149,12 @@ impl Executor {
     ) -> anyhow::Result<Option<Vec<File>>> {
         let record = &prepared.record;
         let mut locks = Vec::new();
-        if let Some(cache) = &prepared.plugin_cache {
+        // OpenTofu 1.10 and later install into a shared cache safely at once.
+        let cache = prepared
+            .plugin_cache
+            .as_ref()
+            .filter(|_| !prepared.binary.cache_safe_for_concurrent_inits());
+        if let Some(cache) = cache {
             match self.cache_lock(output, cache, record, init) {
                 Ok(Some(lock)) => locks.extend(lock),
                 Ok(None) => return Ok(None),

@@ -980,7 +980,7 @@ fn every_stack_and_env_shares_one_copy_of_a_real_provider() {
         }
     }
     // Inits that only read the cache, in parallel, again and again.
-    for _ in 0..2 {
+    for _ in 0..5 {
         let run = tfw(
             &test,
             &[

@@ -595,3 +595,56 @@ fn a_file_that_does_not_parse_is_named_not_quoted() {
         .stderr_contains("broken.tf: line 2");
     assert!(!run.stderr().contains("s3cr3t"), "{}", run.stderr());
 }
+
+/// The fake terraform as `tofu` of `version` (`tofu version -json` answers it).
+fn as_tofu(test: Test, version: &str) -> Test {
+    use std::os::unix::fs::PermissionsExt;
+    let tofu = test.path("bin/tofu");
+    fs::write(
+        &tofu,
+        format!(
+            "#!/bin/sh\nif [ \"$1 $2\" = \"version -json\" ]; then echo '{{\"terraform_version\": \"{version}\"}}'; exit 0; fi\nexec \"$(dirname \"$0\")/terraform\" \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&tofu, fs::Permissions::from_mode(0o755)).unwrap();
+    test.env("TFW_TERRAFORM", "tofu")
+}
+
+#[test]
+fn opentofu_1_10_installs_into_the_cache_without_its_lock() {
+    let test = cached_stacks(&["a", "b"], false).env("FAKE_TF_INSTALL", aws_entry());
+    let dry_run = as_tofu(Test::stack(), "1.10.3")
+        .env("TFW_PLUGIN_CACHE", "")
+        .args(["-n", "stg", "plan"])
+        .run()
+        .status(0)
+        .stdout();
+    assert!(
+        dry_run.contains("not locked with OpenTofu 1.10 or later"),
+        "{dry_run}"
+    );
+    let test = hold(as_tofu(test, "1.10.3"), "a");
+    let a = test.spawn(["-C", "a", "stg", "output"]);
+    test.wait_for_ready();
+    // a installs (it holds no lock), and b's install runs beside it.
+    let b = test.spawn(["-C", "b", "stg", "output"]);
+    crate::common::wait_until("b's init while a's runs", || has_init_of(&test, "b"));
+    assert_eq!(b.wait().0, 0);
+    fs::write(test.path("release-a"), "").unwrap();
+    assert_eq!(a.wait().0, 0);
+}
+
+#[test]
+fn opentofu_before_1_10_locks_the_cache_like_terraform() {
+    let test = cached_stacks(&["a", "b"], false).env("FAKE_TF_INSTALL", aws_entry());
+    let test = hold(as_tofu(test, "1.9.1"), "a");
+    let a = test.spawn(["-C", "a", "stg", "output"]);
+    test.wait_for_ready();
+    let b = test.spawn(["-C", "b", "stg", "output"]);
+    b.wait_for_stderr("waiting: another tfw is installing providers");
+    assert!(!has_init_of(&test, "b"));
+    fs::write(test.path("release-a"), "").unwrap();
+    assert_eq!(a.wait().0, 0);
+    assert_eq!(b.wait().0, 0);
+}
