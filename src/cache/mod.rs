@@ -75,9 +75,10 @@ pub fn load<T: DeserializeOwned>(git_dir: &Path, kind: &Kind) -> Option<T> {
     decode(&read(git_dir, kind)?)
 }
 
-/// Writes `value` as the cache file `kind` in `git_dir`: whole or not at all (see
-/// `atomic_file`), for its owner alone (a cache may hold what the repository's other readers
-/// should not see). One that cannot be written only costs time on the next run.
+/// Writes `value` as the cache file `kind` in `git_dir`: renamed into place whole (see
+/// `atomic_file`), not synced (a crash can only leave a file its checksum refuses), for its
+/// owner alone (a cache may hold what the repository's other readers should not see). One that
+/// cannot be written only costs time on the next run.
 pub fn write<T: Serialize + ?Sized>(git_dir: &Path, kind: &Kind, value: &T) {
     if disabled() {
         return;
@@ -88,7 +89,7 @@ pub fn write<T: Serialize + ?Sized>(git_dir: &Path, kind: &Kind, value: &T) {
     let mut bytes = header(kind);
     bytes.extend_from_slice(&crc32fast::hash(&content).to_le_bytes());
     bytes.extend_from_slice(&content);
-    let _ = crate::atomic_file::write_private(&git_dir.join(kind.file), &bytes);
+    let _ = crate::atomic_file::write_cache(&git_dir.join(kind.file), &bytes);
 }
 
 /// What identifies the tfw that made a cache: its version, and its executable's path, size and

@@ -18,20 +18,12 @@ pub type Values = BTreeMap<String, (usize, Value)>;
 /// A var file as check keeps it: the line and the shape of each value, or why it does not
 /// parse (the message of `parse_attributes`, with its line).
 pub fn var_file(bytes: &[u8], is_json: bool) -> Parsed {
-    match crate::terraform::hcl::parse_attributes(bytes, is_json) {
-        Parsed::Invalid(why) => Parsed::Invalid(why),
-        _ => {
-            let text = String::from_utf8_lossy(bytes);
-            match variables::supplied(&text, is_json) {
-                Some(values) => Parsed::Values(
-                    values
-                        .into_iter()
-                        .map(|(name, supplied)| (name, (supplied.line, supplied.value.shape())))
-                        .collect(),
-                ),
-                None => Parsed::Invalid("does not parse".into()),
-            }
-        }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Parsed::Invalid("not UTF-8 text".into());
+    };
+    match variables::shapes(text, is_json) {
+        Ok(values) => Parsed::Values(values),
+        Err(why) => Parsed::Invalid(why),
     }
 }
 

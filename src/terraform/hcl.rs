@@ -50,12 +50,17 @@ pub fn parse_attributes(bytes: &[u8], is_json: bool) -> Parsed {
     }
     match parse_body(text) {
         Ok(body) => Parsed::Attributes(literal_attributes(&body)),
-        Err(hcl::Error::Parse(e)) => Parsed::Invalid(format!(
-            "line {}: invalid HCL: {}",
-            e.location().line(),
-            e.message()
-        )),
-        Err(_) => Parsed::Invalid("invalid HCL".into()),
+        Err(e) => Parsed::Invalid(invalid_hcl(&e)),
+    }
+}
+
+/// Why a file is not valid HCL, with its line (never the line's text: see `parse_error`).
+pub fn invalid_hcl(error: &hcl::Error) -> String {
+    match error {
+        hcl::Error::Parse(e) => {
+            format!("line {}: invalid HCL: {}", e.location().line(), e.message())
+        }
+        _ => "invalid HCL".into(),
     }
 }
 

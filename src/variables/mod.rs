@@ -116,39 +116,71 @@ pub struct Supplied {
 
 /// The values a var file sets, by name; `None` when it does not parse (reported elsewhere).
 pub fn supplied(text: &str, is_json: bool) -> Option<BTreeMap<String, Supplied>> {
+    read_var_file(text, is_json, |value, text| Supplied {
+        value: value.clone(),
+        text: text(),
+        line: 0,
+    })
+    .ok()
+}
+
+/// What `supplied` returns without each value's text (what `tfw check` keeps): each key's line
+/// and value shape, or why the file does not parse (with its line).
+pub fn shapes(text: &str, is_json: bool) -> Result<BTreeMap<String, (usize, Value)>, String> {
+    read_var_file(text, is_json, |value, _| Supplied {
+        value: value.shape(),
+        text: String::new(),
+        line: 0,
+    })
+    .map(|values| {
+        values
+            .into_iter()
+            .map(|(key, supplied)| (key, (supplied.line, supplied.value)))
+            .collect()
+    })
+}
+
+/// Reads a var file once: each key with its line and what `make` keeps of its value (the
+/// value read, and a way to its text, asked only when needed).
+fn read_var_file(
+    text: &str,
+    is_json: bool,
+    make: impl Fn(&Value, &dyn Fn() -> String) -> Supplied,
+) -> Result<BTreeMap<String, Supplied>, String> {
     let line_of = |key: &str| key_line(text, key, is_json);
+    let with_line = |key: &str, supplied: Supplied| Supplied {
+        line: line_of(key),
+        ..supplied
+    };
     if is_json {
-        let serde_json::Value::Object(object) = parse_json(text).ok()? else {
-            return None;
+        let object = match parse_json(text) {
+            Ok(serde_json::Value::Object(object)) => object,
+            Ok(_) => return Err("invalid JSON: expected an object".into()),
+            Err(e) => return Err(format!("line {}: invalid JSON: {e}", e.line())),
         };
-        return Some(
-            object
-                .iter()
-                .map(|(key, value)| {
-                    let supplied = Supplied {
-                        value: Value::from_json(value),
-                        text: value.to_string(),
-                        line: line_of(key),
-                    };
-                    (key.clone(), supplied)
-                })
-                .collect(),
-        );
-    }
-    let body = parse_body(text).ok()?;
-    Some(
-        body.attributes()
-            .map(|attribute| {
-                let supplied = Supplied {
-                    value: Value::from_expression(attribute.expr()),
-                    text: hcl::format::to_string(attribute.expr())
-                        .unwrap_or_else(|_| "(an expression)".into()),
-                    line: line_of(attribute.key()),
-                };
-                (attribute.key().to_string(), supplied)
+        return Ok(object
+            .iter()
+            .map(|(key, value)| {
+                let supplied = make(&Value::from_json(value), &|| value.to_string());
+                (key.clone(), with_line(key, supplied))
             })
-            .collect(),
-    )
+            .collect());
+    }
+    let body = parse_body(text).map_err(|e| crate::terraform::hcl::invalid_hcl(&e))?;
+    Ok(body
+        .attributes()
+        .map(|attribute| {
+            let text = || {
+                hcl::format::to_string(attribute.expr())
+                    .unwrap_or_else(|_| "(an expression)".into())
+            };
+            let supplied = make(&Value::from_expression(attribute.expr()), &text);
+            (
+                attribute.key().to_string(),
+                with_line(attribute.key(), supplied),
+            )
+        })
+        .collect())
 }
 
 /// The line where a var file sets `key` (the first line that starts with it), 1 if not found.
