@@ -8,8 +8,7 @@ use crate::error::Error;
 use crate::graph;
 use crate::parallel::in_parallel;
 use crate::repo::git_index::{self, ObjectId};
-use crate::repo::{Repo, Stack, join_display};
-use crate::terraform::init_stamp;
+use crate::repo::{Repo, Stack};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -166,62 +165,24 @@ struct StackModel<S> {
 }
 
 impl Model {
-    /// The model of `stacks` as the working tree has them.
+    /// The model of `stacks` as the working tree has them, from the repository's inputs model:
+    /// each env's files with the targets of every link its plan reads through.
     pub fn of(repo: &Repo, stacks: &[Stack]) -> Result<Self, Error> {
         let refs: Vec<&Stack> = stacks.iter().collect();
         let sources = graph::read_sources(repo, &refs);
         let indices: Vec<usize> = (0..stacks.len()).collect();
-        let modules: Vec<Vec<String>> = in_parallel(&indices, |part| {
+        let models: Vec<StackModel<String>> = in_parallel(&indices, |part| {
             part.iter()
-                .map(|&i| {
-                    let stack = &stacks[i];
-                    // Most stacks call no module: a byte search spares them the parse.
-                    if !sources[i].files.iter().any(|(_, t)| t.contains("module")) {
-                        return Vec::new();
-                    }
-                    init_stamp::repository_modules(&stack.dir)
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|m| {
-                            let path =
-                                crate::repo::paths::normalize(&Path::new(&stack.path).join(m));
-                            let path = path.to_str()?.to_string();
-                            (!path.starts_with("..")).then(|| format!("{path}/"))
-                        })
-                        .collect()
-                })
+                .map(|&i| stack_model(repo, &stacks[i], &sources[i].files))
                 .collect::<Vec<_>>()
         })
         .into_iter()
         .flatten()
         .collect();
-        let mut model = Model::default();
-        for (stack, modules) in stacks.iter().zip(modules) {
-            let envs = stack
-                .envs
-                .iter()
-                .map(|env| {
-                    let files = repo
-                        .env_files(&stack.path)
-                        .iter()
-                        .filter_map(|file| {
-                            let path = file.pattern.repo_path(env, &stack.path)?;
-                            Some(match file.backend {
-                                true => join_display(&stack.path, Path::new(&file.of(stack, env))),
-                                false => path,
-                            })
-                        })
-                        .collect();
-                    (env.clone(), files)
-                })
-                .collect();
-            model.stacks.push(StackModel {
-                name: stack.name().to_string(),
-                path: stack.path.clone(),
-                envs,
-                modules,
-            });
-        }
+        let mut model = Model {
+            stacks: models,
+            ..Model::default()
+        };
         let index: HashMap<&str, usize> = stacks
             .iter()
             .enumerate()
@@ -237,6 +198,48 @@ impl Model {
             model.edges.insert(env.to_string(), edges);
         }
         Ok(model)
+    }
+}
+
+/// What one stack's pairs depend on, from its inputs.
+fn stack_model(repo: &Repo, stack: &Stack, sources: &[(String, String)]) -> StackModel<String> {
+    let inputs = repo.inputs(stack);
+    // Most stacks call no module: a byte search spares them the parse.
+    let modules = match sources.iter().any(|(_, t)| t.contains("module")) {
+        true => repo.modules(stack, sources).unwrap_or_default(),
+        false => Vec::new(),
+    };
+    // Files outside the stack's directory read in every env: link targets.
+    let mut shared: Vec<&str> = inputs.targets().collect();
+    shared.extend(
+        modules
+            .iter()
+            .flat_map(|m| m.files.iter().flatten())
+            .filter_map(|f| f.target_path()),
+    );
+    let envs = inputs
+        .envs
+        .iter()
+        .map(|env| {
+            let mut files = env.paths();
+            files.extend(shared.iter().map(|f| f.to_string()));
+            files.sort();
+            files.dedup();
+            (env.env.clone(), files)
+        })
+        .collect();
+    StackModel {
+        name: stack.name().to_string(),
+        path: stack.path.clone(),
+        envs,
+        modules: modules
+            .iter()
+            .filter_map(|m| m.path.as_deref())
+            .map(|path| match path {
+                "" => String::new(),
+                path => format!("{path}/"),
+            })
+            .collect(),
     }
 }
 

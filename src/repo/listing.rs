@@ -203,6 +203,11 @@ impl Listing {
                 .all(|m| m.status == Status::Tracked && m.id.is_some())
     }
 
+    /// The tree git's index holds, when it has it cached.
+    pub fn tree(&self) -> Option<&ObjectId> {
+        self.tree.as_ref()
+    }
+
     /// The listed symbolic links that are on disk.
     pub fn symlinks(&self) -> impl Iterator<Item = &str> {
         (0..self.ends.len())

@@ -3,6 +3,7 @@
 
 pub mod git_index;
 pub mod gitignore;
+pub mod inputs;
 pub mod listing;
 mod listing_cache;
 pub mod paths;
