@@ -244,6 +244,39 @@ fn stack_model(repo: &Repo, stack: &Stack, sources: &[(String, String)]) -> Stac
 }
 
 impl<S: AsRef<str> + Ord> Model<S> {
+    /// Whether this model, made for the tree git's index holds, is also the model of a working
+    /// tree whose `unstaged` files (see `Listing::unstaged`) differ from it and that has
+    /// `stacks`: the same stacks with the same envs, and none of them reads an unstaged file.
+    fn holds_despite(&self, stacks: &[Stack], unstaged: &[&str]) -> bool {
+        let same_stacks = self.stacks.len() == stacks.len()
+            && self.stacks.iter().zip(stacks).all(|(kept, stack)| {
+                kept.path.as_ref() == stack.path
+                    && kept.name.as_ref() == stack.name()
+                    && kept.envs.iter().map(|(env, _)| env.as_ref()).eq(stack.envs.iter())
+            });
+        let dirs: HashSet<&str> = self
+            .stacks
+            .iter()
+            .map(|s| crate::repo::listing_dir(s.path.as_ref()))
+            .chain(self.stacks.iter().flat_map(|s| {
+                s.modules
+                    .iter()
+                    .map(|m| m.as_ref().strip_suffix('/').unwrap_or_default())
+            }))
+            .collect();
+        let files: HashSet<&str> = self
+            .stacks
+            .iter()
+            .flat_map(|s| s.envs.iter().flat_map(|(_, files)| files))
+            .map(AsRef::as_ref)
+            .collect();
+        same_stacks
+            && unstaged.iter().all(|path| {
+                let dir = path.rfind('/').map_or("", |i| &path[..i]);
+                *path != crate::config::FILE_NAME && !dirs.contains(dir) && !files.contains(path)
+            })
+    }
+
     /// The pairs `changed` (paths from the root) affects; `settings(path, env)` says whether
     /// tfw.toml changed what the stack at `path` runs with for `env`.
     pub fn affected(&self, changed: &BTreeSet<String>, settings: SettingsChanged) -> Vec<Pair> {
@@ -285,25 +318,36 @@ impl<S: AsRef<str> + Ord> Model<S> {
                 }
             }
         }
-        // What depends on an affected pair is affected, for the same env.
+        // What depends on an affected pair is affected, for the same env, through any number
+        // of stacks: a fixed point over the reverse graph, whatever order edges come in.
         for (env, edges) in &self.edges {
             let env = env.as_ref();
-            loop {
-                let mut added = false;
-                for &(from, to) in edges {
-                    if reasons.contains_key(&(to, env)) {
-                        let why = format!("depends on {}", self.stacks[to].name.as_ref());
-                        let entry = reasons.entry((from, env)).or_default();
-                        if !entry.contains(&why) {
-                            entry.push(why);
-                            added = true;
-                        }
+            let mut dependents: HashMap<usize, Vec<usize>> = HashMap::new();
+            for &(from, to) in edges {
+                dependents.entry(to).or_default().push(from);
+            }
+            let mut pending: Vec<usize> = reasons
+                .keys()
+                .filter(|(_, e)| *e == env)
+                .map(|(index, _)| *index)
+                .collect();
+            while let Some(to) = pending.pop() {
+                let why = format!("depends on {}", self.stacks[to].name.as_ref());
+                for &from in dependents.get(&to).into_iter().flatten() {
+                    let newly = !reasons.contains_key(&(from, env));
+                    let entry = reasons.entry((from, env)).or_default();
+                    if !entry.contains(&why) {
+                        entry.push(why.clone());
+                    }
+                    if newly {
+                        pending.push(from);
                     }
                 }
-                if !added {
-                    break;
-                }
             }
+        }
+        // Each pair's own files first, then what it depends on, each part sorted.
+        for why in reasons.values_mut() {
+            why.sort_by_key(|w| (w.starts_with("depends on "), w.clone()));
         }
         reasons
             .into_iter()
@@ -320,6 +364,8 @@ impl<S: AsRef<str> + Ord> Model<S> {
 /// `tfw affected`: between `base` (default: the merge base with the remote's default branch)
 /// and `head` (default: the working tree). With a `head` commit whose tree the working tree
 /// holds, the model is kept for that commit: the next run for it only asks git what changed.
+/// With the working tree as head, the model is kept for the tree it holds, when it holds one
+/// (a repository opened `with_content_ids` can tell).
 /// `base_option` names the option that sets `base`, for the hint when there is no default.
 pub fn between(
     repo: &Repo,
@@ -416,9 +462,34 @@ pub fn between(
                 }
             }
         }
+        // The working tree: when it holds the tree git's index has (every listed file
+        // tracked, its content vouched for by unchanged stat data), that tree's kept model is
+        // its model.
         None => {
-            let model = Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?;
-            include(&|changed, settings| model.affected(changed, settings))?
+            let listing = repo.listing()?;
+            let unstaged: Vec<&str> = listing.unstaged().collect();
+            let mut cache = model_cache::ModelCache::open(&work_tree, &repo.root);
+            let kept = listing.tree().and_then(|tree| cache.get(tree));
+            // Unstaged files no stack reads leave the kept model whole: they need the stacks
+            // to tell, as a model made afresh does.
+            let stacks = match (&kept, unstaged.is_empty()) {
+                (Some(_), true) => Vec::new(),
+                _ => repo.stacks(crate::repo::Presence::OnDisk)?,
+            };
+            let kept = kept.filter(|model| {
+                unstaged.is_empty() || model.holds_despite(&stacks, &unstaged)
+            });
+            match kept {
+                Some(model) => include(&|changed, settings| model.affected(changed, settings))?,
+                None => {
+                    let model = Model::of(repo, &stacks)?;
+                    match listing.tree() {
+                        Some(tree) if unstaged.is_empty() => cache.put(*tree, &model),
+                        _ => {}
+                    }
+                    include(&|changed, settings| model.affected(changed, settings))?
+                }
+            }
         }
     };
     Ok(Affected {

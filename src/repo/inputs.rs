@@ -534,7 +534,10 @@ mod tests {
             Some("app/gone.tf"),
             "where a broken link would lead"
         );
-        assert_eq!(inputs.targets().collect::<Vec<_>>(), ["shared/inputs.tf"]);
+        assert_eq!(
+            inputs.targets().collect::<Vec<_>>(),
+            ["app/gone.tf", "shared/inputs.tf"]
+        );
         assert_eq!(
             names(&inputs.automatic),
             ["terraform.tfvars", "b.auto.tfvars"]

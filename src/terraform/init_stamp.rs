@@ -378,6 +378,9 @@ mod tests {
     use super::*;
 
     fn record(dir: &Path) -> InitRecord {
+        let repo = Repo::open(dir).unwrap();
+        let stack = repo.stack_at(dir).unwrap();
+        let sources = repo.terraform_sources(&stack);
         InitRecord {
             env: "stg".into(),
             stack_dir: dir.to_path_buf(),
@@ -385,11 +388,12 @@ mod tests {
             input_files: vec!["stg.tfbackend".into()],
             vars: Vec::new(),
             binary: None,
+            configuration: configuration(&repo, &stack, &sources),
         }
     }
 
     fn changes(setup: &[(&str, &str)], edit: (&str, &str)) -> bool {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::repo::isolated_tempdir();
         for (name, content) in setup {
             let path = dir.path().join(name);
             fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -501,7 +505,7 @@ mod tests {
 
     #[test]
     fn unparseable_configuration_is_reported_not_skipped() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::repo::isolated_tempdir();
         fs::write(
             dir.path().join("main.tf"),
             "terraform {\n  backend \"local\" {\n",
@@ -517,7 +521,7 @@ mod tests {
 
     #[test]
     fn local_modules_are_found_recursively_relative_to_the_stack() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::repo::isolated_tempdir();
         let stack = dir.path().join("stack");
         for (file, content) in [
             (
@@ -537,15 +541,18 @@ mod tests {
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(path, content).unwrap();
         }
-        assert_eq!(
-            local_modules(&stack).unwrap(),
-            [PathBuf::from("../shared"), PathBuf::from("modules/a")]
-        );
+        let repo = Repo::open(dir.path()).unwrap();
+        let stack = repo.stack_at(&stack).unwrap();
+        let modules = repo
+            .modules(&stack, &repo.terraform_sources(&stack))
+            .unwrap();
+        let paths: Vec<Option<&str>> = modules.iter().map(|m| m.path.as_deref()).collect();
+        assert_eq!(paths, [Some("stack/modules/a"), Some("shared")]);
     }
 
     #[test]
     fn stamp_round_trip_and_removal() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::repo::isolated_tempdir();
         fs::write(dir.path().join("main.tf"), MAIN).unwrap();
         let r = record(dir.path());
         assert!(!r.is_current().unwrap());
