@@ -252,7 +252,11 @@ impl<S: AsRef<str> + Ord> Model<S> {
             && self.stacks.iter().zip(stacks).all(|(kept, stack)| {
                 kept.path.as_ref() == stack.path
                     && kept.name.as_ref() == stack.name()
-                    && kept.envs.iter().map(|(env, _)| env.as_ref()).eq(stack.envs.iter())
+                    && kept
+                        .envs
+                        .iter()
+                        .map(|(env, _)| env.as_ref())
+                        .eq(stack.envs.iter())
             });
         let dirs: HashSet<&str> = self
             .stacks
@@ -476,9 +480,8 @@ pub fn between(
                 (Some(_), true) => Vec::new(),
                 _ => repo.stacks(crate::repo::Presence::OnDisk)?,
             };
-            let kept = kept.filter(|model| {
-                unstaged.is_empty() || model.holds_despite(&stacks, &unstaged)
-            });
+            let kept =
+                kept.filter(|model| unstaged.is_empty() || model.holds_despite(&stacks, &unstaged));
             match kept {
                 Some(model) => include(&|changed, settings| model.affected(changed, settings))?,
                 None => {

@@ -149,7 +149,12 @@ fn dependencies<'a>(
 /// file and automatic tfvars, this env's backend and var files (not other envs'), the local
 /// modules it calls, and the targets of the links among them, each once. Never `**` at the
 /// top: the root project would react to every sub-stack.
-fn when_modified(stack: &Stack, inputs: &StackInputs, env: &str, modules: &[Module]) -> Vec<String> {
+fn when_modified(
+    stack: &Stack,
+    inputs: &StackInputs,
+    env: &str,
+    modules: &[Module],
+) -> Vec<String> {
     let mut patterns: Vec<String> = [
         "*.tf",
         "*.tf.json",
@@ -164,7 +169,12 @@ fn when_modified(stack: &Stack, inputs: &StackInputs, env: &str, modules: &[Modu
     let env = inputs.env(env);
     let files = env.map(EnvInputs::files).unwrap_or_default();
     // Relative to the project dir; a file outside the repository changes in no pull request.
-    patterns.extend(files.iter().filter(|f| f.path.is_some()).map(|f| f.name.clone()));
+    patterns.extend(
+        files
+            .iter()
+            .filter(|f| f.path.is_some())
+            .map(|f| f.name.clone()),
+    );
     for module in modules.iter().filter_map(|m| m.path.as_deref()) {
         for name in ["*.tf", "*.tf.json"] {
             let pattern = match module {
@@ -179,7 +189,11 @@ fn when_modified(stack: &Stack, inputs: &StackInputs, env: &str, modules: &[Modu
         .targets()
         .chain(files.into_iter().filter_map(Input::target_path))
         .chain(module_files.filter_map(Input::target_path));
-    patterns.extend(targets.map(|target| from_stack(&stack.path, target)).collect::<Vec<_>>());
+    patterns.extend(
+        targets
+            .map(|target| from_stack(&stack.path, target))
+            .collect::<Vec<_>>(),
+    );
     let mut seen = std::collections::BTreeSet::new();
     patterns.retain(|p| seen.insert(p.clone()));
     patterns

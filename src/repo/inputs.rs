@@ -501,13 +501,19 @@ mod tests {
         let dir = super::super::isolated_tempdir();
         let root = dir.path();
         for (file, text) in [
-            ("app/main.tf", "module \"m\" {\n  source = \"../modules/m\"\n}\n"),
+            (
+                "app/main.tf",
+                "module \"m\" {\n  source = \"../modules/m\"\n}\n",
+            ),
             ("app/stg.tfbackend", ""),
             ("app/b.auto.tfvars", ""),
             ("app/terraform.tfvars", ""),
             ("shared/inputs.tf", ""),
             ("shared/stg.tfvars", ""),
-            ("modules/m/main.tf", "module \"n\" {\n  source = \"../n\"\n}\n"),
+            (
+                "modules/m/main.tf",
+                "module \"n\" {\n  source = \"../n\"\n}\n",
+            ),
             ("modules/n/main.tf", ""),
             (
                 "tfw.toml",
@@ -524,10 +530,12 @@ mod tests {
         let repo = Repo::open(root).unwrap();
         let stacks = repo.stacks(super::super::Presence::OnDisk).unwrap();
         let inputs = repo.inputs(&stacks[0]);
-        let names = |inputs: &[Input]| -> Vec<String> {
-            inputs.iter().map(|i| i.name.clone()).collect()
-        };
-        assert_eq!(names(&inputs.sources), ["broken.tf", "inputs.tf", "main.tf"]);
+        let names =
+            |inputs: &[Input]| -> Vec<String> { inputs.iter().map(|i| i.name.clone()).collect() };
+        assert_eq!(
+            names(&inputs.sources),
+            ["broken.tf", "inputs.tf", "main.tf"]
+        );
         assert!(!inputs.sources[0].exists, "a broken link reads nothing");
         assert_eq!(
             inputs.sources[0].target_path(),
@@ -545,10 +553,24 @@ mod tests {
         let stg = inputs.env("stg").unwrap();
         assert_eq!(
             stg.paths(),
-            ["app/stg.tfbackend", "app/stg.tfvars", "missing.tfvars", "shared/stg.tfvars"]
+            [
+                "app/stg.tfbackend",
+                "app/stg.tfvars",
+                "missing.tfvars",
+                "shared/stg.tfvars"
+            ]
         );
-        let passed: Vec<&str> = stg.passed().unwrap().iter().map(|i| i.name.as_str()).collect();
-        assert_eq!(passed, ["stg.tfvars"], "an absent optional file is not passed");
+        let passed: Vec<&str> = stg
+            .passed()
+            .unwrap()
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
+        assert_eq!(
+            passed,
+            ["stg.tfvars"],
+            "an absent optional file is not passed"
+        );
         let sources = repo.terraform_sources(&stacks[0]);
         let modules = repo.modules(&stacks[0], &sources).unwrap();
         let paths: Vec<Option<&str>> = modules.iter().map(|m| m.path.as_deref()).collect();

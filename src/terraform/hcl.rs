@@ -181,7 +181,7 @@ impl Attributes {
     }
 
     /// From literal pairs, for tests.
-        #[cfg(test)]
+    #[cfg(test)]
     pub fn of(pairs: &[(&str, &str)]) -> Self {
         Self::new(pairs.iter().map(|(k, v)| (*k, v.to_string())))
     }
@@ -222,8 +222,7 @@ fn local(source: &str) -> Option<String> {
 }
 
 fn hcl_blocks(source: &str) -> Result<Vec<InitBlock>, String> {
-    let body = parse_body(source)
-        .map_err(|e| parse_error(&e))?;
+    let body = parse_body(source).map_err(|e| parse_error(&e))?;
     Ok(body
         .blocks()
         .filter_map(|block| match block.identifier() {
@@ -232,8 +231,7 @@ fn hcl_blocks(source: &str) -> Result<Vec<InitBlock>, String> {
                 local_source: None,
             }),
             "module" => {
-                let attribute =
-                    |key: &str| attribute(block.body(), key).cloned();
+                let attribute = |key: &str| attribute(block.body(), key).cloned();
                 let source = attribute("source");
                 let local_source = match &source {
                     Some(hcl::Expression::String(s)) => local(s),
@@ -262,11 +260,7 @@ fn json_blocks(source: &str) -> Result<Vec<InitBlock>, String> {
             local_source: None,
         });
     }
-    for modules in value
-        .get("module")
-        .map(json_bodies)
-        .unwrap_or_default()
-    {
+    for modules in value.get("module").map(json_bodies).unwrap_or_default() {
         for (name, calls) in modules {
             for call in json_bodies(calls) {
                 let source = call.get("source");

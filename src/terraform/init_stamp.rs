@@ -176,7 +176,10 @@ impl InitRecord {
         for (name, value) in &self.vars {
             let _ = writeln!(text, "var {name} {}", hash_bytes(value.as_bytes()));
         }
-        let dirs = self.configuration.as_ref().map_err(|e| Unreadable(e.clone()))?;
+        let dirs = self
+            .configuration
+            .as_ref()
+            .map_err(|e| Unreadable(e.clone()))?;
         configuration_text(dirs, &mut text)?;
         Ok(text)
     }
