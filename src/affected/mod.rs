@@ -474,23 +474,26 @@ pub fn between(
             let unstaged: Vec<&str> = listing.unstaged().collect();
             let mut cache = model_cache::ModelCache::open(&work_tree, &repo.root);
             let kept = listing.tree().and_then(|tree| cache.get(tree));
-            // Unstaged files no stack reads leave the kept model whole: they need the stacks
-            // to tell, as a model made afresh does.
-            let stacks = match (&kept, unstaged.is_empty()) {
-                (Some(_), true) => Vec::new(),
-                _ => repo.stacks(crate::repo::Presence::OnDisk)?,
-            };
-            let kept =
-                kept.filter(|model| unstaged.is_empty() || model.holds_despite(&stacks, &unstaged));
             match kept {
-                Some(model) => include(&|changed, settings| model.affected(changed, settings))?,
-                None => {
-                    let model = Model::of(repo, &stacks)?;
-                    match listing.tree() {
-                        Some(tree) if unstaged.is_empty() => cache.put(*tree, &model),
-                        _ => {}
-                    }
+                Some(model) if unstaged.is_empty() => {
                     include(&|changed, settings| model.affected(changed, settings))?
+                }
+                kept => {
+                    let stacks = repo.stacks(crate::repo::Presence::OnDisk)?;
+                    // Unstaged files no stack reads leave the kept model whole.
+                    match kept.filter(|model| model.holds_despite(&stacks, &unstaged)) {
+                        Some(model) => {
+                            include(&|changed, settings| model.affected(changed, settings))?
+                        }
+                        None => {
+                            let model = Model::of(repo, &stacks)?;
+                            match listing.tree() {
+                                Some(tree) if unstaged.is_empty() => cache.put(*tree, &model),
+                                _ => {}
+                            }
+                            include(&|changed, settings| model.affected(changed, settings))?
+                        }
+                    }
                 }
             }
         }
