@@ -33,6 +33,8 @@ pub struct Input {
 pub struct Target {
     /// From the repository root; `None` when it lies outside it (or cannot be told).
     pub path: Option<String>,
+    /// What the listing says of it (a target outside a sparse checkout is `SkipWorktree`).
+    pub status: Option<Status>,
     /// Whether it is there (a broken link's target is not).
     pub exists: bool,
 }
@@ -373,25 +375,18 @@ impl Repo {
             self.relevant.matches(p) && self.listed_dir(&self.root.join(dir)).is_some()
         });
         match listed {
-            Some(file) => {
-                let (dir, base) = file.rsplit_once('/').unwrap_or(("", file));
-                let entry = self
-                    .entries_in(dir)
-                    .into_iter()
-                    .find(|(listed, ..)| listed == base);
-                match entry {
-                    Some((_, status, symlink)) => {
-                        self.listed_input(name.to_string(), file.to_string(), status, symlink)
-                    }
-                    None => Input {
-                        name: name.to_string(),
-                        path: path.clone(),
-                        status: None,
-                        target: None,
-                        exists: false,
-                    },
+            Some(file) => match self.entry(file) {
+                Some((status, symlink)) => {
+                    self.listed_input(name.to_string(), file.to_string(), status, symlink)
                 }
-            }
+                None => Input {
+                    name: name.to_string(),
+                    path: path.clone(),
+                    status: None,
+                    target: None,
+                    exists: false,
+                },
+            },
             None => {
                 // Outside the listing: the disk says.
                 let file = stack.dir.join(name);
@@ -404,6 +399,20 @@ impl Repo {
                     exists: file.is_file(),
                 }
             }
+        }
+    }
+
+    /// What the listing says of the file at `path` (from the root): its status and whether it
+    /// is a symbolic link.
+    fn entry(&self, path: &str) -> Option<(Status, bool)> {
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        match self.listing.get() {
+            Some(listing) => listing.subtree(dir).entry(name),
+            None => self
+                .entries_in(dir)
+                .into_iter()
+                .find(|(listed, ..)| listed == name)
+                .map(|(_, status, symlink)| (status, symlink)),
         }
     }
 
@@ -425,10 +434,7 @@ impl Repo {
     fn target(&self, path: &str) -> Target {
         let link = self.root.join(path);
         match link.canonicalize() {
-            Ok(real) => Target {
-                path: self.from_root(&real),
-                exists: true,
-            },
+            Ok(real) => self.real_target(&real),
             Err(_) => {
                 let parent = Path::new(path).parent().unwrap_or(Path::new(""));
                 let path = std::fs::read_link(&link).ok().and_then(|to| {
@@ -443,6 +449,7 @@ impl Repo {
                         .map(String::from)
                 });
                 Target {
+                    status: path.as_deref().and_then(|p| Some(self.entry(p)?.0)),
                     path,
                     exists: false,
                 }
@@ -453,14 +460,22 @@ impl Repo {
     /// Where a link outside the listing (absolute) leads.
     fn target_outside(&self, link: &Path) -> Target {
         match link.canonicalize() {
-            Ok(real) => Target {
-                path: self.from_root(&real),
-                exists: true,
-            },
+            Ok(real) => self.real_target(&real),
             Err(_) => Target {
                 path: None,
+                status: None,
                 exists: false,
             },
+        }
+    }
+
+    /// The target at `real`, a path that exists.
+    fn real_target(&self, real: &Path) -> Target {
+        let path = self.from_root(real);
+        Target {
+            status: path.as_deref().and_then(|p| Some(self.entry(p)?.0)),
+            path,
+            exists: true,
         }
     }
 
@@ -546,6 +561,8 @@ mod tests {
             inputs.targets().collect::<Vec<_>>(),
             ["app/gone.tf", "shared/inputs.tf"]
         );
+        let target = inputs.sources[1].target.as_ref().unwrap();
+        assert_eq!((target.status, target.exists), (Some(Status::NotInGit), true));
         assert_eq!(
             names(&inputs.automatic),
             ["terraform.tfvars", "b.auto.tfvars"]

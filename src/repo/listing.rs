@@ -296,6 +296,12 @@ impl<'a> Subtree<'a> {
         Some(self.listing.meta[self.find(relative)?].status)
     }
 
+    /// The status of a file relative to the subtree and whether it is a symbolic link.
+    pub fn entry(&self, relative: &str) -> Option<(Status, bool)> {
+        let meta = self.listing.meta[self.find(relative)?];
+        Some((meta.status, meta.symlink))
+    }
+
     /// Whether a regular file is on disk, as listed; `None` for a symbolic link (what it points
     /// to is the disk's to say).
     pub fn regular_on_disk(&self, relative: &str) -> Option<bool> {
