@@ -191,16 +191,9 @@ impl Repo {
     /// What `stack`'s plan reads, from the listing.
     pub fn inputs(&self, stack: &Stack) -> StackInputs {
         let config = self.config_of(&stack.path);
-        let entries = self.entries_in(listing_dir(&stack.path));
-        let on_disk = |keep: fn(&str) -> bool| -> Vec<Input> {
-            entries
-                .iter()
-                .filter(|(name, status, _)| keep(name) && status.on_disk())
-                .map(|(name, _, _)| self.input(stack, name))
-                .collect()
-        };
-        let sources = on_disk(is_terraform_file);
-        let mut automatic = on_disk(crate::variables::is_automatic);
+        let dir = self.real_dir(stack);
+        let sources = self.files_in(&dir, is_terraform_file);
+        let mut automatic = self.files_in(&dir, crate::variables::is_automatic);
         automatic.sort_by(|a, b| load_order(&a.name).cmp(&load_order(&b.name)));
         let envs = stack
             .envs
@@ -237,7 +230,7 @@ impl Repo {
         stack: &Stack,
         sources: &[(String, String)],
     ) -> Result<Vec<Module>, String> {
-        let (top, _) = real_path(&stack.dir);
+        let top = self.real_dir(stack);
         let texts = sources
             .iter()
             .map(|(name, text)| (stack.dir.join(name), text.clone()))
@@ -269,7 +262,7 @@ impl Repo {
                 continue;
             }
             let path = self.listed_dir(&real).map(String::from);
-            let files = exists.then(|| self.module_files(&real, path.as_deref()));
+            let files = exists.then(|| self.files_in(&real, is_terraform_file));
             modules.push(Module {
                 dir: real.clone(),
                 path,
@@ -288,37 +281,46 @@ impl Repo {
         Ok(())
     }
 
-    /// A module's terraform files: from the listing when it is the repository's directory
-    /// (`path` from the root), else from the disk.
-    fn module_files(&self, dir: &Path, path: Option<&str>) -> Vec<Input> {
-        let Some(path) = path else {
-            // Outside the listing (another repository, a data dir's copy): the disk says.
-            let mut files: Vec<Input> = std::fs::read_dir(dir)
+    /// The real directory of `stack`: its path from the root is the real one (discovery lists
+    /// no symlinked directory, `stack_at` resolves the directory given), the root is canonical.
+    fn real_dir(&self, stack: &Stack) -> PathBuf {
+        self.root.join(listing_dir(&stack.path))
+    }
+
+    /// The files directly in the directory `real` (absolute, canonical) whose names `keep`
+    /// keeps, on disk, by name: from the listing when it holds the directory, else (another
+    /// repository, a data dir's copy of a module, an excluded directory) from the disk.
+    fn files_in(&self, real: &Path, keep: fn(&str) -> bool) -> Vec<Input> {
+        let Some(dir) = self.listed_dir(real) else {
+            let mut names: Vec<String> = std::fs::read_dir(real)
                 .into_iter()
                 .flatten()
                 .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|name| is_terraform_file(name))
-                .filter_map(|name| {
-                    let file = dir.join(&name);
-                    let symlink = file.symlink_metadata().ok()?.is_symlink();
-                    Some(Input {
-                        path: None,
-                        status: None,
-                        target: symlink.then(|| self.target_outside(&file)),
-                        exists: file.is_file(),
-                        name,
-                    })
+                .filter(|name| keep(name))
+                .collect();
+            names.sort();
+            return names
+                .into_iter()
+                .map(|name| {
+                    let file = real.join(&name);
+                    let path = file
+                        .strip_prefix(&self.root)
+                        .ok()
+                        .and_then(Path::to_str)
+                        .map(String::from);
+                    self.unlisted_input(name, path, &file)
                 })
                 .collect();
-            files.sort_by(|a, b| a.name.cmp(&b.name));
-            return files;
         };
-        self.entries_in(path)
+        self.entries_in(dir)
             .into_iter()
-            .filter(|(name, status, _)| is_terraform_file(name) && status.on_disk())
+            .filter(|(name, status, _)| keep(name) && status.on_disk())
             .map(|(name, status, symlink)| {
-                let file = join_display(if path.is_empty() { "." } else { path }, Path::new(&name));
-                self.listed_input(name, file, status, symlink)
+                let path = match dir {
+                    "" => name.clone(),
+                    dir => format!("{dir}/{name}"),
+                };
+                self.listed_input(name, path, status, symlink)
             })
             .collect()
     }
@@ -387,18 +389,19 @@ impl Repo {
                     exists: false,
                 },
             },
-            None => {
-                // Outside the listing: the disk says.
-                let file = stack.dir.join(name);
-                let symlink = file.symlink_metadata().is_ok_and(|m| m.is_symlink());
-                Input {
-                    name: name.to_string(),
-                    path,
-                    status: None,
-                    target: symlink.then(|| self.target_outside(&file)),
-                    exists: file.is_file(),
-                }
-            }
+            None => self.unlisted_input(name.to_string(), path, &stack.dir.join(name)),
+        }
+    }
+
+    /// A file the listing does not hold (`file`, absolute): the disk says what it is.
+    fn unlisted_input(&self, name: String, path: Option<String>, file: &Path) -> Input {
+        let symlink = file.symlink_metadata().is_ok_and(|m| m.is_symlink());
+        Input {
+            name,
+            path,
+            status: None,
+            target: symlink.then(|| self.target_outside(file)),
+            exists: file.is_file(),
         }
     }
 
@@ -471,7 +474,7 @@ impl Repo {
 
     /// The target at `real`, a path that exists.
     fn real_target(&self, real: &Path) -> Target {
-        let path = self.from_root(real);
+        let path = self.path_in_repo(real);
         Target {
             status: path.as_deref().and_then(|p| Some(self.entry(p)?.0)),
             path,
@@ -480,7 +483,7 @@ impl Repo {
     }
 
     /// A real path from the root, when inside the repository.
-    fn from_root(&self, real: &Path) -> Option<String> {
+    fn path_in_repo(&self, real: &Path) -> Option<String> {
         let path = real.strip_prefix(&self.root).ok()?.to_str()?;
         (!path.is_empty()).then(|| path.to_string())
     }
@@ -562,7 +565,10 @@ mod tests {
             ["app/gone.tf", "shared/inputs.tf"]
         );
         let target = inputs.sources[1].target.as_ref().unwrap();
-        assert_eq!((target.status, target.exists), (Some(Status::NotInGit), true));
+        assert_eq!(
+            (target.status, target.exists),
+            (Some(Status::NotInGit), true)
+        );
         assert_eq!(
             names(&inputs.automatic),
             ["terraform.tfvars", "b.auto.tfvars"]
