@@ -25,11 +25,13 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
         let _ = writeln!(out, "parallel_plan: {parallel}");
     }
     out.push_str("projects:\n");
-    let depends_on = dependencies(repo, stacks, &mut warnings);
+    // Each stack's files, read once for its modules and every env's graph.
+    let sources = graph::read_sources(repo, &stacks.iter().collect::<Vec<_>>());
+    let depends_on = dependencies(repo, stacks, &sources, &mut warnings);
     let mut envs: Vec<&str> = Vec::new();
-    for stack in stacks {
+    for (stack, sources) in stacks.iter().zip(&sources) {
         let inputs = repo.inputs(stack);
-        let modules = match repo.modules(stack, &repo.terraform_sources(stack)) {
+        let modules = match repo.modules(stack, &sources.files) {
             Ok(modules) => modules,
             Err(why) => {
                 warnings.push(format!(
@@ -113,14 +115,15 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
 }
 
 /// Each (stack path, env) project's dependencies as Atlantis project names (`network-stg`),
-/// from the graph of each env; a graph tfw cannot build is a warning, not an error.
+/// from the graph of each env (`sources[i]` are `stacks[i]`'s files); a graph tfw cannot build is a warning, not an error.
 fn dependencies<'a>(
     repo: &Repo,
     stacks: &'a [Stack],
+    sources: &[graph::Sources],
     warnings: &mut Vec<String>,
 ) -> BTreeMap<(&'a str, &'a str), Vec<String>> {
     let mut depends_on: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
-    for (env, with_env, graph) in graph::by_env(repo, stacks, None) {
+    for (env, with_env, graph) in graph::by_env_read(repo, stacks, None, sources) {
         let graph = match graph {
             Ok(graph) => graph,
             Err(error) => {
