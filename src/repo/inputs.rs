@@ -169,7 +169,7 @@ fn real_path(dir: &Path) -> (PathBuf, bool) {
 }
 
 /// A file listed in a directory: its name, status and whether it is a symbolic link.
-type Entry = (String, Status, bool);
+pub(super) type Entry = (String, Status, bool);
 
 impl Repo {
     /// tfw.toml's settings for the stack at `path`, for this model: the one place it reads
@@ -191,9 +191,8 @@ impl Repo {
     /// What `stack`'s plan reads, from the listing.
     pub fn inputs(&self, stack: &Stack) -> StackInputs {
         let config = self.config_of(&stack.path);
-        let dir = self.real_dir(stack);
-        let sources = self.files_in(&dir, is_terraform_file);
-        let mut automatic = self.files_in(&dir, crate::variables::is_automatic);
+        let sources = self.terraform_files(stack);
+        let mut automatic = self.files_in(&self.real_dir(stack), crate::variables::is_automatic);
         automatic.sort_by(|a, b| load_order(&a.name).cmp(&load_order(&b.name)));
         let envs = stack
             .envs
@@ -220,6 +219,11 @@ impl Repo {
             lock_file: join_display(&stack.path, Path::new(".terraform.lock.hcl")),
             envs,
         }
+    }
+
+    /// `stack`'s `.tf` and `.tf.json` files on disk, by name (see `StackInputs::sources`).
+    pub fn terraform_files(&self, stack: &Stack) -> Vec<Input> {
+        self.files_in(&self.real_dir(stack), is_terraform_file)
     }
 
     /// The local modules `stack` calls, directly or through other local modules, in the order
@@ -340,7 +344,7 @@ impl Repo {
     }
 
     /// The files directly in `dir` (from the root, `""` for the root): the full listing's when
-    /// it was read, else that directory's alone.
+    /// it was read, else that directory's alone, listed once.
     fn entries_in(&self, dir: &str) -> Vec<Entry> {
         let collect = |listing: &super::Listing| -> Vec<Entry> {
             listing
@@ -353,14 +357,25 @@ impl Repo {
         match self.listing.get() {
             Some(listing) => collect(listing),
             None => {
+                // A panic elsewhere leaves the map whole: entries are inserted in one step.
+                let mut dirs = self
+                    .listed_dirs
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                if let Some(entries) = dirs.get(dir) {
+                    return entries.clone();
+                }
                 let scope = super::Scope {
                     dir,
                     depth: Some(1),
                 };
                 // An unreadable directory lists nothing, as discovery does.
-                self.list(scope, false)
+                let entries = self
+                    .list(scope, false)
                     .map(|listing| collect(&listing))
-                    .unwrap_or_default()
+                    .unwrap_or_default();
+                dirs.insert(dir.to_string(), entries.clone());
+                entries
             }
         }
     }

@@ -45,7 +45,7 @@ pub fn configuration(repo: &Repo, stack: &Stack, sources: &[(String, String)]) -
             .map(|i| i.name.clone())
             .collect()
     };
-    let own = (stack.dir.clone(), Some(names(&repo.inputs(stack).sources)));
+    let own = (stack.dir.clone(), Some(names(&repo.terraform_files(stack))));
     let modules = repo.modules(stack, sources)?;
     Ok(std::iter::once(own)
         .chain(
@@ -220,16 +220,16 @@ pub enum Locked {
 /// Whether `stack` calls a module installed in its data dir (`source = "./.terraform/modules/…"`).
 /// A byte search first: most stacks never mention it.
 pub fn calls_modules_in_data_dir(repo: &Repo, stack: &Stack, sources: &[(String, String)]) -> bool {
-    let mentions = sources.iter().any(|(_, text)| text.contains(".terraform/"));
+    if !sources.iter().any(|(_, text)| text.contains(".terraform/")) {
+        return false;
+    }
     let data_dir = stack
         .dir
         .canonicalize()
         .unwrap_or_else(|_| stack.dir.clone())
         .join(".terraform");
-    mentions
-        && repo
-            .modules(stack, sources)
-            .is_ok_and(|modules| modules.iter().any(|m| m.dir.starts_with(&data_dir)))
+    repo.modules(stack, sources)
+        .is_ok_and(|modules| modules.iter().any(|m| m.dir.starts_with(&data_dir)))
 }
 
 /// Whether init of the stack in `dir` evaluates variables: its backend block or a module
