@@ -246,3 +246,35 @@ fn affected_of_the_working_tree_keeps_and_uses_the_model_of_its_tree() {
         "the same without it"
     );
 }
+
+/// How many inits a `stg plan` ran.
+fn inits(test: &Test) -> usize {
+    let run = test.run_with(["stg", "plan"]).status(0);
+    run.lines().iter().filter(|l| l.starts_with("init")).count()
+}
+
+/// The init fingerprint asks the same model: a provider pin reached through a link, and a
+/// module in a directory tfw.toml excludes (read from the disk, the listing leaves it out).
+#[test]
+fn init_runs_again_when_a_linked_file_or_an_excluded_module_changes() {
+    let test = linked()
+        .write("tfw.toml", "exclude = [\"vendor\"]\n")
+        .write(
+            "app/mod.tf",
+            "module \"m\" {\n  source = \"../vendor/m\"\n}\n",
+        )
+        .write("vendor/m/main.tf", "")
+        .current_dir("app");
+    assert_eq!(inits(&test), 1);
+    assert_eq!(inits(&test), 0, "nothing changed");
+    let test = test.write(
+        "shared/versions.tf",
+        "terraform {\n  required_providers {\n    null = { source = \"hashicorp/null\", version = \"3.2.0\" }\n  }\n}\n",
+    );
+    assert_eq!(inits(&test), 1, "the link's target changed");
+    let test = test.write(
+        "vendor/m/main.tf",
+        "terraform {\n  required_providers {\n    null = { source = \"hashicorp/null\" }\n  }\n}\n",
+    );
+    assert_eq!(inits(&test), 1, "the excluded module changed");
+}
