@@ -158,17 +158,17 @@ fn when_modified(
     env: &str,
     modules: &[Module],
 ) -> Vec<String> {
-    let mut patterns: Vec<String> = [
-        "*.tf",
-        "*.tf.json",
-        ".terraform.lock.hcl",
-        "terraform.tfvars",
-        "terraform.tfvars.json",
-        "*.auto.tfvars",
-        "*.auto.tfvars.json",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut patterns: Vec<String> = ["*.tf", "*.tf.json"].map(String::from).to_vec();
+    patterns.push(from_stack(&stack.path, &inputs.lock_file));
+    patterns.extend(
+        [
+            "terraform.tfvars",
+            "terraform.tfvars.json",
+            "*.auto.tfvars",
+            "*.auto.tfvars.json",
+        ]
+        .map(String::from),
+    );
     let env = inputs.env(env);
     let files = env.map(EnvInputs::files).unwrap_or_default();
     // Relative to the project dir; a file outside the repository changes in no pull request.

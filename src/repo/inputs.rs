@@ -91,7 +91,7 @@ impl EnvInputs {
         let mut seen = BTreeSet::new();
         std::iter::once(&self.backend)
             .chain(self.var_files.iter().map(|v| &v.input))
-            .filter(|input| seen.insert(input.name.as_str()))
+            .filter(|input| seen.insert(input.path.as_deref().unwrap_or(&input.name)))
             .collect()
     }
 
