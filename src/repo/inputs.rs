@@ -391,10 +391,14 @@ impl Repo {
             let dir = p.rfind('/').map_or("", |i| &p[..i]);
             self.relevant.matches(p) && self.listed_dir(&self.root.join(dir)).is_some()
         });
+        let file = stack.dir.join(name);
         match listed {
-            Some(file) => match self.entry(file) {
+            Some(listed) => match self.entry(listed) {
                 Some((status, symlink)) => {
-                    self.listed_input(name.to_string(), file.to_string(), status, symlink)
+                    self.listed_input(name.to_string(), listed.to_string(), status, symlink)
+                }
+                None if !self.was_read(listed.rfind('/').map_or("", |i| &listed[..i])) => {
+                    self.unlisted_input(name.to_string(), path, &file)
                 }
                 None => Input {
                     name: name.to_string(),
@@ -404,8 +408,18 @@ impl Repo {
                     exists: false,
                 },
             },
-            None => self.unlisted_input(name.to_string(), path, &stack.dir.join(name)),
+            None => self.unlisted_input(name.to_string(), path, &file),
         }
+    }
+
+    /// Whether the listing read the directory `dir` (from the root), so that a file it does
+    /// not list is not there: the whole repository's listing reads each directory holding a
+    /// relevant tracked file, their parents, and new directories below them (any file listed
+    /// below `dir` says it was read); a directory listed alone is read.
+    fn was_read(&self, dir: &str) -> bool {
+        self.listing
+            .get()
+            .is_none_or(|listing| listing.subtree(dir).entries().next().is_some())
     }
 
     /// A file the listing does not hold (`file`, absolute): the disk says what it is.
@@ -613,5 +627,39 @@ mod tests {
         let modules = repo.modules(&stacks[0], &sources).unwrap();
         let paths: Vec<Option<&str>> = modules.iter().map(|m| m.path.as_deref()).collect();
         assert_eq!(paths, [Some("modules/m"), Some("modules/n")]);
+    }
+
+    #[test]
+    fn a_new_var_file_where_git_tracks_nothing_relevant_is_found() {
+        let dir = super::super::isolated_tempdir();
+        let root = dir.path();
+        for (file, text) in [
+            ("app/main.tf", ""),
+            ("app/stg.tfbackend", ""),
+            ("shared/README.md", ""),
+            ("tfw.toml", "var_files = [\"{root}/shared/{env}.tfvars\"]\n"),
+        ] {
+            let path = root.join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .args(args)
+                .current_dir(root)
+                .status()
+                .unwrap();
+            assert!(status.success(), "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        git(&["add", "-A"]);
+        // Untracked, in a directory whose only tracked file the listing leaves out.
+        fs::write(root.join("shared/stg.tfvars"), "").unwrap();
+        let repo = Repo::open(root).unwrap();
+        let stacks = repo.stacks(super::super::Presence::OnDisk).unwrap();
+        let inputs = repo.inputs(&stacks[0]);
+        let stg = inputs.env("stg").unwrap();
+        assert!(stg.var_files[0].input.exists, "{:?}", stg.var_files[0]);
+        assert_eq!(stg.passed().map(|p| p.len()), Ok(1));
     }
 }
