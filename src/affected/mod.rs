@@ -8,8 +8,7 @@ use crate::error::Error;
 use crate::graph;
 use crate::parallel::in_parallel;
 use crate::repo::git_index::{self, ObjectId};
-use crate::repo::{Repo, Stack, join_display};
-use crate::terraform::init_stamp;
+use crate::repo::{Repo, Stack};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -167,62 +166,24 @@ struct StackModel<S> {
 }
 
 impl Model {
-    /// The model of `stacks` as the working tree has them.
+    /// The model of `stacks` as the working tree has them, from the repository's inputs model:
+    /// each env's files with the targets of every link its plan reads through.
     pub fn of(repo: &Repo, stacks: &[Stack]) -> Result<Self, Error> {
         let refs: Vec<&Stack> = stacks.iter().collect();
         let sources = graph::read_sources(repo, &refs);
         let indices: Vec<usize> = (0..stacks.len()).collect();
-        let modules: Vec<Vec<String>> = in_parallel(&indices, |part| {
+        let models: Vec<StackModel<String>> = in_parallel(&indices, |part| {
             part.iter()
-                .map(|&i| {
-                    let stack = &stacks[i];
-                    // Most stacks call no module: a byte search spares them the parse.
-                    if !sources[i].files.iter().any(|(_, t)| t.contains("module")) {
-                        return Vec::new();
-                    }
-                    init_stamp::repository_modules(&stack.dir)
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|m| {
-                            let path =
-                                crate::repo::paths::normalize(&Path::new(&stack.path).join(m));
-                            let path = path.to_str()?.to_string();
-                            (!path.starts_with("..")).then(|| format!("{path}/"))
-                        })
-                        .collect()
-                })
+                .map(|&i| stack_model(repo, &stacks[i], &sources[i].files))
                 .collect::<Vec<_>>()
         })
         .into_iter()
         .flatten()
         .collect();
-        let mut model = Model::default();
-        for (stack, modules) in stacks.iter().zip(modules) {
-            let envs = stack
-                .envs
-                .iter()
-                .map(|env| {
-                    let files = repo
-                        .env_files(&stack.path)
-                        .iter()
-                        .filter_map(|file| {
-                            let path = file.pattern.repo_path(env, &stack.path)?;
-                            Some(match file.backend {
-                                true => join_display(&stack.path, Path::new(&file.of(stack, env))),
-                                false => path,
-                            })
-                        })
-                        .collect();
-                    (env.clone(), files)
-                })
-                .collect();
-            model.stacks.push(StackModel {
-                name: stack.name().to_string(),
-                path: stack.path.clone(),
-                envs,
-                modules,
-            });
-        }
+        let mut model = Model {
+            stacks: models,
+            ..Model::default()
+        };
         let index: HashMap<&str, usize> = stacks
             .iter()
             .enumerate()
@@ -241,7 +202,86 @@ impl Model {
     }
 }
 
+/// What one stack's pairs depend on, from its inputs.
+fn stack_model(repo: &Repo, stack: &Stack, sources: &[(String, String)]) -> StackModel<String> {
+    let inputs = repo.inputs(stack);
+    // Most stacks call no module: a byte search spares them the parse.
+    let modules = match sources.iter().any(|(_, t)| t.contains("module")) {
+        true => repo.modules(stack, sources).unwrap_or_default(),
+        false => Vec::new(),
+    };
+    // Files outside the stack's directory read in every env: link targets.
+    let mut shared: Vec<&str> = inputs.targets().collect();
+    shared.extend(
+        modules
+            .iter()
+            .flat_map(|m| m.files.iter().flatten())
+            .filter_map(|f| f.target_path()),
+    );
+    let envs = inputs
+        .envs
+        .iter()
+        .map(|env| {
+            let mut files = env.paths();
+            files.extend(shared.iter().map(|f| f.to_string()));
+            files.sort();
+            files.dedup();
+            (env.env.clone(), files)
+        })
+        .collect();
+    StackModel {
+        name: stack.name().to_string(),
+        path: stack.path.clone(),
+        envs,
+        modules: modules
+            .iter()
+            .filter_map(|m| m.path.as_deref())
+            .map(|path| match path {
+                "" => String::new(),
+                path => format!("{path}/"),
+            })
+            .collect(),
+    }
+}
+
 impl<S: AsRef<str> + Ord> Model<S> {
+    /// Whether this model, made for the tree git's index holds, is also the model of a working
+    /// tree whose `unstaged` files (see `Listing::unstaged`) differ from it and that has
+    /// `stacks`: the same stacks with the same envs, and none of them reads an unstaged file.
+    fn holds_despite(&self, stacks: &[Stack], unstaged: &[&str]) -> bool {
+        let same_stacks = self.stacks.len() == stacks.len()
+            && self.stacks.iter().zip(stacks).all(|(kept, stack)| {
+                kept.path.as_ref() == stack.path
+                    && kept.name.as_ref() == stack.name()
+                    && kept
+                        .envs
+                        .iter()
+                        .map(|(env, _)| env.as_ref())
+                        .eq(stack.envs.iter())
+            });
+        let dirs: HashSet<&str> = self
+            .stacks
+            .iter()
+            .map(|s| crate::repo::listing_dir(s.path.as_ref()))
+            .chain(self.stacks.iter().flat_map(|s| {
+                s.modules
+                    .iter()
+                    .map(|m| m.as_ref().strip_suffix('/').unwrap_or_default())
+            }))
+            .collect();
+        let files: HashSet<&str> = self
+            .stacks
+            .iter()
+            .flat_map(|s| s.envs.iter().flat_map(|(_, files)| files))
+            .map(AsRef::as_ref)
+            .collect();
+        same_stacks
+            && unstaged.iter().all(|path| {
+                let dir = path.rfind('/').map_or("", |i| &path[..i]);
+                *path != crate::config::FILE_NAME && !dirs.contains(dir) && !files.contains(path)
+            })
+    }
+
     /// The pairs `changed` (paths from the root) affects; `settings(path, env)` says whether
     /// tfw.toml changed what the stack at `path` runs with for `env`.
     pub fn affected(&self, changed: &BTreeSet<String>, settings: SettingsChanged) -> Vec<Pair> {
@@ -283,25 +323,36 @@ impl<S: AsRef<str> + Ord> Model<S> {
                 }
             }
         }
-        // What depends on an affected pair is affected, for the same env.
+        // What depends on an affected pair is affected, for the same env, through any number
+        // of stacks: a fixed point over the reverse graph, whatever order edges come in.
         for (env, edges) in &self.edges {
             let env = env.as_ref();
-            loop {
-                let mut added = false;
-                for &(from, to) in edges {
-                    if reasons.contains_key(&(to, env)) {
-                        let why = format!("depends on {}", self.stacks[to].name.as_ref());
-                        let entry = reasons.entry((from, env)).or_default();
-                        if !entry.contains(&why) {
-                            entry.push(why);
-                            added = true;
-                        }
+            let mut dependents: HashMap<usize, Vec<usize>> = HashMap::new();
+            for &(from, to) in edges {
+                dependents.entry(to).or_default().push(from);
+            }
+            let mut pending: Vec<usize> = reasons
+                .keys()
+                .filter(|(_, e)| *e == env)
+                .map(|(index, _)| *index)
+                .collect();
+            while let Some(to) = pending.pop() {
+                let why = format!("depends on {}", self.stacks[to].name.as_ref());
+                for &from in dependents.get(&to).into_iter().flatten() {
+                    let newly = !reasons.contains_key(&(from, env));
+                    let entry = reasons.entry((from, env)).or_default();
+                    if !entry.contains(&why) {
+                        entry.push(why.clone());
+                    }
+                    if newly {
+                        pending.push(from);
                     }
                 }
-                if !added {
-                    break;
-                }
             }
+        }
+        // Each pair's own files first, then what it depends on, each part sorted.
+        for why in reasons.values_mut() {
+            why.sort_by_key(|w| (w.starts_with("depends on "), w.clone()));
         }
         reasons
             .into_iter()
@@ -318,6 +369,8 @@ impl<S: AsRef<str> + Ord> Model<S> {
 /// `tfw affected`: between `base` (default: the merge base with the remote's default branch)
 /// and `head` (default: the working tree). With a `head` commit whose tree the working tree
 /// holds, the model is kept for that commit: the next run for it only asks git what changed.
+/// With the working tree as head, the model is kept for the tree it holds, when it holds one
+/// (a repository opened `with_content_ids` can tell).
 /// `base_option` names the option that sets `base`, for the hint when there is no default.
 pub fn between(
     repo: &Repo,
@@ -414,9 +467,36 @@ pub fn between(
                 }
             }
         }
+        // The working tree: when it holds the tree git's index has (every listed file
+        // tracked, its content vouched for by unchanged stat data), that tree's kept model is
+        // its model.
         None => {
-            let model = Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?;
-            include(&|changed, settings| model.affected(changed, settings))?
+            let listing = repo.listing()?;
+            let unstaged: Vec<&str> = listing.unstaged().collect();
+            let mut cache = model_cache::ModelCache::open(&work_tree, &repo.root);
+            let kept = listing.tree().and_then(|tree| cache.get(tree));
+            match kept {
+                Some(model) if unstaged.is_empty() => {
+                    include(&|changed, settings| model.affected(changed, settings))?
+                }
+                kept => {
+                    let stacks = repo.stacks(crate::repo::Presence::OnDisk)?;
+                    // Unstaged files no stack reads leave the kept model whole.
+                    match kept.filter(|model| model.holds_despite(&stacks, &unstaged)) {
+                        Some(model) => {
+                            include(&|changed, settings| model.affected(changed, settings))?
+                        }
+                        None => {
+                            let model = Model::of(repo, &stacks)?;
+                            match listing.tree() {
+                                Some(tree) if unstaged.is_empty() => cache.put(*tree, &model),
+                                _ => {}
+                            }
+                            include(&|changed, settings| model.affected(changed, settings))?
+                        }
+                    }
+                }
+            }
         }
     };
     Ok(Affected {

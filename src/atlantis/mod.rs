@@ -4,11 +4,10 @@
 pub mod step;
 
 use crate::graph;
-use crate::repo::{Repo, Stack, join_display};
-use crate::terraform::init_stamp;
+use crate::repo::inputs::{EnvInputs, Input, Module, StackInputs};
+use crate::repo::{Repo, Stack};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
 
 pub const FILE_NAME: &str = "atlantis.yaml";
 
@@ -26,12 +25,15 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
         let _ = writeln!(out, "parallel_plan: {parallel}");
     }
     out.push_str("projects:\n");
-    let depends_on = dependencies(repo, stacks, &mut warnings);
+    // Each stack's files, read once for its modules and every env's graph.
+    let sources = graph::read_sources(repo, &stacks.iter().collect::<Vec<_>>());
+    let depends_on = dependencies(repo, stacks, &sources, &mut warnings);
     let mut envs: Vec<&str> = Vec::new();
-    for stack in stacks {
-        let modules = match init_stamp::repository_modules(&stack.dir) {
+    for (stack, sources) in stacks.iter().zip(&sources) {
+        let inputs = repo.inputs(stack);
+        let modules = match repo.modules(stack, &sources.files) {
             Ok(modules) => modules,
-            Err(init_stamp::Unreadable(why)) => {
+            Err(why) => {
                 warnings.push(format!(
                     "{why}: the {} projects do not watch its local modules",
                     stack.name()
@@ -74,7 +76,7 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
                 out,
                 "      when_modified: {}",
                 list(
-                    when_modified(repo, stack, env, &modules)
+                    when_modified(stack, &inputs, env, &modules)
                         .iter()
                         .map(String::as_str)
                 )
@@ -113,14 +115,15 @@ pub fn render(repo: &Repo, stacks: &[Stack]) -> (String, Vec<String>) {
 }
 
 /// Each (stack path, env) project's dependencies as Atlantis project names (`network-stg`),
-/// from the graph of each env; a graph tfw cannot build is a warning, not an error.
+/// from the graph of each env (`sources[i]` are `stacks[i]`'s files); a graph tfw cannot build is a warning, not an error.
 fn dependencies<'a>(
     repo: &Repo,
     stacks: &'a [Stack],
+    sources: &[graph::Sources],
     warnings: &mut Vec<String>,
 ) -> BTreeMap<(&'a str, &'a str), Vec<String>> {
     let mut depends_on: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
-    for (env, with_env, graph) in graph::by_env(repo, stacks, None) {
+    for (env, with_env, graph) in graph::by_env_read(repo, stacks, None, sources) {
         let graph = match graph {
             Ok(graph) => graph,
             Err(error) => {
@@ -145,32 +148,77 @@ fn dependencies<'a>(
     depends_on
 }
 
-/// What makes a project plan: the stack's terraform files and lock file, this env's var and
-/// backend files (not other envs'), and the local modules it calls. Never `**` at the top: the
-/// root project would react to every sub-stack.
+/// What makes a project plan, as the inputs model has it: the stack's terraform files, lock
+/// file and automatic tfvars, this env's backend and var files (not other envs'), the local
+/// modules it calls, and the targets of the links among them, each once. Never `**` at the
+/// top: the root project would react to every sub-stack.
 fn when_modified(
-    repo: &Repo,
     stack: &Stack,
+    inputs: &StackInputs,
     env: &str,
-    modules: &[std::path::PathBuf],
+    modules: &[Module],
 ) -> Vec<String> {
-    let mut patterns: Vec<String> = ["*.tf", "*.tf.json", ".terraform.lock.hcl"]
-        .map(String::from)
-        .to_vec();
+    let mut patterns: Vec<String> = ["*.tf", "*.tf.json"].map(String::from).to_vec();
+    patterns.push(from_stack(&stack.path, &inputs.lock_file));
+    patterns.extend(
+        [
+            "terraform.tfvars",
+            "terraform.tfvars.json",
+            "*.auto.tfvars",
+            "*.auto.tfvars.json",
+        ]
+        .map(String::from),
+    );
+    let env = inputs.env(env);
+    let files = env.map(EnvInputs::files).unwrap_or_default();
     // Relative to the project dir; a file outside the repository changes in no pull request.
     patterns.extend(
-        repo.env_files(&stack.path)
+        files
             .iter()
-            .filter(|file| file.pattern.repo_path(env, &stack.path).is_some())
-            .map(|file| file.of(stack, env)),
+            .filter(|f| f.path.is_some())
+            .map(|f| f.name.clone()),
     );
-    for module in modules {
+    for module in modules.iter().filter_map(|m| m.path.as_deref()) {
         for name in ["*.tf", "*.tf.json"] {
-            patterns.push(join_display(&module.to_string_lossy(), Path::new(name)));
+            let pattern = match module {
+                "" => name.to_string(),
+                module => format!("{module}/{name}"),
+            };
+            patterns.push(from_stack(&stack.path, &pattern));
         }
     }
-    patterns.dedup();
+    let module_files = modules.iter().flat_map(|m| m.files.iter().flatten());
+    let targets = inputs
+        .targets()
+        .chain(files.into_iter().filter_map(Input::target_path))
+        .chain(module_files.filter_map(Input::target_path));
+    patterns.extend(
+        targets
+            .map(|target| from_stack(&stack.path, target))
+            .collect::<Vec<_>>(),
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    patterns.retain(|p| seen.insert(p.clone()));
     patterns
+}
+
+/// `path` (from the root) relative to the stack at `stack_path`.
+fn from_stack(stack_path: &str, path: &str) -> String {
+    if stack_path == "." {
+        return path.to_string();
+    }
+    let mut dir = stack_path;
+    let mut ups = 0;
+    loop {
+        if let Some(rest) = path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) {
+            return "../".repeat(ups) + rest;
+        }
+        ups += 1;
+        match dir.rfind('/') {
+            Some(i) => dir = &dir[..i],
+            None => return "../".repeat(ups) + path,
+        }
+    }
 }
 
 /// A YAML double-quoted scalar (JSON's string syntax is valid YAML).
@@ -203,6 +251,15 @@ mod tests {
             "--- atlantis.yaml (on disk)\n+++ tfw atlantis\n@@ -1,3 +1,3 @@\n a\n-b\n c\n+d\n"
         );
         assert_eq!(diff("same\n", "same\n", "x"), "");
+    }
+
+    #[test]
+    fn paths_are_made_relative_to_the_project_dir() {
+        assert_eq!(from_stack(".", "shared/a.tf"), "shared/a.tf");
+        assert_eq!(from_stack("app", "shared/a.tf"), "../shared/a.tf");
+        assert_eq!(from_stack("app", "app/env/a.tf"), "env/a.tf");
+        assert_eq!(from_stack("team/app", "team/lib/a.tf"), "../lib/a.tf");
+        assert_eq!(from_stack("team/app", "x.tf"), "../../x.tf");
     }
 
     #[test]

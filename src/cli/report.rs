@@ -337,13 +337,9 @@ pub fn affected(
     format: Format,
     quiet: bool,
 ) -> anyhow::Result<i32> {
-    let repo = Repo::open(start)?;
-    // Against a commit, content ids tell whether the working tree holds that commit's tree
-    // (then the model is kept for it).
-    let repo = match head {
-        Some(_) => repo.with_content_ids(),
-        None => repo,
-    };
+    // Content ids tell whether the working tree holds a commit's tree (then the model is kept
+    // for it).
+    let repo = Repo::open(start)?.with_content_ids();
     let affected = crate::affected::between(&repo, base, head, "tfw affected --base <REF>")?;
     for note in &affected.notes {
         output::eprint(&format!("tfw: note: {note}\n"))?;

@@ -203,7 +203,7 @@ fn prepare(
     // A module source inside `.terraform/` (`./.terraform/modules/…`) only exists in the one
     // data dir where it was installed: such a stack keeps terraform's single data dir.
     if config.data_dir == DataDirMode::PerEnv
-        && init_stamp::calls_modules_in_data_dir(&stack.dir, sources)
+        && init_stamp::calls_modules_in_data_dir(repo, stack, sources)
     {
         config.data_dir = DataDirMode::Shared;
         if !arguments.quiet {
@@ -257,6 +257,7 @@ fn prepare(
         input_files,
         vars,
         binary: binary.path.clone(),
+        configuration: init_stamp::configuration(repo, stack, sources),
     };
     let init_up_to_date = || match record.is_current() {
         Ok(current) => current,

@@ -3,13 +3,13 @@
 
 use crate::config::env_name;
 use crate::error::Error;
+use crate::repo::inputs::EnvInputs;
 use crate::repo::{Repo, Stack};
 use crate::terraform::backend;
 use crate::terraform::hcl::{Parsed, parse_attributes};
 use crate::variables::{self, Supplied};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 /// One env's inputs in one stack.
 #[derive(Debug, Serialize)]
@@ -44,19 +44,6 @@ pub struct StackDiff {
     pub variables: Vec<Variable>,
 }
 
-/// Terraform's automatic var files in a stack, in the order it loads them: `terraform.tfvars`
-/// (and `.json`) first, then the `*.auto.tfvars` files by name.
-fn automatic_files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| variables::is_automatic(n))
-        .collect();
-    names.sort_by_key(|n| (!n.starts_with("terraform.tfvars"), n.clone()));
-    names
-}
-
 /// The values `env` gives its variables in `stack` (later files win, `vars` last), and its
 /// inputs.
 fn inputs(
@@ -65,13 +52,25 @@ fn inputs(
     env: &str,
 ) -> Result<(Inputs, BTreeMap<String, String>), Error> {
     let config = repo.settings.stack(&stack.path);
-    let exists = |path: &Path| path.is_file();
-    let var_files =
-        crate::terraform::resolve::var_files(&config, env, (&stack.dir, &stack.path), &exists)?;
+    // What terraform reads, in its order: the automatic files, then the var files tfw passes.
+    let stack_inputs = repo.inputs(stack);
+    let var_files = match stack_inputs.env(env).map(EnvInputs::passed) {
+        Some(Ok(files)) => files,
+        Some(Err(missing)) => {
+            return Err(Error::MissingFile {
+                env: env.to_string(),
+                what: "var file",
+                path: stack.dir.join(&missing.name),
+            });
+        }
+        None => Vec::new(),
+    };
     let mut values = BTreeMap::new();
-    let files: Vec<String> = automatic_files(&stack.dir)
-        .into_iter()
-        .chain(var_files.iter().map(|p| p.to_string_lossy().into_owned()))
+    let files: Vec<String> = stack_inputs
+        .automatic
+        .iter()
+        .chain(var_files)
+        .map(|file| file.name.clone())
         .collect();
     for file in &files {
         // A file that cannot be read or parsed sets values tfw cannot know: never "not set".
@@ -143,11 +142,7 @@ pub fn diff(repo: &Repo, stack: &Stack, a: &str, b: &str) -> Result<StackDiff, E
     let sources = repo.terraform_sources(stack);
     // A `.tf` file tfw could not read or parse may declare any variable sensitive: then every
     // variable is taken as secret.
-    let terraform_files = repo
-        .file_names(stack)
-        .iter()
-        .filter(|name| crate::repo::is_terraform_file(name))
-        .count();
+    let terraform_files = repo.inputs(stack).sources.len();
     let declared = variables::declared(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
         .filter(|_| sources.len() == terraform_files);
     let names: BTreeSet<&String> = values_a.keys().chain(values_b.keys()).collect();
@@ -217,27 +212,5 @@ impl StackDiff {
             text.push_str("  (the same variables)\n");
         }
         text
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn automatic_files_load_in_terraforms_order() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in [
-            "b.auto.tfvars",
-            "terraform.tfvars",
-            "a.auto.tfvars.json",
-            "x.tfvars",
-        ] {
-            std::fs::write(dir.path().join(name), "").unwrap();
-        }
-        assert_eq!(
-            automatic_files(dir.path()),
-            ["terraform.tfvars", "a.auto.tfvars.json", "b.auto.tfvars"]
-        );
     }
 }

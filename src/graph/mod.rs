@@ -49,23 +49,17 @@ fn values(
         }
     }
     let config = repo.settings.stack(&stack.path);
-    let exists = |path: &Path| repo.is_file(stack, path);
-    let files =
-        crate::terraform::resolve::var_files(&config, env, (&stack.dir, &stack.path), &exists)
-            .unwrap_or_default();
-    // Terraform's order: terraform.tfvars, its JSON twin, then *.auto.tfvars* by name.
-    let mut automatic: Vec<String> = repo
-        .file_names(stack)
-        .into_iter()
-        .filter(|name| variables::is_automatic(name))
-        .collect();
-    automatic.sort_by_key(|name| (!name.starts_with("terraform.tfvars"), name.clone()));
-    let automatic = automatic.into_iter().map(std::path::PathBuf::from);
-    for file in automatic.chain(files) {
-        let Ok(text) = std::fs::read_to_string(stack.dir.join(&file)) else {
+    // Terraform's order: the automatic files, then the var files tfw passes.
+    let inputs = repo.inputs(stack);
+    let passed = inputs
+        .env(env)
+        .and_then(|e| e.passed().ok())
+        .unwrap_or_default();
+    for file in inputs.automatic.iter().chain(passed) {
+        let Ok(text) = std::fs::read_to_string(stack.dir.join(&file.name)) else {
             continue;
         };
-        let is_json = file.extension().is_some_and(|e| e == "json");
+        let is_json = file.name.ends_with(".json");
         for (name, supplied) in variables::supplied(&text, is_json).unwrap_or_default() {
             if let Value::String(s) = supplied.value {
                 values.insert(name, s);
@@ -212,13 +206,7 @@ pub fn build(
         })
     };
     for (index, (stack, sources)) in stacks.iter().zip(all_sources).enumerate() {
-        for dependency in repo
-            .settings
-            .stacks
-            .get(&stack.path)
-            .map(|s| s.depends_on.as_slice())
-            .unwrap_or_default()
-        {
+        for dependency in repo.depends_on(&stack.path) {
             if !stacks.iter().any(|s| &s.path == dependency) {
                 continue;
             }

@@ -201,11 +201,20 @@ impl Listing {
     /// read with content ids). Files the listing leaves out (not relevant, excluded) are not
     /// compared.
     pub fn is_tree(&self, tree: &ObjectId) -> bool {
-        self.tree.as_ref() == Some(tree)
-            && self
-                .meta
-                .iter()
-                .all(|m| m.status == Status::Tracked && m.id.is_some())
+        self.tree.as_ref() == Some(tree) && self.unstaged().next().is_none()
+    }
+
+    /// The tree git's index holds, when it has it cached.
+    pub fn tree(&self) -> Option<&ObjectId> {
+        self.tree.as_ref()
+    }
+
+    /// The listed files whose content git's index does not vouch for: untracked, ignored,
+    /// deleted, outside a sparse checkout, or changed (or possibly changed) since staged.
+    pub fn unstaged(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len())
+            .filter(|i| self.meta[*i].status != Status::Tracked || self.meta[*i].id.is_none())
+            .map(|i| self.path(i))
     }
 
     /// The listed symbolic links that are on disk.
@@ -290,6 +299,12 @@ impl<'a> Subtree<'a> {
     /// The status of a file relative to the subtree; `None`: neither in git nor on disk.
     pub fn status(&self, relative: &str) -> Option<Status> {
         Some(self.listing.meta[self.find(relative)?].status)
+    }
+
+    /// The status of a file relative to the subtree and whether it is a symbolic link.
+    pub fn entry(&self, relative: &str) -> Option<(Status, bool)> {
+        let meta = self.listing.meta[self.find(relative)?];
+        Some((meta.status, meta.symlink))
     }
 
     /// Whether a regular file is on disk, as listed; `None` for a symbolic link (what it points

@@ -3,6 +3,7 @@
 
 pub mod git_index;
 pub mod gitignore;
+pub mod inputs;
 pub mod listing;
 mod listing_cache;
 pub mod paths;
@@ -30,6 +31,8 @@ pub struct Repo {
     /// Whether the listing carries content ids (see `with_content_ids`).
     content_ids: bool,
     listing: OnceLock<Listing>,
+    /// Directories listed alone while the whole repository was not (see `inputs`), by path.
+    listed_dirs: std::sync::Mutex<std::collections::HashMap<String, Vec<inputs::Entry>>>,
     /// The directory it was opened from, as given and canonical (already checked readable):
     /// `stack_at` of the same directory needs neither again.
     start: (PathBuf, PathBuf),
@@ -141,6 +144,7 @@ impl Repo {
             exclude: builder.build()?,
             content_ids: false,
             listing: OnceLock::new(),
+            listed_dirs: Default::default(),
             start: (given, start),
         })
     }

@@ -263,6 +263,82 @@ pub enum Parsed {
     Lock(Vec<(String, String, usize)>),
 }
 
+/// One block init reads, canonicalised (comments and layout do not count): a `terraform`
+/// block, or a module call's source and version.
+pub struct InitBlock {
+    pub text: String,
+    /// The directory of a module call with a local source (`./x`, `../x`).
+    pub local_source: Option<String>,
+}
+
+fn local(source: &str) -> Option<String> {
+    (source.starts_with("./") || source.starts_with("../")).then(|| source.to_string())
+}
+
+fn hcl_blocks(source: &str) -> Result<Vec<InitBlock>, String> {
+    let body = parse_body(source).map_err(|e| parse_error(&e))?;
+    Ok(body
+        .blocks()
+        .filter_map(|block| match block.identifier() {
+            "terraform" => Some(InitBlock {
+                text: format!("{block:?}"),
+                local_source: None,
+            }),
+            "module" => {
+                let attribute = |key: &str| attribute(block.body(), key).cloned();
+                let source = attribute("source");
+                let local_source = match &source {
+                    Some(hcl::Expression::String(s)) => local(s),
+                    _ => None,
+                };
+                Some(InitBlock {
+                    text: format!(
+                        "module {:?} source={source:?} version={:?}",
+                        block.labels(),
+                        attribute("version")
+                    ),
+                    local_source,
+                })
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+fn json_blocks(source: &str) -> Result<Vec<InitBlock>, String> {
+    let value = parse_json(source).map_err(|e| e.to_string())?;
+    let mut relevant = Vec::new();
+    if let Some(terraform) = value.get("terraform") {
+        relevant.push(InitBlock {
+            text: format!("terraform {terraform}"),
+            local_source: None,
+        });
+    }
+    for modules in value.get("module").map(json_bodies).unwrap_or_default() {
+        for (name, calls) in modules {
+            for call in json_bodies(calls) {
+                let source = call.get("source");
+                relevant.push(InitBlock {
+                    text: format!(
+                        "module {name} source={source:?} version={:?}",
+                        call.get("version")
+                    ),
+                    local_source: source.and_then(|s| s.as_str()).and_then(local),
+                });
+            }
+        }
+    }
+    Ok(relevant)
+}
+
+/// The blocks init reads in one `.tf` file (`.tf.json` with `is_json`), or why it does not parse.
+pub fn init_blocks(source: &str, is_json: bool) -> Result<Vec<InitBlock>, String> {
+    match is_json {
+        true => json_blocks(source),
+        false => hcl_blocks(source),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,9 @@
 //! The record tfw keeps of a successful init: a fingerprint of everything init consumes, stored
 //! in the data dir, so init runs again only when one of those inputs changed.
 
-use crate::repo::paths;
-use std::collections::BTreeSet;
+use crate::repo::inputs::Input;
+use crate::repo::{Repo, Stack, paths};
+use crate::terraform::hcl::init_blocks;
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -25,6 +26,34 @@ pub struct InitRecord {
     pub vars: Vec<(String, String)>,
     /// The terraform executable, when found.
     pub binary: Option<PathBuf>,
+    /// The directories whose terraform files init reads (see `configuration`).
+    pub configuration: Configuration,
+}
+
+/// The directories whose terraform files init reads: the stack's, then those of the local
+/// modules it calls, each with its files by name (`None`: not there yet); `Err`: why they
+/// cannot be told.
+pub type Configuration = Result<Vec<(PathBuf, Option<Vec<String>>)>, String>;
+
+/// The configuration of `stack`, as the repository's inputs model has it; `sources` are its
+/// terraform files (`Repo::terraform_sources`).
+pub fn configuration(repo: &Repo, stack: &Stack, sources: &[(String, String)]) -> Configuration {
+    let names = |inputs: &[Input]| -> Vec<String> {
+        inputs
+            .iter()
+            .filter(|i| i.exists)
+            .map(|i| i.name.clone())
+            .collect()
+    };
+    let own = (stack.dir.clone(), Some(names(&repo.terraform_files(stack))));
+    let modules = repo.modules(stack, sources)?;
+    Ok(std::iter::once(own)
+        .chain(
+            modules
+                .into_iter()
+                .map(|m| (m.dir, m.files.as_deref().map(names))),
+        )
+        .collect())
 }
 
 /// Why a fingerprint could not be taken; init then runs, never a wrong skip.
@@ -147,8 +176,11 @@ impl InitRecord {
         for (name, value) in &self.vars {
             let _ = writeln!(text, "var {name} {}", hash_bytes(value.as_bytes()));
         }
-        let mut visited = BTreeSet::new();
-        configuration(&self.stack_dir, &mut visited, &mut text)?;
+        let dirs = self
+            .configuration
+            .as_ref()
+            .map_err(|e| Unreadable(e.clone()))?;
+        configuration_text(dirs, &mut text)?;
         Ok(text)
     }
 }
@@ -176,53 +208,6 @@ fn changed_input(line: &str, env: &str) -> String {
     }
 }
 
-/// The directories of the local modules the stack in `dir` calls, directly or through other
-/// local modules, relative to `dir`.
-pub fn local_modules(dir: &Path) -> Result<Vec<PathBuf>, Unreadable> {
-    let mut visited = BTreeSet::new();
-    configuration(dir, &mut visited, &mut String::new())?;
-    let top = real_path(dir);
-    Ok(visited
-        .into_iter()
-        .filter(|module| *module != top)
-        .map(|module| relative_to(&top, &module))
-        .collect())
-}
-
-/// The canonical path of `dir`, or its absolute, tidied path when it does not exist (a module
-/// not installed yet).
-fn real_path(dir: &Path) -> PathBuf {
-    dir.canonicalize().unwrap_or_else(|_| {
-        paths::normalize(&std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()))
-    })
-}
-
-/// The local modules the stack in `dir` calls that are the repository's files: not those
-/// installed into the data dir (init's copies, `./.terraform/modules/…`).
-pub fn repository_modules(dir: &Path) -> Result<Vec<PathBuf>, Unreadable> {
-    let mut modules = local_modules(dir)?;
-    modules.retain(|m| !m.starts_with(".terraform"));
-    Ok(modules)
-}
-
-/// `path` seen from `base` (both absolute), with `..` where it lies outside.
-fn relative_to(base: &Path, path: &Path) -> PathBuf {
-    let common = base
-        .components()
-        .zip(path.components())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let ups = base.components().count() - common;
-    std::iter::repeat_n(std::path::Component::ParentDir.as_os_str(), ups)
-        .map(PathBuf::from)
-        .chain(
-            path.components()
-                .skip(common)
-                .map(|c| PathBuf::from(c.as_os_str())),
-        )
-        .collect()
-}
-
 /// How a lock ended up.
 pub enum Locked {
     Held(File),
@@ -232,13 +217,19 @@ pub enum Locked {
     Interrupted,
 }
 
-/// Whether the stack in `dir` calls a module installed in the data dir
-/// (`source = "./.terraform/modules/…"`). A byte search first: most stacks never mention it.
-pub fn calls_modules_in_data_dir(dir: &Path, sources: &[(String, String)]) -> bool {
-    let mentions = sources.iter().any(|(_, text)| text.contains(".terraform/"));
-    mentions
-        && local_modules(dir)
-            .is_ok_and(|modules| modules.iter().any(|m| m.starts_with(".terraform")))
+/// Whether `stack` calls a module installed in its data dir (`source = "./.terraform/modules/…"`).
+/// A byte search first: most stacks never mention it.
+pub fn calls_modules_in_data_dir(repo: &Repo, stack: &Stack, sources: &[(String, String)]) -> bool {
+    if !sources.iter().any(|(_, text)| text.contains(".terraform/")) {
+        return false;
+    }
+    let data_dir = stack
+        .dir
+        .canonicalize()
+        .unwrap_or_else(|_| stack.dir.clone())
+        .join(".terraform");
+    repo.modules(stack, sources)
+        .is_ok_and(|modules| modules.iter().any(|m| m.dir.starts_with(&data_dir)))
 }
 
 /// Whether init of the stack in `dir` evaluates variables: its backend block or a module
@@ -344,126 +335,30 @@ pub fn lock_file_as(
     }
 }
 
-/// The init-relevant configuration of the module in `dir` and of the local modules it calls:
-/// `terraform` blocks and each module call's source and version.
-fn configuration(
-    dir: &Path,
-    visited: &mut BTreeSet<PathBuf>,
+/// The init-relevant blocks of `dirs`' files: `terraform` blocks and each module call's source
+/// and version.
+fn configuration_text(
+    dirs: &[(PathBuf, Option<Vec<String>>)],
     text: &mut String,
 ) -> Result<(), Unreadable> {
-    let canonical = real_path(dir);
-    if !visited.insert(canonical) {
-        return Ok(());
-    }
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
+    for (dir, files) in dirs {
         // init fails on a missing module; the record must change once it appears.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let Some(files) = files else {
             let _ = writeln!(text, "missing {}", dir.display());
-            return Ok(());
-        }
-        Err(e) => return Err(Unreadable(format!("{}: {e}", dir.display()))),
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .filter(|p| p.to_str().is_some_and(crate::repo::is_terraform_file))
-        .collect();
-    files.sort();
-    let mut local_modules = Vec::new();
-    for file in files {
-        let source = fs::read_to_string(&file)
-            .map_err(|e| Unreadable(format!("{}: {e}", file.display())))?;
-        let relevant = if file.extension().is_some_and(|x| x == "json") {
-            json_blocks(&source)
-        } else {
-            hcl_blocks(&source)
-        }
-        .map_err(|e| Unreadable(format!("cannot parse {}: {e}", file.display())))?;
-        for block in relevant {
-            let _ = writeln!(text, "  {}", block.text);
-            if let Some(local) = block.local_source {
-                local_modules.push(dir.join(local));
+            continue;
+        };
+        for name in files {
+            let file = dir.join(name);
+            let source = fs::read_to_string(&file)
+                .map_err(|e| Unreadable(format!("{}: {e}", file.display())))?;
+            let blocks = init_blocks(&source, name.ends_with(".json"))
+                .map_err(|e| Unreadable(format!("cannot parse {}: {e}", file.display())))?;
+            for block in blocks {
+                let _ = writeln!(text, "  {}", block.text);
             }
         }
-    }
-    for module in local_modules {
-        configuration(&module, visited, text)?;
     }
     Ok(())
-}
-
-/// One init-relevant block, canonicalised (comments and layout do not count).
-struct Relevant {
-    text: String,
-    /// The directory of a module call with a local source (`./x`, `../x`).
-    local_source: Option<String>,
-}
-
-fn local(source: &str) -> Option<String> {
-    (source.starts_with("./") || source.starts_with("../")).then(|| source.to_string())
-}
-
-fn hcl_blocks(source: &str) -> Result<Vec<Relevant>, String> {
-    let body = crate::terraform::hcl::parse_body(source)
-        .map_err(|e| crate::terraform::hcl::parse_error(&e))?;
-    Ok(body
-        .blocks()
-        .filter_map(|block| match block.identifier() {
-            "terraform" => Some(Relevant {
-                text: format!("{block:?}"),
-                local_source: None,
-            }),
-            "module" => {
-                let attribute =
-                    |key: &str| crate::terraform::hcl::attribute(block.body(), key).cloned();
-                let source = attribute("source");
-                let local_source = match &source {
-                    Some(hcl::Expression::String(s)) => local(s),
-                    _ => None,
-                };
-                Some(Relevant {
-                    text: format!(
-                        "module {:?} source={source:?} version={:?}",
-                        block.labels(),
-                        attribute("version")
-                    ),
-                    local_source,
-                })
-            }
-            _ => None,
-        })
-        .collect())
-}
-
-fn json_blocks(source: &str) -> Result<Vec<Relevant>, String> {
-    let value = crate::terraform::hcl::parse_json(source).map_err(|e| e.to_string())?;
-    let mut relevant = Vec::new();
-    if let Some(terraform) = value.get("terraform") {
-        relevant.push(Relevant {
-            text: format!("terraform {terraform}"),
-            local_source: None,
-        });
-    }
-    for modules in value
-        .get("module")
-        .map(crate::terraform::hcl::json_bodies)
-        .unwrap_or_default()
-    {
-        for (name, calls) in modules {
-            for call in crate::terraform::hcl::json_bodies(calls) {
-                let source = call.get("source");
-                relevant.push(Relevant {
-                    text: format!(
-                        "module {name} source={source:?} version={:?}",
-                        call.get("version")
-                    ),
-                    local_source: source.and_then(|s| s.as_str()).and_then(local),
-                });
-            }
-        }
-    }
-    Ok(relevant)
 }
 
 /// A stable 64-bit FNV-1a hash of a file's bytes, `absent` when there is no file.
@@ -486,6 +381,9 @@ mod tests {
     use super::*;
 
     fn record(dir: &Path) -> InitRecord {
+        let repo = Repo::open(dir).unwrap();
+        let stack = repo.stack_at(dir).unwrap();
+        let sources = repo.terraform_sources(&stack);
         InitRecord {
             env: "stg".into(),
             stack_dir: dir.to_path_buf(),
@@ -493,11 +391,12 @@ mod tests {
             input_files: vec!["stg.tfbackend".into()],
             vars: Vec::new(),
             binary: None,
+            configuration: configuration(&repo, &stack, &sources),
         }
     }
 
     fn changes(setup: &[(&str, &str)], edit: (&str, &str)) -> bool {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::repo::isolated_tempdir();
         for (name, content) in setup {
             let path = dir.path().join(name);
             fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -609,7 +508,7 @@ mod tests {
 
     #[test]
     fn unparseable_configuration_is_reported_not_skipped() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::repo::isolated_tempdir();
         fs::write(
             dir.path().join("main.tf"),
             "terraform {\n  backend \"local\" {\n",
@@ -625,7 +524,7 @@ mod tests {
 
     #[test]
     fn local_modules_are_found_recursively_relative_to_the_stack() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::repo::isolated_tempdir();
         let stack = dir.path().join("stack");
         for (file, content) in [
             (
@@ -645,15 +544,18 @@ mod tests {
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(path, content).unwrap();
         }
-        assert_eq!(
-            local_modules(&stack).unwrap(),
-            [PathBuf::from("../shared"), PathBuf::from("modules/a")]
-        );
+        let repo = Repo::open(dir.path()).unwrap();
+        let stack = repo.stack_at(&stack).unwrap();
+        let modules = repo
+            .modules(&stack, &repo.terraform_sources(&stack))
+            .unwrap();
+        let paths: Vec<Option<&str>> = modules.iter().map(|m| m.path.as_deref()).collect();
+        assert_eq!(paths, [Some("stack/modules/a"), Some("shared")]);
     }
 
     #[test]
     fn stamp_round_trip_and_removal() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::repo::isolated_tempdir();
         fs::write(dir.path().join("main.tf"), MAIN).unwrap();
         let r = record(dir.path());
         assert!(!r.is_current().unwrap());

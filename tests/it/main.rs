@@ -15,6 +15,7 @@ mod graph;
 mod guard;
 mod hints;
 mod init;
+mod inputs;
 mod layouts;
 mod locks;
 mod migration;
