@@ -7,8 +7,9 @@ use crate::config::Settings;
 use crate::error::Error;
 use crate::graph;
 use crate::parallel::in_parallel;
-use crate::repo::git_index::{self, ObjectId};
+use crate::repo::git_index::{self, GitDir, ObjectId};
 use crate::repo::{Repo, Stack};
+use anyhow::Context as _;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -107,6 +108,43 @@ fn spawn_git(root: &Path, args: &[&str]) -> Result<Running, Error> {
     Ok(Running {
         children: vec![(child, args.join(" "))],
     })
+}
+
+/// The model of the stacks in git's `tree` (the work tree's top level's), for a head the working
+/// tree does not hold: the tree is checked out into a temporary directory through an index of
+/// its own (the repository's index and working tree are not touched), and the repository at
+/// `prefix` in it is read as the working tree's would be.
+fn model_of_tree(work_tree: &GitDir, tree: &ObjectId, prefix: &str) -> anyhow::Result<Model> {
+    let dir = tempfile::tempdir().context("creating a directory to read the head's tree in")?;
+    let checkout = dir.path().join("tree");
+    let index = dir.path().join("index");
+    let hex: String = tree.iter().map(|b| format!("{b:02x}")).collect();
+    let prefixed = format!("--prefix={}/", checkout.display());
+    for args in [
+        &["read-tree", &hex][..],
+        &["checkout-index", "-a", &prefixed],
+    ] {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(&work_tree.top)
+            .args(args)
+            .env("GIT_INDEX_FILE", &index)
+            .output()
+            .map_err(|e| cannot_run(&e))?;
+        anyhow::ensure!(
+            output.status.success(),
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let root = checkout.join(prefix.trim_end_matches('/'));
+    std::fs::create_dir_all(&root)?;
+    let repo = Repo::open(&root)?;
+    Ok(Model::of(
+        &repo,
+        &repo.stacks(crate::repo::Presence::OnDisk)?,
+    )?)
 }
 
 /// Starts git on the files that differ between `base` and `head` (the working tree, untracked
@@ -450,17 +488,21 @@ pub fn between(
             match named.as_ref().and_then(|id| cache.get(id)) {
                 Some(model) => include(&|changed, settings| model.affected(changed, settings))?,
                 None => {
-                    let model = Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?;
                     let tree = match asked {
                         Some(tree) => Some(tree),
                         None => tree_of_head()?,
                     };
-                    match (named, tree) {
-                        (Some(named), Some(tree)) if repo.listing()?.is_tree(&tree) => {
-                            cache.put(named, &model)
+                    let model = match tree {
+                        // Read where it is when the working tree holds it, else from git.
+                        Some(tree) if !repo.listing()?.is_tree(&tree) => {
+                            model_of_tree(&work_tree, &tree, &prefix)?
                         }
+                        _ => Model::of(repo, &repo.stacks(crate::repo::Presence::OnDisk)?)?,
+                    };
+                    match (named, tree) {
+                        (Some(named), Some(_)) => cache.put(named, &model),
                         _ => notes.push(format!(
-                            "the working tree is not {head}'s: its stacks are read as they are on disk"
+                            "git names no tree for {head}: its stacks are read as they are on disk"
                         )),
                     }
                     include(&|changed, settings| model.affected(changed, settings))?

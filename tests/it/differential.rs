@@ -196,6 +196,9 @@ fn answers_with_caches_are_the_answers_without() {
         &["check"],
         &["stacks"],
         &["affected", "--base", "HEAD"],
+        &[
+            "affected", "--base", "HEAD", "--head", "HEAD", "--format", "json",
+        ],
         &["atlantis"],
         &["--all", "--dry-run", "stg", "plan"],
     ];
