@@ -52,7 +52,8 @@ pub struct Arguments {
     #[arg(long, value_name = "ENV", env = "TFW_CONFIRM", hide_env_values = true)]
     pub confirm: Option<String>,
 
-    /// Run the command in every stack of the repository that has ENV.
+    /// Run the command in every stack of the repository that has ENV; ENV may list several
+    /// (`stg,prd`) or be a glob (`'*'`, `'weu-*'`).
     #[arg(short = 'a', long)]
     pub all: bool,
 
@@ -65,10 +66,20 @@ pub struct Arguments {
     #[arg(long, requires = "all", value_name = "REF", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub affected: Option<String>,
 
-    /// With --all: also write the summary as JSON to FILE (stack, env, exit code, result,
-    /// changes, duration), for CI.
+    /// With --all: also write the summary as JSON to FILE (version 1: each stack and env with
+    /// its result, exit code, changes and duration, and the totals), for CI.
     #[arg(long, requires = "all", value_name = "FILE")]
     pub report: Option<PathBuf>,
+
+    /// With --all: also write the summary as GitHub-flavoured Markdown to FILE (each plan in a
+    /// collapsed block, under 65,000 characters).
+    #[arg(long, requires = "all", value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+
+    /// Colour in tfw's output and terraform's: `never` also passes -no-color to terraform (as
+    /// NO_COLOR does); default: at a terminal.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = crate::output::ColorChoice::Auto)]
+    pub color: crate::output::ColorChoice,
 
     /// With --all: run the stacks in path order, ignoring their dependencies.
     #[arg(long, requires = "all")]

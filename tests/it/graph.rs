@@ -137,12 +137,12 @@ fn a_failed_dependency_skips_its_dependents() {
         run.lines()
     );
     assert!(
-        run.stderr().contains("(dependency network failed)"),
+        run.stderr().contains("skipped: dependency network failed"),
         "{}",
         run.stderr()
     );
     assert!(
-        run.stderr().contains("(dependency app failed)"),
+        run.stderr().contains("skipped: dependency app failed"),
         "{}",
         run.stderr()
     );

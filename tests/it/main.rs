@@ -4,6 +4,7 @@
 mod common;
 
 mod atlantis;
+mod ci;
 mod check;
 mod cli;
 mod completions;

@@ -1,0 +1,340 @@
+//! CI across envs: `--all` over several envs at once, the matrix summary, the drift sweep's
+//! exit codes, the `--report` JSON, the Markdown summary and GitHub's files, and progress.
+
+use crate::common::{Run, STACK, Test};
+use serde_json::Value;
+use std::process::Stdio;
+
+/// `network/` and `app/` (app depends on network), each with dev, prd and stg; no root stack.
+fn repo() -> Test {
+    Test::new()
+        .write("tfw.toml", "[stacks.\"app\"]\ndepends_on = [\"network\"]\n")
+        .files("network/", STACK)
+        .files("app/", STACK)
+}
+
+/// `(stack dir, env)` of each call of `command`, in order.
+fn pairs(run: &Run, command: &str) -> Vec<(String, String)> {
+    run.calls
+        .iter()
+        .filter(|c| c.argv[0] == command)
+        .map(|c| {
+            let dir = c.cwd.file_name().unwrap().to_string_lossy().into_owned();
+            let env = c.data_dir().unwrap().rsplit('/').next().unwrap().to_string();
+            (dir, env)
+        })
+        .collect()
+}
+
+fn pair(stack: &str, env: &str) -> (String, String) {
+    (stack.to_string(), env.to_string())
+}
+
+/// The summary's lines from its header row (`stack …`) to the totals line.
+fn matrix(stderr: &str) -> Vec<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.starts_with("stack "))
+        .unwrap_or_else(|| panic!("no matrix in {stderr}"));
+    lines[start..]
+        .iter()
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.to_string())
+        .collect()
+}
+
+#[test]
+fn several_envs_run_in_one_go_in_dependency_order_per_env() {
+    let test = repo();
+    let run = test.run_with(["--all", "stg,prd", "plan"]).status(0);
+    assert_eq!(
+        pairs(&run, "plan"),
+        [
+            pair("network", "stg"),
+            pair("app", "stg"),
+            pair("network", "prd"),
+            pair("app", "prd"),
+        ]
+    );
+    let matrix = matrix(&run.stderr());
+    assert_eq!(matrix[0], "stack    stg  prd", "{matrix:?}");
+    assert_eq!(matrix[1], "network  ok   ok", "{matrix:?}");
+    assert_eq!(matrix[2], "app      ok   ok", "{matrix:?}");
+    assert!(matrix[3].starts_with("4 ok, 0 failed, 0 with changes, 0 destroying; "));
+    assert_eq!(
+        run.stderr().matches("\nstack ").count(),
+        1,
+        "one summary: {}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn a_star_is_every_env_of_every_stack_and_a_glob_some() {
+    let test = repo().write("app/weu-dev.tfbackend", "").write("app/weu-dev.tfvars", "");
+    let run = test.run_with(["--all", "*", "plan"]).status(0);
+    assert_eq!(pairs(&run, "plan").len(), 7);
+    assert_eq!(matrix(&run.stderr())[0], "stack    dev  prd  stg  weu-dev");
+    assert!(
+        matrix(&run.stderr())[1].ends_with("  -"),
+        "network has no weu-dev: {:?}",
+        matrix(&run.stderr())
+    );
+    let run = test.run_with(["--all", "weu-*,s*", "plan"]).status(0);
+    assert_eq!(
+        pairs(&run, "plan"),
+        [pair("app", "weu-dev"), pair("network", "stg"), pair("app", "stg")]
+    );
+    test.run_with(["--all", "eu-*", "plan"])
+        .status(64)
+        .stderr_contains("`eu-*` matches no env of any stack");
+    let run = test.run_with(["--all", "stg,prod", "plan"]).status(64);
+    assert!(run.stderr().contains("did you mean `prd`?"), "{}", run.stderr());
+    assert!(run.calls.is_empty());
+    // Names are still checked before any file is read.
+    test.run_with(["--all", "stg,../prd", "plan"]).status(64);
+}
+
+#[test]
+fn a_dependency_that_fails_in_one_env_skips_its_dependents_there_only() {
+    let test = repo().env("FAKE_TF_EXIT_plan_network_prd", "1");
+    let run = test.run_with(["--all", "stg,prd", "plan"]).status(1);
+    assert_eq!(
+        pairs(&run, "plan"),
+        [pair("network", "stg"), pair("app", "stg"), pair("network", "prd")]
+    );
+    let stderr = run.stderr();
+    let matrix = matrix(&stderr);
+    assert_eq!(matrix[1], "network  ok   failed 1", "{matrix:?}");
+    assert_eq!(matrix[2], "app      ok   skipped", "{matrix:?}");
+    assert!(matrix[3].starts_with("2 ok, 2 failed, "), "{matrix:?}");
+    assert!(
+        stderr.contains("failed:\n  network (prd): exit 1\n  app (prd): skipped: dependency network failed\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn jobs_run_pairs_of_different_envs_at_once() {
+    let overlap = tempfile::tempdir().unwrap();
+    let test = Test::stack()
+        .env("FAKE_TF_SLEEP_plan", "0.5")
+        .env("FAKE_TF_OVERLAP_DIR", overlap.path());
+    let run = test.run_with(["--all", "-j", "2", "stg,dev", "plan"]).status(0);
+    assert_eq!(pairs(&run, "plan").len(), 2);
+    assert!(
+        !run.overlaps.is_empty(),
+        "the one stack's two envs ran at once"
+    );
+}
+
+#[test]
+fn a_protected_env_in_the_set_is_refused_without_a_terminal_before_anything_runs() {
+    let test = repo();
+    let run = test.run_with(["--all", "stg,prd", "apply"]).status(77);
+    assert!(run.calls.is_empty(), "{:?}", run.lines());
+    let run = test
+        .run_with(["--all", "--confirm", "prd", "stg,prd", "apply"])
+        .status(0);
+    assert_eq!(pairs(&run, "apply").len(), 4);
+}
+
+#[test]
+fn a_protected_env_in_the_set_asks_once_listing_its_stacks() {
+    let test = repo();
+    let mut command = test.command();
+    command
+        .args(["--all", "stg,prd", "apply"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::inherit());
+    let mut session = rexpect::session::spawn_command(command, Some(10_000)).unwrap();
+    let shown = session.exp_string("Type `prd` to continue").unwrap();
+    session.send_line("prd").unwrap();
+    let rest = session.exp_eof().unwrap();
+    let run = test.finish(std::process::Command::new("true").output().unwrap());
+    assert_eq!(shown.matches("  stack:").count(), 2, "{shown}");
+    assert!(shown.contains("/network") && shown.contains("/app"), "{shown}");
+    assert!(!shown.contains("==> "), "nothing ran before the answer: {shown}");
+    assert!(!rest.contains("Type `"), "asked once: {rest}");
+    assert_eq!(pairs(&run, "apply").len(), 4, "{rest}");
+}
+
+#[test]
+fn affected_narrows_the_pairs_of_every_env() {
+    let test = repo();
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    test.git(&["commit", "-qm", "init"]);
+    std::fs::write(test.path("app/prd.tfvars"), "env = \"changed\"\n").unwrap();
+    let run = test
+        .run_with(["--all", "--affected=HEAD", "*", "plan"])
+        .status(0);
+    assert_eq!(pairs(&run, "plan"), [pair("app", "prd")]);
+    std::fs::write(test.path("network/main.tf"), "# changed\n").unwrap();
+    let run = test
+        .run_with(["--all", "--affected=HEAD", "stg,prd", "plan"])
+        .status(0);
+    // network's own change (every env), and app's dependents of it.
+    assert_eq!(
+        pairs(&run, "plan"),
+        [
+            pair("network", "stg"),
+            pair("app", "stg"),
+            pair("network", "prd"),
+            pair("app", "prd"),
+        ]
+    );
+}
+
+/// A repo whose pairs' plans say what `outputs` gives (`(dir, env, stdout, stderr, exit)`).
+fn planned(outputs: &[(&str, &str, &str, &str, i32)]) -> Test {
+    outputs
+        .iter()
+        .fold(repo(), |test, (dir, env, stdout, stderr, exit)| {
+            test.env(&format!("FAKE_TF_STDOUT_plan_{dir}_{env}"), stdout)
+                .env(&format!("FAKE_TF_STDERR_plan_{dir}_{env}"), stderr)
+                .env(&format!("FAKE_TF_EXIT_plan_{dir}_{env}"), exit.to_string())
+        })
+}
+
+const ADD_2_CHANGE_1: &str = "\nPlan: 2 to add, 1 to change, 0 to destroy.\n";
+const DESTROY_3: &str = "\nPlan: 0 to add, 0 to change, 3 to destroy.\n";
+const NO_CHANGES: &str = "\nNo changes. Your infrastructure matches the configuration.\n";
+const OUTPUTS: &str = "\nChanges to Outputs:\n  + url = \"x\"\n\nYou can apply this plan to save these new output values\n";
+
+#[test]
+fn the_matrix_shows_each_pairs_result_totals_and_the_failures_again() {
+    for jobs in ["1", "3"] {
+        let test = planned(&[
+            ("network", "stg", ADD_2_CHANGE_1, "", 2),
+            ("network", "prd", NO_CHANGES, "", 0),
+            ("network", "dev", OUTPUTS, "", 2),
+            ("app", "stg", DESTROY_3, "", 2),
+            ("app", "prd", "", "╷\n│ Error: Unsupported argument\n│\n│   on main.tf line 3\n╵\n", 1),
+            ("app", "dev", NO_CHANGES, "", 0),
+        ]);
+        let run = test
+            .run_with(["--all", "-j", jobs, "stg,prd,dev", "plan", "-detailed-exitcode"])
+            .status(1);
+        let stderr = run.stderr();
+        let matrix = matrix(&stderr);
+        assert_eq!(
+            matrix[..3],
+            [
+                "stack    stg         prd         dev",
+                "network  +2 ~1 -0    no changes  outputs",
+                "app      +0 ~0 -3 !  failed 1    no changes",
+            ],
+            "-j {jobs}: {stderr}"
+        );
+        assert!(
+            matrix[3].starts_with("5 ok, 1 failed, 3 with changes, 1 destroying; "),
+            "{matrix:?}"
+        );
+        if jobs == "3" {
+            // Only with -j N is terraform's stderr kept, and so its last error line.
+            assert!(
+                stderr.contains("failed:\n  app (prd): exit 1: Error: Unsupported argument\n"),
+                "{stderr}"
+            );
+        } else {
+            assert!(stderr.contains("failed:\n  app (prd): exit 1"), "{stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_no_at_terraforms_prompt_is_cancelled() {
+    let test = Test::stack().env("FAKE_TF_STDOUT_apply", "\nApply cancelled.\n").env("FAKE_TF_EXIT_apply", "1");
+    let run = test.run_with(["--all", "stg", "apply"]).status(1);
+    let matrix = matrix(&run.stderr());
+    assert_eq!(matrix[1], ".      cancelled", "{matrix:?}");
+    assert!(matrix[2].starts_with("0 ok, 0 failed, 0 with changes, 0 destroying, 1 cancelled; "));
+}
+
+#[test]
+fn drift_exit_codes_across_pairs() {
+    // (exit code of each pair's `plan -detailed-exitcode`, tfw's exit code)
+    let table: &[(&[(&str, &str, i32)], i32)] = &[
+        (&[], 0),
+        (&[("app", "prd", 2)], 2),
+        (&[("app", "prd", 2), ("network", "stg", 2)], 2),
+        (&[("app", "prd", 1)], 1),
+        (&[("app", "prd", 2), ("network", "dev", 1)], 1),
+        (&[("network", "stg", 1), ("app", "dev", 2)], 1),
+    ];
+    for (exits, expected) in table {
+        for jobs in ["1", "4"] {
+            let test = exits.iter().fold(repo(), |test, (dir, env, code)| {
+                test.env(&format!("FAKE_TF_EXIT_plan_{dir}_{env}"), code.to_string())
+            });
+            let run = test.run_with(["--all", "-j", jobs, "*", "plan", "-detailed-exitcode"]);
+            assert_eq!(run.code(), *expected, "{exits:?} -j {jobs}: {}", run.stderr());
+        }
+    }
+}
+
+#[test]
+fn the_report_is_versioned_json_with_envs_counts_and_totals() {
+    let test = planned(&[
+        ("network", "stg", ADD_2_CHANGE_1, "", 2),
+        ("network", "prd", DESTROY_3, "", 2),
+        ("app", "stg", OUTPUTS, "", 2),
+        ("app", "prd", "", "Error: boom\n", 1),
+    ]);
+    let run = test
+        .run_with([
+            "--all",
+            "-j",
+            "2",
+            "--report",
+            "report.json",
+            "stg,prd",
+            "plan",
+            "-detailed-exitcode",
+        ])
+        .status(1);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(test.path("report.json")).unwrap()).unwrap();
+    assert_eq!(report["version"], 1, "{}", run.stderr());
+    assert_eq!(report["command"], "plan");
+    assert_eq!(report["envs"], serde_json::json!(["stg", "prd"]));
+    let pairs = report["pairs"].as_array().unwrap();
+    let find = |stack: &str, env: &str| {
+        pairs
+            .iter()
+            .find(|p| p["stack"] == stack && p["env"] == env)
+            .unwrap_or_else(|| panic!("no {stack} {env} in {report}"))
+    };
+    assert_eq!(
+        find("network", "stg")["changes"],
+        serde_json::json!({"add": 2, "change": 1, "destroy": 0, "outputs": false})
+    );
+    assert_eq!(find("network", "stg")["result"], "changes");
+    assert_eq!(find("network", "stg")["exit_code"], 2);
+    assert_eq!(find("network", "prd")["destroys"], true);
+    assert_eq!(find("app", "stg")["result"], "outputs");
+    assert_eq!(find("app", "stg")["changes"]["outputs"], true);
+    assert_eq!(find("app", "prd")["result"], "failed");
+    assert_eq!(find("app", "prd")["error"], "exit 1: Error: boom");
+    assert_eq!(find("app", "prd")["changes"], Value::Null);
+    assert!(find("app", "prd")["seconds"].as_f64().unwrap() >= 0.0);
+    let totals = &report["totals"];
+    for (key, value) in [
+        ("pairs", 4),
+        ("ok", 3),
+        ("failed", 1),
+        ("with_changes", 3),
+        ("destroying", 1),
+        ("skipped", 0),
+        ("cancelled", 0),
+        ("interrupted", 0),
+        ("add", 2),
+        ("change", 1),
+        ("destroy", 3),
+    ] {
+        assert_eq!(totals[key], value, "{key}: {totals}");
+    }
+    assert!(report["seconds"].as_f64().is_some());
+}
