@@ -338,3 +338,95 @@ fn the_report_is_versioned_json_with_envs_counts_and_totals() {
     }
     assert!(report["seconds"].as_f64().is_some());
 }
+
+#[test]
+fn the_markdown_summary_is_a_matrix_with_each_plan_collapsed() {
+    let test = planned(&[
+        ("network", "stg", ADD_2_CHANGE_1, "", 2),
+        ("network", "prd", DESTROY_3, "", 2),
+        ("app", "stg", "```\nfenced | text\n", "", 0),
+        ("app", "prd", "", "Error: boom\n", 1),
+    ]);
+    test.run_with([
+        "--all",
+        "--summary",
+        "summary.md",
+        "stg,prd",
+        "plan",
+        "-detailed-exitcode",
+    ])
+    .status(1);
+    let markdown = std::fs::read_to_string(test.path("summary.md")).unwrap();
+    for line in [
+        "### tfw stg,prd plan\n",
+        "\n| stack | stg | prd |\n|---|---|---|\n",
+        "\n| `network` | +2 ~1 -0 | **+0 ~0 -3 !** |\n",
+        "\n| `app` | no changes | **failed 1** |\n",
+        "\n3 ok, 1 failed, 2 with changes, 1 destroying; ",
+        "\n- app (prd): exit 1\n",
+        "\n<details><summary>network (stg): +2 ~1 -0</summary>\n\n```\n\nPlan: 2 to add, 1 to change, 0 to destroy.\n```\n\n</details>\n",
+        // A fence longer than any run of backticks in the plan.
+        "\n````\n```\nfenced | text\n````\n",
+    ] {
+        assert!(markdown.contains(line), "{line:?} not in:\n{markdown}");
+    }
+    assert_eq!(markdown.matches("<details>").count(), 4);
+}
+
+#[test]
+fn the_markdown_stays_under_65000_characters_cutting_the_longest_plans_first() {
+    let huge = format!("{}\nPlan: 1 to add, 0 to change, 0 to destroy.\n", "x".repeat(90_000));
+    let long = format!("{}\nPlan: 1 to add, 0 to change, 0 to destroy.\n", "y".repeat(40_000));
+    let short = "short plan\nNo changes.\n";
+    let test = planned(&[
+        ("network", "stg", &huge, "", 2),
+        ("network", "prd", &long, "", 2),
+        ("app", "stg", short, "", 0),
+        ("app", "prd", short, "", 0),
+    ]);
+    test.run_with(["--all", "--summary", "summary.md", "stg,prd", "plan", "-detailed-exitcode"])
+        .status(2);
+    let markdown = std::fs::read_to_string(test.path("summary.md")).unwrap();
+    let length = markdown.chars().count();
+    assert!((60_000..65_000).contains(&length), "{length} characters");
+    assert!(
+        markdown.contains("The longest outputs below were cut to keep this summary under 65,000 characters."),
+        "said so"
+    );
+    assert_eq!(markdown.matches("short plan\nNo changes.").count(), 2, "short plans whole");
+    let kept = |c: char| {
+        let runs = markdown.split(|x| x != c);
+        runs.map(str::len).max().unwrap_or(0)
+    };
+    // Cut to one length: the long plan and the huge one keep as many characters each.
+    assert!(kept('x') < 90_000 && kept('y') < 40_000, "{} {}", kept('x'), kept('y'));
+    assert_eq!(kept('x'), kept('y'));
+    assert_eq!(markdown.matches("… (cut to keep this summary under the size limit)").count(), 2);
+}
+
+#[test]
+fn under_github_actions_the_step_summary_and_outputs_are_written() {
+    let test = planned(&[("network", "prd", DESTROY_3, "", 2)]);
+    std::fs::write(test.path("step-summary.md"), "earlier step\n").unwrap();
+    std::fs::write(test.path("output"), "other=1\n").unwrap();
+    let (summary, output) = (test.path("step-summary.md"), test.path("output"));
+    let test = test
+        .env("GITHUB_STEP_SUMMARY", summary)
+        .env("GITHUB_OUTPUT", output);
+    test.run_with(["--all", "stg,prd", "plan", "-detailed-exitcode"])
+        .status(2);
+    let summary = std::fs::read_to_string(test.path("step-summary.md")).unwrap();
+    assert!(summary.starts_with("earlier step\n### tfw stg,prd plan\n"), "{summary}");
+    assert!(summary.contains("| `network` | no changes | **+0 ~0 -3 !** |"), "{summary}");
+    assert_eq!(
+        std::fs::read_to_string(test.path("output")).unwrap(),
+        "other=1\nhas_changes=true\nhas_destroys=true\nfailed=false\n"
+    );
+    let test = test.env("FAKE_TF_EXIT_plan_app_stg", "1");
+    test.run_with(["--all", "stg", "plan"]).status(1);
+    assert!(
+        std::fs::read_to_string(test.path("output"))
+            .unwrap()
+            .ends_with("has_changes=false\nhas_destroys=false\nfailed=true\n")
+    );
+}
