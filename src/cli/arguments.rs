@@ -125,8 +125,10 @@ pub enum Command {
     /// type, and every required variable has a value for every env. `[check]` in tfw.toml skips
     /// kinds or names variables CI supplies.
     Check {
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// `github`: also GitHub Actions annotations (the default under GITHUB_ACTIONS=true);
+        /// `gitlab`: GitLab's Code Quality JSON.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
     /// Generate the repository's atlantis.yaml (a project per stack and env, a tfw workflow per env).
     Atlantis {
@@ -198,6 +200,17 @@ pub enum Command {
 pub enum Format {
     Text,
     Json,
+}
+
+/// `tfw check --format`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    /// The text, and a GitHub Actions annotation per problem.
+    Github,
+    /// GitLab's Code Quality report.
+    Gitlab,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -430,3 +430,71 @@ fn under_github_actions_the_step_summary_and_outputs_are_written() {
             .ends_with("has_changes=false\nhas_destroys=false\nfailed=true\n")
     );
 }
+
+/// A committed stack with two problems: `dev.tfvars` missing, `stg.tfvars:2` undeclared.
+fn with_problems() -> Test {
+    let test = Test::stack().write("stg.tfvars", "env = \"stg\"\ninstnace = 1\n");
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    test.git(&["commit", "-qm", "init"]);
+    test.git(&["rm", "-q", "dev.tfvars"]);
+    test
+}
+
+#[test]
+fn check_annotates_the_problems_under_github_actions() {
+    let test = with_problems();
+    let expected = [
+        "dev.tfvars: missing (env dev)",
+        "stg.tfvars:2: instnace is not a variable of this stack",
+    ];
+    let text = test.run_with(["check"]).status(1).stdout();
+    assert_eq!(text.lines().count(), 2, "no annotations outside GitHub: {text}");
+    assert!(text.starts_with(expected[0]), "{text}");
+    let annotations = [
+        "::error file=dev.tfvars,title=tfw check%3A missing::missing (env dev)",
+        "::error file=stg.tfvars,line=2,title=tfw check%3A undeclared::instnace is not a variable of this stack",
+    ];
+    for run in [
+        test.run_with(["check", "--format", "github"]),
+        with_problems()
+            .env("GITHUB_ACTIONS", "true")
+            .run_with(["check"]),
+    ] {
+        let run = run.status(1);
+        let lines: Vec<String> = run.stdout().lines().map(str::to_string).collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[1].starts_with(expected[1]), "the text stays: {lines:?}");
+        assert_eq!(lines[2], annotations[0]);
+        assert!(lines[3].starts_with(annotations[1]), "{lines:?}");
+    }
+}
+
+#[test]
+fn check_writes_gitlab_code_quality_json() {
+    let run = with_problems()
+        .run_with(["check", "--format", "gitlab"])
+        .status(1);
+    let issues: Value = serde_json::from_str(&run.stdout()).unwrap();
+    let issues = issues.as_array().expect("a list");
+    assert_eq!(issues.len(), 2);
+    // GitLab's Code Quality format: these fields, these types, unique fingerprints.
+    let mut fingerprints = std::collections::BTreeSet::new();
+    for issue in issues {
+        assert!(issue["description"].is_string(), "{issue}");
+        assert!(issue["check_name"].is_string(), "{issue}");
+        assert!(fingerprints.insert(issue["fingerprint"].as_str().unwrap().to_string()));
+        assert!(
+            ["info", "minor", "major", "critical", "blocker"]
+                .contains(&issue["severity"].as_str().unwrap()),
+            "{issue}"
+        );
+        assert!(issue["location"]["path"].is_string(), "{issue}");
+        assert!(issue["location"]["lines"]["begin"].as_u64().unwrap() >= 1);
+    }
+    assert_eq!(issues[1]["check_name"], "undeclared");
+    assert_eq!(issues[1]["location"]["path"], "stg.tfvars");
+    assert_eq!(issues[1]["location"]["lines"]["begin"], 2);
+    let again = with_problems().run_with(["check", "--format", "gitlab"]).stdout();
+    assert_eq!(again, run.stdout(), "fingerprints are stable");
+}
