@@ -366,6 +366,7 @@ fn prepare(
             .as_ref()
             .filter(|cache| cache.origin == plugin_cache::Origin::Tfw)
             .map(|cache| cache.dir.as_path()),
+        no_color: output::no_color(),
     };
     let mut plan = resolve::resolve(request, &context)?;
     let workspace = workspace(&plan, &record);

@@ -12,7 +12,7 @@ use crate::terraform::signals;
 use anyhow::Context as _;
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{ErrorKind, IsTerminal};
+use std::io::ErrorKind;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
@@ -403,10 +403,7 @@ fn line(output: &Output, text: &str, dim: bool) {
             .extend_from_slice(format!("{text}\n").as_bytes());
         return;
     }
-    let color = dim
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    if color {
+    if dim && output::color_stderr() {
         output::note(&format!("\x1b[2m{text}\x1b[0m\n"));
     } else {
         output::note(&format!("{text}\n"));

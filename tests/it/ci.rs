@@ -498,3 +498,64 @@ fn check_writes_gitlab_code_quality_json() {
     let again = with_problems().run_with(["check", "--format", "gitlab"]).stdout();
     assert_eq!(again, run.stdout(), "fingerprints are stable");
 }
+
+#[test]
+fn no_color_and_color_never_pass_no_color_to_the_commands_taking_it() {
+    for (flags, env, expected) in [
+        (&[][..], None, false),
+        (&[][..], Some(""), true),
+        (&[][..], Some("1"), true),
+        (&["--color", "never"][..], None, true),
+        (&["--color", "always"][..], Some("1"), false),
+        (&["--color", "auto"][..], Some("1"), true),
+    ] {
+        let test = match env {
+            Some(value) => Test::stack().env("NO_COLOR", value),
+            None => Test::stack(),
+        };
+        let mut args: Vec<&str> = flags.to_vec();
+        args.extend(["stg", "plan", "-out=tfplan"]);
+        let run = test.run_with(&args).status(0);
+        for call in &run.calls {
+            assert_eq!(
+                call.line().ends_with(" -no-color"),
+                expected,
+                "{flags:?} NO_COLOR={env:?}: {}",
+                call.line()
+            );
+        }
+        assert_eq!(run.calls.len(), 2, "init and plan");
+        let run = test.run_with(flags.iter().chain(&["stg", "version"])).status(0);
+        assert_eq!(run.lines(), ["version"], "version takes no -no-color");
+    }
+    let run = Test::stack()
+        .env("NO_COLOR", "1")
+        .run_with(["stg", "plan", "-no-color"])
+        .status(0);
+    assert_eq!(run.lines()[1].matches("-no-color").count(), 1, "not twice");
+}
+
+#[test]
+fn tfws_own_colour_follows_color() {
+    let plan = "Plan: 0 to add, 0 to change, 1 to destroy.\n";
+    let test = Test::stack().env("FAKE_TF_STDOUT_plan", plan);
+    let run = test
+        .run_with(["--color", "always", "--all", "stg", "plan"])
+        .status(0);
+    assert!(
+        run.stderr().contains("\x1b[1;31m+0 ~0 -1\x1b[0m"),
+        "destroys in red: {}",
+        run.stderr()
+    );
+    let run = test
+        .run_with(["--color", "always", "nope", "plan"])
+        .status(64);
+    assert!(run.stderr().contains("\x1b[1;31merror:"), "{}", run.stderr());
+    for flags in [&["--color", "never"][..], &[]] {
+        let run = test
+            .run_with(flags.iter().chain(&["--all", "stg", "plan"]))
+            .status(0);
+        assert!(!run.stderr().contains('\x1b'), "{}", run.stderr());
+        assert!(run.stderr().contains("\n.      +0 ~0 -1 !\n"), "{}", run.stderr());
+    }
+}
