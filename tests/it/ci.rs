@@ -559,3 +559,105 @@ fn tfws_own_colour_follows_color() {
         assert!(run.stderr().contains("\n.      +0 ~0 -1 !\n"), "{}", run.stderr());
     }
 }
+
+#[test]
+fn without_a_terminal_each_finished_pair_gets_a_line() {
+    for jobs in ["1", "2"] {
+        let run = repo()
+            .env("FAKE_TF_STDOUT_plan_app_prd", ADD_2_CHANGE_1)
+            .run_with(["--all", "-j", jobs, "stg,prd", "plan"])
+            .status(0);
+        let stderr = run.stderr();
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("tfw: ["))
+            .collect();
+        assert_eq!(lines.len(), 4, "-j {jobs}: {stderr}");
+        assert!(lines.iter().any(|l| l.starts_with("tfw: [4/4] ")), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("] app (prd): +2 ~1 -0 in ") && l.ends_with(" s")),
+            "{lines:?}"
+        );
+        assert!(!stderr.contains('\x1b'), "nothing redrawn: {stderr:?}");
+    }
+    let run = repo()
+        .run_with(["--all", "-q", "stg,prd", "plan"])
+        .status(0);
+    assert!(!run.stderr().contains("tfw: ["), "-q: {}", run.stderr());
+}
+
+#[test]
+fn without_a_terminal_a_heartbeat_says_what_still_runs() {
+    let release = tempfile::tempdir().unwrap();
+    let file = release.path().join("go");
+    let test = Test::stack()
+        .env("FAKE_TF_HOLD_plan", &file)
+        .env("TFW_HEARTBEAT_SECONDS", "0.2");
+    let tfw = test.spawn(["--all", "stg", "plan"]);
+    tfw.wait_for_stderr("tfw: [0/1] still running (");
+    tfw.wait_for_stderr("): . (stg)\n");
+    std::fs::write(&file, "").unwrap();
+    let (code, stderr) = tfw.wait();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("tfw: [1/1] . (stg): ok in "), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_says_which_pairs_it_waits_for() {
+    let test = repo()
+        .args(["--all", "stg,prd", "plan"])
+        .env("FAKE_TF_BLOCK", "plan");
+    let run = test.interrupt(libc::SIGINT, true).status(130);
+    assert!(
+        run.stderr().contains(
+            "tfw: interrupted: waiting for network (stg) to stop; starting no other (a second Ctrl-C is passed on to terraform, which then stops at once)\n"
+        ),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(pairs(&run, "plan"), [pair("network", "stg")]);
+}
+
+/// Runs tfw with `args` in a pseudo-terminal, every plan held until `go` exists; `during`
+/// sees the session while they are held. Returns all the screen showed.
+fn at_a_terminal(args: &[&str], during: impl FnOnce(&mut rexpect::session::PtySession)) -> String {
+    let release = tempfile::tempdir().unwrap();
+    let go = release.path().join("go");
+    let test = repo().env("FAKE_TF_HOLD_plan", &go);
+    let mut command = test.command();
+    command.args(args);
+    let mut session = rexpect::session::spawn_command(command, Some(20_000)).unwrap();
+    during(&mut session);
+    std::fs::write(&go, "").unwrap();
+    session.exp_eof().unwrap()
+}
+
+#[test]
+fn at_a_terminal_a_live_block_shows_each_running_pair_and_the_count() {
+    let mut seen = String::new();
+    let rest = at_a_terminal(&["--all", "-j", "2", "stg,prd", "plan"], |session| {
+        seen += &session.exp_string("    running network (prd) (").unwrap();
+        seen += &session.exp_string("[0/4] done").unwrap();
+    });
+    assert!(
+        seen.contains("    running network (stg) ("),
+        "both running pairs, one a line: {seen:?}"
+    );
+    // Redrawn in place: the block goes up and is cleared before the next.
+    assert!(rest.contains("\x1b[J"), "{rest:?}");
+    assert!(rest.contains("[4/4] done"), "{rest:?}");
+    assert!(!rest.contains("tfw: [1/4]"), "no plain lines at a terminal: {rest:?}");
+    assert!(rest.contains("4 ok, 0 failed"), "{rest:?}");
+}
+
+#[test]
+fn at_a_terminal_with_one_job_the_headers_carry_the_count() {
+    let rest = at_a_terminal(&["--all", "stg,prd", "plan"], |session| {
+        session.exp_string("==> network (stg) (1/4)").unwrap();
+    });
+    for header in ["==> app (stg) (2/4)", "==> network (prd) (3/4)", "==> app (prd) (4/4)"] {
+        assert!(rest.contains(header), "{header}: {rest:?}");
+    }
+}
