@@ -661,3 +661,23 @@ fn at_a_terminal_with_one_job_the_headers_carry_the_count() {
         assert!(rest.contains(header), "{header}: {rest:?}");
     }
 }
+
+#[test]
+fn the_readmes_ci_examples_are_the_files_in_examples_ci() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(root.join("examples/ci"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            readme.contains(&format!("```yaml\n{text}```\n")),
+            "README.md lacks {} as a yaml block of its own",
+            file.display()
+        );
+    }
+}
