@@ -698,7 +698,10 @@ fn run_all(
         .filter(|s| envs.iter().any(|env| selected(s, env)))
         .collect();
     if in_run.is_empty() {
-        output::eprint(&format!("tfw: no stack with {} is affected\n", envs.join(", ")))?;
+        output::eprint(&format!(
+            "tfw: no stack with {} is affected\n",
+            envs.join(", ")
+        ))?;
         return Ok(0);
     }
     let sources = graph::read_sources(repo, &in_run);

@@ -223,15 +223,14 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
                 output,
                 duration: started.elapsed(),
             };
+            // A pair never started has no output to show, but counts as done.
             let ran = matches!(row.outcome, Outcome::Exited(_) | Outcome::Error(_));
-            if ran {
-                progress.finish(
-                    &label,
-                    capture.then_some(row.output.as_slice()),
-                    &summary::cell(&row),
-                    row.outcome.failed(),
-                );
-            }
+            progress.finish(
+                &label,
+                (capture && ran).then_some(row.output.as_slice()),
+                &summary::cell(&row),
+                row.outcome.failed(),
+            );
             let succeeded = matches!(row.outcome, Outcome::Exited(0 | 2));
             rows.lock().unwrap()[index] = Some(row);
             states.lock().unwrap()[index] = State::Done { succeeded };
@@ -266,7 +265,11 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
 }
 
 /// `--report`, `--summary`, and GitHub's step summary and outputs when GitHub Actions set them.
-fn write_summaries(rows: &[Row], options: &Options, totals: &summary::Totals) -> anyhow::Result<()> {
+fn write_summaries(
+    rows: &[Row],
+    options: &Options,
+    totals: &summary::Totals,
+) -> anyhow::Result<()> {
     use anyhow::Context as _;
     if let Some(file) = &options.report {
         let report = summary::report(rows, &options.envs, &options.command, totals);
@@ -277,14 +280,16 @@ fn write_summaries(rows: &[Row], options: &Options, totals: &summary::Totals) ->
     let step_summary = inherited("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty());
     if options.summary.is_some() || step_summary.is_some() {
         let title = format!("tfw {} {}", options.envs.join(","), options.command);
-        let markdown = summary::markdown(rows, &options.envs, totals, &title, summary::MARKDOWN_LIMIT);
+        let markdown =
+            summary::markdown(rows, &options.envs, totals, &title, summary::MARKDOWN_LIMIT);
         if let Some(file) = &options.summary {
             atomic_file::write(file, markdown.as_bytes())
                 .with_context(|| format!("writing the summary {}", file.display()))?;
         }
         if let Some(file) = step_summary {
-            append(Path::new(&file), &markdown)
-                .with_context(|| format!("appending to GITHUB_STEP_SUMMARY ({})", file.display()))?;
+            append(Path::new(&file), &markdown).with_context(|| {
+                format!("appending to GITHUB_STEP_SUMMARY ({})", file.display())
+            })?;
         }
     }
     if let Some(file) = inherited("GITHUB_OUTPUT").filter(|v| !v.is_empty()) {

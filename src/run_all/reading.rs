@@ -75,8 +75,7 @@ pub fn read(output: &[u8]) -> Reading {
         changes: lines.iter().rev().find_map(|line| {
             if line.starts_with("Plan:") {
                 numbers(line, [" to add", " to change", " to destroy"])
-            } else if line.starts_with("Apply complete!") || line.starts_with("Destroy complete!")
-            {
+            } else if line.starts_with("Apply complete!") || line.starts_with("Destroy complete!") {
                 numbers(line, [" added", " changed", " destroyed"])
             } else if line.starts_with("No changes.") {
                 Some(Changes::default())
@@ -188,7 +187,11 @@ mod tests {
         assert!(reading.outputs);
         assert_eq!(Verdict::of_success(2, &reading, true), Verdict::Outputs);
         assert!(read(b"Do you want to perform these actions?\n\nApply cancelled.\n").cancelled);
-        let reading = read("╷\n│ Error: Unsupported argument\n│ \n│   on main.tf line 3\n╵\n".as_bytes());
-        assert_eq!(reading.last_error.as_deref(), Some("Error: Unsupported argument"));
+        let reading =
+            read("╷\n│ Error: Unsupported argument\n│ \n│   on main.tf line 3\n╵\n".as_bytes());
+        assert_eq!(
+            reading.last_error.as_deref(),
+            Some("Error: Unsupported argument")
+        );
     }
 }

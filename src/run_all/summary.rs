@@ -12,11 +12,14 @@ pub const MARKDOWN_LIMIT: usize = 65_000;
 /// What one pair's cell says: `+2 ~1 -0`, `no changes`, `failed 1`, …
 pub fn cell(row: &Row) -> String {
     match (row.verdict, row.reading.changes) {
-        (Verdict::Changes, Some(Changes {
-            add,
-            change,
-            destroy,
-        })) => format!("+{add} ~{change} -{destroy}"),
+        (
+            Verdict::Changes,
+            Some(Changes {
+                add,
+                change,
+                destroy,
+            }),
+        ) => format!("+{add} ~{change} -{destroy}"),
         (Verdict::Failed, _) => match row.exit_code() {
             Some(code) => format!("failed {code}"),
             None => "failed".into(),
@@ -193,7 +196,13 @@ pub fn text(rows: &[Row], envs: &[String], totals: &Totals, color: bool) -> Stri
 
 /// The matrix as GitHub-flavoured Markdown, each pair's output in a collapsed block, kept
 /// under `limit` characters by cutting the longest outputs first.
-pub fn markdown(rows: &[Row], envs: &[String], totals: &Totals, title: &str, limit: usize) -> String {
+pub fn markdown(
+    rows: &[Row],
+    envs: &[String],
+    totals: &Totals,
+    title: &str,
+    limit: usize,
+) -> String {
     let escape = |text: &str| text.replace('|', "\\|");
     let mut head = format!("### {}\n\n| stack |", escape(title));
     for env in envs {

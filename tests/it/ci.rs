@@ -20,7 +20,13 @@ fn pairs(run: &Run, command: &str) -> Vec<(String, String)> {
         .filter(|c| c.argv[0] == command)
         .map(|c| {
             let dir = c.cwd.file_name().unwrap().to_string_lossy().into_owned();
-            let env = c.data_dir().unwrap().rsplit('/').next().unwrap().to_string();
+            let env = c
+                .data_dir()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
             (dir, env)
         })
         .collect()
@@ -72,7 +78,9 @@ fn several_envs_run_in_one_go_in_dependency_order_per_env() {
 
 #[test]
 fn a_star_is_every_env_of_every_stack_and_a_glob_some() {
-    let test = repo().write("app/weu-dev.tfbackend", "").write("app/weu-dev.tfvars", "");
+    let test = repo()
+        .write("app/weu-dev.tfbackend", "")
+        .write("app/weu-dev.tfvars", "");
     let run = test.run_with(["--all", "*", "plan"]).status(0);
     assert_eq!(pairs(&run, "plan").len(), 7);
     assert_eq!(matrix(&run.stderr())[0], "stack    dev  prd  stg  weu-dev");
@@ -84,13 +92,21 @@ fn a_star_is_every_env_of_every_stack_and_a_glob_some() {
     let run = test.run_with(["--all", "weu-*,s*", "plan"]).status(0);
     assert_eq!(
         pairs(&run, "plan"),
-        [pair("app", "weu-dev"), pair("network", "stg"), pair("app", "stg")]
+        [
+            pair("app", "weu-dev"),
+            pair("network", "stg"),
+            pair("app", "stg")
+        ]
     );
     test.run_with(["--all", "eu-*", "plan"])
         .status(64)
         .stderr_contains("`eu-*` matches no env of any stack");
     let run = test.run_with(["--all", "stg,prod", "plan"]).status(64);
-    assert!(run.stderr().contains("did you mean `prd`?"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("did you mean `prd`?"),
+        "{}",
+        run.stderr()
+    );
     assert!(run.calls.is_empty());
     // Names are still checked before any file is read.
     test.run_with(["--all", "stg,../prd", "plan"]).status(64);
@@ -102,7 +118,11 @@ fn a_dependency_that_fails_in_one_env_skips_its_dependents_there_only() {
     let run = test.run_with(["--all", "stg,prd", "plan"]).status(1);
     assert_eq!(
         pairs(&run, "plan"),
-        [pair("network", "stg"), pair("app", "stg"), pair("network", "prd")]
+        [
+            pair("network", "stg"),
+            pair("app", "stg"),
+            pair("network", "prd")
+        ]
     );
     let stderr = run.stderr();
     let matrix = matrix(&stderr);
@@ -110,7 +130,9 @@ fn a_dependency_that_fails_in_one_env_skips_its_dependents_there_only() {
     assert_eq!(matrix[2], "app      ok   skipped", "{matrix:?}");
     assert!(matrix[3].starts_with("2 ok, 2 failed, "), "{matrix:?}");
     assert!(
-        stderr.contains("failed:\n  network (prd): exit 1\n  app (prd): skipped: dependency network failed\n"),
+        stderr.contains(
+            "failed:\n  network (prd): exit 1\n  app (prd): skipped: dependency network failed\n"
+        ),
         "{stderr}"
     );
 }
@@ -121,7 +143,9 @@ fn jobs_run_pairs_of_different_envs_at_once() {
     let test = Test::stack()
         .env("FAKE_TF_SLEEP_plan", "0.5")
         .env("FAKE_TF_OVERLAP_DIR", overlap.path());
-    let run = test.run_with(["--all", "-j", "2", "stg,dev", "plan"]).status(0);
+    let run = test
+        .run_with(["--all", "-j", "2", "stg,dev", "plan"])
+        .status(0);
     assert_eq!(pairs(&run, "plan").len(), 2);
     assert!(
         !run.overlaps.is_empty(),
@@ -154,8 +178,14 @@ fn a_protected_env_in_the_set_asks_once_listing_its_stacks() {
     let rest = session.exp_eof().unwrap();
     let run = test.finish(std::process::Command::new("true").output().unwrap());
     assert_eq!(shown.matches("  stack:").count(), 2, "{shown}");
-    assert!(shown.contains("/network") && shown.contains("/app"), "{shown}");
-    assert!(!shown.contains("==> "), "nothing ran before the answer: {shown}");
+    assert!(
+        shown.contains("/network") && shown.contains("/app"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("==> "),
+        "nothing ran before the answer: {shown}"
+    );
     assert!(!rest.contains("Type `"), "asked once: {rest}");
     assert_eq!(pairs(&run, "apply").len(), 4, "{rest}");
 }
@@ -211,11 +241,24 @@ fn the_matrix_shows_each_pairs_result_totals_and_the_failures_again() {
             ("network", "prd", NO_CHANGES, "", 0),
             ("network", "dev", OUTPUTS, "", 2),
             ("app", "stg", DESTROY_3, "", 2),
-            ("app", "prd", "", "╷\n│ Error: Unsupported argument\n│\n│   on main.tf line 3\n╵\n", 1),
+            (
+                "app",
+                "prd",
+                "",
+                "╷\n│ Error: Unsupported argument\n│\n│   on main.tf line 3\n╵\n",
+                1,
+            ),
             ("app", "dev", NO_CHANGES, "", 0),
         ]);
         let run = test
-            .run_with(["--all", "-j", jobs, "stg,prd,dev", "plan", "-detailed-exitcode"])
+            .run_with([
+                "--all",
+                "-j",
+                jobs,
+                "stg,prd,dev",
+                "plan",
+                "-detailed-exitcode",
+            ])
             .status(1);
         let stderr = run.stderr();
         let matrix = matrix(&stderr);
@@ -246,7 +289,9 @@ fn the_matrix_shows_each_pairs_result_totals_and_the_failures_again() {
 
 #[test]
 fn a_no_at_terraforms_prompt_is_cancelled() {
-    let test = Test::stack().env("FAKE_TF_STDOUT_apply", "\nApply cancelled.\n").env("FAKE_TF_EXIT_apply", "1");
+    let test = Test::stack()
+        .env("FAKE_TF_STDOUT_apply", "\nApply cancelled.\n")
+        .env("FAKE_TF_EXIT_apply", "1");
     let run = test.run_with(["--all", "stg", "apply"]).status(1);
     let matrix = matrix(&run.stderr());
     assert_eq!(matrix[1], ".      cancelled", "{matrix:?}");
@@ -255,8 +300,9 @@ fn a_no_at_terraforms_prompt_is_cancelled() {
 
 #[test]
 fn drift_exit_codes_across_pairs() {
-    // (exit code of each pair's `plan -detailed-exitcode`, tfw's exit code)
-    let table: &[(&[(&str, &str, i32)], i32)] = &[
+    // (the pairs whose `plan -detailed-exitcode` does not exit 0, with their code; tfw's code)
+    type Exits<'a> = &'a [(&'a str, &'a str, i32)];
+    let table: &[(Exits, i32)] = &[
         (&[], 0),
         (&[("app", "prd", 2)], 2),
         (&[("app", "prd", 2), ("network", "stg", 2)], 2),
@@ -270,7 +316,12 @@ fn drift_exit_codes_across_pairs() {
                 test.env(&format!("FAKE_TF_EXIT_plan_{dir}_{env}"), code.to_string())
             });
             let run = test.run_with(["--all", "-j", jobs, "*", "plan", "-detailed-exitcode"]);
-            assert_eq!(run.code(), *expected, "{exits:?} -j {jobs}: {}", run.stderr());
+            assert_eq!(
+                run.code(),
+                *expected,
+                "{exits:?} -j {jobs}: {}",
+                run.stderr()
+            );
         }
     }
 }
@@ -375,8 +426,14 @@ fn the_markdown_summary_is_a_matrix_with_each_plan_collapsed() {
 
 #[test]
 fn the_markdown_stays_under_65000_characters_cutting_the_longest_plans_first() {
-    let huge = format!("{}\nPlan: 1 to add, 0 to change, 0 to destroy.\n", "x".repeat(90_000));
-    let long = format!("{}\nPlan: 1 to add, 0 to change, 0 to destroy.\n", "y".repeat(40_000));
+    let huge = format!(
+        "{}\nPlan: 1 to add, 0 to change, 0 to destroy.\n",
+        "x".repeat(90_000)
+    );
+    let long = format!(
+        "{}\nPlan: 1 to add, 0 to change, 0 to destroy.\n",
+        "y".repeat(40_000)
+    );
     let short = "short plan\nNo changes.\n";
     let test = planned(&[
         ("network", "stg", &huge, "", 2),
@@ -384,24 +441,47 @@ fn the_markdown_stays_under_65000_characters_cutting_the_longest_plans_first() {
         ("app", "stg", short, "", 0),
         ("app", "prd", short, "", 0),
     ]);
-    test.run_with(["--all", "--summary", "summary.md", "stg,prd", "plan", "-detailed-exitcode"])
-        .status(2);
+    test.run_with([
+        "--all",
+        "--summary",
+        "summary.md",
+        "stg,prd",
+        "plan",
+        "-detailed-exitcode",
+    ])
+    .status(2);
     let markdown = std::fs::read_to_string(test.path("summary.md")).unwrap();
     let length = markdown.chars().count();
     assert!((60_000..65_000).contains(&length), "{length} characters");
     assert!(
-        markdown.contains("The longest outputs below were cut to keep this summary under 65,000 characters."),
+        markdown.contains(
+            "The longest outputs below were cut to keep this summary under 65,000 characters."
+        ),
         "said so"
     );
-    assert_eq!(markdown.matches("short plan\nNo changes.").count(), 2, "short plans whole");
+    assert_eq!(
+        markdown.matches("short plan\nNo changes.").count(),
+        2,
+        "short plans whole"
+    );
     let kept = |c: char| {
         let runs = markdown.split(|x| x != c);
         runs.map(str::len).max().unwrap_or(0)
     };
     // Cut to one length: the long plan and the huge one keep as many characters each.
-    assert!(kept('x') < 90_000 && kept('y') < 40_000, "{} {}", kept('x'), kept('y'));
+    assert!(
+        kept('x') < 90_000 && kept('y') < 40_000,
+        "{} {}",
+        kept('x'),
+        kept('y')
+    );
     assert_eq!(kept('x'), kept('y'));
-    assert_eq!(markdown.matches("… (cut to keep this summary under the size limit)").count(), 2);
+    assert_eq!(
+        markdown
+            .matches("… (cut to keep this summary under the size limit)")
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -416,8 +496,14 @@ fn under_github_actions_the_step_summary_and_outputs_are_written() {
     test.run_with(["--all", "stg,prd", "plan", "-detailed-exitcode"])
         .status(2);
     let summary = std::fs::read_to_string(test.path("step-summary.md")).unwrap();
-    assert!(summary.starts_with("earlier step\n### tfw stg,prd plan\n"), "{summary}");
-    assert!(summary.contains("| `network` | no changes | **+0 ~0 -3 !** |"), "{summary}");
+    assert!(
+        summary.starts_with("earlier step\n### tfw stg,prd plan\n"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| `network` | no changes | **+0 ~0 -3 !** |"),
+        "{summary}"
+    );
     assert_eq!(
         std::fs::read_to_string(test.path("output")).unwrap(),
         "other=1\nhas_changes=true\nhas_destroys=true\nfailed=false\n"
@@ -449,7 +535,11 @@ fn check_annotates_the_problems_under_github_actions() {
         "stg.tfvars:2: instnace is not a variable of this stack",
     ];
     let text = test.run_with(["check"]).status(1).stdout();
-    assert_eq!(text.lines().count(), 2, "no annotations outside GitHub: {text}");
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "no annotations outside GitHub: {text}"
+    );
     assert!(text.starts_with(expected[0]), "{text}");
     let annotations = [
         "::error file=dev.tfvars,title=tfw check%3A missing::missing (env dev)",
@@ -464,7 +554,10 @@ fn check_annotates_the_problems_under_github_actions() {
         let run = run.status(1);
         let lines: Vec<String> = run.stdout().lines().map(str::to_string).collect();
         assert_eq!(lines.len(), 4, "{lines:?}");
-        assert!(lines[1].starts_with(expected[1]), "the text stays: {lines:?}");
+        assert!(
+            lines[1].starts_with(expected[1]),
+            "the text stays: {lines:?}"
+        );
         assert_eq!(lines[2], annotations[0]);
         assert!(lines[3].starts_with(annotations[1]), "{lines:?}");
     }
@@ -495,7 +588,9 @@ fn check_writes_gitlab_code_quality_json() {
     assert_eq!(issues[1]["check_name"], "undeclared");
     assert_eq!(issues[1]["location"]["path"], "stg.tfvars");
     assert_eq!(issues[1]["location"]["lines"]["begin"], 2);
-    let again = with_problems().run_with(["check", "--format", "gitlab"]).stdout();
+    let again = with_problems()
+        .run_with(["check", "--format", "gitlab"])
+        .stdout();
     assert_eq!(again, run.stdout(), "fingerprints are stable");
 }
 
@@ -525,7 +620,9 @@ fn no_color_and_color_never_pass_no_color_to_the_commands_taking_it() {
             );
         }
         assert_eq!(run.calls.len(), 2, "init and plan");
-        let run = test.run_with(flags.iter().chain(&["stg", "version"])).status(0);
+        let run = test
+            .run_with(flags.iter().chain(&["stg", "version"]))
+            .status(0);
         assert_eq!(run.lines(), ["version"], "version takes no -no-color");
     }
     let run = Test::stack()
@@ -550,13 +647,21 @@ fn tfws_own_colour_follows_color() {
     let run = test
         .run_with(["--color", "always", "nope", "plan"])
         .status(64);
-    assert!(run.stderr().contains("\x1b[1;31merror:"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("\x1b[1;31merror:"),
+        "{}",
+        run.stderr()
+    );
     for flags in [&["--color", "never"][..], &[]] {
         let run = test
             .run_with(flags.iter().chain(&["--all", "stg", "plan"]))
             .status(0);
         assert!(!run.stderr().contains('\x1b'), "{}", run.stderr());
-        assert!(run.stderr().contains("\n.      +0 ~0 -1 !\n"), "{}", run.stderr());
+        assert!(
+            run.stderr().contains("\n.      +0 ~0 -1 !\n"),
+            "{}",
+            run.stderr()
+        );
     }
 }
 
@@ -568,12 +673,12 @@ fn without_a_terminal_each_finished_pair_gets_a_line() {
             .run_with(["--all", "-j", jobs, "stg,prd", "plan"])
             .status(0);
         let stderr = run.stderr();
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("tfw: ["))
-            .collect();
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("tfw: [")).collect();
         assert_eq!(lines.len(), 4, "-j {jobs}: {stderr}");
-        assert!(lines.iter().any(|l| l.starts_with("tfw: [4/4] ")), "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l.starts_with("tfw: [4/4] ")),
+            "{lines:?}"
+        );
         assert!(
             lines
                 .iter()
@@ -648,7 +753,10 @@ fn at_a_terminal_a_live_block_shows_each_running_pair_and_the_count() {
     // Redrawn in place: the block goes up and is cleared before the next.
     assert!(rest.contains("\x1b[J"), "{rest:?}");
     assert!(rest.contains("[4/4] done"), "{rest:?}");
-    assert!(!rest.contains("tfw: [1/4]"), "no plain lines at a terminal: {rest:?}");
+    assert!(
+        !rest.contains("tfw: [1/4]"),
+        "no plain lines at a terminal: {rest:?}"
+    );
     assert!(rest.contains("4 ok, 0 failed"), "{rest:?}");
 }
 
@@ -657,7 +765,11 @@ fn at_a_terminal_with_one_job_the_headers_carry_the_count() {
     let rest = at_a_terminal(&["--all", "stg,prd", "plan"], |session| {
         session.exp_string("==> network (stg) (1/4)").unwrap();
     });
-    for header in ["==> app (stg) (2/4)", "==> network (prd) (3/4)", "==> app (prd) (4/4)"] {
+    for header in [
+        "==> app (stg) (2/4)",
+        "==> network (prd) (3/4)",
+        "==> app (prd) (4/4)",
+    ] {
         assert!(rest.contains(header), "{header}: {rest:?}");
     }
 }

@@ -4,8 +4,8 @@
 mod common;
 
 mod atlantis;
-mod ci;
 mod check;
+mod ci;
 mod cli;
 mod completions;
 mod diff;

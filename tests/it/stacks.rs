@@ -107,7 +107,10 @@ fn all_runs_each_stack_in_order_with_a_summary() {
     }
     assert!(stderr.contains("\nstack              stg\n"), "{stderr}");
     assert!(stderr.contains("\ndatadog            ok\n"), "{stderr}");
-    assert!(stderr.contains("\n3 ok, 0 failed, 0 with changes, 0 destroying; "), "{stderr}");
+    assert!(
+        stderr.contains("\n3 ok, 0 failed, 0 with changes, 0 destroying; "),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -226,7 +229,11 @@ fn parallel_output_is_grouped_per_stack() {
     }
     assert_eq!(blocks, 3, "{stdout}");
     assert!(seen.values().all(|n| *n == 1));
-    for header in ["==> . (stg)", "==> datadog (stg)", "==> platform/metabase (stg)"] {
+    for header in [
+        "==> . (stg)",
+        "==> datadog (stg)",
+        "==> platform/metabase (stg)",
+    ] {
         assert!(stdout.contains(header), "{stdout}");
     }
 }
