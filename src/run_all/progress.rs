@@ -3,7 +3,7 @@
 //! per finished pair and a heartbeat while something runs, so a CI log never looks hung.
 
 use crate::terraform::signals;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often a log without a terminal hears that pairs still run; `TFW_HEARTBEAT_SECONDS`
@@ -18,6 +18,8 @@ pub struct Progress {
     quiet: bool,
     heartbeat: Duration,
     state: Mutex<State>,
+    /// Wakes the ticker at the end, so the run does not wait out its sleep.
+    wake: Condvar,
 }
 
 struct State {
@@ -25,8 +27,9 @@ struct State {
     done: usize,
     failed: usize,
     running: Vec<(String, Instant)>,
-    /// Lines of the live block on screen.
+    /// Lines of the live block on screen, and when it was drawn.
     drawn: usize,
+    drawn_at: Instant,
     /// When the log last heard of the run.
     said: Instant,
     /// The interrupt was acknowledged.
@@ -51,10 +54,12 @@ impl Progress {
                 failed: 0,
                 running: Vec::new(),
                 drawn: 0,
+                drawn_at: Instant::now(),
                 said: Instant::now(),
                 told_interrupt: false,
                 over: false,
             }),
+            wake: Condvar::new(),
         }
     }
 
@@ -98,9 +103,13 @@ impl Progress {
     /// Until `over`: redraws the live block each second, writes the heartbeat, and says once
     /// what an interrupt waits for.
     pub fn tick(&self) {
+        let mut state = self.state.lock().unwrap();
         loop {
-            std::thread::sleep(Duration::from_millis(100));
-            let mut state = self.state.lock().unwrap();
+            state = self
+                .wake
+                .wait_timeout(state, Duration::from_millis(100))
+                .unwrap()
+                .0;
             if state.over {
                 return;
             }
@@ -114,7 +123,9 @@ impl Progress {
                 state.said = Instant::now();
             }
             if self.live {
-                self.redraw(&mut state);
+                if state.drawn_at.elapsed() >= Duration::from_secs(1) {
+                    self.redraw(&mut state);
+                }
             } else if !self.quiet
                 && !state.running.is_empty()
                 && state.said.elapsed() >= self.heartbeat
@@ -137,6 +148,7 @@ impl Progress {
         let mut state = self.state.lock().unwrap();
         state.over = true;
         self.clear(&mut state);
+        self.wake.notify_all();
     }
 
     fn redraw(&self, state: &mut State) {
@@ -157,6 +169,7 @@ impl Progress {
         };
         text.push_str(&format!("[{}/{}] done{failed}", state.done, self.total));
         state.drawn = state.running.len() + 1;
+        state.drawn_at = Instant::now();
         crate::output::note(&text);
     }
 

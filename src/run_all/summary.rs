@@ -248,7 +248,9 @@ pub fn markdown(
     let fixed: usize = head.chars().count()
         + rows
             .iter()
-            .map(|row| block(row, "").chars().count())
+            .zip(&outputs)
+            .filter(|(_, o)| !o.is_empty())
+            .map(|(row, _)| block(row, "").chars().count())
             .sum::<usize>();
     let lengths: Vec<usize> = outputs.iter().map(|o| o.chars().count()).collect();
     const CUT: &str = "\n… (cut to keep this summary under the size limit)";
@@ -265,7 +267,8 @@ pub fn markdown(
     if cap.is_some() {
         text.push_str(NOTE);
     }
-    for (row, output) in rows.iter().zip(&outputs) {
+    // A pair that never ran, or printed nothing, has no block.
+    for (row, output) in rows.iter().zip(&outputs).filter(|(_, o)| !o.is_empty()) {
         match cap {
             Some(cap) if output.chars().count() > cap => {
                 let cut: String = output.chars().take(cap).collect();
