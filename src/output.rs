@@ -65,6 +65,11 @@ pub fn relay(bytes: &[u8]) {
     let _ = write(&mut std::io::stdout().lock(), bytes);
 }
 
+/// Writes `bytes` to standard error, going on when that fails (terraform's errors relayed).
+pub fn relay_error(bytes: &[u8]) {
+    let _ = write(&mut std::io::stderr().lock(), bytes);
+}
+
 /// Writes `value` as one line of JSON to standard output.
 pub fn json(value: &impl serde::Serialize) -> Result<(), Error> {
     let text = serde_json::to_string(value).map_err(|e| Error::Output {

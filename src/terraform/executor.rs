@@ -36,13 +36,13 @@ pub enum Output {
     /// Everything (tfw's lines, terraform's stdout and stderr) collected, so parallel stacks
     /// never interleave. Children get no stdin.
     Capture(RefCell<Vec<u8>>),
-    /// Straight to the terminal, and the command's stdout also kept: `--all` reads the plan's
-    /// result from it.
+    /// Straight to the terminal, and the command's stdout and stderr also kept: `--all` reads
+    /// the plan's result and its last error from them.
     Relay(RefCell<Vec<u8>>),
 }
 
 impl Output {
-    /// What was kept: everything (`Capture`) or the command's stdout (`Relay`).
+    /// What was kept: everything (`Capture`) or the command's stdout, then its stderr (`Relay`).
     pub fn kept(self) -> Vec<u8> {
         match self {
             Output::Inherit => Vec::new(),
@@ -339,7 +339,8 @@ impl Executor {
     }
 
     /// Runs `expression` with its stdout passed through to tfw's as it comes (a prompt without
-    /// a newline included) and kept in `kept`.
+    /// a newline included) and kept in `kept`; its stderr passed through too, and kept after the
+    /// stdout (the summary shows terraform's last `Error:` line).
     fn relay(
         &self,
         expression: duct::Expression,
@@ -347,10 +348,24 @@ impl Executor {
         kept: &RefCell<Vec<u8>>,
     ) -> anyhow::Result<i32> {
         use std::io::Read;
+        let (mut errors, writer) =
+            std::io::pipe().context("creating a pipe for terraform's stderr")?;
+        let expression = expression.stderr_file(writer);
         let mut reader = expression
             .reader()
             .with_context(|| format!("starting `{}`", echoed(&invocation.command_line())))?;
+        // The pipe's writing end lives on in the child alone: its exit ends the copy.
+        drop(expression);
         let child = signals::register_child(reader.pids().first().copied());
+        let copier = std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = errors.read(&mut chunk) {
+                output::relay_error(&chunk[..n]);
+                kept.extend_from_slice(&chunk[..n]);
+            }
+            kept
+        });
         let mut chunk = [0u8; 8192];
         loop {
             let n = reader.read(&mut chunk)?;
@@ -365,6 +380,10 @@ impl Executor {
             .map(|output| output.status)
             .context("terraform's stdout ended before it did")?;
         drop(child);
+        drop(reader);
+        if let Ok(errors) = copier.join() {
+            kept.borrow_mut().extend_from_slice(&errors);
+        }
         Ok(status
             .code()
             .unwrap_or_else(|| exit_code::SIGNAL_BASE + status.signal().unwrap_or(0)))

@@ -275,15 +275,10 @@ fn the_matrix_shows_each_pairs_result_totals_and_the_failures_again() {
             matrix[3].starts_with("5 ok, 1 failed, 3 with changes, 1 destroying; "),
             "{matrix:?}"
         );
-        if jobs == "3" {
-            // Only with -j N is terraform's stderr kept, and so its last error line.
-            assert!(
-                stderr.contains("failed:\n  app (prd): exit 1: Error: Unsupported argument\n"),
-                "{stderr}"
-            );
-        } else {
-            assert!(stderr.contains("failed:\n  app (prd): exit 1"), "{stderr}");
-        }
+        assert!(
+            stderr.contains("failed:\n  app (prd): exit 1: Error: Unsupported argument\n"),
+            "-j {jobs}: {stderr}"
+        );
     }
 }
 
@@ -414,17 +409,16 @@ fn the_markdown_summary_is_a_matrix_with_each_plan_collapsed() {
         "\n| `network` | +2 ~1 -0 | **+0 ~0 -3 !** |\n",
         "\n| `app` | no changes | **failed 1** |\n",
         "\n3 ok, 1 failed, 2 with changes, 1 destroying; ",
-        "\n- app (prd): exit 1\n",
         "\n<details><summary>network (stg): +2 ~1 -0</summary>\n\n```\n\nPlan: 2 to add, 1 to change, 0 to destroy.\n```\n\n</details>\n",
         // A fence longer than any run of backticks in the plan.
         "\n````\n```\nfenced | text\n````\n",
     ] {
         assert!(markdown.contains(line), "{line:?} not in:\n{markdown}");
     }
-    assert_eq!(
-        markdown.matches("<details>").count(),
-        3,
-        "none for app (prd), whose stdout (with -j 1, all that is kept) was empty: {markdown}"
+    assert_eq!(markdown.matches("<details>").count(), 4);
+    assert!(
+        markdown.contains("\n- app (prd): exit 1: Error: boom\n"),
+        "{markdown}"
     );
 }
 
