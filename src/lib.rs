@@ -56,12 +56,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     code
 }
 
-/// `error:` and `help:`, coloured only at a terminal and never with `NO_COLOR` (no-color.org:
-/// set and not empty).
+/// `error:` and `help:`, coloured as `--color` says (at a terminal, never with `NO_COLOR`).
 fn labels() -> (&'static str, &'static str) {
-    use std::io::IsTerminal;
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    if std::io::stderr().is_terminal() && !no_color {
+    if output::color_stderr() {
         ("\x1b[1;31merror:\x1b[0m", "\x1b[1;32mhelp:\x1b[0m")
     } else {
         ("error:", "help:")

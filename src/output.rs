@@ -9,6 +9,41 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// tfw then exits 74 at the end.
 static FAILED: AtomicBool = AtomicBool::new(false);
 
+/// When tfw (and terraform) colour their output.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// At a terminal, unless `NO_COLOR` is set.
+    Auto,
+    Always,
+    Never,
+}
+
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// `--color`, set once when the command line is read.
+pub fn set_color(choice: ColorChoice) {
+    let _ = COLOR.set(choice);
+}
+
+/// Colour turned off: `--color never`, or `NO_COLOR` set (any value) without `--color always`.
+pub fn no_color() -> bool {
+    match COLOR.get().copied().unwrap_or(ColorChoice::Auto) {
+        ColorChoice::Always => false,
+        ColorChoice::Never => true,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_some(),
+    }
+}
+
+/// Whether tfw's own lines on stderr are coloured: forced, or at a terminal.
+pub fn color_stderr() -> bool {
+    use std::io::IsTerminal;
+    match COLOR.get().copied().unwrap_or(ColorChoice::Auto) {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => !no_color() && std::io::stderr().is_terminal(),
+    }
+}
+
 /// Writes `text` to standard output.
 pub fn print(text: &str) -> Result<(), Error> {
     write(&mut std::io::stdout().lock(), text.as_bytes())
@@ -28,6 +63,11 @@ pub fn note(text: &str) {
 /// Writes `bytes` to standard output, going on when that fails (terraform's output relayed).
 pub fn relay(bytes: &[u8]) {
     let _ = write(&mut std::io::stdout().lock(), bytes);
+}
+
+/// Writes `bytes` to standard error, going on when that fails (terraform's errors relayed).
+pub fn relay_error(bytes: &[u8]) {
+    let _ = write(&mut std::io::stderr().lock(), bytes);
 }
 
 /// Writes `value` as one line of JSON to standard output.

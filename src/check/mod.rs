@@ -1,6 +1,7 @@
 //! `tfw check`: every stack has every env's files, nothing points two envs at one state, env
 //! files parse, env names are valid, no symlink is broken. No terraform, no network, no init.
 
+pub mod annotations;
 pub mod parse_cache;
 mod providers;
 mod results_cache;

@@ -52,7 +52,8 @@ pub struct Arguments {
     #[arg(long, value_name = "ENV", env = "TFW_CONFIRM", hide_env_values = true)]
     pub confirm: Option<String>,
 
-    /// Run the command in every stack of the repository that has ENV.
+    /// Run the command in every stack of the repository that has ENV; ENV may list several
+    /// (`stg,prd`) or be a glob (`'*'`, `'weu-*'`).
     #[arg(short = 'a', long)]
     pub all: bool,
 
@@ -65,10 +66,20 @@ pub struct Arguments {
     #[arg(long, requires = "all", value_name = "REF", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub affected: Option<String>,
 
-    /// With --all: also write the summary as JSON to FILE (stack, env, exit code, result,
-    /// changes, duration), for CI.
+    /// With --all: also write the summary as JSON to FILE (version 1: each stack and env with
+    /// its result, exit code, changes and duration, and the totals), for CI.
     #[arg(long, requires = "all", value_name = "FILE")]
     pub report: Option<PathBuf>,
+
+    /// With --all: also write the summary as GitHub-flavoured Markdown to FILE (each plan in a
+    /// collapsed block, under 65,000 characters).
+    #[arg(long, requires = "all", value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+
+    /// Colour in tfw's output and terraform's: `never` also passes -no-color to terraform (as
+    /// NO_COLOR does); default: at a terminal.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = crate::output::ColorChoice::Auto)]
+    pub color: crate::output::ColorChoice,
 
     /// With --all: run the stacks in path order, ignoring their dependencies.
     #[arg(long, requires = "all")]
@@ -114,8 +125,10 @@ pub enum Command {
     /// type, and every required variable has a value for every env. `[check]` in tfw.toml skips
     /// kinds or names variables CI supplies.
     Check {
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// `github`: also GitHub Actions annotations (the default under GITHUB_ACTIONS=true);
+        /// `gitlab`: GitLab's Code Quality JSON.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
     /// Generate the repository's atlantis.yaml (a project per stack and env, a tfw workflow per env).
     Atlantis {
@@ -187,6 +200,17 @@ pub enum Command {
 pub enum Format {
     Text,
     Json,
+}
+
+/// `tfw check --format`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    /// The text, and a GitHub Actions annotation per problem.
+    Github,
+    /// GitLab's Code Quality report.
+    Gitlab,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

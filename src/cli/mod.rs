@@ -28,6 +28,7 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
         // message is put in tfw's shape (`tfw: error:` + `help:`), exit 64.
         Err(err) => return Err(usage_error(&err).into()),
     };
+    output::set_color(arguments.color);
     arguments.as_script = args
         .first()
         .and_then(|program| std::path::Path::new(program).file_name())

@@ -3,7 +3,7 @@
 
 use crate::atlantis;
 use crate::check::{self, Problem};
-use crate::cli::arguments::{Format, GraphFormat};
+use crate::cli::arguments::{CheckFormat, Format, GraphFormat};
 use crate::cli::output;
 use crate::config::env_name;
 use crate::diff;
@@ -132,7 +132,7 @@ struct Reported<'a> {
 
 /// `tfw check`: exits 1 when there is something to fix; says so on stderr when there is not
 /// (unless `quiet`).
-pub fn check(start: &Path, format: Format, quiet: bool) -> anyhow::Result<i32> {
+pub fn check(start: &Path, format: CheckFormat, quiet: bool) -> anyhow::Result<i32> {
     let repo = Repo::open(start)?.with_content_ids();
     let check::Checked {
         problems,
@@ -144,8 +144,18 @@ pub fn check(start: &Path, format: Format, quiet: bool) -> anyhow::Result<i32> {
         true => "warning",
         false => "error",
     };
+    // Under GitHub Actions the text gains annotations by itself.
+    let format = match format {
+        CheckFormat::Text
+            if crate::terraform::invocation::inherited("GITHUB_ACTIONS")
+                .is_some_and(|v| v == "true") =>
+        {
+            CheckFormat::Github
+        }
+        format => format,
+    };
     match format {
-        Format::Text => {
+        CheckFormat::Text | CheckFormat::Github => {
             output::print(&lines(problems.iter().map(|p| {
                 let warning = if p.is_warning() { "warning: " } else { "" };
                 match p.line {
@@ -186,8 +196,11 @@ pub fn check(start: &Path, format: Format, quiet: bool) -> anyhow::Result<i32> {
                 ));
             }
             output::eprint(&lines(notes.iter().map(|note| format!("tfw: {note}"))))?;
+            if format == CheckFormat::Github {
+                output::print(&check::annotations::github(&problems, &warnings))?;
+            }
         }
-        Format::Json => output::json(&CheckReport {
+        CheckFormat::Json => output::json(&CheckReport {
             problems: problems
                 .iter()
                 .map(|problem| Reported {
@@ -196,6 +209,7 @@ pub fn check(start: &Path, format: Format, quiet: bool) -> anyhow::Result<i32> {
                 })
                 .collect(),
         })?,
+        CheckFormat::Gitlab => output::json(&check::annotations::gitlab(&problems))?,
     }
     Ok(i32::from(errors > 0))
 }

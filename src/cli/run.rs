@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 /// Runs the words clap left untouched (`<ENV> <COMMAND> [ARGS]...`) in the stack at `start`,
 /// or with `--all` in every stack that has the env.
 pub fn run(arguments: &Arguments, words: Vec<OsString>, start: &Path) -> anyhow::Result<i32> {
-    let mut request = parse_request(words)?;
+    let mut request = parse_request(words, arguments.all)?;
     let step = arguments
         .atlantis
         .then(|| StepEnvironment::from_env(inherited));
@@ -36,18 +36,24 @@ pub fn run(arguments: &Arguments, words: Vec<OsString>, start: &Path) -> anyhow:
         request = step.adapt(request)?;
     }
     let repo = Repo::open(start)?;
-    if let Some(note) = repo.settings.left_unprotected(&request.env) {
-        output::eprint(&format!("tfw: note: {note}\n"))?;
-    }
     if arguments.all {
         let stacks = repo.stacks(Presence::OnDisk)?;
-        let envs: BTreeSet<&str> = stacks
+        let known: BTreeSet<&str> = stacks
             .iter()
             .flat_map(|s| s.envs.iter().map(String::as_str))
             .collect();
-        check_words(&request, &envs)?;
-        run_all(arguments, &repo, &stacks, &request, step.as_ref())
+        check_words(&request, &known)?;
+        let envs = select_envs(&request.env, &known, &repo)?;
+        for env in &envs {
+            if let Some(note) = repo.settings.left_unprotected(env) {
+                output::eprint(&format!("tfw: note: {note}\n"))?;
+            }
+        }
+        run_all(arguments, &repo, &stacks, &request, &envs, step.as_ref())
     } else {
+        if let Some(note) = repo.settings.left_unprotected(&request.env) {
+            output::eprint(&format!("tfw: note: {note}\n"))?;
+        }
         let stack = repo.stack_at(start)?;
         if arguments.as_script {
             request = action_first(request, &stack);
@@ -55,6 +61,63 @@ pub fn run(arguments: &Arguments, words: Vec<OsString>, start: &Path) -> anyhow:
         check_words(&request, &stack.envs.iter().map(String::as_str).collect())?;
         run_one(arguments, &repo, &stack, &request, step.as_ref())
     }
+}
+
+/// The request for one env of an `--all` run's set.
+fn for_env(request: &Request, env: &str) -> Request {
+    Request {
+        env: env.to_string(),
+        ..request.clone()
+    }
+}
+
+/// Whether one element of `--all`'s env list is a glob (`*`, `weu-*`).
+fn is_glob(word: &str) -> bool {
+    word.contains(['*', '?', '[', '{'])
+}
+
+/// The envs `--all` runs, from its env word: a comma-separated list of names and globs
+/// (`stg,prd`, `'*'`, `'weu-*'`) over the envs of every stack; names in the order given, each
+/// glob's matches sorted, none twice. A name no stack has, or a glob matching none, is an error.
+fn select_envs(selector: &str, known: &BTreeSet<&str>, repo: &Repo) -> Result<Vec<String>, Error> {
+    let mut envs: Vec<String> = Vec::new();
+    let mut add = |env: &str| {
+        if !envs.iter().any(|e| e == env) {
+            envs.push(env.to_string());
+        }
+    };
+    for word in selector.split(',') {
+        if is_glob(word) {
+            let glob = globset::Glob::new(word)
+                .map_err(|e| Error::Usage {
+                    message: format!("`{word}` is not a valid glob: {e}"),
+                    help: "name envs (`stg,prd`) or match them with `*` (`'weu-*'`, `'*'`)".into(),
+                })?
+                .compile_matcher();
+            let matched: Vec<&&str> = known.iter().filter(|env| glob.is_match(env)).collect();
+            if matched.is_empty() {
+                return Err(Error::Usage {
+                    message: format!("`{word}` matches no env of any stack"),
+                    help: format!(
+                        "the envs are: {}",
+                        known.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+            matched.into_iter().for_each(|env| add(env));
+        } else if known.contains(word) {
+            add(word);
+        } else {
+            return Err(Error::UnknownEnv {
+                name: word.to_string(),
+                stack: repo.root.clone(),
+                known: known.iter().map(|e| e.to_string()).collect(),
+                suggestion: env_name::suggest(word, known.iter().copied()),
+                backend: repo.settings.backend_config.file_for(word),
+            });
+        }
+    }
+    Ok(envs)
 }
 
 /// Refuses, before anything runs or asks, the two slips a hurried user makes: the command
@@ -105,16 +168,24 @@ fn asks_for_approval(plan: &Plan) -> Result<bool, Error> {
             .is_some_and(|flag| !command_table::has_flag(rest, flag)))
 }
 
-/// `<ENV> <COMMAND> [ARGS]...` from the words clap left untouched.
-fn parse_request(words: Vec<OsString>) -> Result<Request, Error> {
+/// `<ENV> <COMMAND> [ARGS]...` from the words clap left untouched; with `all`, ENV may list
+/// envs and globs (`stg,prd`, `'*'`).
+fn parse_request(words: Vec<OsString>, all: bool) -> Result<Request, Error> {
     let mut words = words.into_iter();
     let env = words.next().unwrap_or_default();
     let env = env.into_string().map_err(|env| Error::InvalidEnvName {
         name: env.to_string_lossy().into_owned(),
         reason: "it is not valid UTF-8",
     })?;
-    // Before any file is read: `tfw ../prd plan` must not look outside the stack.
-    env_name::validate(&env)?;
+    // Before any file is read: `tfw ../prd plan` must not look outside the stack. (A glob is
+    // only ever matched against the envs found.)
+    match all {
+        true => env
+            .split(',')
+            .filter(|word| !is_glob(word))
+            .try_for_each(env_name::validate)?,
+        false => env_name::validate(&env)?,
+    }
     let Some(command) = words.next() else {
         return Err(Error::Usage {
             message: format!("missing terraform command after `{env}`"),
@@ -296,6 +367,7 @@ fn prepare(
             .as_ref()
             .filter(|cache| cache.origin == plugin_cache::Origin::Tfw)
             .map(|cache| cache.dir.as_path()),
+        no_color: output::no_color(),
     };
     let mut plan = resolve::resolve(request, &context)?;
     let workspace = workspace(&plan, &record);
@@ -566,7 +638,7 @@ fn dependency_order<'a>(
     arguments: &Arguments,
     repo: &Repo,
     stacks: &[&'a Stack],
-    sources: &[graph::Sources],
+    sources: &[&graph::Sources],
     request: &Request,
 ) -> anyhow::Result<Vec<Ordered<'a>>> {
     if arguments.no_deps {
@@ -576,12 +648,7 @@ fn dependency_order<'a>(
             .map(|(i, s)| (*s, i, Vec::new(), None))
             .collect());
     }
-    let graph = graph::build(
-        repo,
-        stacks,
-        &request.env,
-        &sources.iter().collect::<Vec<_>>(),
-    )?;
+    let graph = graph::build(repo, stacks, &request.env, sources)?;
     for unresolved in &graph.unresolved {
         output::eprint(&format!("tfw: note: {unresolved}: not ordered by it\n"))?;
     }
@@ -608,103 +675,125 @@ fn dependency_order<'a>(
         .collect())
 }
 
+/// `--all`: every (stack, env) pair of `envs` (narrowed by `--affected`), in dependency order
+/// per env, confirmed once per protected env, then run together.
 fn run_all(
     arguments: &Arguments,
     repo: &Repo,
     stacks: &[Stack],
     request: &Request,
+    envs: &[String],
     step: Option<&StepEnvironment>,
 ) -> anyhow::Result<i32> {
-    let affected: Option<Vec<String>> = match &arguments.affected {
+    let affected: Option<Vec<(String, String)>> = match &arguments.affected {
         Some(base) => {
             let base = Some(base.as_str()).filter(|b| !b.is_empty());
             let pairs = crate::affected::between(repo, base, None, "--affected=REF")?.include;
-            Some(
-                pairs
-                    .into_iter()
-                    .filter(|pair| pair.env == request.env)
-                    .map(|pair| pair.path)
-                    .collect(),
-            )
+            Some(pairs.into_iter().map(|p| (p.path, p.env)).collect())
         }
         None => None,
     };
-    let with_env: Vec<&Stack> = stacks
-        .iter()
-        .filter(|s| s.envs.contains(&request.env))
-        .filter(|s| {
-            affected
+    let selected = |stack: &Stack, env: &String| {
+        stack.envs.contains(env)
+            && affected
                 .as_ref()
-                .is_none_or(|paths| paths.contains(&s.path))
-        })
+                .is_none_or(|pairs| pairs.iter().any(|(p, e)| *p == stack.path && e == env))
+    };
+    let in_run: Vec<&Stack> = stacks
+        .iter()
+        .filter(|s| envs.iter().any(|env| selected(s, env)))
         .collect();
-    if with_env.is_empty() && affected.is_some() {
-        output::eprint(&format!("tfw: no stack with {} is affected\n", request.env))?;
+    if in_run.is_empty() {
+        output::eprint(&format!(
+            "tfw: no stack with {} is affected\n",
+            envs.join(", ")
+        ))?;
         return Ok(0);
     }
-    if with_env.is_empty() {
-        let known: BTreeSet<&str> = stacks
+    let sources = graph::read_sources(repo, &in_run);
+    // Per env: its stacks in dependency order, each with its sources and the jobs it waits for
+    // (indices over the whole run).
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut levels: Vec<Option<usize>> = Vec::new();
+    for env in envs {
+        let request = for_env(request, env);
+        let (with_env, env_sources): (Vec<&Stack>, Vec<&graph::Sources>) = in_run
             .iter()
-            .flat_map(|s| s.envs.iter().map(String::as_str))
-            .collect();
-        return Err(Error::UnknownEnv {
-            name: request.env.clone(),
-            stack: repo.root.clone(),
-            known: known.iter().map(|e| e.to_string()).collect(),
-            suggestion: env_name::suggest(&request.env, known.iter().copied()),
-            backend: repo.settings.backend_config.file_for(&request.env),
+            .zip(&sources)
+            .filter(|(stack, _)| selected(stack, env))
+            .map(|(stack, sources)| (*stack, sources))
+            .unzip();
+        if with_env.is_empty() {
+            continue;
         }
-        .into());
-    }
-    if let Some(dir) = std::env::var_os("TF_DATA_DIR")
-        .map(PathBuf::from)
-        .filter(|dir| dir.is_absolute() && with_env.len() > 1)
-    {
-        return Err(Error::Usage {
-            message: format!(
-                "TF_DATA_DIR={} is one directory: {} stacks would share its backend record",
-                dir.display(),
-                with_env.len()
-            ),
-            help: "unset TF_DATA_DIR (tfw gives each stack and env its own), make it relative (it then lies in each stack), or run one stack with -C".into(),
-        }
-        .into());
-    }
-    let sources = graph::read_sources(repo, &with_env);
-    let order = dependency_order(arguments, repo, &with_env, &sources, request)?;
-    let jobs: Vec<Job> = in_parallel(&order, |part| {
-        part.iter()
-            .map(|(stack, index, waits, _)| Job {
-                stack,
-                prepared: prepare(
-                    arguments,
-                    repo,
-                    stack,
-                    &sources[*index].files,
-                    request,
-                    step,
+        if let Some(dir) = std::env::var_os("TF_DATA_DIR")
+            .map(PathBuf::from)
+            .filter(|dir| dir.is_absolute() && with_env.len() > 1)
+        {
+            return Err(Error::Usage {
+                message: format!(
+                    "TF_DATA_DIR={} is one directory: {} stacks would share its backend record",
+                    dir.display(),
+                    with_env.len()
                 ),
-                waits: waits.clone(),
-            })
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
-    let plans: Vec<&Plan> = jobs
-        .iter()
-        .filter_map(|job| Some(&job.prepared.as_ref().ok()?.plan))
+                help: "unset TF_DATA_DIR (tfw gives each stack and env its own), make it relative (it then lies in each stack), or run one stack with -C".into(),
+            }
+            .into());
+        }
+        let order = dependency_order(arguments, repo, &with_env, &env_sources, &request)?;
+        let offset = jobs.len();
+        let prepared: Vec<Job> = in_parallel(&order, |part| {
+            part.iter()
+                .map(|(stack, index, waits, _)| Job {
+                    stack,
+                    env: env.clone(),
+                    prepared: prepare(
+                        arguments,
+                        repo,
+                        stack,
+                        &env_sources[*index].files,
+                        &request,
+                        step,
+                    ),
+                    waits: waits.iter().map(|w| w + offset).collect(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
         .collect();
-    let decision = guard_decision(arguments, repo, &request.env, &plans)?;
+        jobs.extend(prepared);
+        levels.extend(order.iter().map(|(_, _, _, level)| *level));
+    }
+    let mut decisions = Vec::new();
+    for env in envs {
+        let plans: Vec<&Plan> = jobs
+            .iter()
+            .filter(|job| &job.env == env)
+            .filter_map(|job| Some(&job.prepared.as_ref().ok()?.plan))
+            .collect();
+        decisions.push((env, guard_decision(arguments, repo, env, &plans)?));
+    }
+    let decision_of = |env: &String| {
+        decisions
+            .iter()
+            .find(|(e, _)| *e == env)
+            .map_or(Decision::Proceed, |(_, d)| d.clone())
+    };
     if arguments.dry_run {
+        let several = envs.len() > 1;
         let mut text = String::new();
-        for (job, (_, _, _, level)) in jobs.iter().zip(&order) {
+        for (job, level) in jobs.iter().zip(&levels) {
             let level = level.map_or(String::new(), |level| format!(" (level {level})"));
+            let env = match several {
+                true => format!(" ({})", job.env),
+                false => String::new(),
+            };
             // Quoted as the commands are: a name with a newline, pasted, must not run.
-            let name = quote::quote(job.stack.name().as_ref());
-            text.push_str(&format!("# stack: {name}{level}\n"));
+            let name = quote::quote(job.stack.path.as_ref());
+            text.push_str(&format!("# stack: {name}{env}{level}\n"));
             match &job.prepared {
-                Ok(prepared) => text.push_str(&dry_run_text(&decision, prepared)),
+                Ok(prepared) => text.push_str(&dry_run_text(&decision_of(&job.env), prepared)),
                 Err(error) => {
                     let error = error.to_string().replace('\n', "\n# ");
                     text.push_str(&format!("# error: {error}\n"));
@@ -714,20 +803,20 @@ fn run_all(
         output::print(&text)?;
         return Ok(0);
     }
-    let ready: Vec<(&Stack, &Prepared)> = jobs
+    let ready: Vec<(&Job, &Prepared)> = jobs
         .iter()
-        .filter_map(|j| Some((j.stack, j.prepared.as_ref().ok()?)))
+        .filter_map(|j| Some((j, j.prepared.as_ref().ok()?)))
         .collect();
     for (_, prepared) in &ready {
         prepared.binary.require()?;
     }
-    // Stacks run with -j N share no terminal: terraform's own approval prompt would read EOF in
-    // each, and apply some stacks but not others.
+    // Pairs run with -j N share no terminal: terraform's own approval prompt would read EOF in
+    // each, and apply some pairs but not others.
     if arguments.jobs > 1 && ready.len() > 1 {
         let mut asking = Vec::new();
-        for (stack, prepared) in &ready {
+        for (job, prepared) in &ready {
             if asks_for_approval(&prepared.plan)? {
-                asking.push(stack.name());
+                asking.push(job.label());
             }
         }
         if asking.len() > 1 {
@@ -743,13 +832,29 @@ fn run_all(
             .into());
         }
     }
-    confirm(decision, repo, &request.env, &ready)?;
+    // Every refusal before any question, every question before any pair runs.
+    for (_, decision) in &decisions {
+        if let Decision::Refuse(error) = decision {
+            return Err(error.clone().into());
+        }
+    }
+    for (env, decision) in decisions {
+        let pairs: Vec<(&Stack, &Prepared)> = ready
+            .iter()
+            .filter(|(job, _)| &job.env == env)
+            .map(|(job, prepared)| (job.stack, *prepared))
+            .collect();
+        confirm(decision, repo, env, &pairs)?;
+    }
     let options = run_all::Options {
         jobs: usize::from(arguments.jobs),
         fail_fast: arguments.fail_fast,
         detailed: request.args.iter().any(|a| a == "-detailed-exitcode"),
-        env: request.env.clone(),
+        envs: envs.to_vec(),
+        command: request.command.to_string_lossy().into_owned(),
         report: arguments.report.clone(),
+        summary: arguments.summary.clone(),
+        quiet: arguments.quiet,
     };
     Ok(run_all::run(&jobs, &options, &executor(arguments)))
 }

@@ -153,6 +153,35 @@ const TABLE: &[(&str, CommandTraits)] = &[
     ("--version", VERSION),
 ];
 
+/// The commands that take `-no-color` (terraform strips it from anywhere in their arguments,
+/// after a saved plan or a subcommand too).
+const TAKING_NO_COLOR: &[&str] = &[
+    "init",
+    "plan",
+    "apply",
+    "destroy",
+    "refresh",
+    "import",
+    "validate",
+    "output",
+    "show",
+    "console",
+    "test",
+    "get",
+    "fmt",
+    "providers",
+    "graph",
+    "state",
+    "workspace",
+    "taint",
+    "untaint",
+];
+
+/// Whether the command named `name` (a `CommandTraits::name`) takes `-no-color`.
+pub fn takes_no_color(name: &str) -> bool {
+    TAKING_NO_COLOR.contains(&name)
+}
+
 /// The commands' names and aliases (not the `-help`/`-version` flags), for completion.
 pub fn names() -> impl Iterator<Item = &'static str> {
     TABLE

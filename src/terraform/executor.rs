@@ -12,7 +12,7 @@ use crate::terraform::signals;
 use anyhow::Context as _;
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{ErrorKind, IsTerminal};
+use std::io::ErrorKind;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
@@ -36,13 +36,13 @@ pub enum Output {
     /// Everything (tfw's lines, terraform's stdout and stderr) collected, so parallel stacks
     /// never interleave. Children get no stdin.
     Capture(RefCell<Vec<u8>>),
-    /// Straight to the terminal, and the command's stdout also kept: `--all` reads the plan's
-    /// result from it.
+    /// Straight to the terminal, and the command's stdout and stderr also kept: `--all` reads
+    /// the plan's result and its last error from them.
     Relay(RefCell<Vec<u8>>),
 }
 
 impl Output {
-    /// What was kept: everything (`Capture`) or the command's stdout (`Relay`).
+    /// What was kept: everything (`Capture`) or the command's stdout, then its stderr (`Relay`).
     pub fn kept(self) -> Vec<u8> {
         match self {
             Output::Inherit => Vec::new(),
@@ -344,7 +344,8 @@ impl Executor {
     }
 
     /// Runs `expression` with its stdout passed through to tfw's as it comes (a prompt without
-    /// a newline included) and kept in `kept`.
+    /// a newline included) and kept in `kept`; its stderr passed through too, and kept after the
+    /// stdout (the summary shows terraform's last `Error:` line).
     fn relay(
         &self,
         expression: duct::Expression,
@@ -352,10 +353,24 @@ impl Executor {
         kept: &RefCell<Vec<u8>>,
     ) -> anyhow::Result<i32> {
         use std::io::Read;
+        let (mut errors, writer) =
+            std::io::pipe().context("creating a pipe for terraform's stderr")?;
+        let expression = expression.stderr_file(writer);
         let mut reader = expression
             .reader()
             .with_context(|| format!("starting `{}`", echoed(&invocation.command_line())))?;
+        // The pipe's writing end lives on in the child alone: its exit ends the copy.
+        drop(expression);
         let child = signals::register_child(reader.pids().first().copied());
+        let copier = std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = errors.read(&mut chunk) {
+                output::relay_error(&chunk[..n]);
+                kept.extend_from_slice(&chunk[..n]);
+            }
+            kept
+        });
         let mut chunk = [0u8; 8192];
         loop {
             let n = reader.read(&mut chunk)?;
@@ -370,6 +385,10 @@ impl Executor {
             .map(|output| output.status)
             .context("terraform's stdout ended before it did")?;
         drop(child);
+        drop(reader);
+        if let Ok(errors) = copier.join() {
+            kept.borrow_mut().extend_from_slice(&errors);
+        }
         Ok(status
             .code()
             .unwrap_or_else(|| exit_code::SIGNAL_BASE + status.signal().unwrap_or(0)))
@@ -408,10 +427,7 @@ fn line(output: &Output, text: &str, dim: bool) {
             .extend_from_slice(format!("{text}\n").as_bytes());
         return;
     }
-    let color = dim
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    if color {
+    if dim && output::color_stderr() {
         output::note(&format!("\x1b[2m{text}\x1b[0m\n"));
     } else {
         output::note(&format!("{text}\n"));

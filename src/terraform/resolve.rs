@@ -60,6 +60,8 @@ pub struct Context<'a> {
     pub inherited: &'a dyn Fn(&str) -> Option<OsString>,
     /// tfw's own plugin cache, which terraform learns of through `TF_PLUGIN_CACHE_DIR`.
     pub plugin_cache: Option<&'a Path>,
+    /// Colour is off (`--color never`, `NO_COLOR`): `-no-color` for the commands taking it.
+    pub no_color: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,6 +286,17 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
             )
             .collect())
     };
+    // At the end: terraform takes it from anywhere, and the words before stay as they were.
+    let uncoloured = |mut args: Vec<OsString>| -> Vec<OsString> {
+        let name = command_table::lookup(&args[0].to_string_lossy()).name;
+        if context.no_color
+            && command_table::takes_no_color(name)
+            && !command_table::has_flag(&args[1..], "no-color")
+        {
+            args.push("-no-color".into());
+        }
+        args
+    };
     let init_args = || -> Result<Vec<OsString>, Error> {
         let backend = existing("backend config", context.backend_file.to_path_buf())?;
         let mut args: Vec<OsString> = vec![
@@ -298,7 +311,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
             args.extend(variables()?);
         }
         args.extend(extra("init"));
-        Ok(args)
+        Ok(uncoloured(args))
     };
 
     let mut steps = Vec::new();
@@ -363,7 +376,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     args.extend(request.args.iter().cloned());
     steps.push(Step {
         kind: StepKind::Command,
-        invocation: invocation(args),
+        invocation: invocation(uncoloured(args)),
     });
     Ok(Plan {
         env: env.to_string(),
@@ -498,6 +511,7 @@ mod tests {
                         .map(|(_, v)| OsString::from(v))
                 },
                 plugin_cache: self.plugin_cache.map(Path::new),
+                no_color: false,
             };
             let request = Request {
                 env: line[0].into(),

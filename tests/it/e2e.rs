@@ -1010,3 +1010,89 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+#[test]
+#[ignore = "needs check-jsonschema: run scripts/e2e"]
+fn ci_examples_validate_against_the_published_schemas() {
+    let checker = std::env::var("TFW_E2E_CHECK_JSONSCHEMA").expect(
+        "TFW_E2E_CHECK_JSONSCHEMA is not set: run scripts/e2e, which installs check-jsonschema",
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci");
+    let mut checked = 0;
+    for entry in fs::read_dir(&dir).unwrap() {
+        let file = entry.unwrap().path();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let schema = match name.split('-').next() {
+            Some("github") => "vendor.github-workflows",
+            Some("gitlab") => "vendor.gitlab-ci",
+            _ => panic!("{name}: neither github-… nor gitlab-…"),
+        };
+        let output = std::process::Command::new(&checker)
+            .args(["--builtin-schema", schema])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked} files checked");
+    // The checker does reject a broken workflow.
+    let broken = Test::new().write("broken.yml", "name: x\non: push\njobs: 3\n");
+    let status = std::process::Command::new(&checker)
+        .args(["--builtin-schema", "vendor.github-workflows"])
+        .arg(broken.path("broken.yml"))
+        .output()
+        .unwrap()
+        .status;
+    assert!(!status.success());
+}
+
+#[test]
+#[ignore = "needs a real terraform: run scripts/e2e"]
+fn the_drift_sweep_names_exactly_the_pair_that_drifted() {
+    let test = Test::example("quickstart");
+    tfw(
+        &test,
+        &["--all", "--confirm", "prd", "*", "apply", "-auto-approve"],
+    )
+    .status(0);
+    tfw(&test, &["--all", "*", "plan", "-detailed-exitcode"]).status(0);
+    fs::write(test.path("datadog/prd.tfvars"), "env = \"prd-drifted\"\n").unwrap();
+    let run = tfw(
+        &test,
+        &[
+            "--all",
+            "-j",
+            "3",
+            "--summary",
+            "drift.md",
+            "--report",
+            "drift.json",
+            "*",
+            "plan",
+            "-detailed-exitcode",
+        ],
+    )
+    .status(2);
+    let markdown = fs::read_to_string(test.path("drift.md")).unwrap();
+    assert!(
+        markdown.contains("| stack | dev | prd | stg |\n|---|---|---|---|\n| `.` | no changes | no changes | no changes |\n| `datadog` | no changes | outputs | no changes |\n"),
+        "{}\n{markdown}",
+        run.stderr()
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(test.path("drift.json")).unwrap()).unwrap();
+    let drifted: Vec<(String, String)> = report["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["result"] != "no changes")
+        .map(|p| (p["stack"].to_string(), p["env"].to_string()))
+        .collect();
+    assert_eq!(drifted, [("\"datadog\"".into(), "\"prd\"".into())]);
+}

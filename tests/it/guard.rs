@@ -332,7 +332,8 @@ fn sigterm_or_sighup_at_the_prompt_refuses_cleanly() {
 fn at_a_terminal_typing_the_env_name_proceeds() {
     let (code, lines, screen) = answer_prompt("prd");
     assert_eq!(code, 0, "{screen}");
-    assert_eq!(lines[1], "apply -var-file=prd.tfvars");
+    // NO_COLOR (set for plain labels) reaches terraform as -no-color.
+    assert_eq!(lines[1], "apply -var-file=prd.tfvars -no-color");
     assert!(
         screen.contains("prd is a protected environment"),
         "{screen}"

@@ -6,6 +6,7 @@ mod common;
 mod atlantis;
 mod caches;
 mod check;
+mod ci;
 mod cli;
 mod completions;
 mod diff;

@@ -98,15 +98,17 @@ fn all_runs_each_stack_in_order_with_a_summary() {
         ["", "datadog", "platform/metabase"]
     );
     let stderr = run.stderr();
-    for header in ["==> root", "==> datadog", "==> platform/metabase"] {
+    for header in [
+        "==> . (stg) (1/3)",
+        "==> datadog (stg) (2/3)",
+        "==> platform/metabase (stg) (3/3)",
+    ] {
         assert!(stderr.contains(header), "{stderr}");
     }
+    assert!(stderr.contains("\nstack              stg\n"), "{stderr}");
+    assert!(stderr.contains("\ndatadog            ok\n"), "{stderr}");
     assert!(
-        stderr.contains("stack              result      exit"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("datadog            ok             0"),
+        stderr.contains("\n3 ok, 0 failed, 0 with changes, 0 destroying; "),
         "{stderr}"
     );
 }
@@ -139,12 +141,12 @@ fn all_exit_code_merges_changes_and_failures() {
         .run_with(["--all", "stg", "plan", "-detailed-exitcode"])
         .status(2);
     assert!(
-        run.stderr().contains("datadog            changes        2"),
+        run.stderr().contains("\ndatadog            changes\n"),
         "{}",
         run.stderr()
     );
     assert!(
-        run.stderr().contains("root               no changes     0"),
+        run.stderr().contains("\n.                  no changes\n"),
         "{}",
         run.stderr()
     );
@@ -227,7 +229,11 @@ fn parallel_output_is_grouped_per_stack() {
     }
     assert_eq!(blocks, 3, "{stdout}");
     assert!(seen.values().all(|n| *n == 1));
-    for header in ["==> root", "==> datadog", "==> platform/metabase"] {
+    for header in [
+        "==> . (stg)",
+        "==> datadog (stg)",
+        "==> platform/metabase (stg)",
+    ] {
         assert!(stdout.contains(header), "{stdout}");
     }
 }
@@ -252,7 +258,7 @@ fn ctrl_c_stops_the_running_stack_gracefully_and_starts_no_other() {
     assert_eq!(run.signals, ["SIGINT"]);
     assert_eq!(cwd_names(&run, test.dir.path()), [""]);
     assert!(
-        run.stderr().contains("datadog            skipped"),
+        run.stderr().contains("\ndatadog            skipped\n"),
         "{}",
         run.stderr()
     );
@@ -347,12 +353,15 @@ fn the_summary_has_each_plans_changes_and_a_report() {
         );
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-        assert_eq!(json[0]["env"], "stg");
-        assert_eq!(json[0]["exit_code"], 0);
-        assert_eq!(json[0]["result"], "ok");
+        let pair = &json["pairs"][0];
+        assert_eq!(json["version"], 1);
+        assert_eq!(pair["stack"], ".");
+        assert_eq!(pair["env"], "stg");
+        assert_eq!(pair["exit_code"], 0);
+        assert_eq!(pair["result"], "changes");
         assert_eq!(
-            json[0]["changes"],
-            serde_json::json!({"add": 1, "change": 2, "destroy": 0})
+            pair["changes"],
+            serde_json::json!({"add": 1, "change": 2, "destroy": 0, "outputs": false})
         );
     }
 }

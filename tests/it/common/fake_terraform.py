@@ -25,11 +25,23 @@ log({
     "ignored": [s.name for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
                 if signal.getsignal(s) == signal.SIG_IGN],
 })
-sys.stdout.write(os.environ.get("FAKE_TF_STDOUT_" + command, ""))
+here = os.path.basename(os.getcwd())
+# The env, from tfw's data dir (`.terraform/tfw/<env>`).
+env = os.path.basename(os.environ.get("TF_DATA_DIR", ""))
+def setting(name, default):
+    """FAKE_TF_<name>_<command>_<dir>_<env>, else …_<command>_<dir>, else …_<command>: one
+    stack, or one (stack, env) pair, can differ."""
+    prefix = f"FAKE_TF_{name}_{command}"
+    for key in (f"{prefix}_{here}_{env}", f"{prefix}_{here}", prefix):
+        if key in os.environ:
+            return os.environ[key]
+    return default
+sys.stdout.write(setting("STDOUT", ""))
 sys.stdout.flush()
+sys.stderr.write(setting("STDERR", ""))
+sys.stderr.flush()
 # FAKE_TF_LINES_<command>=N: N numbered lines on stdout and stderr, slowly, so that output of
 # parallel runs would interleave if tfw did not group it.
-here = os.path.basename(os.getcwd())
 for i in range(int(os.environ.get("FAKE_TF_LINES_" + command, "0"))):
     print(f"{here} out {i}", flush=True)
     print(f"{here} err {i}", file=sys.stderr, flush=True)
@@ -91,5 +103,5 @@ if os.environ.get("FAKE_TF_BLOCK") == command:
     time.sleep(0.5)
     sys.exit(1)
 
-# FAKE_TF_EXIT_<command>_<dir name> beats FAKE_TF_EXIT_<command>: one stack can fail alone.
-sys.exit(int(os.environ.get(f"FAKE_TF_EXIT_{command}_{here}", os.environ.get("FAKE_TF_EXIT_" + command, "0"))))
+# FAKE_TF_EXIT_<command>[_<dir name>[_<env>]]: one stack, or one pair, can fail alone.
+sys.exit(int(setting("EXIT", "0")))
