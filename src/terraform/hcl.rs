@@ -48,6 +48,18 @@ pub fn parse_attributes(bytes: &[u8], is_json: bool) -> Parsed {
             Err(e) => Parsed::Invalid(format!("line {}: invalid JSON: {e}", e.line())),
         };
     }
+    match crate::terraform::simple_hcl::attributes(text) {
+        Some(attributes) => Parsed::Attributes(Attributes::new(
+            attributes
+                .iter()
+                .filter_map(|(name, _, value)| Some((*name, value.scalar()?))),
+        )),
+        None => full_attributes(text),
+    }
+}
+
+/// `parse_attributes` of an HCL text by the full parser.
+pub(crate) fn full_attributes(text: &str) -> Parsed {
     match parse_body(text) {
         Ok(body) => Parsed::Attributes(literal_attributes(&body)),
         Err(e) => Parsed::Invalid(invalid_hcl(&e)),

@@ -15,6 +15,7 @@ pub mod quote;
 pub mod redaction_key;
 pub mod resolve;
 pub mod signals;
+pub mod simple_hcl;
 
 use init_stamp::InitRecord;
 use resolve::Plan;

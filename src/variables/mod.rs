@@ -127,6 +127,33 @@ pub fn supplied(text: &str, is_json: bool) -> Option<BTreeMap<String, Supplied>>
 /// What `supplied` returns without each value's text (what `tfw check` keeps): each key's line
 /// and value shape, or why the file does not parse (with its line).
 pub fn shapes(text: &str, is_json: bool) -> Result<BTreeMap<String, (usize, Value)>, String> {
+    match is_json {
+        false => simple_shapes(text).map_or_else(|| full_shapes(text, false), Ok),
+        true => full_shapes(text, true),
+    }
+}
+
+/// `shapes` of a file in the subset most are written in (see `simple_hcl`); `None` otherwise.
+pub(crate) fn simple_shapes(text: &str) -> Option<BTreeMap<String, (usize, Value)>> {
+    let attributes = crate::terraform::simple_hcl::attributes(text)?;
+    Some(
+        attributes
+            .iter()
+            .map(|(name, line, value)| {
+                (
+                    name.to_string(),
+                    (*line, Value::from_literal(value).shape()),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// `shapes` by the full parser.
+pub(crate) fn full_shapes(
+    text: &str,
+    is_json: bool,
+) -> Result<BTreeMap<String, (usize, Value)>, String> {
     read_var_file(text, is_json, |value, _| Supplied {
         value: value.shape(),
         text: String::new(),

@@ -188,6 +188,24 @@ impl Value {
         }
     }
 
+    /// The value of a literal of the simple subset (see `simple_hcl`).
+    pub fn from_literal(literal: &crate::terraform::simple_hcl::Literal) -> Value {
+        use crate::terraform::simple_hcl::Literal as L;
+        match literal {
+            L::String(s) => Value::String(s.to_string()),
+            L::Integer(_) => Value::Number,
+            L::Bool(_) => Value::Bool,
+            L::Null => Value::Null,
+            L::List(items) => Value::List(items.iter().map(Value::from_literal).collect()),
+            L::Object(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Value::from_literal(v)))
+                    .collect(),
+            ),
+        }
+    }
+
     /// The value of a JSON literal (`*.tfvars.json`).
     pub fn from_json(value: &serde_json::Value) -> Value {
         use serde_json::Value as J;
