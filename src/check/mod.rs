@@ -310,12 +310,8 @@ impl Checker<'_> {
             return Some(Vec::new());
         }
         let listing = self.repo.listing().ok()?.subtree("");
-        let own = self
-            .repo
-            .settings
-            .stacks
-            .get(path)
-            .and_then(|s| s.envs.as_ref());
+        let config = self.repo.settings.stack(path);
+        let own = config.own_envs();
         let envs: BTreeSet<String> = named()
             .iter()
             .cloned()
@@ -350,17 +346,16 @@ impl Checker<'_> {
         let settings = &self.repo.settings;
         let stack = &found.stack;
         let env_files = self.repo.env_files(&stack.path);
-        let expected: BTreeSet<&str> = match settings
-            .stacks
-            .get(&stack.path)
-            .and_then(|s| s.envs.as_ref())
-        {
+        let config = settings.stack(&stack.path);
+        // Without a list, the envs its own files name, and those files outside it name.
+        let expected: BTreeSet<&str> = match config.own_envs() {
             Some(envs) => envs.iter().map(String::as_str).collect(),
             None => match self.all_envs {
                 Some(envs) => envs.iter().map(String::as_str).collect(),
                 None => named
                     .iter()
                     .filter(|e| is_env_name(e))
+                    .chain(&stack.envs)
                     .map(String::as_str)
                     .collect(),
             },

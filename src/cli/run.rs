@@ -199,7 +199,7 @@ fn prepare(
     request: &Request,
     step: Option<&StepEnvironment>,
 ) -> Result<Prepared, Error> {
-    let mut config = repo.settings.stack(&stack.path);
+    let mut config = repo.settings.stack_for(&stack.path, Some(&request.env));
     // A module source inside `.terraform/` (`./.terraform/modules/…`) only exists in the one
     // data dir where it was installed: such a stack keeps terraform's single data dir.
     if config.data_dir == DataDirMode::PerEnv
@@ -219,14 +219,14 @@ fn prepare(
         .map(|name| name.to_string_lossy().into_owned());
     let binary = locate_binary(arguments, config.binary(&request.env).or(versioned));
     let user_data_dir = std::env::var_os("TF_DATA_DIR").filter(|v| !v.is_empty());
-    let backend_file = PathBuf::from(stack.backend_file(&request.env, config.backend_config));
+    let backend_file = repo.backend_file(stack, &request.env).map(PathBuf::from);
     let is_tofu = binary
         .path
         .as_deref()
         .and_then(Path::file_name)
         .is_some_and(|name| name.to_string_lossy().starts_with("tofu"));
     let early_evaluation = is_tofu && init_stamp::init_reads_variables(sources);
-    let mut input_files = vec![backend_file.clone()];
+    let mut input_files: Vec<PathBuf> = backend_file.iter().cloned().collect();
     let mut vars = Vec::new();
     if early_evaluation {
         let exists = |path: &Path| repo.is_file(stack, path);
@@ -280,7 +280,7 @@ fn prepare(
         stack_dir: &stack.dir,
         stack_path: &stack.path,
         config: &config,
-        backend_file: &backend_file,
+        backend_file: backend_file.as_deref(),
         early_evaluation,
         known_envs: &stack.envs,
         program: &binary.name,
@@ -303,8 +303,13 @@ fn prepare(
             saved_plan,
             &guard::EnvState {
                 env: &request.env,
-                backend_file: &backend_file,
-                backend: backend_settings(repo, stack, sources, &stack.dir.join(&backend_file)),
+                backend_file: backend_file.as_deref(),
+                backend: backend_settings(
+                    repo,
+                    stack,
+                    sources,
+                    backend_file.as_ref().map(|file| stack.dir.join(file)).as_deref(),
+                ),
                 workspace: workspace.clone(),
             },
         )?;
@@ -370,7 +375,7 @@ fn backend_settings(
     repo: &Repo,
     stack: &Stack,
     sources: &[(String, String)],
-    backend_file: &Path,
+    backend_file: Option<&Path>,
 ) -> Result<(String, crate::terraform::backend_settings::Settings), String> {
     use crate::terraform::backend_settings;
     // A terraform file of the stack that could not be read may hold the backend block.
@@ -388,12 +393,14 @@ fn backend_settings(
     } else {
         kind
     };
-    let bytes = std::fs::read(backend_file)
-        .map_err(|e| format!("cannot read {}: {e}", backend_file.display()))?;
-    let is_json = backend_file.extension().is_some_and(|e| e == "json");
-    let file = backend_settings::of_file(&bytes, is_json)
-        .map_err(|why| format!("{}: {why}", backend_file.display()))?;
-    settings.extend(file);
+    if let Some(backend_file) = backend_file {
+        let bytes = std::fs::read(backend_file)
+            .map_err(|e| format!("cannot read {}: {e}", backend_file.display()))?;
+        let is_json = backend_file.extension().is_some_and(|e| e == "json");
+        let file = backend_settings::of_file(&bytes, is_json)
+            .map_err(|why| format!("{}: {why}", backend_file.display()))?;
+        settings.extend(file);
+    }
     Ok((kind, settings))
 }
 
@@ -434,8 +441,10 @@ fn confirm(
         Decision::Ask => {
             let mut targets = Vec::new();
             for (stack, prepared) in prepared {
-                let pattern = repo.settings.stack(&stack.path).backend_config;
-                let backend = stack.dir.join(stack.backend_file(env, pattern));
+                let location = match repo.backend_file(stack, env) {
+                    Some(file) => guard::state_location(&stack.dir.join(file)),
+                    None => "(its backend block)".to_string(),
+                };
                 targets.push(Target {
                     stack: std::path::absolute(&stack.dir)?.display().to_string(),
                     commands: prepared
@@ -443,7 +452,7 @@ fn confirm(
                         .expected_steps()
                         .map(|s| s.invocation.command_line())
                         .collect(),
-                    location: guard::state_location(&backend),
+                    location,
                     workspace: shown_workspace(&prepared.workspace),
                 });
             }
@@ -646,7 +655,7 @@ fn run_all(
             stack: repo.root.clone(),
             known: known.iter().map(|e| e.to_string()).collect(),
             suggestion: env_name::suggest(&request.env, known.iter().copied()),
-            backend: repo.settings.backend_config.file_for(&request.env),
+            backend: repo.settings.stack(".").env_file_hint(&request.env),
         }
         .into());
     }

@@ -64,7 +64,7 @@ fn inputs(
     stack: &Stack,
     env: &str,
 ) -> Result<(Inputs, BTreeMap<String, String>), Error> {
-    let config = repo.settings.stack(&stack.path);
+    let config = repo.settings.stack_for(&stack.path, Some(env));
     let exists = |path: &Path| path.is_file();
     let var_files =
         crate::terraform::resolve::var_files(&config, env, (&stack.dir, &stack.path), &exists)?;
@@ -94,7 +94,17 @@ fn inputs(
             .into_iter()
             .map(|(k, v)| (k, format!("{v:?}"))),
     );
-    let backend_file = stack.backend_file(env, config.backend_config);
+    let Some(backend_file) = repo.backend_file(stack, env) else {
+        return Ok((
+            Inputs {
+                env: env.to_string(),
+                var_files: files,
+                backend_file: String::new(),
+                backend: BTreeMap::new(),
+            },
+            values,
+        ));
+    };
     let backend = match std::fs::read(stack.dir.join(&backend_file)) {
         Ok(bytes) => match parse_attributes(&bytes, backend_file.ends_with(".json")) {
             Parsed::Attributes(attributes) => {
@@ -130,11 +140,7 @@ pub fn diff(repo: &Repo, stack: &Stack, a: &str, b: &str) -> Result<StackDiff, E
                 stack: stack.dir.clone(),
                 known: stack.envs.clone(),
                 suggestion: env_name::suggest(env, stack.envs.iter().map(String::as_str)),
-                backend: repo
-                    .settings
-                    .stack(&stack.path)
-                    .backend_config
-                    .file_for(env),
+                backend: repo.settings.stack(&stack.path).env_file_hint(env),
             });
         }
     }

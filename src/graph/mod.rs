@@ -48,7 +48,7 @@ fn values(
             }
         }
     }
-    let config = repo.settings.stack(&stack.path);
+    let config = repo.settings.stack_for(&stack.path, Some(env));
     let exists = |path: &Path| repo.is_file(stack, path);
     let files =
         crate::terraform::resolve::var_files(&config, env, (&stack.dir, &stack.path), &exists)
@@ -127,11 +127,16 @@ fn evaluate(expression: &::hcl::Expression, vars: &BTreeMap<String, String>) -> 
 /// The state identity of `stack`'s backend for `env`.
 fn own_state(repo: &Repo, stack: &Stack, env: &str, sources: &Sources) -> Option<String> {
     let kind = sources.backend().clone();
-    let pattern = repo.settings.stack(&stack.path).backend_config;
-    let file = stack.backend_file(env, pattern);
-    let bytes = std::fs::read(stack.dir.join(&file)).ok()?;
-    let Parsed::Attributes(attributes) = parse_attributes(&bytes, file.ends_with(".json")) else {
-        return None;
+    let attributes = match repo.backend_file(stack, env) {
+        Some(file) => {
+            let bytes = std::fs::read(stack.dir.join(&file)).ok()?;
+            let Parsed::Attributes(attributes) = parse_attributes(&bytes, file.ends_with(".json"))
+            else {
+                return None;
+            };
+            attributes
+        }
+        None => crate::terraform::hcl::Attributes::default(),
     };
     let mut settings: BTreeMap<&str, &str> = BTreeMap::new();
     let (kind, block) = kind?;
@@ -212,13 +217,7 @@ pub fn build(
         })
     };
     for (index, (stack, sources)) in stacks.iter().zip(all_sources).enumerate() {
-        for dependency in repo
-            .settings
-            .stacks
-            .get(&stack.path)
-            .map(|s| s.depends_on.as_slice())
-            .unwrap_or_default()
-        {
+        for dependency in repo.settings.stack(&stack.path).depends_on() {
             if !stacks.iter().any(|s| &s.path == dependency) {
                 continue;
             }
@@ -282,8 +281,9 @@ pub fn build(
                 match (target, unresolved.is_empty() && kind.is_some()) {
                     (Some((i, _)), _) => {
                         let other = stacks[i];
-                        let file = other
-                            .backend_file(env, repo.settings.stack(&other.path).backend_config);
+                        let file = repo
+                            .backend_file(other, env)
+                            .unwrap_or_else(|| "(backend block)".to_string());
                         graph.edges.push(Edge {
                             from: stack.path.clone(),
                             to: other.path.clone(),

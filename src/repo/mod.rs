@@ -12,7 +12,7 @@ pub use stack::Stack;
 
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
-use crate::config::{self, Settings};
+use crate::config::{self, Settings, VarFile};
 use crate::parallel::in_parallel;
 use anyhow::Context as _;
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -77,11 +77,21 @@ impl Relevant {
 
 /// Every env file pattern of any stack in `settings`.
 fn all_patterns(settings: &Settings) -> impl Iterator<Item = &EnvPattern> {
-    let stacks = settings.stacks.values();
-    std::iter::once(&settings.backend_config)
+    let blocks = settings
+        .stacks
+        .values()
+        .chain(settings.stack_globs.iter().map(|g| &g.settings));
+    let envs = settings.environments.values();
+    fn files(f: &Option<VarFile>) -> Option<&EnvPattern> {
+        f.as_ref().map(|f| &f.pattern)
+    }
+    files(&settings.backend_config)
+        .into_iter()
         .chain(settings.var_files.iter().map(|v| &v.pattern))
-        .chain(stacks.clone().filter_map(|s| s.backend_config.as_ref()))
-        .chain(stacks.flat_map(|s| s.var_files.iter().flatten().map(|v| &v.pattern)))
+        .chain(blocks.clone().filter_map(|s| s.backend_config.as_ref().and_then(files)))
+        .chain(blocks.flat_map(|s| s.var_files.iter().flatten().map(|v| &v.pattern)))
+        .chain(envs.clone().filter_map(|e| e.backend_config.as_ref().and_then(files)))
+        .chain(envs.flat_map(|e| e.var_files.iter().flatten().map(|v| &v.pattern)))
 }
 
 /// A file name that makes its directory a terraform configuration.
@@ -157,19 +167,21 @@ impl Repo {
 
     /// The env files of the stack at `path`: its backend config, then its var files.
     pub fn env_files(&self, path: &str) -> Vec<EnvFile<'_>> {
-        let config = self.settings.stack(path);
-        let backend = EnvFile {
-            pattern: config.backend_config,
-            optional: false,
-            backend: true,
-        };
-        std::iter::once(backend)
-            .chain(config.var_files.iter().map(|v| EnvFile {
-                pattern: &v.pattern,
-                optional: v.optional,
-                backend: false,
-            }))
-            .collect()
+        env_files(&self.settings.stack(path))
+    }
+
+    /// The env files of `env` in the stack at `path`, `[environments."<env>"]` included.
+    pub fn env_files_for(&self, path: &str, env: &str) -> Vec<EnvFile<'_>> {
+        env_files(&self.settings.stack_for(path, Some(env)))
+    }
+
+    /// The backend config file `env` passes in `stack`, relative to the stack: `None` when
+    /// tfw.toml names none or an optional one is absent.
+    pub fn backend_file(&self, stack: &Stack, env: &str) -> Option<String> {
+        let config = self.settings.stack_for(&stack.path, Some(env));
+        let backend = config.backend_config?;
+        let file = stack.backend_file(env, &backend.pattern);
+        (!backend.optional || self.is_file(stack, &stack.dir.join(&file))).then_some(file)
     }
 
     fn list(&self, scope: Scope, content_ids: bool) -> anyhow::Result<Listing> {
@@ -262,7 +274,8 @@ impl Repo {
     }
 
     /// The stack in `dir`, whatever it holds: the current directory is always a stack. Only
-    /// its own directory is listed, as deep as the env patterns reach.
+    /// its own directory is listed, as deep as the env patterns reach, unless a pattern leaves
+    /// the stack (then the whole repository is).
     pub fn stack_at(&self, dir: &Path) -> anyhow::Result<Stack> {
         let canonical = if dir == self.start.0 {
             self.start.1.clone()
@@ -274,9 +287,25 @@ impl Repo {
             canonical
         };
         let path = relative_path(&self.root, &canonical);
+        let stack = |files: &listing::Subtree, everything: Option<&listing::Subtree>| {
+            let (envs, typed_backends) = self.envs_of(files, everything, &path, Presence::OnDisk);
+            Stack {
+                dir: dir.to_path_buf(),
+                envs,
+                typed_backends,
+                name: self.name_of(&path),
+                path: path.clone(),
+            }
+        };
+        if self.all_patterns().any(EnvPattern::leaves_stack) {
+            let listing = self.listing()?;
+            return Ok(stack(
+                &listing.subtree(listing_dir(&path)),
+                Some(&listing.subtree("")),
+            ));
+        }
         let depth = self
             .all_patterns()
-            .filter(|p| !p.leaves_stack())
             .map(|p| p.depth())
             .max()
             .unwrap_or(1)
@@ -286,15 +315,7 @@ impl Repo {
             depth: Some(depth),
         };
         let listing = self.list(scope, false)?;
-        let files = listing.subtree(listing_dir(&path));
-        let (envs, typed_backends) = self.envs_of(&files, &path, Presence::OnDisk);
-        Ok(Stack {
-            dir: dir.to_path_buf(),
-            envs,
-            typed_backends,
-            name: self.name_of(&path),
-            path,
-        })
+        Ok(stack(&listing.subtree(listing_dir(&path)), None))
     }
 
     fn name_of(&self, path: &str) -> String {
@@ -305,19 +326,42 @@ impl Repo {
         }
     }
 
-    /// The envs of the stack at `path`: tfw.toml's list or the backend files present (valid
-    /// names only), narrowed by `[stacks."<path>"] envs`; and the envs whose backend file has
-    /// Terraform's typed name.
+    /// The envs of the stack at `path` (its files `files`, the repository's `everything` when
+    /// listed): tfw.toml's list, else the backend files present (valid names only), else,
+    /// without a backend file per env, those of its first per-env var file; narrowed by its
+    /// `[stacks]` blocks' `envs`. And the envs whose backend file has Terraform's typed name.
     fn envs_of(
         &self,
         files: &listing::Subtree,
+        everything: Option<&listing::Subtree>,
         path: &str,
         presence: Presence,
     ) -> (Vec<String>, BTreeMap<String, String>) {
-        let pattern = self.settings.stack(path).backend_config;
-        let (found, typed) = typed_names(pattern, discover_raw(pattern, files, presence.keep()));
-        if let Some(envs) = self.settings.stacks.get(path).and_then(|s| s.envs.clone()) {
-            return (envs, typed);
+        let config = self.settings.stack(path);
+        let found_by = |pattern: &EnvPattern| self.found_by(pattern, files, everything, path, presence.keep());
+        let (mut found, typed) = match config.backend_config {
+            Some(backend) => typed_names(&backend.pattern, found_by(&backend.pattern)),
+            None => (Vec::new(), BTreeMap::new()),
+        };
+        if config.backend_config.is_none_or(|b| b.optional)
+            && let Some(first) = config.var_files.iter().find(|v| v.pattern.is_per_env())
+        {
+            found.extend(found_by(&first.pattern));
+        }
+        // An env with a backend config of its own (`[environments."<env>"]`) is there when
+        // that file is, or always when it has none.
+        for env in self.settings.environments.keys() {
+            let own = self.settings.stack_for(path, Some(env)).backend_config;
+            if own != config.backend_config
+                && own.is_none_or(|b| b.optional || found_by(&b.pattern).contains(env))
+            {
+                found.push(env.clone());
+            }
+        }
+        found.sort();
+        found.dedup();
+        if let Some(envs) = config.own_envs() {
+            return (envs.to_vec(), typed);
         }
         let envs = match &self.settings.envs {
             Some(envs) => envs.clone(),
@@ -327,6 +371,25 @@ impl Repo {
                 .collect(),
         };
         (envs, typed)
+    }
+
+    /// The names `{env}` takes in the present files of `pattern` of the stack at `path`: in
+    /// its own `files`, or, for a pattern that leaves it, in the repository's `everything`.
+    fn found_by(
+        &self,
+        pattern: &EnvPattern,
+        files: &listing::Subtree,
+        everything: Option<&listing::Subtree>,
+        path: &str,
+        keep: fn(Status) -> bool,
+    ) -> Vec<String> {
+        if !pattern.leaves_stack() {
+            return discover_raw(pattern, files, keep);
+        }
+        match (pattern.from_root(path), everything) {
+            (Some(from_root), Some(everything)) => discover_raw(&from_root, everything, keep),
+            _ => Vec::new(),
+        }
     }
 
     /// The env names whose `pattern` file is present in a stack's files (not validated;
@@ -368,19 +431,47 @@ impl Repo {
         dirs.dedup();
         dirs.sort_unstable();
         dirs.dedup();
+        let paths: Vec<&str> = dirs
+            .iter()
+            .map(|dir| if dir.is_empty() { "." } else { dir })
+            .collect();
+        if let Some((key, line, suggestion)) =
+            self.settings.unmatched_blocks(&paths).into_iter().next()
+        {
+            let hint = suggestion.map_or(String::new(), |s| format!(": did you mean `{s}`?"));
+            return Err(crate::error::Error::Config {
+                path: self.root.join(config::FILE_NAME),
+                line: Some(line),
+                message: format!(
+                    "`[stacks.\"{key}\"]` matches no directory with terraform files{hint}"
+                ),
+            }
+            .into());
+        }
+        let everything = listing.subtree("");
         let stack_in = |dir: &str| {
             let path = if dir.is_empty() { "." } else { dir };
             let files = listing.subtree(dir);
-            let (envs, typed_backends) = self.envs_of(&files, path, presence);
-            let backend = self.settings.stack(path).backend_config;
-            let has_backend = envs.iter().any(|env| {
-                let file = typed_backends
-                    .get(env)
-                    .cloned()
-                    .unwrap_or_else(|| backend.file_for(env));
-                files.status(&file).is_some_and(keep)
+            let (envs, typed_backends) = self.envs_of(&files, Some(&everything), path, presence);
+            let config = self.settings.stack(path);
+            let present = |file: &str| files.status(file).is_some_and(keep);
+            let backend_present = config.backend_config.is_some_and(|backend| {
+                !backend.pattern.leaves_stack()
+                    && envs.iter().any(|env| {
+                        present(
+                            &typed_backends
+                                .get(env)
+                                .cloned()
+                                .unwrap_or_else(|| backend.pattern.file_for(env)),
+                        )
+                    })
             });
-            has_backend.then(|| Stack {
+            // A backend file outside the stack, or none, is shared with every directory: a
+            // stack is then one whose terraform files declare where its state lives.
+            let is_stack = backend_present
+                || (!envs.is_empty()
+                    && declares_state(&self.root.join(dir), &files.names_in("", keep)));
+            is_stack.then(|| Stack {
                 typed_backends,
                 dir: self.root.join(dir),
                 name: self.name_of(path),
@@ -404,7 +495,10 @@ impl Repo {
     pub fn no_stacks(&self) -> crate::error::Error {
         crate::error::Error::NoStacks {
             root: self.root.clone(),
-            backend: format!("`{}`", self.settings.backend_config.file_for("<env>")),
+            backend: match &self.settings.backend_config {
+                Some(backend) => format!("`{}`", backend.pattern.file_for("<env>")),
+                None => "a `backend` block".to_string(),
+            },
         }
     }
 
@@ -461,6 +555,23 @@ pub struct EnvFile<'a> {
     pub backend: bool,
 }
 
+/// The env files of a stack's settings: its backend config, then its var files.
+fn env_files<'a>(config: &config::StackConfig<'a>) -> Vec<EnvFile<'a>> {
+    let backend = config.backend_config.map(|b| EnvFile {
+        pattern: &b.pattern,
+        optional: b.optional,
+        backend: true,
+    });
+    backend
+        .into_iter()
+        .chain(config.var_files.iter().map(|v| EnvFile {
+            pattern: &v.pattern,
+            optional: v.optional,
+            backend: false,
+        }))
+        .collect()
+}
+
 impl EnvFile<'_> {
     /// The file of `env` in `stack`, relative to the stack directory.
     pub fn of(&self, stack: &Stack, env: &str) -> String {
@@ -473,6 +584,26 @@ impl EnvFile<'_> {
                 .into_owned(),
         }
     }
+}
+
+/// Whether the terraform files among `names` in `dir` have a `backend` or `cloud` block. A
+/// line scan, not a parse: discovery reads every terraform directory of the repository.
+fn declares_state(dir: &Path, names: &[&str]) -> bool {
+    names.iter().filter(|name| is_terraform_file(name)).any(|name| {
+        let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+            return false;
+        };
+        match name.ends_with(".json") {
+            true => text.contains("\"backend\"") || text.contains("\"cloud\""),
+            false => text.lines().map(str::trim_start).any(|line| {
+                line.strip_prefix("backend")
+                    .is_some_and(|rest| rest.trim_start().starts_with('"'))
+                    || line
+                        .strip_prefix("cloud")
+                        .is_some_and(|rest| rest.trim_start().starts_with('{'))
+            }),
+        }
+    })
 }
 
 /// The names `{env}` takes in the files of `pattern` that are present.

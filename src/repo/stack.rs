@@ -31,6 +31,11 @@ impl Stack {
         self.typed_backends
             .get(env)
             .cloned()
-            .unwrap_or_else(|| pattern.file_for(env))
+            .unwrap_or_else(|| {
+                pattern
+                    .path_for(env, &self.path)
+                    .to_string_lossy()
+                    .into_owned()
+            })
     }
 }

@@ -35,8 +35,9 @@ pub struct Context<'a> {
     pub stack_path: &'a str,
     /// tfw.toml's settings for this stack.
     pub config: &'a StackConfig<'a>,
-    /// The env's backend config file, relative to the stack directory.
-    pub backend_file: &'a Path,
+    /// The env's backend config file, relative to the stack directory (`None`: init without
+    /// one).
+    pub backend_file: Option<&'a Path>,
     /// Init reads variables too (OpenTofu 1.8+ evaluates them in `backend` blocks and module
     /// sources): it gets the env's var files and `vars`.
     pub early_evaluation: bool,
@@ -221,7 +222,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
             stack: context.stack_dir.to_path_buf(),
             known: context.known_envs.to_vec(),
             suggestion: env_name::suggest(env, context.known_envs.iter().map(String::as_str)),
-            backend: context.config.backend_config.file_for(env),
+            backend: context.config.env_file_hint(env),
         });
     }
     let command = request.command.to_str().unwrap_or_default();
@@ -285,12 +286,11 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
             .collect())
     };
     let init_args = || -> Result<Vec<OsString>, Error> {
-        let backend = existing("backend config", context.backend_file.to_path_buf())?;
-        let mut args: Vec<OsString> = vec![
-            "init".into(),
-            "-reconfigure".into(),
-            flag("-backend-config=", &backend),
-        ];
+        let mut args: Vec<OsString> = vec!["init".into(), "-reconfigure".into()];
+        if let Some(backend) = context.backend_file {
+            let backend = existing("backend config", backend.to_path_buf())?;
+            args.push(flag("-backend-config=", &backend));
+        }
         if !context.stdin_is_terminal {
             args.push("-input=false".into());
         }
@@ -476,9 +476,11 @@ mod tests {
         fn resolve(&self, line: &[&str]) -> Result<Plan, Error> {
             let is_file = |p: &Path| self.files.iter().any(|f| Path::new(f) == p);
             let config = self.settings.stack(self.stack_path);
-            let backend_file = PathBuf::from(config.backend_config.file_for(line[0]));
+            let backend_file = config
+                .backend_config
+                .map(|b| PathBuf::from(b.pattern.file_for(line[0])));
             let context = Context {
-                backend_file: &backend_file,
+                backend_file: backend_file.as_deref(),
                 early_evaluation: self.early_evaluation,
                 stack_dir: Path::new("st"),
                 stack_path: self.stack_path,

@@ -604,7 +604,7 @@ fn from_environment_and_skip_quiet_what_ci_supplies() {
     let test = test.write("tfw.toml", "[check]\nskip = [\"typo\"]\n");
     test.run_with(["check"])
         .status(65)
-        .stderr_contains("unknown kind `typo` (kinds: undeclared, unset, type)");
+        .stderr_contains("unknown kind `typo` (kinds: missing, orphan, shared-state, parse, undeclared, unset, type, providers)");
 }
 
 #[test]

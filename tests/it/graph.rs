@@ -334,7 +334,9 @@ fn a_commits_model_is_kept_and_used_for_that_commit_only() {
         "{}",
         kept.stdout()
     );
-    // Another commit, with the working tree not holding it: read from disk, and said so.
+    // Another commit, with the working tree not holding it: read from disk, and said so. The
+    // stack's block goes with it (a block that matches no stack is an error).
+    let test = test.write("tfw.toml", "");
     test.git(&["add", "-A"]);
     test.git(&["commit", "-qm", "no dns"]);
     let test = test.write("app/extra.tf", "");
