@@ -159,6 +159,13 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
     };
     problems.extend(shared.iter().cloned());
     results_cache.save(&paths, fresh, all.map(|all| (all, shared)));
+    let problems = merge_shared(problems, &readers(repo, &stacks));
+    let mut problems = problems;
+    // `[check] skip`, repository-wide and per stack, for every kind (`invalid` is `parse`).
+    problems.retain(|p| {
+        let kind = if p.kind == "invalid" { "parse" } else { p.kind };
+        settings.stack(&p.stack).checks(kind)
+    });
     problems.sort();
     warnings.sort();
     Ok(Checked {
@@ -166,6 +173,74 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
         warnings,
         stacks: stacks.into_iter().map(|found| found.stack).collect(),
     })
+}
+
+/// The stacks that read each env file (repository paths) of `stacks`, for any of their envs.
+fn readers(repo: &Repo, stacks: &[Found]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut readers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for found in stacks {
+        let stack = &found.stack;
+        for env in &stack.envs {
+            for file in repo.env_files_for(&stack.path, env) {
+                if let Some(path) = file.pattern.repo_path(env, &stack.path) {
+                    readers.entry(path).or_default().insert(stack.path.clone());
+                }
+            }
+        }
+    }
+    readers
+}
+
+/// A problem in a file several stacks read, reported once naming them: a key is `undeclared`
+/// there only when no stack that reads the file declares it (each reports it, then).
+fn merge_shared(
+    problems: Vec<Problem>,
+    readers: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<Problem> {
+    let mut merged: BTreeMap<(String, Option<usize>, &'static str, String), Vec<Problem>> =
+        BTreeMap::new();
+    let mut out = Vec::new();
+    for problem in problems {
+        match readers.get(&problem.path).filter(|stacks| stacks.len() > 1) {
+            Some(_) => merged
+                .entry((
+                    problem.path.clone(),
+                    problem.line,
+                    problem.kind,
+                    problem.message.clone(),
+                ))
+                .or_default()
+                .push(problem),
+            None => out.push(problem),
+        }
+    }
+    for ((path, _, kind, message), group) in merged {
+        let stacks: BTreeSet<&str> = group.iter().map(|p| p.stack.as_str()).collect();
+        let read_by = &readers[&path];
+        if kind == "undeclared" && stacks.len() < read_by.len() {
+            continue;
+        }
+        let envs: BTreeSet<&Option<String>> = group.iter().map(|p| &p.env).collect();
+        let names: Vec<&str> = stacks.iter().copied().collect();
+        let message = match kind {
+            "undeclared" => message.replace(
+                "not a variable of this stack",
+                "not a variable of any stack that reads it",
+            ),
+            _ => message,
+        };
+        let first = &group[0];
+        out.push(Problem {
+            message: format!("{message} (read by {})", names.join(", ")),
+            env: if envs.len() == 1 {
+                first.env.clone()
+            } else {
+                None
+            },
+            ..first.clone()
+        });
+    }
+    out
 }
 
 /// The problems of backend files that share a state with another one.

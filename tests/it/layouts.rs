@@ -236,3 +236,87 @@ fn azure_backend_per_env_and_subscription_in_the_environment() {
         );
     }
 }
+
+/// Writes `files` (path, content) into `test`.
+fn with_files(test: Test, files: &[(String, String)]) -> Test {
+    files
+        .iter()
+        .fold(test, |test, (path, content)| test.write(path, content))
+}
+
+/// Commits everything and returns what `tfw affected` says of the next commit after `change`.
+fn affected_by(test: &Test, change: &str, content: &str) -> String {
+    test.git(&["add", "-A"]);
+    test.git(&["commit", "-qm", "base"]);
+    std::fs::write(test.path(change), content).unwrap();
+    test.git(&["commit", "-qam", "change"]);
+    test.run_with(["affected", "--base", "HEAD~1", "--head", "HEAD"])
+        .status(0)
+        .stdout()
+}
+
+/// Shape 1: eleven stacks under `forms/*` take their backend config (and a var file) from one
+/// file per env in a sibling directory; each stack's `backend "s3"` block holds its `key`. A
+/// module beside them, with no backend block, is no stack.
+#[test]
+fn a_backend_file_outside_the_stack_shared_by_many_stacks() {
+    let stack = |name: &str| {
+        (
+            format!("infra/forms/{name}/main.tf"),
+            format!("terraform {{\n  backend \"s3\" {{\n    key = \"forms/{name}\"\n  }}\n}}\nvariable \"bucket\" {{}}\nvariable \"region\" {{}}\n"),
+        )
+    };
+    let backend =
+        |env: &str| format!("bucket = \"forms-{env}\"\nregion = \"eu-west-2\"\nunused = 1\n");
+    let test = with_files(
+        Test::new(),
+        &[
+            stack("api"),
+            stack("web"),
+            ("infra/forms/modules/net/main.tf".into(), "variable \"cidr\" {}\n".into()),
+            ("infra/forms/account/tfvars/backends/dev.tfvars".into(), backend("dev")),
+            ("infra/forms/account/tfvars/backends/prd.tfvars".into(), backend("prd")),
+        ],
+    )
+    .write(
+        "tfw.toml",
+        r#"[stacks."infra/forms/*"]
+backend_config = "../account/tfvars/backends/{env}.tfvars"
+var_files = ["../account/tfvars/backends/{env}.tfvars"]
+"#,
+    );
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    assert_eq!(
+        test.run_with(["stacks"]).status(0).stdout(),
+        "infra/forms/api\tdev prd\ninfra/forms/web\tdev prd\n"
+    );
+    let check = test.run_with(["check"]).status(1);
+    assert_eq!(
+        check.stdout(),
+        "infra/forms/account/tfvars/backends/dev.tfvars:3: unused is not a variable of any stack that reads it (read by infra/forms/api, infra/forms/web)\n\
+         infra/forms/account/tfvars/backends/prd.tfvars:3: unused is not a variable of any stack that reads it (read by infra/forms/api, infra/forms/web)\n",
+        "the planted key, once per file, naming its stacks"
+    );
+    let run = test
+        .run_with(["-n", "-C", "infra/forms/api", "dev", "plan"])
+        .status(0);
+    assert_eq!(
+        run.stdout(),
+        "# init: no init yet for dev\n\
+         (cd infra/forms/api && TF_DATA_DIR=.terraform/tfw/dev terraform init -reconfigure -backend-config=../account/tfvars/backends/dev.tfvars -input=false)\n\
+         (cd infra/forms/api && TF_DATA_DIR=.terraform/tfw/dev terraform plan -var-file=../account/tfvars/backends/dev.tfvars)\n"
+    );
+    let atlantis = test.run_with(["atlantis"]).status(0).stdout();
+    assert!(
+        atlantis.contains(
+            "dir: \"infra/forms/web\"\n    workflow: \"tfw-prd\"\n    autoplan:\n      enabled: true\n      when_modified: [\"*.tf\", \"*.tf.json\", \".terraform.lock.hcl\", \"../account/tfvars/backends/prd.tfvars\"]"
+        ),
+        "{atlantis}"
+    );
+    assert_eq!(
+        affected_by(&test, "infra/forms/account/tfvars/backends/prd.tfvars", &backend("prd").replace("eu-west-2", "eu-west-1")),
+        "infra/forms/api\tprd\tinfra/forms/account/tfvars/backends/prd.tfvars\n\
+         infra/forms/web\tprd\tinfra/forms/account/tfvars/backends/prd.tfvars\n"
+    );
+}
