@@ -320,3 +320,76 @@ var_files = ["../account/tfvars/backends/{env}.tfvars"]
          infra/forms/web\tprd\tinfra/forms/account/tfvars/backends/prd.tfvars\n"
     );
 }
+
+/// Shape 2: `[stacks."<glob>"]` blocks apply to every stack whose path matches: the defaults,
+/// then `[environments]`, then the globs in file order, then the stack's own block.
+#[test]
+fn stack_blocks_by_glob_merge_in_order() {
+    let stack = |path: &str| {
+        [
+            (format!("{path}/main.tf"), "terraform {\n  backend \"s3\" {}\n}\nvariable \"tier\" {}\n".to_string()),
+            (format!("{path}/stg.tfbackend"), format!("bucket = \"b\"\nkey = \"{path}\"\n")),
+            (format!("{path}/stg.tfvars"), "tier = \"x\"\n".to_string()),
+        ]
+    };
+    let files: Vec<(String, String)> = ["apps/api", "apps/web", "datadog"]
+        .iter()
+        .flat_map(|p| stack(p))
+        .collect();
+    let config = r#"env_vars = { A = "top", B = "top", C = "top", D = "top" }
+[environments."stg"]
+env_vars = { B = "env" }
+[stacks."apps/*"]
+env_vars = { C = "glob {stack}" }
+args = { plan = ["-lock-timeout=1m"] }
+[stacks."apps/a*"]
+env_vars = { D = "later glob" }
+[stacks."apps/api"]
+env_vars = { A = "own" }
+"#;
+    let test = with_files(Test::new(), &files).write("tfw.toml", config);
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    assert_eq!(
+        test.run_with(["stacks"]).status(0).stdout(),
+        "apps/api\tstg\napps/web\tstg\ndatadog\tstg\n"
+    );
+    test.run_with(["check"]).status(0);
+    let run = test.run_with(["-n", "--all", "stg", "plan"]).status(0);
+    let stdout = run.stdout();
+    let commands: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("terraform plan"))
+        .map(|l| l.split_once("&& ").unwrap().1)
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "A=own B=env C='glob apps/api' D='later glob' TF_DATA_DIR=.terraform/tfw/stg terraform plan -var-file=stg.tfvars -lock-timeout=1m)",
+            "A=top B=env C='glob apps/web' D=top TF_DATA_DIR=.terraform/tfw/stg terraform plan -var-file=stg.tfvars -lock-timeout=1m)",
+            "A=top B=env C=top D=top TF_DATA_DIR=.terraform/tfw/stg terraform plan -var-file=stg.tfvars)",
+        ]
+    );
+    let atlantis = test.run_with(["atlantis"]).status(0).stdout();
+    assert!(atlantis.contains("dir: \"apps/web\""), "{atlantis}");
+    assert_eq!(
+        affected_by(&test, "tfw.toml", &config.replace("later glob", "changed")),
+        "apps/api\tstg\ttfw.toml\n"
+    );
+    // A block that matches no stack is a typo, not a setting quietly ignored.
+    let mut test = test;
+    for (block, line, said) in [
+        ("[stacks.\"datadg\"]", 11, "`[stacks.\"datadg\"]` matches no directory with terraform files: did you mean `datadog`?"),
+        ("[stacks.\"app/*\"]", 11, "`[stacks.\"app/*\"]` matches no directory with terraform files"),
+    ] {
+        test = test.write("tfw.toml", &format!("{config}{block}\nenvs = [\"stg\"]\n"));
+        for command in [&["stacks"][..], &["check"], &["-n", "--all", "stg", "plan"]] {
+            let run = test.run_with(command).status(65);
+            assert!(
+                run.stderr().contains(&format!("tfw.toml:{line}: {said}")),
+                "{}",
+                run.stderr()
+            );
+        }
+    }
+}
