@@ -393,3 +393,68 @@ env_vars = { A = "own" }
         }
     }
 }
+
+/// Shape 3: one backend in `main.tf`, var files `projects/<env>.tfvars` naming the envs, a
+/// backend file for only one env (optional), or none at all (`backend_config = false`).
+#[test]
+fn envs_without_a_backend_file() {
+    let test = Test::new()
+        .write(
+            "main.tf",
+            "terraform {\n  backend \"gcs\" {\n    bucket = \"state\"\n  }\n}\nvariable \"project\" {}\n",
+        )
+        .write("projects/dev.tfvars", "project = \"p-dev\"\n")
+        .write("projects/stg.tfvars", "project = \"p-stg\"\n")
+        .write("projects/prd.tfvars", "project = \"p-prd\"\nzone = \"a\"\n")
+        .write("backends/prd.hcl", "bucket = \"prd-state\"\n")
+        .write("modules/net/main.tf", "variable \"cidr\" {}\n")
+        .write(
+            "tfw.toml",
+            "backend_config = { path = \"backends/{env}.hcl\", optional = true }\nvar_files = [\"projects/{env}.tfvars\"]\n",
+        );
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    assert_eq!(
+        test.run_with(["stacks"]).status(0).stdout(),
+        ".\tdev prd stg\n"
+    );
+    assert_eq!(
+        test.run_with(["check"]).status(1).stdout(),
+        "projects/prd.tfvars:2: zone is not a variable of this stack\n"
+    );
+    let lines = |env: &str| test.run_with(["-n", env, "plan"]).status(0).stdout();
+    assert_eq!(
+        lines("dev"),
+        "# init: no init yet for dev\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/dev terraform init -reconfigure -input=false)\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/dev terraform plan -var-file=projects/dev.tfvars)\n"
+    );
+    assert_eq!(
+        lines("prd"),
+        "# init: no init yet for prd\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/prd terraform init -reconfigure -backend-config=backends/prd.hcl -input=false)\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/prd terraform plan -var-file=projects/prd.tfvars)\n"
+    );
+    let atlantis = test.run_with(["atlantis"]).status(0).stdout();
+    assert!(atlantis.contains("\"backends/prd.hcl\", \"projects/prd.tfvars\"]"), "{atlantis}");
+    assert_eq!(
+        affected_by(&test, "projects/stg.tfvars", "project = \"p-stg2\"\n"),
+        ".\tstg\tprojects/stg.tfvars\n"
+    );
+    // No backend file in any env: the envs are tfw.toml's.
+    let test = test.write(
+        "tfw.toml",
+        "envs = [\"dev\", \"stg\"]\nbackend_config = false\nvar_files = [\"projects/{env}.tfvars\"]\n",
+    );
+    assert_eq!(test.run_with(["stacks"]).status(0).stdout(), ".\tdev stg\n");
+    assert_eq!(
+        test.run_with(["check"]).status(1).stdout(),
+        "projects/prd.tfvars: env `prd` is not expected here (envs: dev, stg)\n"
+    );
+    assert_eq!(
+        test.run_with(["-n", "stg", "plan"]).status(0).stdout(),
+        "# init: no init yet for stg\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/stg terraform init -reconfigure -input=false)\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/stg terraform plan -var-file=projects/stg.tfvars)\n"
+    );
+}
