@@ -202,7 +202,7 @@ impl Model {
                 .iter()
                 .map(|env| {
                     let files = repo
-                        .env_files(&stack.path)
+                        .env_files_for(&stack.path, env)
                         .iter()
                         .filter_map(|file| {
                             let path = file.pattern.repo_path(env, &stack.path)?;

@@ -159,7 +159,7 @@ fn when_modified(
         .to_vec();
     // Relative to the project dir; a file outside the repository changes in no pull request.
     patterns.extend(
-        repo.env_files(&stack.path)
+        repo.env_files_for(&stack.path, env)
             .iter()
             .filter(|file| file.pattern.repo_path(env, &stack.path).is_some())
             .map(|file| file.of(stack, env)),

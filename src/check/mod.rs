@@ -60,8 +60,8 @@ pub fn outside_files(repo: &Repo, stacks: &[Stack]) -> BTreeSet<String> {
         return outside;
     }
     for stack in stacks {
-        for file in repo.env_files(&stack.path) {
-            for env in &stack.envs {
+        for env in &stack.envs {
+            for file in repo.env_files_for(&stack.path, env) {
                 if file.pattern.repo_path(env, &stack.path).is_none() {
                     outside.insert(join_display(&stack.path, Path::new(&file.of(stack, env))));
                 }
@@ -252,10 +252,14 @@ fn shared_states(mut states: Vec<StateUse>) -> Vec<Problem> {
         .filter(|owners| owners.len() > 1)
     {
         for (location, owner) in owners {
+            // One file shared by stacks: the other stacks are named.
             let others: Vec<&str> = owners
                 .iter()
-                .filter(|o| o.1.path != owner.path)
-                .map(|o| o.1.path.as_str())
+                .filter(|o| (&o.1.path, &o.1.stack) != (&owner.path, &owner.stack))
+                .map(|o| match o.1.path == owner.path {
+                    true => o.1.stack.as_str(),
+                    false => o.1.path.as_str(),
+                })
                 .collect();
             problems.push(Problem {
                 message: format!(
@@ -375,13 +379,7 @@ impl Checker<'_> {
         named: &dyn Fn() -> &'a BTreeSet<String>,
     ) -> Option<Vec<Input>> {
         let path = &found.stack.path;
-        let env_files = self.repo.env_files(path);
-        let patterns: Vec<&EnvPattern> = env_files
-            .iter()
-            .map(|f| f.pattern)
-            .filter(|p| p.leaves_stack())
-            .collect();
-        if patterns.is_empty() {
+        if !self.repo.all_patterns().any(EnvPattern::leaves_stack) {
             return Some(Vec::new());
         }
         let listing = self.repo.listing().ok()?.subtree("");
@@ -392,10 +390,12 @@ impl Checker<'_> {
             .cloned()
             .chain(self.all_envs.iter().flatten().cloned())
             .chain(own.into_iter().flatten().cloned())
+            .chain(found.stack.envs.iter().cloned())
             .collect();
         let mut inputs = Vec::new();
-        for pattern in patterns {
-            for env in &envs {
+        for env in &envs {
+            let env_files = self.repo.env_files_for(path, env);
+            for pattern in env_files.iter().map(|f| f.pattern).filter(|p| p.leaves_stack()) {
                 let file = pattern.repo_path(env, path)?;
                 let status = listing.status(&file)?;
                 let id = listing.id_of(&file).copied();
@@ -475,10 +475,41 @@ impl Checker<'_> {
         let backend_block = terraform.backend.clone();
         let mut shared_checked = BTreeSet::new();
         for env in &expected {
-            for env_file in &env_files {
+            for env_file in &self.repo.env_files_for(&stack.path, env) {
                 let pattern = env_file.pattern;
                 if pattern.leaves_stack() {
-                    self.check_outside(found, pattern, env_file.optional, env, &mut out.problems);
+                    let present = self.check_outside(found, env_file, env, &mut out.problems);
+                    // A backend file shared by stacks: each stack's block holds its own key.
+                    if let (true, Some(path)) = (env_file.backend, present) {
+                        let bytes = std::fs::read(self.repo.root.join(&path)).unwrap_or_default();
+                        match parse_attributes(&bytes, path.ends_with(".json")) {
+                            Parsed::Attributes(attributes) => {
+                                let attributes = backend::redact(&attributes);
+                                if let Some(key) =
+                                    state_key(&backend_block, &attributes, &stack.path)
+                                {
+                                    let problem = Problem {
+                                        path,
+                                        line: None,
+                                        message: String::new(),
+                                        kind: "shared-state",
+                                        stack: stack.path.clone(),
+                                        env: Some(env.to_string()),
+                                    };
+                                    out.states.push((key, problem));
+                                }
+                            }
+                            Parsed::Invalid(message) => out.problems.push(Problem {
+                                path,
+                                line: None,
+                                message,
+                                kind: "invalid",
+                                stack: stack.path.clone(),
+                                env: Some(env.to_string()),
+                            }),
+                            _ => {}
+                        }
+                    }
                     continue;
                 }
                 let relative = env_file.of(stack, env);
@@ -563,7 +594,7 @@ impl Checker<'_> {
             &variables::Stack {
                 stack,
                 config: &self.repo.settings.stack(&stack.path),
-                env_files: &env_files,
+                env_files: &|env| self.repo.env_files_for(&stack.path, env),
                 declared: &terraform.variables,
                 all_parsed: terraform.all_parsed,
                 automatic: &names,
@@ -591,34 +622,36 @@ impl Checker<'_> {
 
     /// A var file of `env` outside the stack directory: present, if it is in the repository
     /// (a file outside it is not the repository's to check).
+    /// Reports an env file outside the stack that is missing; its path from the root when
+    /// it is there to read.
     fn check_outside(
         &self,
         found: &Found,
-        pattern: &EnvPattern,
-        optional: bool,
+        file: &crate::repo::EnvFile,
         env: &str,
         problems: &mut Vec<Problem>,
-    ) {
-        let (Some(path), Ok(listing)) = (
-            pattern.repo_path(env, &found.stack.path),
-            self.repo.listing(),
-        ) else {
-            return;
-        };
+    ) -> Option<String> {
+        let pattern = file.pattern;
+        let path = pattern.repo_path(env, &found.stack.path)?;
+        let listing = self.repo.listing().ok()?;
         let label = pattern.is_per_env().then_some(env);
         let status = listing.subtree("").status(&path);
-        if optional && !status.is_some_and(visible) {
-            return;
+        if file.optional && !status.is_some_and(visible) {
+            return None;
         }
-        if let Some(message) = absence(status, label) {
-            problems.push(Problem {
-                path,
-                line: None,
-                message,
-                kind: "missing",
-                stack: found.stack.path.clone(),
-                env: label.map(str::to_string),
-            });
+        match absence(status, label) {
+            Some(message) => {
+                problems.push(Problem {
+                    path,
+                    line: None,
+                    message,
+                    kind: "missing",
+                    stack: found.stack.path.clone(),
+                    env: label.map(str::to_string),
+                });
+                None
+            }
+            None => status.is_some_and(visible).then_some(path),
         }
     }
 

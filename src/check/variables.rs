@@ -39,7 +39,8 @@ pub fn var_file(bytes: &[u8], is_json: bool) -> Parsed {
 pub struct Stack<'a> {
     pub stack: &'a crate::repo::Stack,
     pub config: &'a StackConfig<'a>,
-    pub env_files: &'a [EnvFile<'a>],
+    /// The env files of one env.
+    pub env_files: &'a dyn Fn(&str) -> Vec<EnvFile<'a>>,
     pub declared: &'a BTreeMap<String, Declared>,
     /// Every terraform file parsed (else a key may be declared where tfw could not see).
     pub all_parsed: bool,
@@ -116,6 +117,7 @@ pub fn check(
     };
     let mut reported = BTreeSet::new();
     for env in envs {
+        let env_files = env_files(env);
         let (files, complete) = read_all(
             &stack.path,
             env_files

@@ -485,14 +485,18 @@ impl Settings {
                 .map(|entry| file(key, entry.get_ref(), entry.span(), EnvPattern::new))
                 .collect::<Result<Vec<_>, Error>>()
         };
-        let backend_config = |key: &str, raw: &Spanned<RawBackendConfig>| match raw.get_ref() {
+        // One env's backend config may be one file; elsewhere the pattern tells envs apart.
+        let backend_config = |key: &str,
+                              raw: &Spanned<RawBackendConfig>,
+                              make: fn(&str) -> Result<EnvPattern, String>| match raw.get_ref()
+        {
             RawBackendConfig::Off(false) => Ok(None),
             RawBackendConfig::Off(true) => Err(error(
                 Some(raw.span()),
                 format!("`{key}`: `true` names no file: give a pattern, or `false` for none"),
             )),
             RawBackendConfig::File(entry) => {
-                file(key, entry, raw.span(), EnvPattern::per_env).map(Some)
+                file(key, entry, raw.span(), make).map(Some)
             }
         };
         let defaults = Settings::default();
@@ -568,7 +572,11 @@ impl Settings {
                             None => None,
                         },
                         backend_config: match &raw.backend_config {
-                            Some(b) => Some(backend_config(&key("backend_config"), b)?),
+                            Some(b) => Some(backend_config(
+                                &key("backend_config"),
+                                b,
+                                EnvPattern::per_env,
+                            )?),
                             None => None,
                         },
                         workspace: raw.workspace,
@@ -634,7 +642,7 @@ impl Settings {
                 None => defaults.var_files,
             },
             backend_config: match &raw.backend_config {
-                Some(raw) => backend_config("backend_config", raw)?,
+                Some(raw) => backend_config("backend_config", raw, EnvPattern::per_env)?,
                 None => defaults.backend_config,
             },
             binary: raw.binary,
@@ -670,7 +678,9 @@ impl Settings {
                             None => None,
                         },
                         backend_config: match &raw.backend_config {
-                            Some(b) => Some(backend_config(&key("backend_config"), b)?),
+                            Some(b) => {
+                                Some(backend_config(&key("backend_config"), b, EnvPattern::new)?)
+                            }
                             None => None,
                         },
                         workspace: raw.workspace,

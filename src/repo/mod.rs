@@ -353,7 +353,9 @@ impl Repo {
         for env in self.settings.environments.keys() {
             let own = self.settings.stack_for(path, Some(env)).backend_config;
             if own != config.backend_config
-                && own.is_none_or(|b| b.optional || found_by(&b.pattern).contains(env))
+                && own.is_none_or(|b| {
+                    b.optional || self.present(&b.pattern, env, files, everything, path, presence)
+                })
             {
                 found.push(env.clone());
             }
@@ -371,6 +373,28 @@ impl Repo {
                 .collect(),
         };
         (envs, typed)
+    }
+
+    /// Whether the file of `env` that `pattern` names for the stack at `path` is present (see
+    /// `found_by`).
+    fn present(
+        &self,
+        pattern: &EnvPattern,
+        env: &str,
+        files: &listing::Subtree,
+        everything: Option<&listing::Subtree>,
+        path: &str,
+        presence: Presence,
+    ) -> bool {
+        let keep = presence.keep();
+        match (pattern.leaves_stack(), everything) {
+            (false, _) => files.status(&pattern.file_for(env)).is_some_and(keep),
+            (true, Some(everything)) => pattern
+                .repo_path(env, path)
+                .and_then(|file| everything.status(&file))
+                .is_some_and(keep),
+            (true, None) => false,
+        }
     }
 
     /// The names `{env}` takes in the present files of `pattern` of the stack at `path`: in
@@ -529,7 +553,7 @@ impl Repo {
             listing.subtree(""),
         );
         Ok(self
-            .env_files(&stack.path)
+            .env_files_for(&stack.path, env)
             .into_iter()
             .filter(|file| !file.optional)
             // A file outside the repository is not the repository's to report.

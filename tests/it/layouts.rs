@@ -298,6 +298,22 @@ var_files = ["../account/tfvars/backends/{env}.tfvars"]
          infra/forms/account/tfvars/backends/prd.tfvars:3: unused is not a variable of any stack that reads it (read by infra/forms/api, infra/forms/web)\n",
         "the planted key, once per file, naming its stacks"
     );
+    // A stack whose block repeats another's key shares its state; found again after the
+    // shared file changes (the kept results name it as an input).
+    let copy = std::fs::read_to_string(test.path("infra/forms/api/main.tf")).unwrap();
+    let test = test.write("infra/forms/copy/main.tf", &copy);
+    test.git(&["add", "-A"]);
+    let run = test.run_with(["check"]).status(1);
+    assert!(
+        run.stdout().contains("infra/forms/account/tfvars/backends/dev.tfvars: same state as infra/forms/copy (s3 bucket=forms-dev key=forms/api workspace_key_prefix=env:): one would overwrite the other (read by infra/forms/api)\n"),
+        "{}",
+        run.stdout()
+    );
+    let test = test.write("infra/forms/account/tfvars/backends/dev.tfvars", "bucket = \"forms-dev\"\nregion = \"eu-west-2\"\n");
+    let run = test.run_with(["check"]).status(1);
+    assert!(!run.stdout().contains("dev.tfvars:3"), "{}", run.stdout());
+    let test = test.remove("infra/forms/copy/main.tf").write("infra/forms/account/tfvars/backends/dev.tfvars", &backend("dev"));
+    test.git(&["add", "-A"]);
     let run = test
         .run_with(["-n", "-C", "infra/forms/api", "dev", "plan"])
         .status(0);
@@ -456,5 +472,80 @@ fn envs_without_a_backend_file() {
         "# init: no init yet for stg\n\
          (cd . && TF_DATA_DIR=.terraform/tfw/stg terraform init -reconfigure -input=false)\n\
          (cd . && TF_DATA_DIR=.terraform/tfw/stg terraform plan -var-file=projects/stg.tfvars)\n"
+    );
+}
+
+/// Shape 6: var files and the backend per env (`[environments."<env>"]`), a global / group /
+/// env chain where the group depends on the env; each component declares its own subset.
+#[test]
+fn var_files_and_backend_per_env() {
+    let component = |name: &str| {
+        (
+            format!("components/{name}/main.tf"),
+            format!("terraform {{\n  backend \"s3\" {{\n    key = \"{name}\"\n  }}\n}}\nvariable \"region\" {{}}\nvariable \"group\" {{}}\nvariable \"{name}_size\" {{\n  type = number\n}}\n"),
+        )
+    };
+    let file = |path: &str, text: &str| (path.to_string(), text.to_string());
+    let test = with_files(
+        Test::new(),
+        &[
+            component("api"),
+            component("web"),
+            file("etc/global.tfvars", "region = \"eu-west-1\"\n"),
+            file("etc/group_dev.tfvars", "group = \"dev\"\napi_size = 1\nweb_size = 1\n"),
+            file("etc/group_prd.tfvars", "group = \"prd\"\napi_size = 3\nweb_size = \"big\"\n"),
+            file("etc/env_dev01.tfvars", ""),
+            file("etc/env_dev02.tfvars", ""),
+            file("etc/env_prd.tfvars", "region = \"eu-west-2\"\n"),
+            file("etc/backend_dev01.tfbackend", "bucket = \"state-dev\"\n"),
+            file("etc/backend_dev02.tfbackend", "bucket = \"state-dev2\"\n"),
+            file("etc/prd.s3.tfbackend", "bucket = \"state-prd\"\n"),
+        ],
+    )
+    .write(
+        "tfw.toml",
+        r#"backend_config = "{root}/etc/backend_{env}.tfbackend"
+var_files = ["{root}/etc/global.tfvars", "{root}/etc/group_dev.tfvars", "{root}/etc/env_{env}.tfvars"]
+
+[environments."prd"]
+var_files = ["{root}/etc/global.tfvars", "{root}/etc/group_prd.tfvars", "{root}/etc/env_prd.tfvars"]
+backend_config = "{root}/etc/prd.s3.tfbackend"
+"#,
+    );
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    assert_eq!(
+        test.run_with(["stacks"]).status(0).stdout(),
+        "components/api\tdev01 dev02 prd\ncomponents/web\tdev01 dev02 prd\n"
+    );
+    assert_eq!(
+        test.run_with(["check"]).status(1).stdout(),
+        "etc/group_prd.tfvars:3: variable web_size: a number is required, not a string (read by components/web)\n",
+        "the planted type error only: api_size is api's, web_size web's"
+    );
+    assert_eq!(
+        test.run_with(["-n", "-C", "components/api", "dev01", "plan"])
+            .status(0)
+            .stdout(),
+        "# init: no init yet for dev01\n\
+         (cd components/api && TF_DATA_DIR=.terraform/tfw/dev01 terraform init -reconfigure -backend-config=../../etc/backend_dev01.tfbackend -input=false)\n\
+         (cd components/api && TF_DATA_DIR=.terraform/tfw/dev01 terraform plan -var-file=../../etc/global.tfvars -var-file=../../etc/group_dev.tfvars -var-file=../../etc/env_dev01.tfvars)\n"
+    );
+    assert_eq!(
+        test.run_with(["-n", "-C", "components/web", "prd", "plan"])
+            .status(0)
+            .stdout(),
+        "# init: no init yet for prd\n\
+         (cd components/web && TF_DATA_DIR=.terraform/tfw/prd terraform init -reconfigure -backend-config=../../etc/prd.s3.tfbackend -input=false)\n\
+         (cd components/web && TF_DATA_DIR=.terraform/tfw/prd terraform plan -var-file=../../etc/global.tfvars -var-file=../../etc/group_prd.tfvars -var-file=../../etc/env_prd.tfvars)\n"
+    );
+    let atlantis = test.run_with(["atlantis"]).status(0).stdout();
+    assert!(
+        atlantis.contains("\"../../etc/prd.s3.tfbackend\", \"../../etc/global.tfvars\", \"../../etc/group_prd.tfvars\", \"../../etc/env_prd.tfvars\"]"),
+        "{atlantis}"
+    );
+    assert_eq!(
+        affected_by(&test, "etc/group_prd.tfvars", "group = \"prd\"\napi_size = 4\nweb_size = 4\n"),
+        "components/api\tprd\tetc/group_prd.tfvars\ncomponents/web\tprd\tetc/group_prd.tfvars\n"
     );
 }
