@@ -1080,6 +1080,22 @@ data_dir = "shared"
     }
 
     #[test]
+    fn configured_strings_expand_root_env_and_stack() {
+        let settings = Settings::parse(
+            Path::new("/repo/tfw.toml"),
+            "binary = \"{root}/bin/terraform-{env}\"\nworkspace = \"{stack}-{env}\"\n[stacks.\"a/*\"]\nworkspace = \"glob-{env}\"\n[environments.prd]\nworkspace = \"p\"\n",
+        )
+        .unwrap();
+        let config = settings.stack_for("b", Some("stg"));
+        assert_eq!(config.binary("stg").as_deref(), Some("/repo/bin/terraform-stg"));
+        assert_eq!(config.workspace("stg").as_deref(), Some("b-stg"));
+        let prd = settings.stack_for("b", Some("prd"));
+        assert_eq!(prd.workspace("prd").as_deref(), Some("p"), "the env's over the default");
+        let glob = settings.stack_for("a/x", Some("prd"));
+        assert_eq!(glob.workspace("prd").as_deref(), Some("glob-prd"), "a block over the env's");
+    }
+
+    #[test]
     fn protection_ignores_case_unless_the_glob_says_otherwise() {
         let settings = parse("").unwrap();
         for env in ["PROD", "Production", "weu-PRD", "PrD"] {

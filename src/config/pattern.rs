@@ -60,7 +60,7 @@ impl EnvPattern {
     /// The file for one env as terraform is given it: relative to the stack directory at
     /// `stack_path` (from the root, `.` for the root), `{root}/` turned into `../`s.
     pub fn path_for(&self, env: &str, stack_path: &str) -> PathBuf {
-        let file = self.file_for(env);
+        let file = self.file_for(env).replace(STACK, stack_path);
         match file.strip_prefix(ROOT) {
             Some(rest) => {
                 let depth = if stack_path == "." {
@@ -220,6 +220,15 @@ mod tests {
         );
         assert_eq!(here.repo_path("stg", ".").as_deref(), Some("stg.tfvars"));
         assert_eq!(up.repo_path("stg", "."), None, "outside the repository");
+        let by_stack = EnvPattern::new("{root}/vars/{stack}/{env}.tfvars").unwrap();
+        assert_eq!(
+            by_stack.path_for("stg", "infra/api"),
+            Path::new("../../vars/infra/api/stg.tfvars")
+        );
+        assert_eq!(
+            by_stack.from_root("infra/api").unwrap(),
+            EnvPattern::new("vars/infra/api/{env}.tfvars").unwrap()
+        );
     }
 
     #[test]

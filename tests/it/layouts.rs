@@ -549,3 +549,46 @@ backend_config = "{root}/etc/prd.s3.tfbackend"
         "components/api\tprd\tetc/group_prd.tfvars\ncomponents/web\tprd\tetc/group_prd.tfvars\n"
     );
 }
+
+/// Shape 7: `{root}`, `{env}` and `{stack}` in every configured string: env vars (a plugin
+/// cache in the repository), vars, arguments and file patterns.
+#[test]
+fn root_env_and_stack_in_every_configured_string() {
+    let test = Test::new()
+        .write(
+            "svc/api/main.tf",
+            "terraform {\n  backend \"s3\" {}\n}\nvariable \"name\" {}\nvariable \"size\" {}\n",
+        )
+        .write("svc/api/stg.tfbackend", "bucket = \"b\"\nkey = \"api\"\n")
+        .write("vars/svc/api/stg.tfvars", "size = 1\n")
+        .write(
+            "tfw.toml",
+            r#"var_files = ["{root}/vars/{stack}/{env}.tfvars"]
+env_vars = { TF_PLUGIN_CACHE_DIR = "{root}/.terraform-plugin-cache", TF_LOG_PATH = "{root}/logs/{env}-{stack}.log" }
+vars = { name = "{stack}-{env}" }
+args = { plan = ["-lock-timeout={env}"] }
+"#,
+        );
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    assert_eq!(test.run_with(["stacks"]).status(0).stdout(), "svc/api\tstg\n");
+    test.run_with(["check"]).status(0);
+    let root = test.path("").canonicalize().unwrap();
+    let root = root.display();
+    assert_eq!(
+        test.run_with(["-n", "-C", "svc/api", "stg", "plan"])
+            .status(0)
+            .stdout(),
+        format!(
+            "# init: no init yet for stg\n\
+             (cd svc/api && TF_LOG_PATH={root}/logs/stg-svc/api.log TF_PLUGIN_CACHE_DIR={root}/.terraform-plugin-cache TF_DATA_DIR=.terraform/tfw/stg terraform init -reconfigure -backend-config=stg.tfbackend -input=false)\n\
+             (cd svc/api && TF_LOG_PATH={root}/logs/stg-svc/api.log TF_PLUGIN_CACHE_DIR={root}/.terraform-plugin-cache TF_DATA_DIR=.terraform/tfw/stg terraform plan -var-file=../../vars/svc/api/stg.tfvars -var=name=svc/api-stg -lock-timeout=stg)\n"
+        )
+    );
+    let atlantis = test.run_with(["atlantis"]).status(0).stdout();
+    assert!(atlantis.contains("\"../../vars/svc/api/stg.tfvars\"]"), "{atlantis}");
+    assert_eq!(
+        affected_by(&test, "vars/svc/api/stg.tfvars", "size = 2\n"),
+        "svc/api\tstg\tvars/svc/api/stg.tfvars\n"
+    );
+}
