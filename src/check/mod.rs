@@ -252,14 +252,21 @@ fn shared_states(mut states: Vec<StateUse>) -> Vec<Problem> {
         .filter(|owners| owners.len() > 1)
     {
         for (location, owner) in owners {
-            // One file shared by stacks: the other stacks are named.
-            let others: Vec<&str> = owners
+            // One file shared by stacks: the other stacks are named; one block shared by the
+            // envs of a stack: the other envs.
+            let others: Vec<String> = owners
                 .iter()
-                .filter(|o| (&o.1.path, &o.1.stack) != (&owner.path, &owner.stack))
-                .map(|o| match o.1.path == owner.path {
-                    true => o.1.stack.as_str(),
-                    false => o.1.path.as_str(),
+                .filter(|o| {
+                    (&o.1.path, &o.1.stack, &o.1.env)
+                        != (&owner.path, &owner.stack, &owner.env)
                 })
+                .map(|o| match (o.1.path == owner.path, o.1.stack == owner.stack) {
+                    (false, _) => o.1.path.clone(),
+                    (true, false) => o.1.stack.clone(),
+                    (true, true) => format!("its env {}", o.1.env.as_deref().unwrap_or("")),
+                })
+                .collect::<BTreeSet<_>>()
+                .into_iter()
                 .collect();
             problems.push(Problem {
                 message: format!(
@@ -475,6 +482,15 @@ impl Checker<'_> {
         let backend_block = terraform.backend.clone();
         let mut shared_checked = BTreeSet::new();
         for env in &expected {
+            // Another workspace is another state.
+            let workspace = settings
+                .stack_for(&stack.path, Some(env))
+                .workspace(env)
+                .unwrap_or_else(|| "default".to_string());
+            let state_key = |block: &Option<(String, Attributes)>, file: &Attributes| {
+                state_key(block, file, &stack.path).map(|key| key.in_workspace(&workspace))
+            };
+            let states_before = out.states.len();
             for env_file in &self.repo.env_files_for(&stack.path, env) {
                 let pattern = env_file.pattern;
                 if pattern.leaves_stack() {
@@ -485,9 +501,7 @@ impl Checker<'_> {
                         match parse_attributes(&bytes, path.ends_with(".json")) {
                             Parsed::Attributes(attributes) => {
                                 let attributes = backend::redact(&attributes);
-                                if let Some(key) =
-                                    state_key(&backend_block, &attributes, &stack.path)
-                                {
+                                if let Some(key) = state_key(&backend_block, &attributes) {
                                     let problem = Problem {
                                         path,
                                         line: None,
@@ -557,7 +571,7 @@ impl Checker<'_> {
                             .push(problem("invalid", env_label, &relative, message.clone()))
                     }
                     Parsed::Attributes(attributes) => {
-                        if let Some(key) = state_key(&backend_block, attributes, &stack.path) {
+                        if let Some(key) = state_key(&backend_block, attributes) {
                             out.states.push((
                                 key,
                                 problem("shared-state", env_label, &relative, String::new()),
@@ -566,6 +580,23 @@ impl Checker<'_> {
                     }
                     Parsed::Values(_) | Parsed::Terraform(..) => {}
                 }
+            }
+            // No backend file (none configured, an optional one absent): the block alone says
+            // where the env's state is.
+            let has_file = self
+                .repo
+                .env_files_for(&stack.path, env)
+                .iter()
+                .any(|f| f.backend && !f.optional);
+            if out.states.len() == states_before
+                && !has_file
+                && let Some(key) = state_key(&backend_block, &Attributes::default())
+            {
+                let place = terraform.backend_file.as_deref().unwrap_or(".");
+                out.states.push((
+                    key,
+                    problem("shared-state", Some(env), place, String::new()),
+                ));
             }
         }
         let names = found.files.names_in("", visible);
@@ -671,6 +702,7 @@ impl Checker<'_> {
     fn terraform_files(&self, found: &Found, out: &mut Out) -> Terraform {
         let mut terraform = Terraform {
             backend: None,
+            backend_file: None,
             variables: BTreeMap::new(),
             all_parsed: true,
         };
@@ -684,8 +716,9 @@ impl Checker<'_> {
                 terraform_file(bytes, is_json)
             }) {
                 Parsed::Terraform(backend, variables) => {
-                    if terraform.backend.is_none() {
+                    if terraform.backend.is_none() && backend.is_some() {
                         terraform.backend = backend.clone();
+                        terraform.backend_file = Some(name.to_string());
                     }
                     terraform.variables.extend(variables.clone());
                 }
@@ -728,6 +761,8 @@ fn declaration(stack: &Stack, names: &[&str], variable: &str) -> Option<String> 
 /// What a stack's terraform files say.
 struct Terraform {
     backend: Option<(String, Attributes)>,
+    /// The file holding the backend block, relative to the stack.
+    backend_file: Option<String>,
     variables: BTreeMap<String, crate::variables::Declared>,
     /// Every file parsed: a variable tfw did not see could be declared in one that did not.
     all_parsed: bool,

@@ -250,6 +250,10 @@ fn prepare(
             vars.push((format!("${name}"), value));
         }
     }
+    // The workspace is selected (or created) with the init: a record of another one is stale.
+    if let Some(workspace) = config.workspace(&request.env) {
+        vars.push(("$workspace".to_string(), workspace));
+    }
     let record = InitRecord {
         env: request.env.clone(),
         stack_dir: stack.dir.clone(),
@@ -283,6 +287,7 @@ fn prepare(
         backend_file: backend_file.as_deref(),
         early_evaluation,
         known_envs: &stack.envs,
+        protected: repo.settings.is_protected(&request.env),
         program: &binary.name,
         user_data_dir: user_data_dir.is_some(),
         stdin_is_terminal: !arguments.atlantis && stdin_is_terminal(),
@@ -502,11 +507,14 @@ fn dry_run_text(decision: &Decision, prepared: &Prepared) -> String {
     if plan.init_up_to_date {
         text.push_str(&format!("# init up to date ({})\n", plan.env));
     }
+    let mut said = false;
     for step in plan.expected_steps() {
-        // An init tfw decided on: say which input made it necessary.
+        // An init tfw decided on (and the workspace step after it): say which input made it
+        // necessary, once.
         if let StepKind::Init {
             when_stale: true, ..
         } = step.kind
+            && !std::mem::replace(&mut said, true)
         {
             let why = prepared.record.why_stale();
             text.push_str(&format!(

@@ -142,7 +142,16 @@ fn own_state(repo: &Repo, stack: &Stack, env: &str, sources: &Sources) -> Option
     let (kind, block) = kind?;
     settings.extend(block.iter());
     settings.extend(attributes.iter());
-    Some(backend::locate(&kind, &settings, &stack.path)?.identity)
+    let workspace = repo
+        .settings
+        .stack_for(&stack.path, Some(env))
+        .workspace(env)
+        .unwrap_or_else(|| "default".to_string());
+    Some(
+        backend::locate(&kind, &settings, &stack.path)?
+            .in_workspace(&workspace)
+            .identity,
+    )
 }
 
 /// The line of `needle` in `text`, 1 if absent.
@@ -266,12 +275,19 @@ pub fn build(
                         }
                     }
                 }
+                // The data source's `workspace` (default `default`) picks the state too.
+                let workspace = attribute(block.body(), "workspace").map(|e| evaluate(e, vars));
+                if let Some(None) = workspace {
+                    unresolved.push("workspace".to_string());
+                }
+                let workspace = workspace.flatten().unwrap_or_else(|| "default".to_string());
                 let location = kind.as_deref().and_then(|kind| {
                     let settings: BTreeMap<&str, &str> = config
                         .iter()
                         .map(|(k, v)| (k.as_str(), v.as_str()))
                         .collect();
                     backend::locate(kind, &settings, &stack.path)
+                        .map(|location| location.in_workspace(&workspace))
                 });
                 let target = location.as_ref().and_then(|location| {
                     states().iter().enumerate().find(|(i, state)| {

@@ -592,3 +592,85 @@ args = { plan = ["-lock-timeout={env}"] }
         "svc/api\tstg\tvars/svc/api/stg.tfvars\n"
     );
 }
+
+/// Shape 4: a workspace per env (`workspace = "{env}"`) and one backend in `main.tf`: every
+/// command runs in the env's workspace, selected (created on first use) after each init, and
+/// two envs on one backend are two states.
+#[test]
+fn a_workspace_per_env() {
+    let main = "terraform {\n  backend \"s3\" {\n    bucket = \"state\"\n    key = \"app\"\n  }\n}\nvariable \"project\" {}\n";
+    let config = "workspace = \"{env}\"\nbackend_config = false\nvar_files = [\"projects/{env}.tfvars\"]\n";
+    let test = Test::new()
+        .write("main.tf", main)
+        .write("projects/stg.tfvars", "project = \"p-stg\"\n")
+        .write("projects/prd.tfvars", "project = \"p-prd\"\n")
+        .write("tfw.toml", config);
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    assert_eq!(test.run_with(["stacks"]).status(0).stdout(), ".\tprd stg\n");
+    test.run_with(["check"]).status(0);
+    assert_eq!(
+        test.run_with(["-n", "stg", "plan"]).status(0).stdout(),
+        "# workspace: stg\n\
+         # init: no init yet for stg\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/stg terraform init -reconfigure -input=false)\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/stg terraform workspace select -or-create stg)\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/stg TF_WORKSPACE=stg terraform plan -var-file=projects/stg.tfvars)\n"
+    );
+    // A protected env's workspace is created only by a confirmed run: a plan only selects it.
+    assert_eq!(
+        test.run_with(["-n", "prd", "plan"]).status(0).stdout(),
+        "# workspace: prd\n\
+         # init: no init yet for prd\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/prd terraform init -reconfigure -input=false)\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/prd terraform workspace select prd)\n\
+         (cd . && TF_DATA_DIR=.terraform/tfw/prd TF_WORKSPACE=prd terraform plan -var-file=projects/prd.tfvars)\n"
+    );
+    let apply = test.run_with(["-n", "prd", "apply"]).status(0).stdout();
+    assert!(
+        apply.contains("# confirmation required: prd is protected")
+            && apply.contains("terraform workspace select -or-create prd)\n"),
+        "{apply}"
+    );
+    test.run_with(["prd", "apply"]).status(77);
+    // Run: init, the workspace, the command; then the record keeps both from repeating.
+    let run = test.run_with(["stg", "plan"]).status(0);
+    let lines: Vec<String> = run.calls.iter().map(|c| c.line()).collect();
+    assert_eq!(
+        lines,
+        [
+            "init -reconfigure -input=false",
+            "workspace select -or-create stg",
+            "plan -var-file=projects/stg.tfvars"
+        ]
+    );
+    assert_eq!(run.calls[1].env.get("TF_WORKSPACE"), None);
+    assert_eq!(run.calls[2].env["TF_WORKSPACE"], "stg");
+    let run = test.run_with(["stg", "plan"]).status(0);
+    assert_eq!(run.calls.len(), 1, "{:?}", run.lines());
+    // Another workspace name: init and select again.
+    let test = test.write("tfw.toml", &config.replace("{env}\"", "app-{env}\""));
+    let run = test.run_with(["stg", "plan"]).status(0);
+    assert_eq!(run.calls.len(), 3, "{:?}", run.lines());
+    assert_eq!(run.calls[1].line(), "workspace select -or-create app-stg");
+    // One stack whose envs share a workspace on the same backend: one state.
+    let test = test
+        .write("tfw.toml", config)
+        .write("copy/main.tf", main)
+        .write("copy/projects/stg.tfvars", "project = \"c\"\n")
+        .write("copy/projects/prd.tfvars", "project = \"c\"\n")
+        .write("tfw.toml", &format!("{config}[stacks.\"copy\"]\nworkspace = \"stg\"\n"));
+    test.git(&["add", "-A"]);
+    assert_eq!(
+        test.run_with(["check"]).status(1).stdout(),
+        "copy/main.tf: same state as its env prd, main.tf (s3 bucket=state key=app workspace_key_prefix=env: workspace=stg): one would overwrite the other\n\
+         copy/main.tf: same state as its env stg, main.tf (s3 bucket=state key=app workspace_key_prefix=env: workspace=stg): one would overwrite the other\n\
+         main.tf: same state as copy/main.tf (s3 bucket=state key=app workspace_key_prefix=env: workspace=stg): one would overwrite the other\n"
+    );
+    let atlantis = test.run_with(["atlantis"]).status(0).stdout();
+    assert!(atlantis.contains("tfw --atlantis stg plan"), "{atlantis}");
+    assert_eq!(
+        affected_by(&test, "projects/prd.tfvars", "project = \"p2\"\n"),
+        ".\tprd\tprojects/prd.tfvars\n"
+    );
+}
