@@ -482,13 +482,16 @@ impl Checker<'_> {
         let backend_block = terraform.backend.clone();
         let mut shared_checked = BTreeSet::new();
         for env in &expected {
-            // Another workspace is another state.
-            let workspace = settings
-                .stack_for(&stack.path, Some(env))
+            // tfw.toml's `backend = { … }` over the file, and another workspace is another
+            // state.
+            let env_config = settings.stack_for(&stack.path, Some(env));
+            let workspace = env_config
                 .workspace(env)
                 .unwrap_or_else(|| "default".to_string());
+            let from_toml = backend::redact(&Attributes::new(env_config.backend_settings(env)));
             let state_key = |block: &Option<(String, Attributes)>, file: &Attributes| {
-                state_key(block, file, &stack.path).map(|key| key.in_workspace(&workspace))
+                let merged = Attributes::new(file.iter().chain(from_toml.iter()).map(|(k, v)| (k, v.to_string())));
+                state_key(block, &merged, &stack.path).map(|key| key.in_workspace(&workspace))
             };
             let states_before = out.states.len();
             for env_file in &self.repo.env_files_for(&stack.path, env) {

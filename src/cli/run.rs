@@ -250,6 +250,10 @@ fn prepare(
             vars.push((format!("${name}"), value));
         }
     }
+    // What `backend = { … }` passes to init is part of what it was initialised with.
+    for (key, value) in config.backend_settings(&request.env) {
+        vars.push((format!("$backend.{key}"), value));
+    }
     // The workspace is selected (or created) with the init: a record of another one is stale.
     if let Some(workspace) = config.workspace(&request.env) {
         vars.push(("$workspace".to_string(), workspace));
@@ -314,7 +318,16 @@ fn prepare(
                     stack,
                     sources,
                     backend_file.as_ref().map(|file| stack.dir.join(file)).as_deref(),
-                ),
+                )
+                .map(|(kind, mut settings)| {
+                    settings.extend(
+                        config
+                            .backend_settings(&request.env)
+                            .into_iter()
+                            .map(|(k, v)| (k, hcl::Value::String(v))),
+                    );
+                    (kind, settings)
+                }),
                 workspace: workspace.clone(),
             },
         )?;

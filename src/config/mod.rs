@@ -2,6 +2,7 @@
 
 pub mod env_name;
 pub mod pattern;
+pub mod secret;
 
 use crate::config::pattern::EnvPattern;
 use crate::error::Error;
@@ -108,6 +109,9 @@ pub struct Additions {
     /// Arguments per terraform command, before the user's.
     #[serde(default)]
     pub args: BTreeMap<String, Vec<String>>,
+    /// Backend settings, `-backend-config=KEY=VALUE` after any backend file.
+    #[serde(default)]
+    pub backend: BTreeMap<String, String>,
 }
 
 /// `[environments."<env>"]` in tfw.toml: what one env adds or changes in every stack (a stack's
@@ -262,6 +266,11 @@ impl StackConfig<'_> {
         self.merged(env, |a| &a.vars)
     }
 
+    /// The backend settings tfw.toml gives `env` (`backend = { … }`), by name.
+    pub fn backend_settings(&self, env: &str) -> Vec<(String, String)> {
+        self.merged(env, |a| &a.backend)
+    }
+
     /// Environment variables of `env`'s terraform processes, by name.
     pub fn env_vars(&self, env: &str) -> Vec<(String, String)> {
         self.merged(env, |a| &a.env_vars)
@@ -293,6 +302,17 @@ impl StackConfig<'_> {
     /// The workspace tfw.toml names for `env`, if any (`workspace = "{env}"`).
     pub fn workspace(&self, env: &str) -> Option<String> {
         self.workspace.map(|w| self.expand(w, env))
+    }
+}
+
+/// `backend = { … }` without credentials: they belong in the environment (`AWS_*`,
+/// `ARM_*`, `GOOGLE_*`), not in a file every clone has.
+fn valid_backend(backend: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, String> {
+    match backend.keys().find(|key| secret::looks_secret(key)) {
+        Some(key) => Err(format!(
+            "`{key}` looks like a credential: tfw.toml is in every clone and tfw prints its backend settings; give it to the backend through the environment (e.g. AWS_SECRET_ACCESS_KEY, ARM_ACCESS_KEY, GOOGLE_CREDENTIALS) instead"
+        )),
+        None => Ok(backend),
     }
 }
 
@@ -396,6 +416,8 @@ struct RawSettings {
     env_vars: BTreeMap<String, String>,
     #[serde(default)]
     args: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    backend: BTreeMap<String, String>,
 }
 
 /// A `[stacks."<path>"]` block: the stack keys of `RawSettings` again, as serde cannot combine
@@ -418,6 +440,8 @@ struct RawStack {
     env_vars: BTreeMap<String, String>,
     #[serde(default)]
     args: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    backend: BTreeMap<String, String>,
 }
 
 /// `[environments."<env>"]`: the env keys of `RawSettings` again (see `RawStack`).
@@ -433,6 +457,8 @@ struct RawEnv {
     env_vars: BTreeMap<String, String>,
     #[serde(default)]
     args: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    backend: BTreeMap<String, String>,
 }
 
 /// `backend_config`: a pattern, `{ path, optional }`, or `false` for none.
@@ -601,6 +627,8 @@ impl Settings {
                             vars: raw.vars,
                             env_vars: raw.env_vars,
                             args: raw.args,
+                            backend: valid_backend(raw.backend)
+                                .map_err(|e| error(Some(span.clone()), format!("`{}`: {e}", key("backend"))))?,
                         },
                     };
                     Ok((path.trim_end_matches('/').to_string(), settings))
@@ -653,6 +681,8 @@ impl Settings {
                 vars: raw.vars,
                 env_vars: raw.env_vars,
                 args: raw.args,
+                backend: valid_backend(raw.backend)
+                    .map_err(|e| error(None, format!("`backend`: {e}")))?,
             },
             check: match raw.check {
                 Some(check) => {
@@ -669,7 +699,7 @@ impl Settings {
                 .map(|(env, raw)| {
                     let span = raw.span();
                     env_name::validate(&env)
-                        .map_err(|e| error(Some(span), format!("`environments`: {e}")))?;
+                        .map_err(|e| error(Some(span.clone()), format!("`environments`: {e}")))?;
                     let raw = raw.into_inner();
                     let key = |name: &str| format!("environments.\"{env}\".{name}");
                     let settings = EnvSettings {
@@ -688,6 +718,8 @@ impl Settings {
                             vars: raw.vars,
                             env_vars: raw.env_vars,
                             args: raw.args,
+                            backend: valid_backend(raw.backend)
+                                .map_err(|e| error(Some(span.clone()), format!("`{}`: {e}", key("backend"))))?,
                         },
                     };
                     Ok((env, settings))

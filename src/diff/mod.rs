@@ -5,7 +5,7 @@ use crate::config::env_name;
 use crate::error::Error;
 use crate::repo::{Repo, Stack};
 use crate::terraform::backend;
-use crate::terraform::hcl::{Parsed, parse_attributes};
+use crate::terraform::hcl::{Attributes, Parsed, parse_attributes, parse_body};
 use crate::variables::{self, Supplied};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,37 +94,50 @@ fn inputs(
             .into_iter()
             .map(|(k, v)| (k, format!("{v:?}"))),
     );
-    let Some(backend_file) = repo.backend_file(stack, env) else {
-        return Ok((
-            Inputs {
-                env: env.to_string(),
-                var_files: files,
-                backend_file: String::new(),
-                backend: BTreeMap::new(),
+    // As terraform configures it: the stack's block, the env's file over it, then tfw.toml's
+    // `backend = { … }`; and the workspace.
+    let block = repo
+        .terraform_sources(stack)
+        .iter()
+        .filter(|(name, _)| !name.ends_with(".json"))
+        .find_map(|(_, text)| crate::terraform::hcl::backend_in(&parse_body(text).ok()?))
+        .map(|(_, attributes)| attributes)
+        .unwrap_or_default();
+    let backend_file = repo.backend_file(stack, env);
+    let file = match &backend_file {
+        None => Attributes::default(),
+        Some(backend_file) => match std::fs::read(stack.dir.join(backend_file)) {
+            Ok(bytes) => match parse_attributes(&bytes, backend_file.ends_with(".json")) {
+                Parsed::Attributes(attributes) => attributes,
+                _ => Attributes::default(),
             },
-            values,
-        ));
-    };
-    let backend = match std::fs::read(stack.dir.join(&backend_file)) {
-        Ok(bytes) => match parse_attributes(&bytes, backend_file.ends_with(".json")) {
-            Parsed::Attributes(attributes) => {
-                backend::shown_settings(&attributes).into_iter().collect()
+            Err(_) => {
+                return Err(Error::MissingFile {
+                    env: env.to_string(),
+                    what: "backend config",
+                    path: stack.dir.join(backend_file),
+                });
             }
-            _ => BTreeMap::new(),
         },
-        Err(_) => {
-            return Err(Error::MissingFile {
-                env: env.to_string(),
-                what: "backend config",
-                path: stack.dir.join(backend_file),
-            });
-        }
     };
+    let from_toml = config.backend_settings(env);
+    let merged = Attributes::new(
+        block
+            .iter()
+            .chain(file.iter())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain(from_toml),
+    );
+    let mut backend: BTreeMap<String, String> =
+        backend::shown_settings(&merged).into_iter().collect();
+    if let Some(workspace) = config.workspace(env) {
+        backend.insert("workspace".to_string(), workspace);
+    }
     Ok((
         Inputs {
             env: env.to_string(),
             var_files: files,
-            backend_file,
+            backend_file: backend_file.unwrap_or_else(|| "(backend block)".to_string()),
             backend,
         },
         values,

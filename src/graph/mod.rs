@@ -142,9 +142,10 @@ fn own_state(repo: &Repo, stack: &Stack, env: &str, sources: &Sources) -> Option
     let (kind, block) = kind?;
     settings.extend(block.iter());
     settings.extend(attributes.iter());
-    let workspace = repo
-        .settings
-        .stack_for(&stack.path, Some(env))
+    let config = repo.settings.stack_for(&stack.path, Some(env));
+    let from_toml = config.backend_settings(env);
+    settings.extend(from_toml.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let workspace = config
         .workspace(env)
         .unwrap_or_else(|| "default".to_string());
     Some(
@@ -297,16 +298,15 @@ pub fn build(
                 match (target, unresolved.is_empty() && kind.is_some()) {
                     (Some((i, _)), _) => {
                         let other = stacks[i];
-                        let file = repo
-                            .backend_file(other, env)
-                            .unwrap_or_else(|| "(backend block)".to_string());
+                        // The other stack's backend file, else the stack (its block, tfw.toml).
+                        let state = match repo.backend_file(other, env) {
+                            Some(file) => crate::repo::join_display(&other.path, Path::new(&file)),
+                            None => other.path.clone(),
+                        };
                         graph.edges.push(Edge {
                             from: stack.path.clone(),
                             to: other.path.clone(),
-                            origin: format!(
-                                "{place} → {}",
-                                crate::repo::join_display(&other.path, Path::new(&file))
-                            ),
+                            origin: format!("{place} → {state}"),
                         });
                     }
                     (None, false) => graph.unresolved.push(format!(

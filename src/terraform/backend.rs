@@ -32,26 +32,7 @@ const LOCATIONS: &[(&str, &[&str])] = &[
 /// Settings worth showing next to the location (where, not who): never secret.
 const CONTEXT: &[&str] = &["region", "resource_group_name"];
 
-/// Names whose values are credentials. `key` is not one: it is the state object's name in the
-/// backends that have it.
-const SECRET_WORDS: &[&str] = &[
-    "password",
-    "secret",
-    "token",
-    "access_key",
-    "conn_str",
-    "credentials",
-    "private",
-    "sas",
-    "api_key",
-    "client_certificate",
-];
-
-/// Whether a setting's name says its value is a credential.
-pub fn looks_secret(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    SECRET_WORDS.iter().any(|word| name.contains(word))
-}
+pub use crate::config::secret::looks_secret;
 
 /// Location and context keys, unless their name says secret.
 fn may_show(name: &str) -> bool {

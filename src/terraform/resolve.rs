@@ -330,6 +330,13 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
             let backend = existing("backend config", backend.to_path_buf())?;
             args.push(flag("-backend-config=", &backend));
         }
+        // tfw.toml's `backend = { … }` after the file, so they win as later flags do.
+        args.extend(
+            config
+                .backend_settings(env)
+                .into_iter()
+                .map(|(key, value)| OsString::from(format!("-backend-config={key}={value}"))),
+        );
         if !context.stdin_is_terminal {
             args.push("-input=false".into());
         }

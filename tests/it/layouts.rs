@@ -674,3 +674,77 @@ fn a_workspace_per_env() {
         ".\tprd\tprojects/prd.tfvars\n"
     );
 }
+
+/// Shape 5: backend settings from tfw.toml, no backend files (Terragrunt's `remote_state` with
+/// `path_relative_to_include()`): `-backend-config=KEY=VALUE` per setting, `{stack}` the
+/// stack's path; the graph matches remote state against them, `diff` shows them.
+#[test]
+fn backend_settings_from_tfw_toml() {
+    let block = "terraform {\n  backend \"s3\" {}\n}\nvariable \"env\" {}\n";
+    let remote = "data \"terraform_remote_state\" \"net\" {\n  backend = \"s3\"\n  config = {\n    bucket = \"acme-${var.env}-state\"\n    key    = \"network/terraform.tfstate\"\n    region = \"eu-west-1\"\n  }\n}\n";
+    let config = r#"backend_config = false
+var_files = ["{root}/env/{env}.tfvars"]
+vars = { env = "{env}" }
+backend = { bucket = "acme-{env}-state", key = "{stack}/terraform.tfstate", region = "eu-west-1" }
+"#;
+    let test = Test::new()
+        .write("network/main.tf", block)
+        .write("app/main.tf", block)
+        .write("app/remote.tf", remote)
+        .write("env/stg.tfvars", "")
+        .write("env/prd.tfvars", "")
+        .write("tfw.toml", config);
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    assert_eq!(
+        test.run_with(["stacks"]).status(0).stdout(),
+        "app\tprd stg\nnetwork\tprd stg\n"
+    );
+    test.run_with(["check"]).status(0);
+    assert_eq!(
+        test.run_with(["-n", "-C", "app", "stg", "plan"])
+            .status(0)
+            .stdout(),
+        "# init: no init yet for stg\n\
+         (cd app && TF_DATA_DIR=.terraform/tfw/stg terraform init -reconfigure -backend-config=bucket=acme-stg-state -backend-config=key=app/terraform.tfstate -backend-config=region=eu-west-1 -input=false)\n\
+         (cd app && TF_DATA_DIR=.terraform/tfw/stg terraform plan -var-file=../env/stg.tfvars -var=env=stg)\n"
+    );
+    assert_eq!(
+        test.run_with(["graph"]).status(0).stdout(),
+        "prd:\n  app → network  (app/remote.tf:1 → network)\nstg:\n  app → network  (app/remote.tf:1 → network)\n"
+    );
+    let order = test.run_with(["-n", "--all", "stg", "apply"]).status(0).stdout();
+    let stacks: Vec<&str> = order.lines().filter_map(|l| l.strip_prefix("# stack: ")).collect();
+    assert_eq!(stacks, ["network (level 0)", "app (level 1)"]);
+    assert_eq!(
+        test.run_with(["-C", "network", "diff", "stg", "prd"]).status(0).stdout(),
+        "== network (stg → prd)\n\
+         var files: ../env/stg.tfvars  |  ../env/prd.tfvars\n\
+         backend:   (backend block) (bucket=acme-stg-state key=network/terraform.tfstate region=eu-west-1)  |  (backend block) (bucket=acme-prd-state key=network/terraform.tfstate region=eu-west-1)\n\
+         \x20 env: \"stg\" → \"prd\"\n"
+    );
+    // Initialised with other settings: init again.
+    test.run_with(["-C", "app", "stg", "plan"]).status(0);
+    let test = test.write("tfw.toml", &config.replace("{stack}/", "v2/{stack}/"));
+    let run = test.run_with(["-n", "-C", "app", "stg", "plan"]).status(0);
+    assert!(run.stdout().contains("# init: "), "{}", run.stdout());
+    let test = test.write("tfw.toml", config);
+    let atlantis = test.run_with(["atlantis"]).status(0).stdout();
+    assert!(atlantis.contains("dir: \"network\""), "{atlantis}");
+    // A stack whose key repeats another's: one state.
+    let test = test.write(
+        "tfw.toml",
+        &format!("{config}[stacks.\"app\"]\nbackend = {{ key = \"network/terraform.tfstate\" }}\n"),
+    );
+    let check = test.run_with(["check"]).status(1).stdout();
+    assert!(check.contains("app/main.tf: same state as network/main.tf (s3 bucket=acme-stg-state key=network/terraform.tfstate"), "{check}");
+    // Credentials belong in the environment.
+    let test = test.write("tfw.toml", &config.replace("region =", "secret_key = \"x\", region ="));
+    let run = test.run_with(["stacks"]).status(65);
+    assert!(run.stderr().contains("`secret_key` looks like a credential"), "{}", run.stderr());
+    let test = test.write("tfw.toml", config);
+    assert_eq!(
+        affected_by(&test, "tfw.toml", &config.replace("eu-west-1\" }", "eu-west-2\" }")),
+        "app\tprd\ttfw.toml, depends on network\napp\tstg\ttfw.toml, depends on network\nnetwork\tprd\ttfw.toml\nnetwork\tstg\ttfw.toml\n"
+    );
+}
