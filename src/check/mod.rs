@@ -257,14 +257,15 @@ fn shared_states(mut states: Vec<StateUse>) -> Vec<Problem> {
             let others: Vec<String> = owners
                 .iter()
                 .filter(|o| {
-                    (&o.1.path, &o.1.stack, &o.1.env)
-                        != (&owner.path, &owner.stack, &owner.env)
+                    (&o.1.path, &o.1.stack, &o.1.env) != (&owner.path, &owner.stack, &owner.env)
                 })
-                .map(|o| match (o.1.path == owner.path, o.1.stack == owner.stack) {
-                    (false, _) => o.1.path.clone(),
-                    (true, false) => o.1.stack.clone(),
-                    (true, true) => format!("its env {}", o.1.env.as_deref().unwrap_or("")),
-                })
+                .map(
+                    |o| match (o.1.path == owner.path, o.1.stack == owner.stack) {
+                        (false, _) => o.1.path.clone(),
+                        (true, false) => o.1.stack.clone(),
+                        (true, true) => format!("its env {}", o.1.env.as_deref().unwrap_or("")),
+                    },
+                )
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
@@ -402,7 +403,11 @@ impl Checker<'_> {
         let mut inputs = Vec::new();
         for env in &envs {
             let env_files = self.repo.env_files_for(path, env);
-            for pattern in env_files.iter().map(|f| f.pattern).filter(|p| p.leaves_stack()) {
+            for pattern in env_files
+                .iter()
+                .map(|f| f.pattern)
+                .filter(|p| p.leaves_stack())
+            {
                 let file = pattern.repo_path(env, path)?;
                 let status = listing.status(&file)?;
                 let id = listing.id_of(&file).copied();
@@ -490,7 +495,11 @@ impl Checker<'_> {
                 .unwrap_or_else(|| "default".to_string());
             let from_toml = backend::redact(&Attributes::new(env_config.backend_settings(env)));
             let state_key = |block: &Option<(String, Attributes)>, file: &Attributes| {
-                let merged = Attributes::new(file.iter().chain(from_toml.iter()).map(|(k, v)| (k, v.to_string())));
+                let merged = Attributes::new(
+                    file.iter()
+                        .chain(from_toml.iter())
+                        .map(|(k, v)| (k, v.to_string())),
+                );
                 state_key(block, &merged, &stack.path).map(|key| key.in_workspace(&workspace))
             };
             let states_before = out.states.len();

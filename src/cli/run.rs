@@ -317,7 +317,10 @@ fn prepare(
                     repo,
                     stack,
                     sources,
-                    backend_file.as_ref().map(|file| stack.dir.join(file)).as_deref(),
+                    backend_file
+                        .as_ref()
+                        .map(|file| stack.dir.join(file))
+                        .as_deref(),
                 )
                 .map(|(kind, mut settings)| {
                     settings.extend(

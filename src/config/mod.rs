@@ -295,7 +295,12 @@ impl StackConfig<'_> {
     pub fn env_file_hint(&self, env: &str) -> String {
         self.backend_config.or(self.var_files.first()).map_or_else(
             || format!("`envs` in {FILE_NAME}"),
-            |f| f.pattern.path_for(env, &self.path).to_string_lossy().into_owned(),
+            |f| {
+                f.pattern
+                    .path_for(env, &self.path)
+                    .to_string_lossy()
+                    .into_owned()
+            },
         )
     }
 
@@ -512,19 +517,17 @@ impl Settings {
                 .collect::<Result<Vec<_>, Error>>()
         };
         // One env's backend config may be one file; elsewhere the pattern tells envs apart.
-        let backend_config = |key: &str,
-                              raw: &Spanned<RawBackendConfig>,
-                              make: fn(&str) -> Result<EnvPattern, String>| match raw.get_ref()
-        {
-            RawBackendConfig::Off(false) => Ok(None),
-            RawBackendConfig::Off(true) => Err(error(
-                Some(raw.span()),
-                format!("`{key}`: `true` names no file: give a pattern, or `false` for none"),
-            )),
-            RawBackendConfig::File(entry) => {
-                file(key, entry, raw.span(), make).map(Some)
-            }
-        };
+        let backend_config =
+            |key: &str,
+             raw: &Spanned<RawBackendConfig>,
+             make: fn(&str) -> Result<EnvPattern, String>| match raw.get_ref() {
+                RawBackendConfig::Off(false) => Ok(None),
+                RawBackendConfig::Off(true) => Err(error(
+                    Some(raw.span()),
+                    format!("`{key}`: `true` names no file: give a pattern, or `false` for none"),
+                )),
+                RawBackendConfig::File(entry) => file(key, entry, raw.span(), make).map(Some),
+            };
         let defaults = Settings::default();
         let envs = match raw.envs {
             Some(envs) => Some(
@@ -573,7 +576,7 @@ impl Settings {
                 None => Ok(env.into_inner()),
             })
             .collect::<Result<_, Error>>()?;
-    let blocks: Vec<(String, StackSettings)> = match raw.stacks {
+        let blocks: Vec<(String, StackSettings)> = match raw.stacks {
             Some(stacks) => stacks
                 .into_iter()
                 .map(|(path, stack)| {
@@ -627,8 +630,9 @@ impl Settings {
                             vars: raw.vars,
                             env_vars: raw.env_vars,
                             args: raw.args,
-                            backend: valid_backend(raw.backend)
-                                .map_err(|e| error(Some(span.clone()), format!("`{}`: {e}", key("backend"))))?,
+                            backend: valid_backend(raw.backend).map_err(|e| {
+                                error(Some(span.clone()), format!("`{}`: {e}", key("backend")))
+                            })?,
                         },
                     };
                     Ok((path.trim_end_matches('/').to_string(), settings))
@@ -718,8 +722,9 @@ impl Settings {
                             vars: raw.vars,
                             env_vars: raw.env_vars,
                             args: raw.args,
-                            backend: valid_backend(raw.backend)
-                                .map_err(|e| error(Some(span.clone()), format!("`{}`: {e}", key("backend"))))?,
+                            backend: valid_backend(raw.backend).map_err(|e| {
+                                error(Some(span.clone()), format!("`{}`: {e}", key("backend")))
+                            })?,
                         },
                     };
                     Ok((env, settings))
@@ -967,7 +972,14 @@ mod tests {
             Path::new("stg.tfvars")
         );
         assert_eq!(
-            Path::new(&settings.backend_config.as_ref().unwrap().pattern.file_for("stg")),
+            Path::new(
+                &settings
+                    .backend_config
+                    .as_ref()
+                    .unwrap()
+                    .pattern
+                    .file_for("stg")
+            ),
             Path::new("stg.tfbackend")
         );
         assert_eq!(settings.data_dir, DataDirMode::PerEnv);
@@ -995,7 +1007,14 @@ data_dir = "shared"
             Path::new("environments/dev/dev.tfvars")
         );
         assert_eq!(
-            Path::new(&settings.backend_config.as_ref().unwrap().pattern.file_for("prd")),
+            Path::new(
+                &settings
+                    .backend_config
+                    .as_ref()
+                    .unwrap()
+                    .pattern
+                    .file_for("prd")
+            ),
             Path::new("env/prd/backend.tfbackend")
         );
         assert_eq!(settings.binary.as_deref(), Some("tofu"));
@@ -1119,12 +1138,23 @@ data_dir = "shared"
         )
         .unwrap();
         let config = settings.stack_for("b", Some("stg"));
-        assert_eq!(config.binary("stg").as_deref(), Some("/repo/bin/terraform-stg"));
+        assert_eq!(
+            config.binary("stg").as_deref(),
+            Some("/repo/bin/terraform-stg")
+        );
         assert_eq!(config.workspace("stg").as_deref(), Some("b-stg"));
         let prd = settings.stack_for("b", Some("prd"));
-        assert_eq!(prd.workspace("prd").as_deref(), Some("p"), "the env's over the default");
+        assert_eq!(
+            prd.workspace("prd").as_deref(),
+            Some("p"),
+            "the env's over the default"
+        );
         let glob = settings.stack_for("a/x", Some("prd"));
-        assert_eq!(glob.workspace("prd").as_deref(), Some("glob-prd"), "a block over the env's");
+        assert_eq!(
+            glob.workspace("prd").as_deref(),
+            Some("glob-prd"),
+            "a block over the env's"
+        );
     }
 
     #[test]

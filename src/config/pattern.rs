@@ -86,7 +86,7 @@ impl EnvPattern {
 
     /// The same files named from the repository root (`../account/{env}.tfvars` in
     /// `forms/api` is `forms/account/{env}.tfvars`); `None` outside the repository.
-    pub fn from_root(&self, stack_path: &str) -> Option<Self> {
+    pub fn named_from_root(&self, stack_path: &str) -> Option<Self> {
         self.repo_path(PLACEHOLDER, stack_path).map(Self)
     }
 
@@ -226,7 +226,7 @@ mod tests {
             Path::new("../../vars/infra/api/stg.tfvars")
         );
         assert_eq!(
-            by_stack.from_root("infra/api").unwrap(),
+            by_stack.named_from_root("infra/api").unwrap(),
             EnvPattern::new("vars/infra/api/{env}.tfvars").unwrap()
         );
     }

@@ -88,9 +88,16 @@ fn all_patterns(settings: &Settings) -> impl Iterator<Item = &EnvPattern> {
     files(&settings.backend_config)
         .into_iter()
         .chain(settings.var_files.iter().map(|v| &v.pattern))
-        .chain(blocks.clone().filter_map(|s| s.backend_config.as_ref().and_then(files)))
+        .chain(
+            blocks
+                .clone()
+                .filter_map(|s| s.backend_config.as_ref().and_then(files)),
+        )
         .chain(blocks.flat_map(|s| s.var_files.iter().flatten().map(|v| &v.pattern)))
-        .chain(envs.clone().filter_map(|e| e.backend_config.as_ref().and_then(files)))
+        .chain(
+            envs.clone()
+                .filter_map(|e| e.backend_config.as_ref().and_then(files)),
+        )
         .chain(envs.flat_map(|e| e.var_files.iter().flatten().map(|v| &v.pattern)))
 }
 
@@ -338,7 +345,8 @@ impl Repo {
         presence: Presence,
     ) -> (Vec<String>, BTreeMap<String, String>) {
         let config = self.settings.stack(path);
-        let found_by = |pattern: &EnvPattern| self.found_by(pattern, files, everything, path, presence.keep());
+        let found_by =
+            |pattern: &EnvPattern| self.found_by(pattern, files, everything, path, presence.keep());
         let (mut found, typed) = match config.backend_config {
             Some(backend) => typed_names(&backend.pattern, found_by(&backend.pattern)),
             None => (Vec::new(), BTreeMap::new()),
@@ -410,7 +418,7 @@ impl Repo {
         if !pattern.leaves_stack() {
             return discover_raw(pattern, files, keep);
         }
-        match (pattern.from_root(path), everything) {
+        match (pattern.named_from_root(path), everything) {
             (Some(from_root), Some(everything)) => discover_raw(&from_root, everything, keep),
             _ => Vec::new(),
         }
@@ -613,21 +621,24 @@ impl EnvFile<'_> {
 /// Whether the terraform files among `names` in `dir` have a `backend` or `cloud` block. A
 /// line scan, not a parse: discovery reads every terraform directory of the repository.
 fn declares_state(dir: &Path, names: &[&str]) -> bool {
-    names.iter().filter(|name| is_terraform_file(name)).any(|name| {
-        let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
-            return false;
-        };
-        match name.ends_with(".json") {
-            true => text.contains("\"backend\"") || text.contains("\"cloud\""),
-            false => text.lines().map(str::trim_start).any(|line| {
-                line.strip_prefix("backend")
-                    .is_some_and(|rest| rest.trim_start().starts_with('"'))
-                    || line
-                        .strip_prefix("cloud")
-                        .is_some_and(|rest| rest.trim_start().starts_with('{'))
-            }),
-        }
-    })
+    names
+        .iter()
+        .filter(|name| is_terraform_file(name))
+        .any(|name| {
+            let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+                return false;
+            };
+            match name.ends_with(".json") {
+                true => text.contains("\"backend\"") || text.contains("\"cloud\""),
+                false => text.lines().map(str::trim_start).any(|line| {
+                    line.strip_prefix("backend")
+                        .is_some_and(|rest| rest.trim_start().starts_with('"'))
+                        || line
+                            .strip_prefix("cloud")
+                            .is_some_and(|rest| rest.trim_start().starts_with('{'))
+                }),
+            }
+        })
 }
 
 /// The names `{env}` takes in the files of `pattern` that are present.

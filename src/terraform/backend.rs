@@ -233,16 +233,27 @@ mod tests {
         let s3 = |prefix, workspace| {
             at(
                 "s3",
-                &[("bucket", "b"), ("key", "k"), ("workspace_key_prefix", prefix)],
+                &[
+                    ("bucket", "b"),
+                    ("key", "k"),
+                    ("workspace_key_prefix", prefix),
+                ],
                 workspace,
             )
         };
-        assert_eq!(s3("a", "default"), s3("b", "default"), "the default workspace is at `key`");
+        assert_eq!(
+            s3("a", "default"),
+            s3("b", "default"),
+            "the default workspace is at `key`"
+        );
         assert_ne!(s3("a", "stg"), s3("b", "stg"));
         assert_ne!(s3("a", "stg"), s3("a", "prd"));
         assert_ne!(s3("a", "stg"), s3("a", "default"));
         let local = |path, workspace| at("local", &[("path", path)], workspace);
-        assert_eq!(local("../stack/s.tfstate", "default"), local("s.tfstate", "default"));
+        assert_eq!(
+            local("../stack/s.tfstate", "default"),
+            local("s.tfstate", "default")
+        );
         assert_ne!(local("s.tfstate", "stg"), local("s.tfstate", "prd"));
     }
 

@@ -263,7 +263,9 @@ fn a_backend_file_outside_the_stack_shared_by_many_stacks() {
     let stack = |name: &str| {
         (
             format!("infra/forms/{name}/main.tf"),
-            format!("terraform {{\n  backend \"s3\" {{\n    key = \"forms/{name}\"\n  }}\n}}\nvariable \"bucket\" {{}}\nvariable \"region\" {{}}\n"),
+            format!(
+                "terraform {{\n  backend \"s3\" {{\n    key = \"forms/{name}\"\n  }}\n}}\nvariable \"bucket\" {{}}\nvariable \"region\" {{}}\n"
+            ),
         )
     };
     let backend =
@@ -273,9 +275,18 @@ fn a_backend_file_outside_the_stack_shared_by_many_stacks() {
         &[
             stack("api"),
             stack("web"),
-            ("infra/forms/modules/net/main.tf".into(), "variable \"cidr\" {}\n".into()),
-            ("infra/forms/account/tfvars/backends/dev.tfvars".into(), backend("dev")),
-            ("infra/forms/account/tfvars/backends/prd.tfvars".into(), backend("prd")),
+            (
+                "infra/forms/modules/net/main.tf".into(),
+                "variable \"cidr\" {}\n".into(),
+            ),
+            (
+                "infra/forms/account/tfvars/backends/dev.tfvars".into(),
+                backend("dev"),
+            ),
+            (
+                "infra/forms/account/tfvars/backends/prd.tfvars".into(),
+                backend("prd"),
+            ),
         ],
     )
     .write(
@@ -309,10 +320,16 @@ var_files = ["../account/tfvars/backends/{env}.tfvars"]
         "{}",
         run.stdout()
     );
-    let test = test.write("infra/forms/account/tfvars/backends/dev.tfvars", "bucket = \"forms-dev\"\nregion = \"eu-west-2\"\n");
+    let test = test.write(
+        "infra/forms/account/tfvars/backends/dev.tfvars",
+        "bucket = \"forms-dev\"\nregion = \"eu-west-2\"\n",
+    );
     let run = test.run_with(["check"]).status(1);
     assert!(!run.stdout().contains("dev.tfvars:3"), "{}", run.stdout());
-    let test = test.remove("infra/forms/copy/main.tf").write("infra/forms/account/tfvars/backends/dev.tfvars", &backend("dev"));
+    let test = test.remove("infra/forms/copy/main.tf").write(
+        "infra/forms/account/tfvars/backends/dev.tfvars",
+        &backend("dev"),
+    );
     test.git(&["add", "-A"]);
     let run = test
         .run_with(["-n", "-C", "infra/forms/api", "dev", "plan"])
@@ -331,7 +348,11 @@ var_files = ["../account/tfvars/backends/{env}.tfvars"]
         "{atlantis}"
     );
     assert_eq!(
-        affected_by(&test, "infra/forms/account/tfvars/backends/prd.tfvars", &backend("prd").replace("eu-west-2", "eu-west-1")),
+        affected_by(
+            &test,
+            "infra/forms/account/tfvars/backends/prd.tfvars",
+            &backend("prd").replace("eu-west-2", "eu-west-1")
+        ),
         "infra/forms/api\tprd\tinfra/forms/account/tfvars/backends/prd.tfvars\n\
          infra/forms/web\tprd\tinfra/forms/account/tfvars/backends/prd.tfvars\n"
     );
@@ -343,8 +364,14 @@ var_files = ["../account/tfvars/backends/{env}.tfvars"]
 fn stack_blocks_by_glob_merge_in_order() {
     let stack = |path: &str| {
         [
-            (format!("{path}/main.tf"), "terraform {\n  backend \"s3\" {}\n}\nvariable \"tier\" {}\n".to_string()),
-            (format!("{path}/stg.tfbackend"), format!("bucket = \"b\"\nkey = \"{path}\"\n")),
+            (
+                format!("{path}/main.tf"),
+                "terraform {\n  backend \"s3\" {}\n}\nvariable \"tier\" {}\n".to_string(),
+            ),
+            (
+                format!("{path}/stg.tfbackend"),
+                format!("bucket = \"b\"\nkey = \"{path}\"\n"),
+            ),
             (format!("{path}/stg.tfvars"), "tier = \"x\"\n".to_string()),
         ]
     };
@@ -395,8 +422,16 @@ env_vars = { A = "own" }
     // A block that matches no stack is a typo, not a setting quietly ignored.
     let mut test = test;
     for (block, line, said) in [
-        ("[stacks.\"datadg\"]", 11, "`[stacks.\"datadg\"]` matches no directory with terraform files: did you mean `datadog`?"),
-        ("[stacks.\"app/*\"]", 11, "`[stacks.\"app/*\"]` matches no directory with terraform files"),
+        (
+            "[stacks.\"datadg\"]",
+            11,
+            "`[stacks.\"datadg\"]` matches no directory with terraform files: did you mean `datadog`?",
+        ),
+        (
+            "[stacks.\"app/*\"]",
+            11,
+            "`[stacks.\"app/*\"]` matches no directory with terraform files",
+        ),
     ] {
         test = test.write("tfw.toml", &format!("{config}{block}\nenvs = [\"stg\"]\n"));
         for command in [&["stacks"][..], &["check"], &["-n", "--all", "stg", "plan"]] {
@@ -452,7 +487,10 @@ fn envs_without_a_backend_file() {
          (cd . && TF_DATA_DIR=.terraform/tfw/prd terraform plan -var-file=projects/prd.tfvars)\n"
     );
     let atlantis = test.run_with(["atlantis"]).status(0).stdout();
-    assert!(atlantis.contains("\"backends/prd.hcl\", \"projects/prd.tfvars\"]"), "{atlantis}");
+    assert!(
+        atlantis.contains("\"backends/prd.hcl\", \"projects/prd.tfvars\"]"),
+        "{atlantis}"
+    );
     assert_eq!(
         affected_by(&test, "projects/stg.tfvars", "project = \"p-stg2\"\n"),
         ".\tstg\tprojects/stg.tfvars\n"
@@ -482,7 +520,9 @@ fn var_files_and_backend_per_env() {
     let component = |name: &str| {
         (
             format!("components/{name}/main.tf"),
-            format!("terraform {{\n  backend \"s3\" {{\n    key = \"{name}\"\n  }}\n}}\nvariable \"region\" {{}}\nvariable \"group\" {{}}\nvariable \"{name}_size\" {{\n  type = number\n}}\n"),
+            format!(
+                "terraform {{\n  backend \"s3\" {{\n    key = \"{name}\"\n  }}\n}}\nvariable \"region\" {{}}\nvariable \"group\" {{}}\nvariable \"{name}_size\" {{\n  type = number\n}}\n"
+            ),
         )
     };
     let file = |path: &str, text: &str| (path.to_string(), text.to_string());
@@ -545,7 +585,11 @@ backend_config = "{root}/etc/prd.s3.tfbackend"
         "{atlantis}"
     );
     assert_eq!(
-        affected_by(&test, "etc/group_prd.tfvars", "group = \"prd\"\napi_size = 4\nweb_size = 4\n"),
+        affected_by(
+            &test,
+            "etc/group_prd.tfvars",
+            "group = \"prd\"\napi_size = 4\nweb_size = 4\n"
+        ),
         "components/api\tprd\tetc/group_prd.tfvars\ncomponents/web\tprd\tetc/group_prd.tfvars\n"
     );
 }
@@ -571,7 +615,10 @@ args = { plan = ["-lock-timeout={env}"] }
         );
     test.git(&["init", "-q"]);
     test.git(&["add", "-A"]);
-    assert_eq!(test.run_with(["stacks"]).status(0).stdout(), "svc/api\tstg\n");
+    assert_eq!(
+        test.run_with(["stacks"]).status(0).stdout(),
+        "svc/api\tstg\n"
+    );
     test.run_with(["check"]).status(0);
     let root = test.path("").canonicalize().unwrap();
     let root = root.display();
@@ -586,7 +633,10 @@ args = { plan = ["-lock-timeout={env}"] }
         )
     );
     let atlantis = test.run_with(["atlantis"]).status(0).stdout();
-    assert!(atlantis.contains("\"../../vars/svc/api/stg.tfvars\"]"), "{atlantis}");
+    assert!(
+        atlantis.contains("\"../../vars/svc/api/stg.tfvars\"]"),
+        "{atlantis}"
+    );
     assert_eq!(
         affected_by(&test, "vars/svc/api/stg.tfvars", "size = 2\n"),
         "svc/api\tstg\tvars/svc/api/stg.tfvars\n"
@@ -599,7 +649,8 @@ args = { plan = ["-lock-timeout={env}"] }
 #[test]
 fn a_workspace_per_env() {
     let main = "terraform {\n  backend \"s3\" {\n    bucket = \"state\"\n    key = \"app\"\n  }\n}\nvariable \"project\" {}\n";
-    let config = "workspace = \"{env}\"\nbackend_config = false\nvar_files = [\"projects/{env}.tfvars\"]\n";
+    let config =
+        "workspace = \"{env}\"\nbackend_config = false\nvar_files = [\"projects/{env}.tfvars\"]\n";
     let test = Test::new()
         .write("main.tf", main)
         .write("projects/stg.tfvars", "project = \"p-stg\"\n")
@@ -659,7 +710,10 @@ fn a_workspace_per_env() {
         .write("copy/main.tf", main)
         .write("copy/projects/stg.tfvars", "project = \"c\"\n")
         .write("copy/projects/prd.tfvars", "project = \"c\"\n")
-        .write("tfw.toml", &format!("{config}[stacks.\"copy\"]\nworkspace = \"stg\"\n"));
+        .write(
+            "tfw.toml",
+            &format!("{config}[stacks.\"copy\"]\nworkspace = \"stg\"\n"),
+        );
     test.git(&["add", "-A"]);
     assert_eq!(
         test.run_with(["check"]).status(1).stdout(),
@@ -713,11 +767,19 @@ backend = { bucket = "acme-{env}-state", key = "{stack}/terraform.tfstate", regi
         test.run_with(["graph"]).status(0).stdout(),
         "prd:\n  app → network  (app/remote.tf:1 → network)\nstg:\n  app → network  (app/remote.tf:1 → network)\n"
     );
-    let order = test.run_with(["-n", "--all", "stg", "apply"]).status(0).stdout();
-    let stacks: Vec<&str> = order.lines().filter_map(|l| l.strip_prefix("# stack: ")).collect();
+    let order = test
+        .run_with(["-n", "--all", "stg", "apply"])
+        .status(0)
+        .stdout();
+    let stacks: Vec<&str> = order
+        .lines()
+        .filter_map(|l| l.strip_prefix("# stack: "))
+        .collect();
     assert_eq!(stacks, ["network (level 0)", "app (level 1)"]);
     assert_eq!(
-        test.run_with(["-C", "network", "diff", "stg", "prd"]).status(0).stdout(),
+        test.run_with(["-C", "network", "diff", "stg", "prd"])
+            .status(0)
+            .stdout(),
         "== network (stg → prd)\n\
          var files: ../env/stg.tfvars  |  ../env/prd.tfvars\n\
          backend:   (backend block) (bucket=acme-stg-state key=network/terraform.tfstate region=eu-west-1)  |  (backend block) (bucket=acme-prd-state key=network/terraform.tfstate region=eu-west-1)\n\
@@ -739,12 +801,24 @@ backend = { bucket = "acme-{env}-state", key = "{stack}/terraform.tfstate", regi
     let check = test.run_with(["check"]).status(1).stdout();
     assert!(check.contains("app/main.tf: same state as network/main.tf (s3 bucket=acme-stg-state key=network/terraform.tfstate"), "{check}");
     // Credentials belong in the environment.
-    let test = test.write("tfw.toml", &config.replace("region =", "secret_key = \"x\", region ="));
+    let test = test.write(
+        "tfw.toml",
+        &config.replace("region =", "secret_key = \"x\", region ="),
+    );
     let run = test.run_with(["stacks"]).status(65);
-    assert!(run.stderr().contains("`secret_key` looks like a credential"), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("`secret_key` looks like a credential"),
+        "{}",
+        run.stderr()
+    );
     let test = test.write("tfw.toml", config);
     assert_eq!(
-        affected_by(&test, "tfw.toml", &config.replace("eu-west-1\" }", "eu-west-2\" }")),
+        affected_by(
+            &test,
+            "tfw.toml",
+            &config.replace("eu-west-1\" }", "eu-west-2\" }")
+        ),
         "app\tprd\ttfw.toml, depends on network\napp\tstg\ttfw.toml, depends on network\nnetwork\tprd\ttfw.toml\nnetwork\tstg\ttfw.toml\n"
     );
 }
