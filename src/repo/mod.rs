@@ -296,20 +296,26 @@ impl Repo {
         let path = relative_path(&self.root, &canonical);
         let stack = |files: &listing::Subtree, everything: Option<&listing::Subtree>| {
             let (envs, typed_backends) = self.envs_of(files, everything, &path, Presence::OnDisk);
-            Stack {
+            // No env, and no terraform files that keep state: a directory above or beside the
+            // stacks, not one (where terraform would plan on an empty local state).
+            let names = files.names_in("", Status::on_disk);
+            if envs.is_empty() && !declares_state(&canonical, &names) {
+                return Err(self.not_a_stack(dir, &path));
+            }
+            Ok(Stack {
                 dir: dir.to_path_buf(),
                 envs,
                 typed_backends,
                 name: self.name_of(&path),
                 path: path.clone(),
-            }
+            })
         };
         if self.all_patterns().any(EnvPattern::leaves_stack) {
             let listing = self.listing()?;
             return Ok(stack(
                 &listing.subtree(listing_dir(&path)),
                 Some(&listing.subtree("")),
-            ));
+            )?);
         }
         let depth = self
             .all_patterns()
@@ -322,7 +328,33 @@ impl Repo {
             depth: Some(depth),
         };
         let listing = self.list(scope, false)?;
-        Ok(stack(&listing.subtree(listing_dir(&path)), None))
+        Ok(stack(&listing.subtree(listing_dir(&path)), None)?)
+    }
+
+    /// The error for running in `dir` (at `path` from the root), which is no stack: the stacks
+    /// below it, else those of the nearest directory above that has some.
+    fn not_a_stack(&self, dir: &Path, path: &str) -> crate::error::Error {
+        let stacks = self.stacks(Presence::OnDisk).unwrap_or_default();
+        let within = |prefix: &str| -> Vec<String> {
+            stacks
+                .iter()
+                .filter(|s| prefix == "." || s.path.starts_with(&format!("{prefix}/")))
+                .map(|s| s.path.clone())
+                .collect()
+        };
+        let mut at = path;
+        let mut nearby = within(at);
+        while nearby.is_empty() && at != "." {
+            at = at.rsplit_once('/').map_or(".", |(parent, _)| parent);
+            nearby = within(at);
+        }
+        crate::error::Error::NotAStack {
+            dir: match path {
+                "." => dir.to_path_buf(),
+                _ => PathBuf::from(path),
+            },
+            nearby,
+        }
     }
 
     fn name_of(&self, path: &str) -> String {

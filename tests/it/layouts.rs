@@ -822,3 +822,48 @@ backend = { bucket = "acme-{env}-state", key = "{stack}/terraform.tfstate", regi
         "app\tprd\ttfw.toml, depends on network\napp\tstg\ttfw.toml, depends on network\nnetwork\tprd\ttfw.toml\nnetwork\tstg\ttfw.toml\n"
     );
 }
+
+/// What a stack is: terraform files with a backend, or an env's backend file. Above or beside
+/// the stacks (a directory of shared `inputs.tf`), tfw says so and names them; an excluded file
+/// (a Jinja template of a var file) is never read or reported.
+#[test]
+fn a_directory_that_is_not_a_stack_says_so_and_excluded_files_are_never_read() {
+    let test = Test::new()
+        .write("inputs.tf", "variable \"region\" {}\n")
+        .write(
+            "stacks/api/main.tf",
+            "terraform {\n  backend \"s3\" {}\n}\n",
+        )
+        .write(
+            "stacks/api/stg.tfbackend",
+            "bucket = \"b\"\nkey = \"api\"\n",
+        )
+        .write("stacks/api/stg.tfvars", "")
+        .write("stacks/api/template.tfvars", "{{ jinja }} = {% x %}\n")
+        .write("modules/net/main.tf", "variable \"cidr\" {}\n")
+        .write("tfw.toml", "exclude = [\"**/template.tfvars\"]\n");
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    assert_eq!(
+        test.run_with(["stacks"]).status(0).stdout(),
+        "stacks/api\tstg\n"
+    );
+    assert_eq!(test.run_with(["check"]).status(0).stdout(), "");
+    for command in [
+        &["stg", "plan"][..],
+        &["envs"],
+        &["-C", "modules/net", "stg", "plan"],
+    ] {
+        let run = test.run_with(command).status(64);
+        assert!(run.calls.is_empty());
+        assert!(
+            run.stderr().contains(" is not a stack (no terraform files with a backend, no env's backend config)\n\
+                 help: stacks here: stacks/api; run one with `tfw -C <stack> <env> <command>`, or all with `tfw --all <env> <command>`\n"),
+            "{command:?}: {}",
+            run.stderr()
+        );
+    }
+    let empty = Test::new().write("inputs.tf", "variable \"region\" {}\n");
+    let run = empty.run_with(["graph"]).status(64);
+    assert!(run.stderr().contains("is not a stack"), "{}", run.stderr());
+}
