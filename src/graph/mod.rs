@@ -75,6 +75,7 @@ fn values(
         }
     }
     values.extend(config.vars(env));
+    locals(sources, &mut values);
     values
 }
 
@@ -88,7 +89,9 @@ fn literal(expression: &::hcl::Expression) -> Option<String> {
     }
 }
 
-/// An expression's value from literals and `var.NAME`; `None` for anything else.
+/// An expression's value from literals, `var.NAME`, `local.NAME` (in `vars` as `local.NAME`),
+/// `"${…}"` templates and the string functions real remote-state configs use (`format`, `join`,
+/// `lower`, `upper`, `replace`); `None` for anything else, never a guess.
 fn evaluate(expression: &::hcl::Expression, vars: &BTreeMap<String, String>) -> Option<String> {
     use ::hcl::Expression as E;
     if let Some(value) = literal(expression) {
@@ -103,24 +106,105 @@ fn evaluate(expression: &::hcl::Expression, vars: &BTreeMap<String, String>) -> 
                 ("var", [::hcl::TraversalOperator::GetAttr(name)]) => {
                     vars.get(name.as_str()).cloned()
                 }
+                ("local", [::hcl::TraversalOperator::GetAttr(name)]) => {
+                    vars.get(&format!("local.{}", name.as_str())).cloned()
+                }
                 _ => None,
             }
         }
         E::TemplateExpr(template) => {
-            let text = template.to_string();
+            let template = ::hcl::Template::from_expr(template).ok()?;
             let mut out = String::new();
-            let mut rest = text.as_str();
-            while let Some(start) = rest.find("${") {
-                out.push_str(&rest[..start]);
-                let end = rest[start..].find('}')? + start;
-                let inner = rest[start + 2..end].trim();
-                out.push_str(vars.get(inner.strip_prefix("var.")?)?);
-                rest = &rest[end + 1..];
+            for element in template.elements() {
+                match element {
+                    ::hcl::template::Element::Literal(text) => out.push_str(text),
+                    ::hcl::template::Element::Interpolation(part) => {
+                        out.push_str(&evaluate(&part.expr, vars)?)
+                    }
+                    ::hcl::template::Element::Directive(_) => return None,
+                }
             }
-            out.push_str(rest);
             Some(out)
         }
+        E::Parenthesis(inner) => evaluate(inner, vars),
+        E::FuncCall(call) if call.name.namespace.is_empty() && !call.expand_final => {
+            let args =
+                || -> Option<Vec<String>> { call.args.iter().map(|a| evaluate(a, vars)).collect() };
+            match (call.name.name.as_str(), call.args.as_slice()) {
+                ("lower", [_]) => Some(args()?[0].to_lowercase()),
+                ("upper", [_]) => Some(args()?[0].to_uppercase()),
+                // A `/…/` pattern is a regular expression: not evaluated.
+                ("replace", [_, _, _]) => {
+                    let [text, from, to] = <[String; 3]>::try_from(args()?).ok()?;
+                    let regex = from.len() > 1 && from.starts_with('/') && from.ends_with('/');
+                    (!regex).then(|| text.replace(&from, &to))
+                }
+                ("join", [separator, E::Array(items)]) => {
+                    let items: Option<Vec<String>> =
+                        items.iter().map(|i| evaluate(i, vars)).collect();
+                    Some(items?.join(&evaluate(separator, vars)?))
+                }
+                ("format", [_, ..]) => format_verbs(&args()?),
+                _ => None,
+            }
+        }
         _ => None,
+    }
+}
+
+/// Terraform's `format(spec, values…)` for the verbs `%s`, `%d`, `%v` and `%%`; `None` for any
+/// other verb or a count that does not match.
+fn format_verbs(args: &[String]) -> Option<String> {
+    let (spec, mut values) = (args.first()?, args[1..].iter());
+    let mut out = String::new();
+    let mut chars = spec.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '%' => out.push('%'),
+            's' | 'v' => out.push_str(values.next()?),
+            'd' => {
+                let value = values.next()?;
+                value.parse::<i64>().ok()?;
+                out.push_str(value);
+            }
+            _ => return None,
+        }
+    }
+    values.next().is_none().then_some(out)
+}
+
+/// The `locals` of `sources` evaluated over `vars` and each other, as `local.NAME`: each pass
+/// evaluates what the last one made possible; what stays unknown is left out.
+fn locals(sources: &[(String, String)], vars: &mut BTreeMap<String, String>) {
+    let mut pending: Vec<(String, ::hcl::Expression)> = Vec::new();
+    for (_, text) in hcl(sources) {
+        if let Ok(body) = parse_body(text) {
+            for block in body.blocks().filter(|b| b.identifier() == "locals") {
+                for attribute in block.body().attributes() {
+                    pending.push((
+                        format!("local.{}", attribute.key()),
+                        attribute.expr().clone(),
+                    ));
+                }
+            }
+        }
+    }
+    loop {
+        let before = pending.len();
+        pending.retain(|(name, expression)| match evaluate(expression, vars) {
+            Some(value) => {
+                vars.insert(name.clone(), value);
+                false
+            }
+            None => true,
+        });
+        if pending.is_empty() || pending.len() == before {
+            return;
+        }
     }
 }
 
@@ -272,7 +356,7 @@ pub fn build(
                             Some(value) => {
                                 config.insert(key, value);
                             }
-                            None => unresolved.push(key),
+                            None => unresolved.push(format!("{key} = {value}")),
                         }
                     }
                 }

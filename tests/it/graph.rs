@@ -423,3 +423,51 @@ fn a_module_reached_through_a_symlinked_directory_affects_its_callers() {
         ]
     );
 }
+
+/// What real remote-state configs use is evaluated: `format`, `join`, `lower`, `upper`,
+/// `replace`, templates and `local.x` over literals, variables and other locals; anything else
+/// stays unresolved with the expression named, never guessed.
+#[test]
+fn remote_state_configs_with_functions_locals_and_templates() {
+    let backend = "terraform {\n  backend \"s3\" {}\n}\n";
+    let remote = r#"variable "env" {}
+variable "tags" {
+  default = {}
+}
+locals {
+  prefix  = "acme"
+  bucket  = join("-", [local.prefix, var.env, "state"])
+  service = lower("NETWORK")
+}
+data "terraform_remote_state" "network" {
+  backend = "s3"
+  config = {
+    bucket = local.bucket
+    key    = format("%s/%s.tfstate", local.service, replace("terraform_x", "_x", ""))
+    region = "${upper("eu")}-west-1"
+  }
+}
+data "terraform_remote_state" "dns" {
+  backend = "s3"
+  config = {
+    bucket = lookup(var.tags, "bucket", "b")
+    key    = "dns"
+  }
+}
+"#;
+    let test = Test::new()
+        .write("network/main.tf", backend)
+        .write(
+            "network/stg.tfbackend",
+            "bucket = \"acme-stg-state\"\nkey = \"network/terraform.tfstate\"\nregion = \"EU-west-1\"\n",
+        )
+        .write("app/main.tf", backend)
+        .write("app/remote.tf", remote)
+        .write("app/stg.tfbackend", "bucket = \"acme-stg-state\"\nkey = \"app\"\n")
+        .write("app/stg.tfvars", "env = \"stg\"\n")
+        .write("network/stg.tfvars", "");
+    assert_eq!(
+        test.run_with(["graph"]).status(0).stdout(),
+        "stg:\n  app → network  (app/remote.tf:10 → network/stg.tfbackend)\n  unresolved: app/remote.tf:18: data.terraform_remote_state.dns: cannot evaluate bucket = lookup(var.tags, \"bucket\", \"b\") for stg\n"
+    );
+}
