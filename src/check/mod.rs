@@ -110,11 +110,13 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
         .map(|envs| envs.iter().cloned().collect());
     // Loaded by the first stack whose results are not kept: often none is.
     let parse_cache = std::sync::OnceLock::new();
+    let shared_files = std::sync::Mutex::new(BTreeMap::new());
     let checker = Checker {
         repo,
         all_envs: &all_envs,
         cache: &parse_cache,
         results: &results_cache,
+        shared_files: &shared_files,
     };
     let results = in_parallel(&stacks, |part| {
         part.iter()
@@ -337,6 +339,9 @@ struct Checker<'a> {
     all_envs: &'a Option<BTreeSet<String>>,
     cache: &'a std::sync::OnceLock<ParseCache>,
     results: &'a ResultsCache,
+    /// Var files outside the stacks as this run read them, by their real path: a file every
+    /// stack reads (a tfscaffold `etc/global.tfvars`) is parsed once.
+    shared_files: &'a std::sync::Mutex<BTreeMap<std::path::PathBuf, Option<variables::Values>>>,
 }
 
 impl Checker<'_> {
@@ -625,12 +630,28 @@ impl Checker<'_> {
                 return Ok(None);
             }
             let is_json = relative.ends_with(".json");
-            match &*self.parsed(found, relative, touched, |bytes| {
+            let mut parse = || match &*self.parsed(found, relative, touched, |bytes| {
                 variables::var_file(bytes, is_json)
             }) {
-                Parsed::Values(values) => Ok(Some(values.clone())),
-                _ => Err(()),
+                Parsed::Values(values) => Some(values.clone()),
+                _ => None,
+            };
+            if inside {
+                return parse().map(Some).ok_or(());
             }
+            let key = crate::repo::paths::normalize(&stack.dir.join(relative));
+            let known = self.shared_files.lock().ok().and_then(|m| m.get(&key).cloned());
+            let values = match known {
+                Some(values) => values,
+                None => {
+                    let values = parse();
+                    if let Ok(mut memo) = self.shared_files.lock() {
+                        memo.insert(key, values.clone());
+                    }
+                    values
+                }
+            };
+            values.map(Some).ok_or(())
         };
         let declared_at = |variable: &str| declaration(stack, &names, variable);
         variables::check(

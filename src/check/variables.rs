@@ -134,7 +134,13 @@ pub fn check(
             for (name, (line, value)) in &file.values {
                 match declared.get(name) {
                     None if *all_parsed && config.checks("undeclared") => {
-                        let hint = env_name::suggest(name, declared.keys().map(String::as_str))
+                        // A file outside the stack is others' too: a near name of this stack's
+                        // is no hint there (and most such keys are others' to declare).
+                        let own = stack.path == "."
+                            || file.path.starts_with(&format!("{}/", stack.path));
+                        let hint = own
+                            .then(|| env_name::suggest(name, declared.keys().map(String::as_str)))
+                            .flatten()
                             .map_or(String::new(), |s| format!(" (did you mean {s}?)"));
                         let message = format!("{name} is not a variable of this stack{hint}");
                         problems.push(problem("undeclared", env, &file.path, Some(*line), message));

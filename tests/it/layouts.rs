@@ -867,3 +867,86 @@ fn a_directory_that_is_not_a_stack_says_so_and_excluded_files_are_never_read() {
     let run = empty.run_with(["graph"]).status(64);
     assert!(run.stderr().contains("is not a stack"), "{}", run.stderr());
 }
+
+/// A tfscaffold repository: 14 components × 16 envs sharing `etc/global.tfvars`,
+/// `etc/group_<g>.tfvars` and `etc/env_<region>_<env>.tfvars` (30–60 keys each), every
+/// component declaring its own subset. `check` prints the planted problems only, once each.
+pub fn tfscaffold() -> Test {
+    const COMPONENTS: usize = 14;
+    let groups = ["dev", "test", "stage", "prod"];
+    let envs: Vec<(String, &str)> = (0..16)
+        .map(|i| (format!("{}{:02}", groups[i % 4], i / 4 + 1), groups[i % 4]))
+        .collect();
+    // Keys: g0.. in global, grp0.. in each group file, e0.. in each env file.
+    let keys = |prefix: &str, count: usize| -> Vec<String> {
+        (0..count).map(|i| format!("{prefix}{i}")).collect()
+    };
+    let file = |keys: &[String]| -> String {
+        keys.iter().map(|k| format!("{k} = \"v\"\n")).collect()
+    };
+    let mut test = Test::new().write("etc/global.tfvars", &file(&keys("g", 40)));
+    for group in groups {
+        test = test.write(&format!("etc/group_{group}.tfvars"), &file(&keys("grp", 30)));
+    }
+    for (env, _) in &envs {
+        test = test.write(
+            &format!("etc/env_eu-west-2_{env}.tfvars"),
+            &file(&keys("e", 50)),
+        );
+    }
+    // Component c declares the keys whose index modulo 14 is c or c+1: every key is declared
+    // by some component, none by all.
+    for c in 0..COMPONENTS {
+        let mut declared = String::from("terraform {\n  backend \"s3\" {}\n}\n");
+        for (prefix, count) in [("g", 40), ("grp", 30), ("e", 50)] {
+            for i in (0..count).filter(|i| i % COMPONENTS == c || i % COMPONENTS == (c + 1) % COMPONENTS) {
+                declared.push_str(&format!("variable \"{prefix}{i}\" {{\n  default = \"\"\n}}\n"));
+            }
+        }
+        test = test.write(&format!("components/c{c:02}/main.tf"), &declared);
+    }
+    let mut config = String::from(
+        "backend_config = false\nbackend = { bucket = \"tfscaffold-{env}\", key = \"{stack}/terraform.tfstate\" }\nvar_files = [\"{root}/etc/env_eu-west-2_{env}.tfvars\"]\n",
+    );
+    for (env, group) in &envs {
+        config.push_str(&format!(
+            "[environments.\"{env}\"]\nvar_files = [\"{{root}}/etc/global.tfvars\", \"{{root}}/etc/group_{group}.tfvars\", \"{{root}}/etc/env_eu-west-2_{{env}}.tfvars\"]\n"
+        ));
+    }
+    test.write("tfw.toml", &config)
+}
+
+#[test]
+fn a_tfscaffold_repository_reports_only_the_planted_problems() {
+    let test = tfscaffold();
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    let stacks = test.run_with(["stacks"]).status(0).stdout();
+    assert_eq!(stacks.lines().count(), 14, "{stacks}");
+    assert!(stacks.starts_with("components/c00\tdev01 dev02 dev03 dev04 prod01"), "{stacks}");
+    let run = test.run_with(["check"]).status(0);
+    assert_eq!(run.stderr(), "tfw: checked 14 stacks × 16 envs: no problems\n");
+    // Planted: a key no component declares, in a group file all dev envs read; a key one
+    // component declares with a number type, given a string; an env file gone.
+    let group_dev = std::fs::read_to_string(test.path("etc/group_dev.tfvars")).unwrap();
+    let test = test
+        .write("etc/group_dev.tfvars", &format!("{group_dev}nobody = 1\n"))
+        .write(
+            "components/c03/types.tf",
+            "variable \"count_of\" {\n  type    = number\n  default = 0\n}\n",
+        )
+        .write("etc/env_eu-west-2_prod02.tfvars", "count_of = \"many\"\n");
+    test.git(&["add", "-A"]);
+    let test = test.remove("etc/env_eu-west-2_stage03.tfvars");
+    let run = test.run_with(["check"]).status(1);
+    let stacks: Vec<String> = (0..14).map(|c| format!("components/c{c:02}")).collect();
+    assert_eq!(
+        run.stdout(),
+        format!(
+            "etc/env_eu-west-2_prod02.tfvars:1: variable count_of: a number is required, not a string (read by components/c03)\n\
+             etc/env_eu-west-2_stage03.tfvars: deleted in the working tree but still tracked (env stage03): restore it or `git rm` it (read by {all})\n\
+             etc/group_dev.tfvars:31: nobody is not a variable of any stack that reads it (read by {all})\n",
+            all = stacks.join(", ")
+        )
+    );
+}
