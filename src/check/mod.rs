@@ -500,11 +500,13 @@ impl Checker<'_> {
                 .unwrap_or_else(|| "default".to_string());
             let from_toml = backend::redact(&Attributes::new(env_config.backend_settings(env)));
             let state_key = |block: &Option<(String, Attributes)>, file: &Attributes| {
-                let merged = Attributes::new(
-                    file.iter()
-                        .chain(from_toml.iter())
-                        .map(|(k, v)| (k, v.to_string())),
-                );
+                let merged =
+                    Attributes::new(file.iter().chain(from_toml.iter()).map(|(k, v)| match k {
+                        "path" if block.as_ref().is_none_or(|(kind, _)| kind == "local") => {
+                            (k, self.local_state_path(stack, v))
+                        }
+                        _ => (k, v.to_string()),
+                    }));
                 state_key(block, &merged, &stack.path).map(|key| key.in_workspace(&workspace))
             };
             let states_before = out.states.len();
@@ -640,7 +642,11 @@ impl Checker<'_> {
                 return parse().map(Some).ok_or(());
             }
             let key = crate::repo::paths::normalize(&stack.dir.join(relative));
-            let known = self.shared_files.lock().ok().and_then(|m| m.get(&key).cloned());
+            let known = self
+                .shared_files
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&key).cloned());
             let values = match known {
                 Some(values) => values,
                 None => {
@@ -686,6 +692,36 @@ impl Checker<'_> {
 
     /// A var file of `env` outside the stack directory: present, if it is in the repository
     /// (a file outside it is not the repository's to check).
+    /// A local state `path` as the stack names it, made comparable: an absolute one or one
+    /// through a symbolic link is turned into the path from the stack to where it really is
+    /// in the repository (when its directory exists and lies there).
+    fn local_state_path(&self, stack: &Stack, path: &str) -> String {
+        let joined = stack.dir.join(path);
+        let real = joined
+            .parent()
+            .and_then(|dir| dir.canonicalize().ok())
+            .zip(joined.file_name())
+            .map(|(dir, name)| dir.join(name));
+        let root = self.repo.root.canonicalize().ok();
+        match real.zip(root) {
+            Some((real, root)) => match real.strip_prefix(&root) {
+                Ok(inside) => {
+                    let depth = match stack.path.as_str() {
+                        "." => 0,
+                        path => path.split('/').count(),
+                    };
+                    std::iter::repeat_n(std::path::Path::new(".."), depth)
+                        .collect::<std::path::PathBuf>()
+                        .join(inside)
+                        .to_string_lossy()
+                        .into_owned()
+                }
+                Err(_) => path.to_string(),
+            },
+            None => path.to_string(),
+        }
+    }
+
     /// Reports an env file outside the stack that is missing; its path from the root when
     /// it is there to read.
     fn check_outside(

@@ -136,8 +136,8 @@ pub fn check(
                     None if *all_parsed && config.checks("undeclared") => {
                         // A file outside the stack is others' too: a near name of this stack's
                         // is no hint there (and most such keys are others' to declare).
-                        let own = stack.path == "."
-                            || file.path.starts_with(&format!("{}/", stack.path));
+                        let own =
+                            stack.path == "." || file.path.starts_with(&format!("{}/", stack.path));
                         let hint = own
                             .then(|| env_name::suggest(name, declared.keys().map(String::as_str)))
                             .flatten()

@@ -881,12 +881,14 @@ pub fn tfscaffold() -> Test {
     let keys = |prefix: &str, count: usize| -> Vec<String> {
         (0..count).map(|i| format!("{prefix}{i}")).collect()
     };
-    let file = |keys: &[String]| -> String {
-        keys.iter().map(|k| format!("{k} = \"v\"\n")).collect()
-    };
+    let file =
+        |keys: &[String]| -> String { keys.iter().map(|k| format!("{k} = \"v\"\n")).collect() };
     let mut test = Test::new().write("etc/global.tfvars", &file(&keys("g", 40)));
     for group in groups {
-        test = test.write(&format!("etc/group_{group}.tfvars"), &file(&keys("grp", 30)));
+        test = test.write(
+            &format!("etc/group_{group}.tfvars"),
+            &file(&keys("grp", 30)),
+        );
     }
     for (env, _) in &envs {
         test = test.write(
@@ -899,8 +901,12 @@ pub fn tfscaffold() -> Test {
     for c in 0..COMPONENTS {
         let mut declared = String::from("terraform {\n  backend \"s3\" {}\n}\n");
         for (prefix, count) in [("g", 40), ("grp", 30), ("e", 50)] {
-            for i in (0..count).filter(|i| i % COMPONENTS == c || i % COMPONENTS == (c + 1) % COMPONENTS) {
-                declared.push_str(&format!("variable \"{prefix}{i}\" {{\n  default = \"\"\n}}\n"));
+            for i in
+                (0..count).filter(|i| i % COMPONENTS == c || i % COMPONENTS == (c + 1) % COMPONENTS)
+            {
+                declared.push_str(&format!(
+                    "variable \"{prefix}{i}\" {{\n  default = \"\"\n}}\n"
+                ));
             }
         }
         test = test.write(&format!("components/c{c:02}/main.tf"), &declared);
@@ -923,9 +929,15 @@ fn a_tfscaffold_repository_reports_only_the_planted_problems() {
     test.git(&["add", "-A"]);
     let stacks = test.run_with(["stacks"]).status(0).stdout();
     assert_eq!(stacks.lines().count(), 14, "{stacks}");
-    assert!(stacks.starts_with("components/c00\tdev01 dev02 dev03 dev04 prod01"), "{stacks}");
+    assert!(
+        stacks.starts_with("components/c00\tdev01 dev02 dev03 dev04 prod01"),
+        "{stacks}"
+    );
     let run = test.run_with(["check"]).status(0);
-    assert_eq!(run.stderr(), "tfw: checked 14 stacks × 16 envs: no problems\n");
+    assert_eq!(
+        run.stderr(),
+        "tfw: checked 14 stacks × 16 envs: no problems\n"
+    );
     // Planted: a key no component declares, in a group file all dev envs read; a key one
     // component declares with a number type, given a string; an env file gone.
     let group_dev = std::fs::read_to_string(test.path("etc/group_dev.tfvars")).unwrap();
