@@ -392,6 +392,14 @@ impl Checker<'_> {
         named: &dyn Fn() -> &'a BTreeSet<String>,
     ) -> Option<Vec<Input>> {
         let path = &found.stack.path;
+        // Files below a symbolic link to a directory are not in the listing: the disk tells.
+        if found
+            .files
+            .top_symlinks()
+            .any(|link| found.stack.dir.join(link).is_dir())
+        {
+            return None;
+        }
         if !self.repo.all_patterns().any(EnvPattern::leaves_stack) {
             return Some(Vec::new());
         }
@@ -428,7 +436,10 @@ impl Checker<'_> {
             .env_files(&found.stack.path)
             .iter()
             .filter(|file| !file.pattern.leaves_stack())
-            .flat_map(|file| self.repo.discover(file.pattern, &found.files, visible))
+            .flat_map(|file| {
+                self.repo
+                    .discover(file.pattern, &found.stack, &found.files, visible)
+            })
             .filter(|e| !is_terraform_own(e))
             .collect()
     }
@@ -551,7 +562,10 @@ impl Checker<'_> {
                     continue;
                 }
                 let env_label = per_env.then_some(*env);
-                let status = found.files.status(&relative);
+                let status = found
+                    .files
+                    .status(&relative)
+                    .or_else(|| self.repo.linked_status(stack, &relative));
                 if env_file.optional && !status.is_some_and(visible) {
                     continue;
                 }
@@ -625,7 +639,13 @@ impl Checker<'_> {
                 .components()
                 .any(|c| c == std::path::Component::ParentDir);
             let on_disk = match inside {
-                true => found.files.on_disk(relative),
+                true => {
+                    found.files.on_disk(relative)
+                        || self
+                            .repo
+                            .linked_status(stack, relative)
+                            .is_some_and(Status::on_disk)
+                }
                 false => stack.dir.join(relative).is_file(),
             };
             if !on_disk {

@@ -448,10 +448,11 @@ impl Repo {
         keep: fn(Status) -> bool,
     ) -> Vec<String> {
         if !pattern.leaves_stack() {
-            return discover_raw(pattern, files, keep);
+            let dir = self.root.join(listing_dir(path));
+            return discover_raw(pattern, files, keep, Some(&dir));
         }
         match (pattern.named_from_root(path), everything) {
-            (Some(from_root), Some(everything)) => discover_raw(&from_root, everything, keep),
+            (Some(from_root), Some(everything)) => discover_raw(&from_root, everything, keep, None),
             _ => Vec::new(),
         }
     }
@@ -461,10 +462,26 @@ impl Repo {
     pub fn discover(
         &self,
         pattern: &EnvPattern,
+        stack: &Stack,
         files: &listing::Subtree,
         keep: fn(Status) -> bool,
     ) -> Vec<String> {
-        typed_names(pattern, discover_raw(pattern, files, keep)).0
+        typed_names(
+            pattern,
+            discover_raw(pattern, files, keep, Some(&stack.dir)),
+        )
+        .0
+    }
+
+    /// The status of a stack's file below a symbolic link to a directory in it: that of the
+    /// file it really is, when that lies in the repository.
+    pub fn linked_status(&self, stack: &Stack, relative: &str) -> Option<Status> {
+        if !through_link(&stack.dir, relative) {
+            return None;
+        }
+        let real = stack.dir.join(relative).canonicalize().ok()?;
+        let inside = real.strip_prefix(self.root.canonicalize().ok()?).ok()?;
+        self.listing().ok()?.subtree("").status(inside.to_str()?)
     }
 
     /// Every stack below the root: a directory with a `*.tf` or `*.tf.json` file and the
@@ -600,7 +617,11 @@ impl Repo {
             .filter_map(|file| match file.pattern.leaves_stack() {
                 false => {
                     let file = file.of(stack, env);
-                    (!files.on_disk(&file)).then(|| join_display(&stack.path, Path::new(&file)))
+                    let linked = self
+                        .linked_status(stack, &file)
+                        .is_some_and(Status::on_disk);
+                    (!files.on_disk(&file) && !linked)
+                        .then(|| join_display(&stack.path, Path::new(&file)))
                 }
                 true => file
                     .pattern
@@ -673,16 +694,46 @@ fn declares_state(dir: &Path, names: &[&str]) -> bool {
         })
 }
 
-/// The names `{env}` takes in the files of `pattern` that are present.
+/// The names `{env}` takes in the files of `pattern` that are present in the stack at `dir`:
+/// as listed, or, below a symbolic link to a directory (`tfvars -> ../tfvars`, which the
+/// listing does not follow), as on disk.
 fn discover_raw(
     pattern: &EnvPattern,
     files: &listing::Subtree,
     keep: fn(Status) -> bool,
+    dir: Option<&Path>,
 ) -> Vec<String> {
     pattern.discover_with(
-        |sub| files.names_in(sub, keep),
-        |file| files.status(file).is_some_and(keep),
+        |sub| {
+            let listed: Vec<String> = files
+                .names_in(sub, keep)
+                .into_iter()
+                .map(String::from)
+                .collect();
+            match dir.filter(|dir| listed.is_empty() && through_link(dir, sub)) {
+                Some(dir) => std::fs::read_dir(dir.join(sub))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect(),
+                None => listed,
+            }
+        },
+        |file| {
+            files.status(file).is_some_and(keep)
+                || dir.is_some_and(|dir| through_link(dir, file) && dir.join(file).is_file())
+        },
     )
+}
+
+/// Whether `relative` (from `dir`) is or lies below a symbolic link in `dir`.
+fn through_link(dir: &Path, relative: &str) -> bool {
+    let first = relative.split('/').next().unwrap_or_default();
+    !first.is_empty()
+        && dir
+            .join(first)
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// Backend types of Terraform's documented naming `<env>.<type>.tfbackend`.

@@ -962,3 +962,38 @@ fn a_tfscaffold_repository_reports_only_the_planted_problems() {
         )
     );
 }
+
+/// A stack whose env directory is a symbolic link (`tfvars -> ../tfvars`) finds its envs
+/// through it, and `check` reads them there, also after they change.
+#[test]
+fn an_env_directory_that_is_a_symlink() {
+    let test = Test::new()
+        .write(
+            "svc/main.tf",
+            "terraform {\n  backend \"s3\" {}\n}\nvariable \"size\" {}\n",
+        )
+        .write("tfvars/stg.tfvars", "size = 1\n")
+        .write("tfvars/stg.tfbackend", "bucket = \"b\"\nkey = \"svc\"\n")
+        .write(
+            "tfw.toml",
+            "var_files = [\"tfvars/{env}.tfvars\"]\nbackend_config = \"tfvars/{env}.tfbackend\"\n",
+        );
+    std::os::unix::fs::symlink("../tfvars", test.path("svc/tfvars")).unwrap();
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    assert_eq!(test.run_with(["stacks"]).status(0).stdout(), "svc\tstg\n");
+    test.run_with(["check"]).status(0);
+    assert_eq!(
+        test.run_with(["-n", "-C", "svc", "stg", "plan"])
+            .status(0)
+            .stdout(),
+        "# init: no init yet for stg\n\
+         (cd svc && TF_DATA_DIR=.terraform/tfw/stg terraform init -reconfigure -backend-config=tfvars/stg.tfbackend -input=false)\n\
+         (cd svc && TF_DATA_DIR=.terraform/tfw/stg terraform plan -var-file=tfvars/stg.tfvars)\n"
+    );
+    let test = test.write("tfvars/stg.tfvars", "size = 1\nsise = 2\n");
+    assert_eq!(
+        test.run_with(["check"]).status(1).stdout(),
+        "svc/tfvars/stg.tfvars:2: sise is not a variable of this stack (did you mean size?)\n"
+    );
+}
