@@ -120,7 +120,7 @@ impl Error {
                 "stacks here: {}; run one with `tfw -C <stack> <env> <command>`, or all with `tfw --all <env> <command>`",
                 nearby.join(", ")
             ),
-            Error::NoStacks { .. } => "a stack is a directory with a *.tf file and an env's backend config; set `backend_config` in tfw.toml if yours are named otherwise".into(),
+            Error::NoStacks { .. } => "a stack is a directory with a *.tf file and an env's backend config, or a `backend` block when the backend config lies outside it or there is none; set `backend_config` in tfw.toml if yours are named otherwise".into(),
             Error::Cycle { .. } => "see the edges with `tfw graph <ENV>`; remove a `depends_on` or a remote state that closes the circle".into(),
             Error::Output { .. } => "send the output somewhere it can be written".into(),
             Error::Interrupted { .. } => "nothing was started; run the command again to confirm".into(),

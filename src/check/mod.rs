@@ -161,8 +161,7 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
     };
     problems.extend(shared.iter().cloned());
     results_cache.save(&paths, fresh, all.map(|all| (all, shared)));
-    let problems = merge_shared(problems, &readers(repo, &stacks));
-    let mut problems = problems;
+    let mut problems = merge_shared(problems, &readers(repo, &stacks));
     // `[check] skip`, repository-wide and per stack, for every kind (`invalid` is `parse`).
     problems.retain(|p| {
         let kind = if p.kind == "invalid" { "parse" } else { p.kind };

@@ -352,11 +352,16 @@ pub fn build(
                             ::hcl::ObjectKey::Expression(e) => literal(e).unwrap_or_default(),
                             _ => continue,
                         };
+                        // What tfw cannot evaluate matters only where it locates the state
+                        // (`endpoints = { … }` does not).
                         match evaluate(value, vars) {
                             Some(value) => {
                                 config.insert(key, value);
                             }
-                            None => unresolved.push(format!("{key} = {value}")),
+                            None if kind.as_deref().is_none_or(|k| backend::locates(k, &key)) => {
+                                unresolved.push(format!("{key} = {value}"))
+                            }
+                            None => {}
                         }
                     }
                 }
@@ -384,7 +389,11 @@ pub fn build(
                         let other = stacks[i];
                         // The other stack's backend file, else the stack (its block, tfw.toml).
                         let state = match repo.backend_file(other, env) {
-                            Some(file) => crate::repo::join_display(&other.path, Path::new(&file)),
+                            Some(file) => crate::repo::paths::normalize(Path::new(
+                                &crate::repo::join_display(&other.path, Path::new(&file)),
+                            ))
+                            .to_string_lossy()
+                            .into_owned(),
                             None => other.path.clone(),
                         };
                         graph.edges.push(Edge {

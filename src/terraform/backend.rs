@@ -159,6 +159,15 @@ pub fn locate(
     })
 }
 
+/// Whether `key` is part of where a `kind` backend keeps state (for a backend tfw does not
+/// know, every setting is).
+pub fn locates(kind: &str, key: &str) -> bool {
+    LOCATIONS
+        .iter()
+        .find(|(name, _)| *name == kind)
+        .is_none_or(|(_, keys)| keys.contains(&key))
+}
+
 /// The settings of a backend config file worth showing before a confirmation: location and
 /// context keys, never credentials.
 pub fn shown_settings(attributes: &Attributes) -> Vec<(String, String)> {
