@@ -1131,3 +1131,50 @@ fn backend_settings_from_tfw_toml_write_states_at_their_keys_in_s3() {
     }
     assert!(!keys("stg").contains(".tflock"), "{}", keys("stg"));
 }
+
+/// A workspace per env on a real S3 API (shape 4): each env's state in its workspace, a new
+/// workspace created by the first run of an unprotected env, and in a protected one only by a
+/// confirmed run (a plan before that fails at `workspace select`).
+#[test]
+#[ignore = "needs a real terraform and an S3 API: run scripts/e2e"]
+fn a_workspace_per_env_keeps_each_state_in_its_workspace_in_s3() {
+    if terraform_version() < (1, 4) {
+        eprintln!("note: `workspace select -or-create` needs Terraform 1.4+: skipped");
+        return;
+    }
+    let endpoint = std::env::var("TFW_E2E_S3").expect("TFW_E2E_S3 is not set: run scripts/e2e");
+    let bucket = format!("workspaces-{}", std::process::id());
+    s3_python(&format!("s3.create_bucket(Bucket='{bucket}')\n"));
+    let flags = format!(
+        "endpoints = {{ s3 = \"{endpoint}\" }}\nuse_path_style = true\nskip_credentials_validation = true\nskip_requesting_account_id = true\nskip_metadata_api_check = true\nskip_region_validation = true\n"
+    );
+    let test = Test::new()
+        .write(
+            "main.tf",
+            "terraform {\n  backend \"s3\" {}\n}\nvariable \"project\" {}\noutput \"p\" {\n  value = var.project\n}\n",
+        )
+        .write("projects/stg.tfvars", "project = \"s\"\n")
+        .write("projects/prd.tfvars", "project = \"p\"\n")
+        .write("stg.tfbackend", &flags)
+        .write("prd.tfbackend", &flags)
+        .write(
+            "tfw.toml",
+            &format!("workspace = \"{{env}}\"\nvar_files = [\"projects/{{env}}.tfvars\"]\nenv_vars = {{ AWS_ACCESS_KEY_ID = \"test\", AWS_SECRET_ACCESS_KEY = \"test\" }}\nbackend = {{ bucket = \"{bucket}\", key = \"app.tfstate\", region = \"us-east-1\" }}\n"),
+        );
+    tfw(&test, &["stg", "apply", "-auto-approve"]).status(0);
+    tfw(&test, &["prd", "plan"])
+        .status(1)
+        .stderr_contains("workspace select prd` failed");
+    tfw(
+        &test,
+        &["--confirm", "prd", "prd", "apply", "-auto-approve"],
+    )
+    .status(0);
+    tfw(&test, &["prd", "plan"]).status(0);
+    assert_eq!(output(&test, "prd", "p"), "p");
+    assert_eq!(output(&test, "stg", "p"), "s");
+    let keys = s3_python(&format!(
+        "print(' '.join(sorted(o['Key'] for o in s3.list_objects_v2(Bucket='{bucket}')['Contents'])))"
+    ));
+    assert_eq!(keys, "env:/prd/app.tfstate env:/stg/app.tfstate\n");
+}
