@@ -125,6 +125,60 @@ def bench_check():
     print(f"tfw --all --dry-run / find+bash: {median['tfw --all --dry-run stg plan'] / base:.3f}  (target <= 0.3)")
 
 
+def generate_tfscaffold(repo):
+    """14 components x 16 envs sharing etc/global.tfvars, etc/group_<g>.tfvars and
+    etc/env_<region>_<env>.tfvars (30-50 keys each), each component declaring its own subset:
+    the shape of tests/it/layouts.rs's tfscaffold fixture."""
+    groups = ["dev", "test", "stage", "prod"]
+    envs = [(f"{groups[i % 4]}{i // 4 + 1:02}", groups[i % 4]) for i in range(16)]
+
+    def write(path, text):
+        path = os.path.join(repo, path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+
+    values = lambda prefix, count: "".join(f'{prefix}{i} = "v"\n' for i in range(count))
+    write("etc/global.tfvars", values("g", 40))
+    for group in groups:
+        write(f"etc/group_{group}.tfvars", values("grp", 30))
+    for env, _ in envs:
+        write(f"etc/env_eu-west-2_{env}.tfvars", values("e", 50))
+    for c in range(14):
+        text = 'terraform {\n  backend "s3" {}\n}\n'
+        for prefix, count in (("g", 40), ("grp", 30), ("e", 50)):
+            for i in range(count):
+                if i % 14 in (c, (c + 1) % 14):
+                    text += f'variable "{prefix}{i}" {{\n  default = ""\n}}\n'
+        write(f"components/c{c:02}/main.tf", text)
+    config = ('backend_config = false\n'
+              'backend = { bucket = "tfscaffold-{env}", key = "{stack}/terraform.tfstate" }\n'
+              'var_files = ["{root}/etc/env_eu-west-2_{env}.tfvars"]\n')
+    for env, group in envs:
+        config += (f'[environments."{env}"]\nvar_files = ["{{root}}/etc/global.tfvars", '
+                   f'"{{root}}/etc/group_{group}.tfvars", "{{root}}/etc/env_eu-west-2_{{env}}.tfvars"]\n')
+    write("tfw.toml", config)
+    for argv in (["init", "-q"], ["add", "-A"], ["-c", "user.name=b", "-c", "user.email=b@b",
+                                                 "commit", "-qm", "tfscaffold"]):
+        subprocess.run(["git", "-C", repo] + argv, check=True)
+
+
+def bench_tfscaffold():
+    repo = os.path.join(work, "tfscaffold")
+    generate_tfscaffold(repo)
+    env = {"PATH": "/usr/bin:/bin", "HOME": work}
+    caches = [os.path.join(repo, ".git", name)
+              for name in ("tfw-check-cache", "tfw-check-results", "tfw-listing-cache")]
+    forget = lambda: [os.remove(c) for c in caches if os.path.exists(c)]
+    result = subprocess.run([tfw, "check"], cwd=repo, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[:2000] + result.stderr[:2000]
+    median = compare({
+        "tfw check, no caches (cold)": ([tfw, "check"], env, forget),
+        "tfw check (warm)": ([tfw, "check"], env, None),
+    }, repo)
+    print(f"tfscaffold 14 x 16 cold: {median['tfw check, no caches (cold)'] * 1000:.0f} ms  (target < 1000 ms)")
+
+
 def bench_affected():
     repo = os.path.join(work, "repo")
     generate(repo, stacks=stack_count, links=True)
@@ -267,6 +321,6 @@ def bench_providers():
 
 try:
     {"init": bench_init, "check": bench_check, "affected": bench_affected,
-     "providers": bench_providers}[what]()
+     "providers": bench_providers, "tfscaffold": bench_tfscaffold}[what]()
 finally:
     shutil.rmtree(work, ignore_errors=True)

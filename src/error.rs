@@ -47,6 +47,8 @@ pub enum Error {
     ArgumentsTooLong { count: usize, bytes: usize },
     /// No stack was found where one was needed.
     NoStacks { root: PathBuf, backend: String },
+    /// A command for one stack run where there is none: the stacks below or beside it.
+    NotAStack { dir: PathBuf, nearby: Vec<String> },
     /// Stacks that depend on each other in a circle.
     Cycle { stacks: Vec<String> },
     /// A generated file differs from what tfw would generate now.
@@ -60,9 +62,10 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Usage { .. } | Error::InvalidEnvName { .. } | Error::UnknownEnv { .. } => {
-                exit_code::USAGE
-            }
+            Error::Usage { .. }
+            | Error::InvalidEnvName { .. }
+            | Error::UnknownEnv { .. }
+            | Error::NotAStack { .. } => exit_code::USAGE,
             Error::Config { .. } | Error::NestedConfig { .. } => exit_code::CONFIG,
             Error::MissingFile { .. } | Error::Unreadable { .. } => exit_code::MISSING_FILE,
             Error::ArgumentsTooLong { .. } => exit_code::USAGE,
@@ -91,7 +94,7 @@ impl Error {
                 format!("create its backend config `{backend}`, or list environments with `tfw envs`")
             }
             Error::Config { .. } => {
-                "see the tfw.toml reference in the README (keys: envs, protected, unprotected, var_files, backend_config, binary, data_dir, plugin_cache, exclude, vars, env_vars, args, check, environments, stacks, atlantis, providers)".into()
+                "see the tfw.toml reference in the README (keys: envs, protected, unprotected, var_files, backend_config, backend, workspace, binary, data_dir, plugin_cache, exclude, vars, env_vars, args, check, environments, stacks, atlantis, providers)".into()
             }
             Error::MissingFile { .. } => {
                 "create the file, or point `var_files` / `backend_config` in tfw.toml at the right place".into()
@@ -110,7 +113,14 @@ impl Error {
             Error::ArgumentsTooLong { .. } => {
                 "put long values in a var file (`-var-file=…`) instead of the command line".into()
             }
-            Error::NoStacks { .. } => "a stack is a directory with a *.tf file and an env's backend config; set `backend_config` in tfw.toml if yours are named otherwise".into(),
+            Error::NotAStack { nearby, .. } if nearby.is_empty() => {
+                "a stack is a directory with *.tf files and a `backend` or `cloud` block, or an env's backend config beside them".into()
+            }
+            Error::NotAStack { nearby, .. } => format!(
+                "stacks here: {}; run one with `tfw -C <stack> <env> <command>`, or all with `tfw --all <env> <command>`",
+                nearby.join(", ")
+            ),
+            Error::NoStacks { .. } => "a stack is a directory with a *.tf file and an env's backend config, or a `backend` block when the backend config lies outside it or there is none; set `backend_config` in tfw.toml if yours are named otherwise".into(),
             Error::Cycle { .. } => "see the edges with `tfw graph <ENV>`; remove a `depends_on` or a remote state that closes the circle".into(),
             Error::Output { .. } => "send the output somewhere it can be written".into(),
             Error::Interrupted { .. } => "nothing was started; run the command again to confirm".into(),
@@ -189,6 +199,11 @@ impl fmt::Display for Error {
                 f,
                 "no stacks found in {} (looked for *.tf files beside backend configs named {backend})",
                 root.display()
+            ),
+            Error::NotAStack { dir, .. } => write!(
+                f,
+                "{} is not a stack (no terraform files with a backend, no env's backend config)",
+                dir.display()
             ),
             Error::Unreadable { path, message } => {
                 write!(f, "cannot read {}: {message}", path.display())

@@ -98,8 +98,8 @@ pub fn state_location(file: &Path) -> String {
 /// The state an env's saved plan must have been made against, or why tfw cannot tell.
 pub struct EnvState<'a> {
     pub env: &'a str,
-    /// The env's backend config file, as named in messages.
-    pub backend_file: &'a Path,
+    /// The env's backend config file, as named in messages (`None`: the backend block only).
+    pub backend_file: Option<&'a Path>,
     /// The backend type and its settings: the stack's backend block, then the env's file.
     pub backend: Result<(String, Settings), String>,
     /// The workspace terraform will use.
@@ -152,7 +152,10 @@ pub fn check_saved_plan(plan: &Path, state: &EnvState) -> Result<(), Error> {
             message: format!(
                 "`{name}` was planned against another state than {env}'s: its backend's {} differs from {}",
                 differing.join(", "),
-                state.backend_file.display()
+                state.backend_file.map_or_else(
+                    || "the stack's backend block".to_string(),
+                    |file| file.display().to_string()
+                )
             ),
             help: format!(
                 "apply a plan with the env it was made for, or make one for {env}: `tfw {env} plan -out={name}`"
@@ -342,7 +345,7 @@ mod tests {
             &path,
             &EnvState {
                 env: "stg",
-                backend_file: Path::new("stg.tfbackend"),
+                backend_file: Some(Path::new("stg.tfbackend")),
                 backend,
                 workspace: workspace.map(String::from).map_err(String::from),
             },

@@ -84,8 +84,8 @@ pub fn outside_files(repo: &Repo, stacks: &[Stack]) -> BTreeSet<String> {
         return outside;
     }
     for stack in stacks {
-        for file in repo.env_files(&stack.path) {
-            for env in &stack.envs {
+        for env in &stack.envs {
+            for file in repo.env_files_for(&stack.path, env) {
                 if file.pattern.repo_path(env, &stack.path).is_none() {
                     outside.insert(join_display(&stack.path, Path::new(&file.of(stack, env))));
                 }
@@ -134,11 +134,13 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
         .map(|envs| envs.iter().cloned().collect());
     // Loaded by the first stack whose results are not kept: often none is.
     let parse_cache = std::sync::OnceLock::new();
+    let shared_files = std::sync::Mutex::new(BTreeMap::new());
     let checker = Checker {
         repo,
         all_envs: &all_envs,
         cache: &parse_cache,
         results: &results_cache,
+        shared_files: &shared_files,
     };
     let results = in_parallel(&stacks, |part| {
         part.iter()
@@ -183,6 +185,12 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
     };
     problems.extend(shared.iter().cloned());
     results_cache.save(&paths, fresh, all.map(|all| (all, shared)));
+    let mut problems = merge_shared(problems, &readers(repo, &stacks));
+    // `[check] skip`, repository-wide and per stack, for every kind (`invalid` is `parse`).
+    problems.retain(|p| {
+        let kind = if p.kind == "invalid" { "parse" } else { p.kind };
+        settings.stack(&p.stack).checks(kind)
+    });
     problems.sort();
     warnings.sort();
     Ok(Checked {
@@ -190,6 +198,74 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
         warnings,
         stacks: stacks.into_iter().map(|found| found.stack).collect(),
     })
+}
+
+/// The stacks that read each env file (repository paths) of `stacks`, for any of their envs.
+fn readers(repo: &Repo, stacks: &[Found]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut readers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for found in stacks {
+        let stack = &found.stack;
+        for env in &stack.envs {
+            for file in repo.env_files_for(&stack.path, env) {
+                if let Some(path) = file.pattern.repo_path(env, &stack.path) {
+                    readers.entry(path).or_default().insert(stack.path.clone());
+                }
+            }
+        }
+    }
+    readers
+}
+
+/// A problem in a file several stacks read, reported once naming them: a key is `undeclared`
+/// there only when no stack that reads the file declares it (each reports it, then).
+fn merge_shared(
+    problems: Vec<Problem>,
+    readers: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<Problem> {
+    let mut merged: BTreeMap<(String, Option<usize>, &'static str, String), Vec<Problem>> =
+        BTreeMap::new();
+    let mut out = Vec::new();
+    for problem in problems {
+        match readers.get(&problem.path).filter(|stacks| stacks.len() > 1) {
+            Some(_) => merged
+                .entry((
+                    problem.path.clone(),
+                    problem.line,
+                    problem.kind,
+                    problem.message.clone(),
+                ))
+                .or_default()
+                .push(problem),
+            None => out.push(problem),
+        }
+    }
+    for ((path, _, kind, message), group) in merged {
+        let stacks: BTreeSet<&str> = group.iter().map(|p| p.stack.as_str()).collect();
+        let read_by = &readers[&path];
+        if kind == "undeclared" && stacks.len() < read_by.len() {
+            continue;
+        }
+        let envs: BTreeSet<&Option<String>> = group.iter().map(|p| &p.env).collect();
+        let names: Vec<&str> = stacks.iter().copied().collect();
+        let message = match kind {
+            "undeclared" => message.replace(
+                "not a variable of this stack",
+                "not a variable of any stack that reads it",
+            ),
+            _ => message,
+        };
+        let first = &group[0];
+        out.push(Problem {
+            message: format!("{message} (read by {})", names.join(", ")),
+            env: if envs.len() == 1 {
+                first.env.clone()
+            } else {
+                None
+            },
+            ..first.clone()
+        });
+    }
+    out
 }
 
 /// The problems of backend files that share a state with another one.
@@ -201,10 +277,22 @@ fn shared_states(mut states: Vec<StateUse>) -> Vec<Problem> {
         .filter(|owners| owners.len() > 1)
     {
         for (location, owner) in owners {
-            let others: Vec<&str> = owners
+            // One file shared by stacks: the other stacks are named; one block shared by the
+            // envs of a stack: the other envs.
+            let others: Vec<String> = owners
                 .iter()
-                .filter(|o| o.1.path != owner.path)
-                .map(|o| o.1.path.as_str())
+                .filter(|o| {
+                    (&o.1.path, &o.1.stack, &o.1.env) != (&owner.path, &owner.stack, &owner.env)
+                })
+                .map(
+                    |o| match (o.1.path == owner.path, o.1.stack == owner.stack) {
+                        (false, _) => o.1.path.clone(),
+                        (true, false) => o.1.stack.clone(),
+                        (true, true) => format!("its env {}", o.1.env.as_deref().unwrap_or("")),
+                    },
+                )
+                .collect::<BTreeSet<_>>()
+                .into_iter()
                 .collect();
             problems.push(Problem {
                 message: format!(
@@ -274,6 +362,9 @@ struct Checker<'a> {
     all_envs: &'a Option<BTreeSet<String>>,
     cache: &'a std::sync::OnceLock<ParseCache>,
     results: &'a ResultsCache,
+    /// Var files outside the stacks as this run read them, by their real path: a file every
+    /// stack reads (a tfscaffold `etc/global.tfvars`) is parsed once.
+    shared_files: &'a std::sync::Mutex<BTreeMap<std::path::PathBuf, Option<variables::Values>>>,
 }
 
 impl Checker<'_> {
@@ -324,31 +415,35 @@ impl Checker<'_> {
         named: &dyn Fn() -> &'a BTreeSet<String>,
     ) -> Option<Vec<Input>> {
         let path = &found.stack.path;
-        let env_files = self.repo.env_files(path);
-        let patterns: Vec<&EnvPattern> = env_files
-            .iter()
-            .map(|f| f.pattern)
-            .filter(|p| p.leaves_stack())
-            .collect();
-        if patterns.is_empty() {
+        // Files below a symbolic link to a directory are not in the listing: the disk tells.
+        if found
+            .files
+            .top_symlinks()
+            .any(|link| found.stack.dir.join(link).is_dir())
+        {
+            return None;
+        }
+        if !self.repo.all_patterns().any(EnvPattern::leaves_stack) {
             return Some(Vec::new());
         }
         let listing = self.repo.listing().ok()?.subtree("");
-        let own = self
-            .repo
-            .settings
-            .stacks
-            .get(path)
-            .and_then(|s| s.envs.as_ref());
+        let config = self.repo.settings.stack(path);
+        let own = config.own_envs();
         let envs: BTreeSet<String> = named()
             .iter()
             .cloned()
             .chain(self.all_envs.iter().flatten().cloned())
             .chain(own.into_iter().flatten().cloned())
+            .chain(found.stack.envs.iter().cloned())
             .collect();
         let mut inputs = Vec::new();
-        for pattern in patterns {
-            for env in &envs {
+        for env in &envs {
+            let env_files = self.repo.env_files_for(path, env);
+            for pattern in env_files
+                .iter()
+                .map(|f| f.pattern)
+                .filter(|p| p.leaves_stack())
+            {
                 let file = pattern.repo_path(env, path)?;
                 let status = self.repo.status(&file).ok()?;
                 let id = listing.id_of(&file).copied();
@@ -364,7 +459,10 @@ impl Checker<'_> {
             .env_files(&found.stack.path)
             .iter()
             .filter(|file| !file.pattern.leaves_stack())
-            .flat_map(|file| self.repo.discover(file.pattern, &found.files, visible))
+            .flat_map(|file| {
+                self.repo
+                    .discover(file.pattern, &found.stack, &found.files, visible)
+            })
             .filter(|e| !is_terraform_own(e))
             .collect()
     }
@@ -374,17 +472,16 @@ impl Checker<'_> {
         let settings = &self.repo.settings;
         let stack = &found.stack;
         let env_files = self.repo.env_files(&stack.path);
-        let expected: BTreeSet<&str> = match settings
-            .stacks
-            .get(&stack.path)
-            .and_then(|s| s.envs.as_ref())
-        {
+        let config = settings.stack(&stack.path);
+        // Without a list, the envs its own files name, and those files outside it name.
+        let expected: BTreeSet<&str> = match config.own_envs() {
             Some(envs) => envs.iter().map(String::as_str).collect(),
             None => match self.all_envs {
                 Some(envs) => envs.iter().map(String::as_str).collect(),
                 None => named
                     .iter()
                     .filter(|e| is_env_name(e))
+                    .chain(&stack.envs)
                     .map(String::as_str)
                     .collect(),
             },
@@ -429,10 +526,57 @@ impl Checker<'_> {
         let backend_block = terraform.backend.clone();
         let mut shared_checked = BTreeSet::new();
         for env in &expected {
-            for env_file in &env_files {
+            // tfw.toml's `backend = { … }` over the file, and another workspace is another
+            // state.
+            let env_config = settings.stack_for(&stack.path, Some(env));
+            let workspace = env_config
+                .workspace(env)
+                .unwrap_or_else(|| "default".to_string());
+            let from_toml = backend::redact(&Attributes::new(env_config.backend_settings(env)));
+            let state_key = |block: &Option<(String, Attributes)>, file: &Attributes| {
+                let merged =
+                    Attributes::new(file.iter().chain(from_toml.iter()).map(|(k, v)| match k {
+                        "path" if block.as_ref().is_none_or(|(kind, _)| kind == "local") => {
+                            (k, self.local_state_path(stack, v))
+                        }
+                        _ => (k, v.to_string()),
+                    }));
+                state_key(block, &merged, &stack.path).map(|key| key.in_workspace(&workspace))
+            };
+            let states_before = out.states.len();
+            for env_file in &self.repo.env_files_for(&stack.path, env) {
                 let pattern = env_file.pattern;
                 if pattern.leaves_stack() {
-                    self.check_outside(found, pattern, env_file.optional, env, &mut out.problems);
+                    let present = self.check_outside(found, env_file, env, &mut out.problems);
+                    // A backend file shared by stacks: each stack's block holds its own key.
+                    if let (true, Some(path)) = (env_file.backend, present) {
+                        let bytes = std::fs::read(self.repo.root.join(&path)).unwrap_or_default();
+                        match parse_attributes(&bytes, path.ends_with(".json")) {
+                            Parsed::Attributes(attributes) => {
+                                let attributes = backend::redact(&attributes);
+                                if let Some(key) = state_key(&backend_block, &attributes) {
+                                    let problem = Problem {
+                                        path,
+                                        line: None,
+                                        message: String::new(),
+                                        kind: "shared-state",
+                                        stack: stack.path.clone(),
+                                        env: Some(env.to_string()),
+                                    };
+                                    out.states.push((key, problem));
+                                }
+                            }
+                            Parsed::Invalid(message) => out.problems.push(Problem {
+                                path,
+                                line: None,
+                                message,
+                                kind: "invalid",
+                                stack: stack.path.clone(),
+                                env: Some(env.to_string()),
+                            }),
+                            _ => {}
+                        }
+                    }
                     continue;
                 }
                 let relative = env_file.of(stack, env);
@@ -441,7 +585,10 @@ impl Checker<'_> {
                     continue;
                 }
                 let env_label = per_env.then_some(*env);
-                let status = found.files.status(&relative);
+                let status = found
+                    .files
+                    .status(&relative)
+                    .or_else(|| self.repo.linked_status(stack, &relative));
                 if env_file.optional && !status.is_some_and(visible) {
                     continue;
                 }
@@ -484,7 +631,7 @@ impl Checker<'_> {
                             .push(problem("invalid", env_label, &relative, message.clone()))
                     }
                     Parsed::Attributes(attributes) => {
-                        if let Some(key) = state_key(&backend_block, attributes, &stack.path) {
+                        if let Some(key) = state_key(&backend_block, attributes) {
                             out.states.push((
                                 key,
                                 problem("shared-state", env_label, &relative, String::new()),
@@ -493,6 +640,23 @@ impl Checker<'_> {
                     }
                     Parsed::Values(_) | Parsed::Terraform(..) | Parsed::Lock(_) => {}
                 }
+            }
+            // No backend file (none configured, an optional one absent): the block alone says
+            // where the env's state is.
+            let has_file = self
+                .repo
+                .env_files_for(&stack.path, env)
+                .iter()
+                .any(|f| f.backend && !f.optional);
+            if out.states.len() == states_before
+                && !has_file
+                && let Some(key) = state_key(&backend_block, &Attributes::default())
+            {
+                let place = terraform.backend_file.as_deref().unwrap_or(".");
+                out.states.push((
+                    key,
+                    problem("shared-state", Some(env), place, String::new()),
+                ));
             }
         }
         let names = found.files.names_in("", visible);
@@ -503,7 +667,13 @@ impl Checker<'_> {
                 .any(|c| c == std::path::Component::ParentDir);
             let from_root = crate::repo::paths::normalize(&Path::new(&stack.path).join(relative));
             let on_disk = match (inside, from_root.to_str()) {
-                (true, _) => found.files.on_disk(relative),
+                (true, _) => {
+                    found.files.on_disk(relative)
+                        || self
+                            .repo
+                            .linked_status(stack, relative)
+                            .is_some_and(Status::on_disk)
+                }
                 // In the repository: as the repository tells, like every other input (see
                 // `outside_inputs`).
                 (false, Some(path)) if !path.starts_with("..") => self
@@ -517,19 +687,39 @@ impl Checker<'_> {
             }
             let is_json = relative.ends_with(".json");
             let purpose = Purpose::VarFile { json: is_json };
-            match &*self.parsed(found, relative, purpose, touched, |bytes| {
+            let mut parse = || match &*self.parsed(found, relative, purpose, touched, |bytes| {
                 variables::var_file(bytes, is_json)
             }) {
-                Parsed::Values(values) => Ok(Some(values.clone())),
-                _ => Err(()),
+                Parsed::Values(values) => Some(values.clone()),
+                _ => None,
+            };
+            if inside {
+                return parse().map(Some).ok_or(());
             }
+            let key = crate::repo::paths::normalize(&stack.dir.join(relative));
+            let known = self
+                .shared_files
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&key).cloned());
+            let values = match known {
+                Some(values) => values,
+                None => {
+                    let values = parse();
+                    if let Ok(mut memo) = self.shared_files.lock() {
+                        memo.insert(key, values.clone());
+                    }
+                    values
+                }
+            };
+            values.map(Some).ok_or(())
         };
         let declared_at = |variable: &str| declaration(stack, &names, variable);
         variables::check(
             &variables::Stack {
                 stack,
                 config: &self.repo.settings.stack(&stack.path),
-                env_files: &env_files,
+                env_files: &|env| self.repo.env_files_for(&stack.path, env),
                 declared: &terraform.variables,
                 all_parsed: terraform.all_parsed,
                 automatic: &names,
@@ -575,31 +765,65 @@ impl Checker<'_> {
 
     /// A var file of `env` outside the stack directory: present, if it is in the repository
     /// (a file outside it is not the repository's to check).
+    /// A local state `path` as the stack names it, made comparable: an absolute one or one
+    /// through a symbolic link is turned into the path from the stack to where it really is
+    /// in the repository (when its directory exists and lies there).
+    fn local_state_path(&self, stack: &Stack, path: &str) -> String {
+        let joined = stack.dir.join(path);
+        let real = joined
+            .parent()
+            .and_then(|dir| dir.canonicalize().ok())
+            .zip(joined.file_name())
+            .map(|(dir, name)| dir.join(name));
+        let root = self.repo.root.canonicalize().ok();
+        match real.zip(root) {
+            Some((real, root)) => match real.strip_prefix(&root) {
+                Ok(inside) => {
+                    let depth = match stack.path.as_str() {
+                        "." => 0,
+                        path => path.split('/').count(),
+                    };
+                    std::iter::repeat_n(std::path::Path::new(".."), depth)
+                        .collect::<std::path::PathBuf>()
+                        .join(inside)
+                        .to_string_lossy()
+                        .into_owned()
+                }
+                Err(_) => path.to_string(),
+            },
+            None => path.to_string(),
+        }
+    }
+
+    /// Reports an env file outside the stack that is missing; its path from the root when
+    /// it is there to read.
     fn check_outside(
         &self,
         found: &Found,
-        pattern: &EnvPattern,
-        optional: bool,
+        file: &crate::repo::EnvFile,
         env: &str,
         problems: &mut Vec<Problem>,
-    ) {
-        let Some(path) = pattern.repo_path(env, &found.stack.path) else {
-            return;
-        };
+    ) -> Option<String> {
+        let pattern = file.pattern;
+        let path = pattern.repo_path(env, &found.stack.path)?;
         let label = pattern.is_per_env().then_some(env);
         let status = self.repo.status(&path).ok().flatten();
-        if optional && !status.is_some_and(visible) {
-            return;
+        if file.optional && !status.is_some_and(visible) {
+            return None;
         }
-        if let Some(message) = absence(status, label) {
-            problems.push(Problem {
-                path,
-                line: None,
-                message,
-                kind: "missing",
-                stack: found.stack.path.clone(),
-                env: label.map(str::to_string),
-            });
+        match absence(status, label) {
+            Some(message) => {
+                problems.push(Problem {
+                    path,
+                    line: None,
+                    message,
+                    kind: "missing",
+                    stack: found.stack.path.clone(),
+                    env: label.map(str::to_string),
+                });
+                None
+            }
+            None => status.is_some_and(visible).then_some(path),
         }
     }
 
@@ -620,6 +844,7 @@ impl Checker<'_> {
     fn terraform_files(&self, found: &Found, out: &mut Out) -> Terraform {
         let mut terraform = Terraform {
             backend: None,
+            backend_file: None,
             variables: BTreeMap::new(),
             all_parsed: true,
             uses_providers: false,
@@ -635,8 +860,9 @@ impl Checker<'_> {
                 terraform_file(bytes, is_json)
             }) {
                 Parsed::Terraform(backend, variables, uses_providers) => {
-                    if terraform.backend.is_none() {
+                    if terraform.backend.is_none() && backend.is_some() {
                         terraform.backend = backend.clone();
+                        terraform.backend_file = Some(name.to_string());
                     }
                     terraform.variables.extend(variables.clone());
                     terraform.uses_providers |= uses_providers;
@@ -680,6 +906,8 @@ fn declaration(stack: &Stack, names: &[&str], variable: &str) -> Option<String> 
 /// What a stack's terraform files say.
 struct Terraform {
     backend: Option<(String, Attributes)>,
+    /// The file holding the backend block, relative to the stack.
+    backend_file: Option<String>,
     variables: BTreeMap<String, crate::variables::Declared>,
     /// Every file parsed: a variable tfw did not see could be declared in one that did not.
     all_parsed: bool,

@@ -31,7 +31,8 @@ pub fn var_file(bytes: &[u8], is_json: bool) -> Parsed {
 pub struct Stack<'a> {
     pub stack: &'a crate::repo::Stack,
     pub config: &'a StackConfig<'a>,
-    pub env_files: &'a [EnvFile<'a>],
+    /// The env files of one env.
+    pub env_files: &'a dyn Fn(&str) -> Vec<EnvFile<'a>>,
     pub declared: &'a BTreeMap<String, Declared>,
     /// Every terraform file parsed (else a key may be declared where tfw could not see).
     pub all_parsed: bool,
@@ -108,6 +109,7 @@ pub fn check(
     };
     let mut reported = BTreeSet::new();
     for env in envs {
+        let env_files = env_files(env);
         let (files, complete) = read_all(
             &stack.path,
             env_files
@@ -124,7 +126,13 @@ pub fn check(
             for (name, (line, value)) in &file.values {
                 match declared.get(name) {
                     None if *all_parsed && config.checks("undeclared") => {
-                        let hint = env_name::suggest(name, declared.keys().map(String::as_str))
+                        // A file outside the stack is others' too: a near name of this stack's
+                        // is no hint there (and most such keys are others' to declare).
+                        let own =
+                            stack.path == "." || file.path.starts_with(&format!("{}/", stack.path));
+                        let hint = own
+                            .then(|| env_name::suggest(name, declared.keys().map(String::as_str)))
+                            .flatten()
                             .map_or(String::new(), |s| format!(" (did you mean {s}?)"));
                         let message = format!("{name} is not a variable of this stack{hint}");
                         problems.push(problem("undeclared", env, &file.path, Some(*line), message));

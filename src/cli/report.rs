@@ -382,6 +382,10 @@ pub fn graph(start: &Path, env: Option<&str>, format: GraphFormat) -> anyhow::Re
     }
     let repo = Repo::open(start)?;
     let stacks = repo.stacks(Presence::OnDisk)?;
+    if stacks.is_empty() {
+        // Nothing to draw: say why, as a run here would.
+        repo.stack_at(start)?;
+    }
     let graphs = crate::graph::by_env(&repo, &stacks, env)
         .into_iter()
         .map(|(_, _, graph)| graph)

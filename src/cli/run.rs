@@ -113,7 +113,7 @@ fn select_envs(selector: &str, known: &BTreeSet<&str>, repo: &Repo) -> Result<Ve
                 stack: repo.root.clone(),
                 known: known.iter().map(|e| e.to_string()).collect(),
                 suggestion: env_name::suggest(word, known.iter().copied()),
-                backend: repo.settings.backend_config.file_for(word),
+                backend: repo.settings.stack(".").env_file_hint(word),
             });
         }
     }
@@ -270,7 +270,7 @@ fn prepare(
     request: &Request,
     step: Option<&StepEnvironment>,
 ) -> Result<Prepared, Error> {
-    let mut config = repo.settings.stack(&stack.path);
+    let mut config = repo.settings.stack_for(&stack.path, Some(&request.env));
     // A module source inside `.terraform/` (`./.terraform/modules/…`) only exists in the one
     // data dir where it was installed: such a stack keeps terraform's single data dir.
     if config.data_dir == DataDirMode::PerEnv
@@ -290,14 +290,14 @@ fn prepare(
         .map(|name| name.to_string_lossy().into_owned());
     let binary = locate_binary(arguments, config.binary(&request.env).or(versioned));
     let user_data_dir = std::env::var_os("TF_DATA_DIR").filter(|v| !v.is_empty());
-    let backend_file = PathBuf::from(stack.backend_file(&request.env, config.backend_config));
+    let backend_file = repo.backend_file(stack, &request.env).map(PathBuf::from);
     let is_tofu = binary
         .path
         .as_deref()
         .and_then(Path::file_name)
         .is_some_and(|name| name.to_string_lossy().starts_with("tofu"));
     let early_evaluation = is_tofu && init_stamp::init_reads_variables(sources);
-    let mut input_files = vec![backend_file.clone()];
+    let mut input_files: Vec<PathBuf> = backend_file.iter().cloned().collect();
     let mut vars = Vec::new();
     if early_evaluation {
         let exists = |path: &Path| repo.is_file(stack, path);
@@ -320,6 +320,14 @@ fn prepare(
         if let Some(value) = value {
             vars.push((format!("${name}"), value));
         }
+    }
+    // What `backend = { … }` passes to init is part of what it was initialised with.
+    for (key, value) in config.backend_settings(&request.env) {
+        vars.push((format!("$backend.{key}"), value));
+    }
+    // The workspace is selected (or created) with the init: a record of another one is stale.
+    if let Some(workspace) = config.workspace(&request.env) {
+        vars.push(("$workspace".to_string(), workspace));
     }
     let record = InitRecord {
         env: request.env.clone(),
@@ -352,9 +360,10 @@ fn prepare(
         stack_dir: &stack.dir,
         stack_path: &stack.path,
         config: &config,
-        backend_file: &backend_file,
+        backend_file: backend_file.as_deref(),
         early_evaluation,
         known_envs: &stack.envs,
+        protected: repo.settings.is_protected(&request.env),
         program: &binary.name,
         user_data_dir: user_data_dir.is_some(),
         stdin_is_terminal: !arguments.atlantis && stdin_is_terminal(),
@@ -376,8 +385,25 @@ fn prepare(
             saved_plan,
             &guard::EnvState {
                 env: &request.env,
-                backend_file: &backend_file,
-                backend: backend_settings(repo, stack, sources, &stack.dir.join(&backend_file)),
+                backend_file: backend_file.as_deref(),
+                backend: backend_settings(
+                    repo,
+                    stack,
+                    sources,
+                    backend_file
+                        .as_ref()
+                        .map(|file| stack.dir.join(file))
+                        .as_deref(),
+                )
+                .map(|(kind, mut settings)| {
+                    settings.extend(
+                        config
+                            .backend_settings(&request.env)
+                            .into_iter()
+                            .map(|(k, v)| (k, hcl::Value::String(v))),
+                    );
+                    (kind, settings)
+                }),
                 workspace: workspace.clone(),
             },
         )?;
@@ -443,7 +469,7 @@ fn backend_settings(
     repo: &Repo,
     stack: &Stack,
     sources: &[(String, String)],
-    backend_file: &Path,
+    backend_file: Option<&Path>,
 ) -> Result<(String, crate::terraform::backend_settings::Settings), String> {
     use crate::terraform::backend_settings;
     // A terraform file of the stack that could not be read may hold the backend block.
@@ -461,12 +487,14 @@ fn backend_settings(
     } else {
         kind
     };
-    let bytes = std::fs::read(backend_file)
-        .map_err(|e| format!("cannot read {}: {e}", backend_file.display()))?;
-    let is_json = backend_file.extension().is_some_and(|e| e == "json");
-    let file = backend_settings::of_file(&bytes, is_json)
-        .map_err(|why| format!("{}: {why}", backend_file.display()))?;
-    settings.extend(file);
+    if let Some(backend_file) = backend_file {
+        let bytes = std::fs::read(backend_file)
+            .map_err(|e| format!("cannot read {}: {e}", backend_file.display()))?;
+        let is_json = backend_file.extension().is_some_and(|e| e == "json");
+        let file = backend_settings::of_file(&bytes, is_json)
+            .map_err(|why| format!("{}: {why}", backend_file.display()))?;
+        settings.extend(file);
+    }
     Ok((kind, settings))
 }
 
@@ -507,8 +535,10 @@ fn confirm(
         Decision::Ask => {
             let mut targets = Vec::new();
             for (stack, prepared) in prepared {
-                let pattern = repo.settings.stack(&stack.path).backend_config;
-                let backend = stack.dir.join(stack.backend_file(env, pattern));
+                let location = match repo.backend_file(stack, env) {
+                    Some(file) => guard::state_location(&stack.dir.join(file)),
+                    None => "(its backend block)".to_string(),
+                };
                 targets.push(Target {
                     stack: std::path::absolute(&stack.dir)?.display().to_string(),
                     commands: prepared
@@ -516,7 +546,7 @@ fn confirm(
                         .expected_steps()
                         .map(|s| s.invocation.command_line())
                         .collect(),
-                    location: guard::state_location(&backend),
+                    location,
                     workspace: shown_workspace(&prepared.workspace),
                 });
             }
@@ -571,11 +601,14 @@ fn dry_run_text(decision: &Decision, prepared: &Prepared) -> String {
             cache.dir.display()
         ));
     }
+    let mut said = false;
     for step in plan.expected_steps() {
-        // An init tfw decided on: say which input made it necessary.
+        // An init tfw decided on (and the workspace step after it): say which input made it
+        // necessary, once.
         if let StepKind::Init {
             when_stale: true, ..
         } = step.kind
+            && !std::mem::replace(&mut said, true)
         {
             let why = prepared.record.why_stale();
             text.push_str(&format!(

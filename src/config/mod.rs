@@ -2,6 +2,7 @@
 
 pub mod env_name;
 pub mod pattern;
+pub mod secret;
 
 use crate::config::pattern::EnvPattern;
 use crate::error::Error;
@@ -36,19 +37,25 @@ pub struct Settings {
     /// Envs the default globs would protect that `protected` deliberately leaves out.
     pub unprotected: Vec<String>,
     pub var_files: Vec<VarFile>,
-    pub backend_config: EnvPattern,
+    /// `None`: `backend_config = false`, no backend file in any env.
+    pub backend_config: Option<VarFile>,
     pub binary: Option<String>,
+    /// `workspace`: the terraform workspace of every env (`{env}`).
+    pub workspace: Option<String>,
     pub data_dir: DataDirMode,
     /// `vars`, `env_vars` and `[args]` of every stack and env.
     pub additions: Additions,
-    /// `[environments."<env>"]`: additions for one env in every stack.
-    pub environments: BTreeMap<String, Additions>,
+    /// `[environments."<env>"]`: what one env has in every stack.
+    pub environments: BTreeMap<String, EnvSettings>,
     /// `[check]`: how `tfw check` treats variables.
     pub check: CheckSettings,
     /// Globs (relative to the root) of directories stack discovery skips.
     pub exclude: Vec<String>,
     /// Per-stack settings, keyed by the stack's path relative to the root (`.` for the root).
     pub stacks: BTreeMap<String, StackSettings>,
+    /// `[stacks."<glob>"]` blocks (`infra/*`), in file order: they apply to every stack whose
+    /// path matches, before the stack's own block.
+    pub stack_globs: Vec<StackGlob>,
     /// `[atlantis]`: what the generated atlantis.yaml says beyond projects and workflows.
     pub atlantis: AtlantisSettings,
     /// `[providers]`: what `tfw check` expects of the lock files.
@@ -92,8 +99,8 @@ pub struct AtlantisSettings {
     pub terraform_version: Option<String>,
 }
 
-/// A var file of tfw.toml: `"{env}.tfvars"`, or `{ path = "…", optional = true }` for one
-/// passed only when it exists.
+/// A var file or backend config of tfw.toml: `"{env}.tfvars"`, or
+/// `{ path = "…", optional = true }` for one passed only when it exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VarFile {
     pub pattern: EnvPattern,
@@ -114,6 +121,44 @@ pub struct Additions {
     /// Arguments per terraform command, before the user's.
     #[serde(default)]
     pub args: BTreeMap<String, Vec<String>>,
+    /// Backend settings, `-backend-config=KEY=VALUE` after any backend file.
+    #[serde(default)]
+    pub backend: BTreeMap<String, String>,
+}
+
+/// `[environments."<env>"]` in tfw.toml: what one env adds or changes in every stack (a stack's
+/// own `var_files` / `backend_config` still win).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EnvSettings {
+    pub var_files: Option<Vec<VarFile>>,
+    pub backend_config: Option<Option<VarFile>>,
+    pub workspace: Option<String>,
+    pub additions: Additions,
+}
+
+/// A `[stacks."<glob>"]` block: its glob (a `*` stays within one path component) and settings.
+#[derive(Debug, Clone)]
+pub struct StackGlob {
+    pub glob: String,
+    matcher: globset::GlobMatcher,
+    pub settings: StackSettings,
+}
+
+impl PartialEq for StackGlob {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.glob, &self.settings) == (&other.glob, &other.settings)
+    }
+}
+
+impl StackGlob {
+    pub fn matches(&self, path: &str) -> bool {
+        self.matcher.is_match(path)
+    }
+}
+
+/// Whether a `[stacks."…"]` key is a glob rather than one stack's path.
+fn is_glob(key: &str) -> bool {
+    key.contains(['*', '?', '['])
 }
 
 /// `[check]` in tfw.toml (also per stack, added to the repository's).
@@ -123,13 +168,22 @@ pub struct CheckSettings {
     /// Variables supplied at run time (`TF_VAR_…` in CI): never `unset`.
     #[serde(default)]
     pub from_environment: Vec<String>,
-    /// Problem kinds not reported (`undeclared`, `unset`, `type`).
+    /// Problem kinds not reported (see `SKIPPABLE`).
     #[serde(default)]
     pub skip: Vec<String>,
 }
 
 /// The problem kinds `[check] skip` may name.
-pub const SKIPPABLE: &[&str] = &["undeclared", "unset", "type", "providers"];
+pub const SKIPPABLE: &[&str] = &[
+    "missing",
+    "orphan",
+    "shared-state",
+    "parse",
+    "undeclared",
+    "unset",
+    "type",
+    "providers",
+];
 
 /// `[stacks."<path>"]` in tfw.toml: what differs in one stack.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -139,44 +193,68 @@ pub struct StackSettings {
     /// Its name in summaries and Atlantis project names (default: its path; `root` for `.`).
     pub name: Option<String>,
     pub var_files: Option<Vec<VarFile>>,
-    pub backend_config: Option<EnvPattern>,
+    /// `Some(None)`: `backend_config = false`.
+    pub backend_config: Option<Option<VarFile>>,
     pub binary: Option<String>,
     pub data_dir: Option<DataDirMode>,
+    pub workspace: Option<String>,
     pub additions: Additions,
     pub check: CheckSettings,
     /// Stacks (paths from the root) this one reads the state of, beyond what tfw infers.
     pub depends_on: Vec<String>,
+    /// The line of its `[stacks."…"]` header.
+    pub line: usize,
 }
 
-/// The settings of one stack: tfw.toml's defaults with `[environments]` and the stack's block
-/// over them (the stack's own block wins).
+/// The settings of one stack: tfw.toml's defaults, `[environments]`, then the `[stacks]` globs
+/// that match it in file order, then its own block (the most specific wins).
 pub struct StackConfig<'a> {
     pub var_files: &'a [VarFile],
-    pub backend_config: &'a EnvPattern,
+    /// `None`: no backend file (`backend_config = false`).
+    pub backend_config: Option<&'a VarFile>,
     pub data_dir: DataDirMode,
     binary: Option<&'a str>,
+    workspace: Option<&'a str>,
     settings: &'a Settings,
-    stack: Option<&'a StackSettings>,
+    /// The `[stacks]` blocks that apply, least specific first.
+    blocks: Vec<&'a StackSettings>,
+    /// The stack's path from the root, for `{stack}`.
+    path: String,
 }
 
 impl StackConfig<'_> {
     /// Whether `tfw check` reports problems of `kind` in this stack.
     pub fn checks(&self, kind: &str) -> bool {
         let skip = |check: &CheckSettings| check.skip.iter().any(|k| k == kind);
-        !skip(&self.settings.check) && !self.stack.is_some_and(|s| skip(&s.check))
+        !skip(&self.settings.check) && !self.blocks.iter().any(|s| skip(&s.check))
     }
 
     /// Whether CI supplies `variable` at run time (`[check] from_environment`).
     pub fn supplied_at_run_time(&self, variable: &str) -> bool {
         let listed = |check: &CheckSettings| check.from_environment.iter().any(|v| v == variable);
-        listed(&self.settings.check) || self.stack.is_some_and(|s| listed(&s.check))
+        listed(&self.settings.check) || self.blocks.iter().any(|s| listed(&s.check))
+    }
+
+    /// The envs tfw.toml gives this stack (its blocks', else the repository's `envs`).
+    pub fn own_envs(&self) -> Option<&[String]> {
+        self.blocks.iter().rev().find_map(|s| s.envs.as_deref())
+    }
+
+    /// Stacks this one reads the state of, as its blocks list them.
+    pub fn depends_on(&self) -> impl Iterator<Item = &String> {
+        self.blocks.iter().flat_map(|s| s.depends_on.iter())
     }
 
     /// The additions for `env`, lowest precedence first.
     fn layers<'b>(&'b self, env: &str) -> impl Iterator<Item = &'b Additions> {
         std::iter::once(&self.settings.additions)
-            .chain(self.settings.environments.get(env))
-            .chain(self.stack.map(|s| &s.additions))
+            .chain(self.settings.environments.get(env).map(|e| &e.additions))
+            .chain(self.blocks.iter().map(|s| &s.additions))
+    }
+
+    /// `value` with `{env}`, `{stack}` and `{root}` replaced.
+    pub fn expand(&self, value: &str, env: &str) -> String {
+        expand(value, env, &self.path, self.settings.root())
     }
 
     fn merged(
@@ -189,7 +267,7 @@ impl StackConfig<'_> {
             merged.extend(
                 pick(layer)
                     .iter()
-                    .map(|(k, v)| (k.clone(), for_env(v, env))),
+                    .map(|(k, v)| (k.clone(), self.expand(v, env))),
             );
         }
         merged.into_iter().collect()
@@ -198,6 +276,11 @@ impl StackConfig<'_> {
     /// `-var` values for `env`, by name.
     pub fn vars(&self, env: &str) -> Vec<(String, String)> {
         self.merged(env, |a| &a.vars)
+    }
+
+    /// The backend settings tfw.toml gives `env` (`backend = { … }`), by name.
+    pub fn backend_settings(&self, env: &str) -> Vec<(String, String)> {
+        self.merged(env, |a| &a.backend)
     }
 
     /// Environment variables of `env`'s terraform processes, by name.
@@ -210,13 +293,43 @@ impl StackConfig<'_> {
         self.layers(env)
             .filter_map(|layer| layer.args.get(command))
             .last()
-            .map(|args| args.iter().map(|a| for_env(a, env)).collect())
+            .map(|args| args.iter().map(|a| self.expand(a, env)).collect())
             .unwrap_or_default()
     }
 
     /// The binary tfw.toml names for `env`, if any.
     pub fn binary(&self, env: &str) -> Option<String> {
-        self.binary.map(|b| for_env(b, env))
+        self.binary.map(|b| self.expand(b, env))
+    }
+
+    /// What would make `env` an env of this stack: its backend config, else its first var
+    /// file, as named from the stack.
+    pub fn env_file_hint(&self, env: &str) -> String {
+        self.backend_config.or(self.var_files.first()).map_or_else(
+            || format!("`envs` in {FILE_NAME}"),
+            |f| {
+                f.pattern
+                    .path_for(env, &self.path)
+                    .to_string_lossy()
+                    .into_owned()
+            },
+        )
+    }
+
+    /// The workspace tfw.toml names for `env`, if any (`workspace = "{env}"`).
+    pub fn workspace(&self, env: &str) -> Option<String> {
+        self.workspace.map(|w| self.expand(w, env))
+    }
+}
+
+/// `backend = { … }` without credentials: they belong in the environment (`AWS_*`,
+/// `ARM_*`, `GOOGLE_*`), not in a file every clone has.
+fn valid_backend(backend: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, String> {
+    match backend.keys().find(|key| secret::looks_secret(key)) {
+        Some(key) => Err(format!(
+            "`{key}` looks like a credential: tfw.toml is in every clone and tfw prints its backend settings; give it to the backend through the environment (e.g. AWS_SECRET_ACCESS_KEY, ARM_ACCESS_KEY, GOOGLE_CREDENTIALS) instead"
+        )),
+        None => Ok(backend),
     }
 }
 
@@ -254,9 +367,16 @@ pub fn protection_matches(glob: &str, env: &str) -> bool {
     protection_glob(glob).is_ok_and(|glob| glob.is_match(env))
 }
 
-/// `value` with `{env}` replaced.
-fn for_env(value: &str, env: &str) -> String {
-    value.replace(pattern::PLACEHOLDER, env)
+/// `value` with `{env}`, `{stack}` (the stack's path from the root) and `{root}` (the
+/// repository root, when tfw.toml says where it is) replaced.
+pub fn expand(value: &str, env: &str, stack: &str, root: Option<&Path>) -> String {
+    let value = value
+        .replace(pattern::PLACEHOLDER, env)
+        .replace(pattern::STACK, stack);
+    match root {
+        Some(root) => value.replace(pattern::ROOT_NAME, &root.to_string_lossy()),
+        None => value,
+    }
 }
 
 impl Default for Settings {
@@ -271,14 +391,19 @@ impl Default for Settings {
                 pattern: EnvPattern::new("{env}.tfvars").expect("valid default"),
                 optional: false,
             }],
-            backend_config: EnvPattern::new(DEFAULT_BACKEND).expect("valid default"),
+            backend_config: Some(VarFile {
+                pattern: EnvPattern::new(DEFAULT_BACKEND).expect("valid default"),
+                optional: false,
+            }),
             binary: None,
+            workspace: None,
             data_dir: DataDirMode::PerEnv,
             additions: Additions::default(),
             environments: BTreeMap::new(),
             check: CheckSettings::default(),
             exclude: Vec::new(),
             stacks: BTreeMap::new(),
+            stack_globs: Vec::new(),
             atlantis: AtlantisSettings::default(),
             providers: ProvidersSettings::default(),
         }
@@ -292,12 +417,13 @@ struct RawSettings {
     protected: Option<Vec<Spanned<String>>>,
     unprotected: Option<Vec<Spanned<String>>>,
     var_files: Option<Vec<Spanned<RawVarFile>>>,
-    backend_config: Option<Spanned<String>>,
+    backend_config: Option<Spanned<RawBackendConfig>>,
     binary: Option<String>,
+    workspace: Option<String>,
     data_dir: Option<DataDirMode>,
     exclude: Option<Vec<Spanned<String>>>,
     stacks: Option<BTreeMap<String, Spanned<RawStack>>>,
-    environments: Option<BTreeMap<String, Spanned<Additions>>>,
+    environments: Option<BTreeMap<String, Spanned<RawEnv>>>,
     atlantis: Option<AtlantisSettings>,
     providers: Option<ProvidersSettings>,
     check: Option<Spanned<CheckSettings>>,
@@ -309,6 +435,8 @@ struct RawSettings {
     env_vars: BTreeMap<String, String>,
     #[serde(default)]
     args: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    backend: BTreeMap<String, String>,
 }
 
 /// A `[stacks."<path>"]` block: the stack keys of `RawSettings` again, as serde cannot combine
@@ -319,8 +447,9 @@ struct RawStack {
     envs: Option<Vec<String>>,
     name: Option<String>,
     var_files: Option<Vec<Spanned<RawVarFile>>>,
-    backend_config: Option<Spanned<String>>,
+    backend_config: Option<Spanned<RawBackendConfig>>,
     binary: Option<String>,
+    workspace: Option<String>,
     data_dir: Option<DataDirMode>,
     check: Option<CheckSettings>,
     depends_on: Option<Vec<String>>,
@@ -330,6 +459,33 @@ struct RawStack {
     env_vars: BTreeMap<String, String>,
     #[serde(default)]
     args: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    backend: BTreeMap<String, String>,
+}
+
+/// `[environments."<env>"]`: the env keys of `RawSettings` again (see `RawStack`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnv {
+    var_files: Option<Vec<Spanned<RawVarFile>>>,
+    backend_config: Option<Spanned<RawBackendConfig>>,
+    workspace: Option<String>,
+    #[serde(default)]
+    vars: BTreeMap<String, String>,
+    #[serde(default)]
+    env_vars: BTreeMap<String, String>,
+    #[serde(default)]
+    args: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    backend: BTreeMap<String, String>,
+}
+
+/// `backend_config`: a pattern, `{ path, optional }`, or `false` for none.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawBackendConfig {
+    Off(bool),
+    File(RawVarFile),
 }
 
 #[derive(Deserialize)]
@@ -357,25 +513,35 @@ impl Settings {
         };
         let raw: RawSettings = toml::from_str(text)
             .map_err(|e| error(e.span(), with_suggestion(e.message().trim())))?;
-        let pattern =
-            |key: &str, value: &Spanned<String>, make: fn(&str) -> Result<EnvPattern, String>| {
-                make(value.get_ref())
-                    .map_err(|reason| error(Some(value.span()), format!("`{key}`: {reason}")))
+        let file = |key: &str,
+                    entry: &RawVarFile,
+                    span: std::ops::Range<usize>,
+                    make: fn(&str) -> Result<EnvPattern, String>| {
+            let (path, optional) = match entry {
+                RawVarFile::Path(path) => (path, false),
+                RawVarFile::Entry(e) => (&e.path, e.optional),
             };
+            let pattern =
+                make(path).map_err(|reason| error(Some(span), format!("`{key}`: {reason}")))?;
+            Ok(VarFile { pattern, optional })
+        };
         let var_files = |key: &str, list: &[Spanned<RawVarFile>]| {
             list.iter()
-                .map(|entry| {
-                    let (path, optional) = match entry.get_ref() {
-                        RawVarFile::Path(path) => (path, false),
-                        RawVarFile::Entry(e) => (&e.path, e.optional),
-                    };
-                    let pattern = EnvPattern::new(path).map_err(|reason| {
-                        error(Some(entry.span()), format!("`{key}`: {reason}"))
-                    })?;
-                    Ok(VarFile { pattern, optional })
-                })
+                .map(|entry| file(key, entry.get_ref(), entry.span(), EnvPattern::new))
                 .collect::<Result<Vec<_>, Error>>()
         };
+        // One env's backend config may be one file; elsewhere the pattern tells envs apart.
+        let backend_config =
+            |key: &str,
+             raw: &Spanned<RawBackendConfig>,
+             make: fn(&str) -> Result<EnvPattern, String>| match raw.get_ref() {
+                RawBackendConfig::Off(false) => Ok(None),
+                RawBackendConfig::Off(true) => Err(error(
+                    Some(raw.span()),
+                    format!("`{key}`: `true` names no file: give a pattern, or `false` for none"),
+                )),
+                RawBackendConfig::File(entry) => file(key, entry, raw.span(), make).map(Some),
+            };
         let defaults = Settings::default();
         let envs = match raw.envs {
             Some(envs) => Some(
@@ -424,6 +590,94 @@ impl Settings {
                 None => Ok(env.into_inner()),
             })
             .collect::<Result<_, Error>>()?;
+        let blocks: Vec<(String, StackSettings)> = match raw.stacks {
+            Some(stacks) => stacks
+                .into_iter()
+                .map(|(path, stack)| {
+                    let span = stack.span();
+                    let raw = stack.into_inner();
+                    let envs = raw.envs.as_deref().unwrap_or_default();
+                    for (i, env) in envs.iter().enumerate() {
+                        let key = format!("`stacks.\"{path}\".envs`");
+                        env_name::validate(env)
+                            .map_err(|e| error(Some(span.clone()), format!("{key}: {e}")))?;
+                        if envs[..i].contains(env) {
+                            return Err(error(
+                                Some(span.clone()),
+                                format!("{key}: `{env}` is listed twice"),
+                            ));
+                        }
+                    }
+                    let key = |name: &str| format!("stacks.\"{path}\".{name}");
+                    let settings = StackSettings {
+                        var_files: match &raw.var_files {
+                            Some(list) => Some(var_files(&key("var_files"), list)?),
+                            None => None,
+                        },
+                        backend_config: match &raw.backend_config {
+                            Some(b) => Some(backend_config(
+                                &key("backend_config"),
+                                b,
+                                EnvPattern::per_env,
+                            )?),
+                            None => None,
+                        },
+                        workspace: raw.workspace,
+                        line: line_of(text, span.start),
+                        check: match raw.check {
+                            Some(check) => valid_check(check).map_err(|e| {
+                                error(Some(span.clone()), format!("{}: {e}", key("check")))
+                            })?,
+                            None => CheckSettings::default(),
+                        },
+                        depends_on: raw
+                            .depends_on
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|p| p.trim_end_matches('/').to_string())
+                            .collect(),
+                        envs: raw.envs,
+                        name: raw.name,
+                        binary: raw.binary,
+                        data_dir: raw.data_dir,
+                        additions: Additions {
+                            vars: raw.vars,
+                            env_vars: raw.env_vars,
+                            args: raw.args,
+                            backend: valid_backend(raw.backend).map_err(|e| {
+                                error(Some(span.clone()), format!("`{}`: {e}", key("backend")))
+                            })?,
+                        },
+                    };
+                    Ok((path.trim_end_matches('/').to_string(), settings))
+                })
+                .collect::<Result<_, Error>>()?,
+            None => Vec::new(),
+        };
+        let mut stacks = BTreeMap::new();
+        let mut stack_globs = Vec::new();
+        for (key, settings) in blocks {
+            if !is_glob(&key) {
+                stacks.insert(key, settings);
+                continue;
+            }
+            let matcher = globset::GlobBuilder::new(&key)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| Error::Config {
+                    path: path.to_path_buf(),
+                    line: Some(settings.line),
+                    message: format!("`stacks.\"{key}\"`: {e}"),
+                })?
+                .compile_matcher();
+            stack_globs.push(StackGlob {
+                glob: key,
+                matcher,
+                settings,
+            });
+        }
+        // Globs apply in file order (toml's table is sorted by key).
+        stack_globs.sort_by_key(|g| g.settings.line);
         Ok(Settings {
             file: Some(path.to_path_buf()),
             envs,
@@ -433,17 +687,20 @@ impl Settings {
                 Some(list) => var_files("var_files", &list)?,
                 None => defaults.var_files,
             },
-            backend_config: match raw.backend_config {
-                Some(p) => pattern("backend_config", &p, EnvPattern::per_env)?,
+            backend_config: match &raw.backend_config {
+                Some(raw) => backend_config("backend_config", raw, EnvPattern::per_env)?,
                 None => defaults.backend_config,
             },
             binary: raw.binary,
+            workspace: raw.workspace,
             data_dir: raw.data_dir.unwrap_or_default(),
             plugin_cache: raw.plugin_cache,
             additions: Additions {
                 vars: raw.vars,
                 env_vars: raw.env_vars,
                 args: raw.args,
+                backend: valid_backend(raw.backend)
+                    .map_err(|e| error(None, format!("`backend`: {e}")))?,
             },
             check: match raw.check {
                 Some(check) => {
@@ -457,11 +714,34 @@ impl Settings {
                 .environments
                 .unwrap_or_default()
                 .into_iter()
-                .map(|(env, additions)| {
-                    env_name::validate(&env).map_err(|e| {
-                        error(Some(additions.span()), format!("`environments`: {e}"))
-                    })?;
-                    Ok((env, additions.into_inner()))
+                .map(|(env, raw)| {
+                    let span = raw.span();
+                    env_name::validate(&env)
+                        .map_err(|e| error(Some(span.clone()), format!("`environments`: {e}")))?;
+                    let raw = raw.into_inner();
+                    let key = |name: &str| format!("environments.\"{env}\".{name}");
+                    let settings = EnvSettings {
+                        var_files: match &raw.var_files {
+                            Some(list) => Some(var_files(&key("var_files"), list)?),
+                            None => None,
+                        },
+                        backend_config: match &raw.backend_config {
+                            Some(b) => {
+                                Some(backend_config(&key("backend_config"), b, EnvPattern::new)?)
+                            }
+                            None => None,
+                        },
+                        workspace: raw.workspace,
+                        additions: Additions {
+                            vars: raw.vars,
+                            env_vars: raw.env_vars,
+                            args: raw.args,
+                            backend: valid_backend(raw.backend).map_err(|e| {
+                                error(Some(span.clone()), format!("`{}`: {e}", key("backend")))
+                            })?,
+                        },
+                    };
+                    Ok((env, settings))
                 })
                 .collect::<Result<_, Error>>()?,
             exclude: match raw.exclude {
@@ -475,106 +755,118 @@ impl Settings {
                     .collect::<Result<_, Error>>()?,
                 None => Vec::new(),
             },
-            stacks: match raw.stacks {
-                Some(stacks) => stacks
-                    .into_iter()
-                    .map(|(path, stack)| {
-                        let span = stack.span();
-                        let raw = stack.into_inner();
-                        let envs = raw.envs.as_deref().unwrap_or_default();
-                        for (i, env) in envs.iter().enumerate() {
-                            let key = format!("`stacks.\"{path}\".envs`");
-                            env_name::validate(env)
-                                .map_err(|e| error(Some(span.clone()), format!("{key}: {e}")))?;
-                            if envs[..i].contains(env) {
-                                return Err(error(
-                                    Some(span.clone()),
-                                    format!("{key}: `{env}` is listed twice"),
-                                ));
-                            }
-                        }
-                        let key = |name: &str| format!("stacks.\"{path}\".{name}");
-                        let settings = StackSettings {
-                            var_files: match &raw.var_files {
-                                Some(list) => Some(var_files(&key("var_files"), list)?),
-                                None => None,
-                            },
-                            backend_config: match &raw.backend_config {
-                                Some(p) => {
-                                    Some(pattern(&key("backend_config"), p, EnvPattern::per_env)?)
-                                }
-                                None => None,
-                            },
-                            check: match raw.check {
-                                Some(check) => valid_check(check).map_err(|e| {
-                                    error(Some(span.clone()), format!("{}: {e}", key("check")))
-                                })?,
-                                None => CheckSettings::default(),
-                            },
-                            depends_on: raw
-                                .depends_on
-                                .unwrap_or_default()
-                                .iter()
-                                .map(|p| p.trim_end_matches('/').to_string())
-                                .collect(),
-                            envs: raw.envs,
-                            name: raw.name,
-                            binary: raw.binary,
-                            data_dir: raw.data_dir,
-                            additions: Additions {
-                                vars: raw.vars,
-                                env_vars: raw.env_vars,
-                                args: raw.args,
-                            },
-                        };
-                        Ok((path.trim_end_matches('/').to_string(), settings))
-                    })
-                    .collect::<Result<_, Error>>()?,
-                None => BTreeMap::new(),
-            },
+            stacks,
+            stack_globs,
             atlantis: raw.atlantis.unwrap_or_default(),
             providers: raw.providers.unwrap_or_default(),
         })
     }
 
-    /// The settings of the stack at `path` (relative to the root, `.` for the root).
+    /// The settings of the stack at `path` (relative to the root, `.` for the root) for any
+    /// env: what `[environments]` changes is left out (see `stack_for`).
     pub fn stack(&self, path: &str) -> StackConfig<'_> {
-        let stack = self.stacks.get(path);
+        self.stack_for(path, None)
+    }
+
+    /// The settings of the stack at `path` for `env`: the defaults, `[environments."<env>"]`,
+    /// the matching `[stacks]` globs in file order, then the stack's own block.
+    pub fn stack_for(&self, path: &str, env: Option<&str>) -> StackConfig<'_> {
+        let blocks: Vec<&StackSettings> = self
+            .stack_globs
+            .iter()
+            .filter(|g| g.matches(path))
+            .map(|g| &g.settings)
+            .chain(self.stacks.get(path))
+            .collect();
+        let environment = env.and_then(|env| self.environments.get(env));
+        let last = |pick: fn(&StackSettings) -> bool| blocks.iter().rev().find(|s| pick(s));
         StackConfig {
-            var_files: stack
-                .and_then(|s| s.var_files.as_deref())
-                .unwrap_or(&self.var_files),
-            backend_config: stack
-                .and_then(|s| s.backend_config.as_ref())
-                .unwrap_or(&self.backend_config),
-            data_dir: stack.and_then(|s| s.data_dir).unwrap_or(self.data_dir),
-            binary: stack
-                .and_then(|s| s.binary.as_deref())
+            var_files: match last(|s| s.var_files.is_some()) {
+                Some(s) => s.var_files.as_deref().unwrap_or_default(),
+                None => environment
+                    .and_then(|e| e.var_files.as_deref())
+                    .unwrap_or(&self.var_files),
+            },
+            backend_config: match last(|s| s.backend_config.is_some()) {
+                Some(s) => s.backend_config.as_ref().and_then(Option::as_ref),
+                None => match environment.and_then(|e| e.backend_config.as_ref()) {
+                    Some(config) => config.as_ref(),
+                    None => self.backend_config.as_ref(),
+                },
+            },
+            data_dir: blocks
+                .iter()
+                .rev()
+                .find_map(|s| s.data_dir)
+                .unwrap_or(self.data_dir),
+            binary: blocks
+                .iter()
+                .rev()
+                .find_map(|s| s.binary.as_deref())
                 .or(self.binary.as_deref()),
+            workspace: blocks
+                .iter()
+                .rev()
+                .find_map(|s| s.workspace.as_deref())
+                .or(environment.and_then(|e| e.workspace.as_deref()))
+                .or(self.workspace.as_deref()),
             settings: self,
-            stack,
+            blocks,
+            path: path.to_string(),
         }
+    }
+
+    /// The repository root, when tfw.toml says where it is.
+    pub fn root(&self) -> Option<&Path> {
+        self.file.as_deref().and_then(Path::parent)
+    }
+
+    /// The `[stacks."…"]` keys that match none of `paths` (the repository's stacks, and the
+    /// directories that would be stacks but for their blocks), each with its line and the
+    /// closest stack path.
+    pub fn unmatched_blocks<'a>(
+        &'a self,
+        paths: &[&'a str],
+    ) -> Vec<(&'a str, usize, Option<String>)> {
+        let exact = self
+            .stacks
+            .iter()
+            .filter(|(key, _)| !paths.contains(&key.as_str()))
+            .map(|(key, s)| (key.as_str(), s.line));
+        let globs = self
+            .stack_globs
+            .iter()
+            .filter(|g| !paths.iter().any(|p| g.matches(p)))
+            .map(|g| (g.glob.as_str(), g.settings.line));
+        exact
+            .chain(globs)
+            .map(|(key, line)| (key, line, env_name::suggest(key, paths.iter().copied())))
+            .collect()
     }
 
     /// Whether what terraform runs with for `env` in the stack at `path` differs between these
     /// settings and `other` (two versions of tfw.toml, for `tfw affected`): which stacks and
-    /// envs exist, their files, backend, binary, data dir, vars, env vars, arguments and
-    /// dependencies. Names, checks, protection and Atlantis settings change no plan.
+    /// envs exist, their files, backend, binary, workspace, data dir, vars, env vars, arguments
+    /// and dependencies. Names, checks, protection and Atlantis settings change no plan.
     pub fn differs_for(&self, other: &Settings, path: &str, env: &str) -> bool {
-        let (mine, theirs) = (self.stack(path), other.stack(path));
-        let own = |settings: &Settings| {
-            settings
-                .stacks
-                .get(path)
-                .map(|s| (s.envs.clone(), s.depends_on.clone()))
+        let (mine, theirs) = (
+            self.stack_for(path, Some(env)),
+            other.stack_for(path, Some(env)),
+        );
+        let own = |config: &StackConfig| {
+            (
+                config.own_envs().map(<[String]>::to_vec),
+                config.depends_on().cloned().collect::<Vec<_>>(),
+            )
         };
         self.envs != other.envs
             || self.exclude != other.exclude
-            || own(self) != own(other)
+            || own(&mine) != own(&theirs)
             || mine.var_files != theirs.var_files
             || mine.backend_config != theirs.backend_config
             || mine.data_dir != theirs.data_dir
             || mine.binary != theirs.binary
+            || mine.workspace != theirs.workspace
             || !mine.layers(env).eq(theirs.layers(env))
     }
 
@@ -695,7 +987,14 @@ mod tests {
             Path::new("stg.tfvars")
         );
         assert_eq!(
-            Path::new(&settings.backend_config.file_for("stg")),
+            Path::new(
+                &settings
+                    .backend_config
+                    .as_ref()
+                    .unwrap()
+                    .pattern
+                    .file_for("stg")
+            ),
             Path::new("stg.tfbackend")
         );
         assert_eq!(settings.data_dir, DataDirMode::PerEnv);
@@ -723,7 +1022,14 @@ data_dir = "shared"
             Path::new("environments/dev/dev.tfvars")
         );
         assert_eq!(
-            Path::new(&settings.backend_config.file_for("prd")),
+            Path::new(
+                &settings
+                    .backend_config
+                    .as_ref()
+                    .unwrap()
+                    .pattern
+                    .file_for("prd")
+            ),
             Path::new("env/prd/backend.tfbackend")
         );
         assert_eq!(settings.binary.as_deref(), Some("tofu"));
@@ -837,6 +1143,33 @@ data_dir = "shared"
         // Nothing close: toml's own list of the keys.
         let message = parse("wholly_else = 1\n").unwrap_err().to_string();
         assert!(message.contains("expected one of"), "{message}");
+    }
+
+    #[test]
+    fn configured_strings_expand_root_env_and_stack() {
+        let settings = Settings::parse(
+            Path::new("/repo/tfw.toml"),
+            "binary = \"{root}/bin/terraform-{env}\"\nworkspace = \"{stack}-{env}\"\n[stacks.\"a/*\"]\nworkspace = \"glob-{env}\"\n[environments.prd]\nworkspace = \"p\"\n",
+        )
+        .unwrap();
+        let config = settings.stack_for("b", Some("stg"));
+        assert_eq!(
+            config.binary("stg").as_deref(),
+            Some("/repo/bin/terraform-stg")
+        );
+        assert_eq!(config.workspace("stg").as_deref(), Some("b-stg"));
+        let prd = settings.stack_for("b", Some("prd"));
+        assert_eq!(
+            prd.workspace("prd").as_deref(),
+            Some("p"),
+            "the env's over the default"
+        );
+        let glob = settings.stack_for("a/x", Some("prd"));
+        assert_eq!(
+            glob.workspace("prd").as_deref(),
+            Some("glob-prd"),
+            "a block over the env's"
+        );
     }
 
     #[test]

@@ -3,6 +3,10 @@
 use std::path::{Component, Path, PathBuf};
 
 pub const PLACEHOLDER: &str = "{env}";
+/// The stack's path from the root, in the strings of tfw.toml.
+pub const STACK: &str = "{stack}";
+/// The repository root, in the strings of tfw.toml.
+pub const ROOT_NAME: &str = "{root}";
 /// A pattern's leading `{root}/`: the repository root, wherever the stack is.
 const ROOT: &str = "{root}/";
 
@@ -56,7 +60,7 @@ impl EnvPattern {
     /// The file for one env as terraform is given it: relative to the stack directory at
     /// `stack_path` (from the root, `.` for the root), `{root}/` turned into `../`s.
     pub fn path_for(&self, env: &str, stack_path: &str) -> PathBuf {
-        let file = self.file_for(env);
+        let file = self.file_for(env).replace(STACK, stack_path);
         match file.strip_prefix(ROOT) {
             Some(rest) => {
                 let depth = if stack_path == "." {
@@ -80,17 +84,15 @@ impl EnvPattern {
         (!text.starts_with("..")).then(|| text.trim_start_matches("./").to_string())
     }
 
-    /// Like `new`, but the pattern must tell envs apart (backend configs are never shared).
+    /// The same files named from the repository root (`../account/{env}.tfvars` in
+    /// `forms/api` is `forms/account/{env}.tfvars`); `None` outside the repository.
+    pub fn named_from_root(&self, stack_path: &str) -> Option<Self> {
+        self.repo_path(PLACEHOLDER, stack_path).map(Self)
+    }
+
+    /// Like `new`, but the pattern must tell envs apart (a backend config names one env's
+    /// state; stacks may share one outside them, each with its own `key` in its block).
     pub fn per_env(pattern: &str) -> Result<Self, String> {
-        if pattern.starts_with(ROOT)
-            || Path::new(pattern)
-                .components()
-                .any(|c| c == Component::ParentDir)
-        {
-            return Err(format!(
-                "pattern `{pattern}` must stay inside the stack directory: its envs are found there"
-            ));
-        }
         if !pattern.contains(PLACEHOLDER) {
             return Err(format!(
                 "pattern `{pattern}` has no `{PLACEHOLDER}` placeholder"
@@ -189,8 +191,8 @@ mod tests {
         assert_eq!(match_template("common.tfvars", "common.tfvars"), None);
         assert!(EnvPattern::new("/etc/{env}.tfvars").is_err());
         assert!(EnvPattern::new("a/{root}/{env}.tfvars").is_err());
-        assert!(EnvPattern::per_env("../{env}.tfbackend").is_err());
-        assert!(EnvPattern::per_env("{root}/{env}.tfbackend").is_err());
+        assert!(EnvPattern::per_env("../{env}.tfbackend").is_ok());
+        assert!(EnvPattern::per_env("{root}/{env}.tfbackend").is_ok());
     }
 
     #[test]
@@ -218,6 +220,15 @@ mod tests {
         );
         assert_eq!(here.repo_path("stg", ".").as_deref(), Some("stg.tfvars"));
         assert_eq!(up.repo_path("stg", "."), None, "outside the repository");
+        let by_stack = EnvPattern::new("{root}/vars/{stack}/{env}.tfvars").unwrap();
+        assert_eq!(
+            by_stack.path_for("stg", "infra/api"),
+            Path::new("../../vars/infra/api/stg.tfvars")
+        );
+        assert_eq!(
+            by_stack.named_from_root("infra/api").unwrap(),
+            EnvPattern::new("vars/infra/api/{env}.tfvars").unwrap()
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::repo::inputs::EnvInputs;
 use crate::repo::{Repo, Stack};
 use crate::terraform::backend;
-use crate::terraform::hcl::{Parsed, parse_attributes};
+use crate::terraform::hcl::{Attributes, Parsed, parse_attributes, parse_body};
 use crate::variables::{self, Supplied};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,7 +51,7 @@ fn inputs(
     stack: &Stack,
     env: &str,
 ) -> Result<(Inputs, BTreeMap<String, String>), Error> {
-    let config = repo.settings.stack(&stack.path);
+    let config = repo.settings.stack_for(&stack.path, Some(env));
     // What terraform reads, in its order: the automatic files, then the var files tfw passes.
     let stack_inputs = repo.inputs(stack);
     let var_files = match stack_inputs.env(env).map(EnvInputs::passed) {
@@ -93,27 +93,50 @@ fn inputs(
             .into_iter()
             .map(|(k, v)| (k, format!("{v:?}"))),
     );
-    let backend_file = stack.backend_file(env, config.backend_config);
-    let backend = match std::fs::read(stack.dir.join(&backend_file)) {
-        Ok(bytes) => match parse_attributes(&bytes, backend_file.ends_with(".json")) {
-            Parsed::Attributes(attributes) => {
-                backend::shown_settings(&attributes).into_iter().collect()
+    // As terraform configures it: the stack's block, the env's file over it, then tfw.toml's
+    // `backend = { … }`; and the workspace.
+    let block = repo
+        .terraform_sources(stack)
+        .iter()
+        .filter(|(name, _)| !name.ends_with(".json"))
+        .find_map(|(_, text)| crate::terraform::hcl::backend_in(&parse_body(text).ok()?))
+        .map(|(_, attributes)| attributes)
+        .unwrap_or_default();
+    let backend_file = repo.backend_file(stack, env);
+    let file = match &backend_file {
+        None => Attributes::default(),
+        Some(backend_file) => match std::fs::read(stack.dir.join(backend_file)) {
+            Ok(bytes) => match parse_attributes(&bytes, backend_file.ends_with(".json")) {
+                Parsed::Attributes(attributes) => attributes,
+                _ => Attributes::default(),
+            },
+            Err(_) => {
+                return Err(Error::MissingFile {
+                    env: env.to_string(),
+                    what: "backend config",
+                    path: stack.dir.join(backend_file),
+                });
             }
-            _ => BTreeMap::new(),
         },
-        Err(_) => {
-            return Err(Error::MissingFile {
-                env: env.to_string(),
-                what: "backend config",
-                path: stack.dir.join(backend_file),
-            });
-        }
     };
+    let from_toml = config.backend_settings(env);
+    let merged = Attributes::new(
+        block
+            .iter()
+            .chain(file.iter())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain(from_toml),
+    );
+    let mut backend: BTreeMap<String, String> =
+        backend::shown_settings(&merged).into_iter().collect();
+    if let Some(workspace) = config.workspace(env) {
+        backend.insert("workspace".to_string(), workspace);
+    }
     Ok((
         Inputs {
             env: env.to_string(),
             var_files: files,
-            backend_file,
+            backend_file: backend_file.unwrap_or_else(|| "(backend block)".to_string()),
             backend,
         },
         values,
@@ -129,11 +152,7 @@ pub fn diff(repo: &Repo, stack: &Stack, a: &str, b: &str) -> Result<StackDiff, E
                 stack: stack.dir.clone(),
                 known: stack.envs.clone(),
                 suggestion: env_name::suggest(env, stack.envs.iter().map(String::as_str)),
-                backend: repo
-                    .settings
-                    .stack(&stack.path)
-                    .backend_config
-                    .file_for(env),
+                backend: repo.settings.stack(&stack.path).env_file_hint(env),
             });
         }
     }

@@ -48,7 +48,7 @@ fn values(
             }
         }
     }
-    let config = repo.settings.stack(&stack.path);
+    let config = repo.settings.stack_for(&stack.path, Some(env));
     // Terraform's order: the automatic files, then the var files tfw passes.
     let inputs = repo.inputs(stack);
     let passed = inputs
@@ -69,6 +69,7 @@ fn values(
         }
     }
     values.extend(config.vars(env));
+    locals(sources, &mut values);
     values
 }
 
@@ -82,7 +83,9 @@ fn literal(expression: &::hcl::Expression) -> Option<String> {
     }
 }
 
-/// An expression's value from literals and `var.NAME`; `None` for anything else.
+/// An expression's value from literals, `var.NAME`, `local.NAME` (in `vars` as `local.NAME`),
+/// `"${…}"` templates and the string functions real remote-state configs use (`format`, `join`,
+/// `lower`, `upper`, `replace`); `None` for anything else, never a guess.
 fn evaluate(expression: &::hcl::Expression, vars: &BTreeMap<String, String>) -> Option<String> {
     use ::hcl::Expression as E;
     if let Some(value) = literal(expression) {
@@ -97,41 +100,137 @@ fn evaluate(expression: &::hcl::Expression, vars: &BTreeMap<String, String>) -> 
                 ("var", [::hcl::TraversalOperator::GetAttr(name)]) => {
                     vars.get(name.as_str()).cloned()
                 }
+                ("local", [::hcl::TraversalOperator::GetAttr(name)]) => {
+                    vars.get(&format!("local.{}", name.as_str())).cloned()
+                }
                 _ => None,
             }
         }
         E::TemplateExpr(template) => {
-            let text = template.to_string();
+            let template = ::hcl::Template::from_expr(template).ok()?;
             let mut out = String::new();
-            let mut rest = text.as_str();
-            while let Some(start) = rest.find("${") {
-                out.push_str(&rest[..start]);
-                let end = rest[start..].find('}')? + start;
-                let inner = rest[start + 2..end].trim();
-                out.push_str(vars.get(inner.strip_prefix("var.")?)?);
-                rest = &rest[end + 1..];
+            for element in template.elements() {
+                match element {
+                    ::hcl::template::Element::Literal(text) => out.push_str(text),
+                    ::hcl::template::Element::Interpolation(part) => {
+                        out.push_str(&evaluate(&part.expr, vars)?)
+                    }
+                    ::hcl::template::Element::Directive(_) => return None,
+                }
             }
-            out.push_str(rest);
             Some(out)
         }
+        E::Parenthesis(inner) => evaluate(inner, vars),
+        E::FuncCall(call) if call.name.namespace.is_empty() && !call.expand_final => {
+            let args =
+                || -> Option<Vec<String>> { call.args.iter().map(|a| evaluate(a, vars)).collect() };
+            match (call.name.name.as_str(), call.args.as_slice()) {
+                ("lower", [_]) => Some(args()?[0].to_lowercase()),
+                ("upper", [_]) => Some(args()?[0].to_uppercase()),
+                // A `/…/` pattern is a regular expression: not evaluated.
+                ("replace", [_, _, _]) => {
+                    let [text, from, to] = <[String; 3]>::try_from(args()?).ok()?;
+                    let regex = from.len() > 1 && from.starts_with('/') && from.ends_with('/');
+                    (!regex).then(|| text.replace(&from, &to))
+                }
+                ("join", [separator, E::Array(items)]) => {
+                    let items: Option<Vec<String>> =
+                        items.iter().map(|i| evaluate(i, vars)).collect();
+                    Some(items?.join(&evaluate(separator, vars)?))
+                }
+                ("format", [_, ..]) => format_verbs(&args()?),
+                _ => None,
+            }
+        }
         _ => None,
+    }
+}
+
+/// Terraform's `format(spec, values…)` for the verbs `%s`, `%d`, `%v` and `%%`; `None` for any
+/// other verb or a count that does not match.
+fn format_verbs(args: &[String]) -> Option<String> {
+    let (spec, mut values) = (args.first()?, args[1..].iter());
+    let mut out = String::new();
+    let mut chars = spec.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '%' => out.push('%'),
+            's' | 'v' => out.push_str(values.next()?),
+            'd' => {
+                let value = values.next()?;
+                value.parse::<i64>().ok()?;
+                out.push_str(value);
+            }
+            _ => return None,
+        }
+    }
+    values.next().is_none().then_some(out)
+}
+
+/// The `locals` of `sources` evaluated over `vars` and each other, as `local.NAME`: each pass
+/// evaluates what the last one made possible; what stays unknown is left out.
+fn locals(sources: &[(String, String)], vars: &mut BTreeMap<String, String>) {
+    let mut pending: Vec<(String, ::hcl::Expression)> = Vec::new();
+    for (_, text) in hcl(sources) {
+        if let Ok(body) = parse_body(text) {
+            for block in body.blocks().filter(|b| b.identifier() == "locals") {
+                for attribute in block.body().attributes() {
+                    pending.push((
+                        format!("local.{}", attribute.key()),
+                        attribute.expr().clone(),
+                    ));
+                }
+            }
+        }
+    }
+    loop {
+        let before = pending.len();
+        pending.retain(|(name, expression)| match evaluate(expression, vars) {
+            Some(value) => {
+                vars.insert(name.clone(), value);
+                false
+            }
+            None => true,
+        });
+        if pending.is_empty() || pending.len() == before {
+            return;
+        }
     }
 }
 
 /// The state identity of `stack`'s backend for `env`.
 fn own_state(repo: &Repo, stack: &Stack, env: &str, sources: &Sources) -> Option<String> {
     let kind = sources.backend().clone();
-    let pattern = repo.settings.stack(&stack.path).backend_config;
-    let file = stack.backend_file(env, pattern);
-    let bytes = std::fs::read(stack.dir.join(&file)).ok()?;
-    let Parsed::Attributes(attributes) = parse_attributes(&bytes, file.ends_with(".json")) else {
-        return None;
+    let attributes = match repo.backend_file(stack, env) {
+        Some(file) => {
+            let bytes = std::fs::read(stack.dir.join(&file)).ok()?;
+            let Parsed::Attributes(attributes) = parse_attributes(&bytes, file.ends_with(".json"))
+            else {
+                return None;
+            };
+            attributes
+        }
+        None => crate::terraform::hcl::Attributes::default(),
     };
     let mut settings: BTreeMap<&str, &str> = BTreeMap::new();
     let (kind, block) = kind?;
     settings.extend(block.iter());
     settings.extend(attributes.iter());
-    Some(backend::locate(&kind, &settings, &stack.path)?.identity)
+    let config = repo.settings.stack_for(&stack.path, Some(env));
+    let from_toml = config.backend_settings(env);
+    settings.extend(from_toml.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let workspace = config
+        .workspace(env)
+        .unwrap_or_else(|| "default".to_string());
+    Some(
+        backend::locate(&kind, &settings, &stack.path)?
+            .in_workspace(&workspace)
+            .identity,
+    )
 }
 
 /// The line of `needle` in `text`, 1 if absent.
@@ -207,12 +306,12 @@ pub fn build(
     };
     for (index, (stack, sources)) in stacks.iter().zip(all_sources).enumerate() {
         for dependency in repo.depends_on(&stack.path) {
-            if !stacks.iter().any(|s| &s.path == dependency) {
+            if !stacks.iter().any(|s| s.path == dependency) {
                 continue;
             }
             graph.edges.push(Edge {
                 from: stack.path.clone(),
-                to: dependency.clone(),
+                to: dependency,
                 origin: "tfw.toml".into(),
             });
         }
@@ -247,20 +346,32 @@ pub fn build(
                             ::hcl::ObjectKey::Expression(e) => literal(e).unwrap_or_default(),
                             _ => continue,
                         };
+                        // What tfw cannot evaluate matters only where it locates the state
+                        // (`endpoints = { … }` does not).
                         match evaluate(value, vars) {
                             Some(value) => {
                                 config.insert(key, value);
                             }
-                            None => unresolved.push(key),
+                            None if kind.as_deref().is_none_or(|k| backend::locates(k, &key)) => {
+                                unresolved.push(format!("{key} = {value}"))
+                            }
+                            None => {}
                         }
                     }
                 }
+                // The data source's `workspace` (default `default`) picks the state too.
+                let workspace = attribute(block.body(), "workspace").map(|e| evaluate(e, vars));
+                if let Some(None) = workspace {
+                    unresolved.push("workspace".to_string());
+                }
+                let workspace = workspace.flatten().unwrap_or_else(|| "default".to_string());
                 let location = kind.as_deref().and_then(|kind| {
                     let settings: BTreeMap<&str, &str> = config
                         .iter()
                         .map(|(k, v)| (k.as_str(), v.as_str()))
                         .collect();
                     backend::locate(kind, &settings, &stack.path)
+                        .map(|location| location.in_workspace(&workspace))
                 });
                 let target = location.as_ref().and_then(|location| {
                     states().iter().enumerate().find(|(i, state)| {
@@ -270,15 +381,19 @@ pub fn build(
                 match (target, unresolved.is_empty() && kind.is_some()) {
                     (Some((i, _)), _) => {
                         let other = stacks[i];
-                        let file = other
-                            .backend_file(env, repo.settings.stack(&other.path).backend_config);
+                        // The other stack's backend file, else the stack (its block, tfw.toml).
+                        let state = match repo.backend_file(other, env) {
+                            Some(file) => crate::repo::paths::normalize(Path::new(
+                                &crate::repo::join_display(&other.path, Path::new(&file)),
+                            ))
+                            .to_string_lossy()
+                            .into_owned(),
+                            None => other.path.clone(),
+                        };
                         graph.edges.push(Edge {
                             from: stack.path.clone(),
                             to: other.path.clone(),
-                            origin: format!(
-                                "{place} → {}",
-                                crate::repo::join_display(&other.path, Path::new(&file))
-                            ),
+                            origin: format!("{place} → {state}"),
                         });
                     }
                     (None, false) => graph.unresolved.push(format!(

@@ -64,8 +64,8 @@ pub struct VarFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvInputs {
     pub env: String,
-    /// Its backend config file.
-    pub backend: Input,
+    /// Its backend config file (`None`: tfw.toml passes none).
+    pub backend: Option<Input>,
     /// Its var files, in the order terraform is given them.
     pub var_files: Vec<VarFile>,
 }
@@ -89,7 +89,8 @@ impl EnvInputs {
     /// file that is also a var file is one file.
     pub fn files(&self) -> Vec<&Input> {
         let mut seen = BTreeSet::new();
-        std::iter::once(&self.backend)
+        self.backend
+            .iter()
             .chain(self.var_files.iter().map(|v| &v.input))
             .filter(|input| seen.insert(input.path.as_deref().unwrap_or(&input.name)))
             .collect()
@@ -172,45 +173,45 @@ fn real_path(dir: &Path) -> (PathBuf, bool) {
 pub(super) type Entry = (String, Status, bool);
 
 impl Repo {
-    /// tfw.toml's settings for the stack at `path`, for this model: the one place it reads
-    /// them, so that a new setting (a backend table) is added here once.
-    fn config_of(&self, path: &str) -> StackConfig<'_> {
-        self.settings.stack(path)
+    /// tfw.toml's settings for the stack at `path` in `env`, for this model: the one place it
+    /// reads them, so that a new setting is added here once.
+    fn config_of(&self, path: &str, env: &str) -> StackConfig<'_> {
+        self.settings.stack_for(path, Some(env))
     }
 
     /// The stacks the stack at `path` depends on by tfw.toml's `depends_on` (for every env);
     /// what remote state adds is the graph's to infer (see `graph::build`).
-    pub fn depends_on(&self, path: &str) -> &[String] {
-        self.settings
-            .stacks
-            .get(path)
-            .map(|s| s.depends_on.as_slice())
-            .unwrap_or_default()
+    pub fn depends_on(&self, path: &str) -> Vec<String> {
+        self.settings.stack(path).depends_on().cloned().collect()
     }
 
     /// What `stack`'s plan reads, from the listing.
     pub fn inputs(&self, stack: &Stack) -> StackInputs {
-        let config = self.config_of(&stack.path);
         let sources = self.terraform_files(stack);
         let mut automatic = self.files_in(&self.real_dir(stack), crate::variables::is_automatic);
         automatic.sort_by(|a, b| load_order(&a.name).cmp(&load_order(&b.name)));
         let envs = stack
             .envs
             .iter()
-            .map(|env| EnvInputs {
-                env: env.clone(),
-                backend: self.input(stack, &stack.backend_file(env, config.backend_config)),
-                var_files: config
-                    .var_files
-                    .iter()
-                    .map(|v| VarFile {
-                        input: self.input(
-                            stack,
-                            &v.pattern.path_for(env, &stack.path).to_string_lossy(),
-                        ),
-                        optional: v.optional,
-                    })
-                    .collect(),
+            .map(|env| {
+                let config = self.config_of(&stack.path, env);
+                EnvInputs {
+                    env: env.clone(),
+                    backend: config.backend_config.map(|backend| {
+                        self.input(stack, &stack.backend_file(env, &backend.pattern))
+                    }),
+                    var_files: config
+                        .var_files
+                        .iter()
+                        .map(|v| VarFile {
+                            input: self.input(
+                                stack,
+                                &v.pattern.path_for(env, &stack.path).to_string_lossy(),
+                            ),
+                            optional: v.optional,
+                        })
+                        .collect(),
+                }
             })
             .collect();
         StackInputs {

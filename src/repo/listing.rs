@@ -43,7 +43,8 @@ impl Status {
 }
 
 /// Which files a listing keeps. Hidden directories (`.git`, `.terraform`, `.github`) and
-/// `exclude`d ones never hold a stack; symlinks are always kept (broken ones are reported).
+/// `exclude`d ones never hold a stack, and an `exclude`d file (`**/template.tfvars`) is never
+/// read; symlinks are always kept (broken ones are reported).
 pub struct Filter<'a> {
     pub exclude: &'a GlobSet,
     pub relevant: &'a (dyn Fn(&str) -> bool + Sync),
@@ -55,6 +56,7 @@ impl Filter<'_> {
     pub fn keep(&self, path: &str, symlink: bool) -> bool {
         (symlink || (self.relevant)(path))
             && !is_hidden(path)
+            && !self.excludes_dir(path)
             && !path
                 .match_indices('/')
                 .any(|(i, _)| self.excludes_dir(&path[..i]))

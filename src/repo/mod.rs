@@ -13,7 +13,7 @@ pub use stack::Stack;
 
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
-use crate::config::{self, Settings};
+use crate::config::{self, Settings, VarFile};
 use crate::parallel::in_parallel;
 use anyhow::Context as _;
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -81,11 +81,28 @@ impl Relevant {
 
 /// Every env file pattern of any stack in `settings`.
 fn all_patterns(settings: &Settings) -> impl Iterator<Item = &EnvPattern> {
-    let stacks = settings.stacks.values();
-    std::iter::once(&settings.backend_config)
+    let blocks = settings
+        .stacks
+        .values()
+        .chain(settings.stack_globs.iter().map(|g| &g.settings));
+    let envs = settings.environments.values();
+    fn files(f: &Option<VarFile>) -> Option<&EnvPattern> {
+        f.as_ref().map(|f| &f.pattern)
+    }
+    files(&settings.backend_config)
+        .into_iter()
         .chain(settings.var_files.iter().map(|v| &v.pattern))
-        .chain(stacks.clone().filter_map(|s| s.backend_config.as_ref()))
-        .chain(stacks.flat_map(|s| s.var_files.iter().flatten().map(|v| &v.pattern)))
+        .chain(
+            blocks
+                .clone()
+                .filter_map(|s| s.backend_config.as_ref().and_then(files)),
+        )
+        .chain(blocks.flat_map(|s| s.var_files.iter().flatten().map(|v| &v.pattern)))
+        .chain(
+            envs.clone()
+                .filter_map(|e| e.backend_config.as_ref().and_then(files)),
+        )
+        .chain(envs.flat_map(|e| e.var_files.iter().flatten().map(|v| &v.pattern)))
 }
 
 /// A stack's dependency lock file.
@@ -165,19 +182,21 @@ impl Repo {
 
     /// The env files of the stack at `path`: its backend config, then its var files.
     pub fn env_files(&self, path: &str) -> Vec<EnvFile<'_>> {
-        let config = self.settings.stack(path);
-        let backend = EnvFile {
-            pattern: config.backend_config,
-            optional: false,
-            backend: true,
-        };
-        std::iter::once(backend)
-            .chain(config.var_files.iter().map(|v| EnvFile {
-                pattern: &v.pattern,
-                optional: v.optional,
-                backend: false,
-            }))
-            .collect()
+        env_files(&self.settings.stack(path))
+    }
+
+    /// The env files of `env` in the stack at `path`, `[environments."<env>"]` included.
+    pub fn env_files_for(&self, path: &str, env: &str) -> Vec<EnvFile<'_>> {
+        env_files(&self.settings.stack_for(path, Some(env)))
+    }
+
+    /// The backend config file `env` passes in `stack`, relative to the stack: `None` when
+    /// tfw.toml names none or an optional one is absent.
+    pub fn backend_file(&self, stack: &Stack, env: &str) -> Option<String> {
+        let config = self.settings.stack_for(&stack.path, Some(env));
+        let backend = config.backend_config?;
+        let file = stack.backend_file(env, &backend.pattern);
+        (!backend.optional || self.is_file(stack, &stack.dir.join(&file))).then_some(file)
     }
 
     fn list(&self, scope: Scope, content_ids: bool) -> anyhow::Result<Listing> {
@@ -294,7 +313,8 @@ impl Repo {
     }
 
     /// The stack in `dir`, whatever it holds: the current directory is always a stack. Only
-    /// its own directory is listed, as deep as the env patterns reach.
+    /// its own directory is listed, as deep as the env patterns reach, unless a pattern leaves
+    /// the stack (then the whole repository is).
     pub fn stack_at(&self, dir: &Path) -> anyhow::Result<Stack> {
         let canonical = if dir == self.start.0 {
             self.start.1.clone()
@@ -306,9 +326,31 @@ impl Repo {
             canonical
         };
         let path = relative_path(&self.root, &canonical);
+        let stack = |files: &listing::Subtree, everything: Option<&listing::Subtree>| {
+            let (envs, typed_backends) = self.envs_of(files, everything, &path, Presence::OnDisk);
+            // No env, and no terraform files that keep state: a directory above or beside the
+            // stacks, not one (where terraform would plan on an empty local state).
+            let names = files.names_in("", Status::on_disk);
+            if envs.is_empty() && !declares_state(&canonical, &names) {
+                return Err(self.not_a_stack(dir, &path));
+            }
+            Ok(Stack {
+                dir: dir.to_path_buf(),
+                envs,
+                typed_backends,
+                name: self.name_of(&path),
+                path: path.clone(),
+            })
+        };
+        if self.all_patterns().any(EnvPattern::leaves_stack) {
+            let listing = self.listing()?;
+            return Ok(stack(
+                &listing.subtree(listing_dir(&path)),
+                Some(&listing.subtree("")),
+            )?);
+        }
         let depth = self
             .all_patterns()
-            .filter(|p| !p.leaves_stack())
             .map(|p| p.depth())
             .max()
             .unwrap_or(1)
@@ -318,15 +360,33 @@ impl Repo {
             depth: Some(depth),
         };
         let listing = self.list(scope, false)?;
-        let files = listing.subtree(listing_dir(&path));
-        let (envs, typed_backends) = self.envs_of(&files, &path, Presence::OnDisk);
-        Ok(Stack {
-            dir: dir.to_path_buf(),
-            envs,
-            typed_backends,
-            name: self.name_of(&path),
-            path,
-        })
+        Ok(stack(&listing.subtree(listing_dir(&path)), None)?)
+    }
+
+    /// The error for running in `dir` (at `path` from the root), which is no stack: the stacks
+    /// below it, else those of the nearest directory above that has some.
+    fn not_a_stack(&self, dir: &Path, path: &str) -> crate::error::Error {
+        let stacks = self.stacks(Presence::OnDisk).unwrap_or_default();
+        let within = |prefix: &str| -> Vec<String> {
+            stacks
+                .iter()
+                .filter(|s| prefix == "." || s.path.starts_with(&format!("{prefix}/")))
+                .map(|s| s.path.clone())
+                .collect()
+        };
+        let mut at = path;
+        let mut nearby = within(at);
+        while nearby.is_empty() && at != "." {
+            at = at.rsplit_once('/').map_or(".", |(parent, _)| parent);
+            nearby = within(at);
+        }
+        crate::error::Error::NotAStack {
+            dir: match path {
+                "." => dir.to_path_buf(),
+                _ => PathBuf::from(path),
+            },
+            nearby,
+        }
     }
 
     fn name_of(&self, path: &str) -> String {
@@ -337,19 +397,45 @@ impl Repo {
         }
     }
 
-    /// The envs of the stack at `path`: tfw.toml's list or the backend files present (valid
-    /// names only), narrowed by `[stacks."<path>"] envs`; and the envs whose backend file has
-    /// Terraform's typed name.
+    /// The envs of the stack at `path` (its files `files`, the repository's `everything` when
+    /// listed): tfw.toml's list, else the backend files present (valid names only), else,
+    /// without a backend file per env, those of its first per-env var file; narrowed by its
+    /// `[stacks]` blocks' `envs`. And the envs whose backend file has Terraform's typed name.
     fn envs_of(
         &self,
         files: &listing::Subtree,
+        everything: Option<&listing::Subtree>,
         path: &str,
         presence: Presence,
     ) -> (Vec<String>, BTreeMap<String, String>) {
-        let pattern = self.settings.stack(path).backend_config;
-        let (found, typed) = typed_names(pattern, discover_raw(pattern, files, presence.keep()));
-        if let Some(envs) = self.settings.stacks.get(path).and_then(|s| s.envs.clone()) {
-            return (envs, typed);
+        let config = self.settings.stack(path);
+        let found_by =
+            |pattern: &EnvPattern| self.found_by(pattern, files, everything, path, presence.keep());
+        let (mut found, typed) = match config.backend_config {
+            Some(backend) => typed_names(&backend.pattern, found_by(&backend.pattern)),
+            None => (Vec::new(), BTreeMap::new()),
+        };
+        if config.backend_config.is_none_or(|b| b.optional)
+            && let Some(first) = config.var_files.iter().find(|v| v.pattern.is_per_env())
+        {
+            found.extend(found_by(&first.pattern));
+        }
+        // An env with a backend config of its own (`[environments."<env>"]`) is there when
+        // that file is, or always when it has none.
+        for env in self.settings.environments.keys() {
+            let own = self.settings.stack_for(path, Some(env)).backend_config;
+            if own != config.backend_config
+                && own.is_none_or(|b| {
+                    b.optional || self.present(&b.pattern, env, files, everything, path, presence)
+                })
+            {
+                found.push(env.clone());
+            }
+        }
+        found.sort();
+        found.dedup();
+        if let Some(envs) = config.own_envs() {
+            return (envs.to_vec(), typed);
         }
         let envs = match &self.settings.envs {
             Some(envs) => envs.clone(),
@@ -361,15 +447,73 @@ impl Repo {
         (envs, typed)
     }
 
+    /// Whether the file of `env` that `pattern` names for the stack at `path` is present (see
+    /// `found_by`).
+    fn present(
+        &self,
+        pattern: &EnvPattern,
+        env: &str,
+        files: &listing::Subtree,
+        everything: Option<&listing::Subtree>,
+        path: &str,
+        presence: Presence,
+    ) -> bool {
+        let keep = presence.keep();
+        match (pattern.leaves_stack(), everything) {
+            (false, _) => files.status(&pattern.file_for(env)).is_some_and(keep),
+            (true, Some(everything)) => pattern
+                .repo_path(env, path)
+                .and_then(|file| everything.status(&file))
+                .is_some_and(keep),
+            (true, None) => false,
+        }
+    }
+
+    /// The names `{env}` takes in the present files of `pattern` of the stack at `path`: in
+    /// its own `files`, or, for a pattern that leaves it, in the repository's `everything`.
+    fn found_by(
+        &self,
+        pattern: &EnvPattern,
+        files: &listing::Subtree,
+        everything: Option<&listing::Subtree>,
+        path: &str,
+        keep: fn(Status) -> bool,
+    ) -> Vec<String> {
+        if !pattern.leaves_stack() {
+            let dir = self.root.join(listing_dir(path));
+            return discover_raw(pattern, files, keep, Some(&dir));
+        }
+        match (pattern.named_from_root(path), everything) {
+            (Some(from_root), Some(everything)) => discover_raw(&from_root, everything, keep, None),
+            _ => Vec::new(),
+        }
+    }
+
     /// The env names whose `pattern` file is present in a stack's files (not validated;
     /// `dev.s3.tfbackend` names `dev`).
     pub fn discover(
         &self,
         pattern: &EnvPattern,
+        stack: &Stack,
         files: &listing::Subtree,
         keep: fn(Status) -> bool,
     ) -> Vec<String> {
-        typed_names(pattern, discover_raw(pattern, files, keep)).0
+        typed_names(
+            pattern,
+            discover_raw(pattern, files, keep, Some(&stack.dir)),
+        )
+        .0
+    }
+
+    /// The status of a stack's file below a symbolic link to a directory in it: that of the
+    /// file it really is, when that lies in the repository.
+    pub fn linked_status(&self, stack: &Stack, relative: &str) -> Option<Status> {
+        if !through_link(&stack.dir, relative) {
+            return None;
+        }
+        let real = stack.dir.join(relative).canonicalize().ok()?;
+        let inside = real.strip_prefix(self.root.canonicalize().ok()?).ok()?;
+        self.listing().ok()?.subtree("").status(inside.to_str()?)
     }
 
     /// Every stack below the root: a directory with a `*.tf` or `*.tf.json` file and the
@@ -400,19 +544,47 @@ impl Repo {
         dirs.dedup();
         dirs.sort_unstable();
         dirs.dedup();
+        let paths: Vec<&str> = dirs
+            .iter()
+            .map(|dir| if dir.is_empty() { "." } else { dir })
+            .collect();
+        if let Some((key, line, suggestion)) =
+            self.settings.unmatched_blocks(&paths).into_iter().next()
+        {
+            let hint = suggestion.map_or(String::new(), |s| format!(": did you mean `{s}`?"));
+            return Err(crate::error::Error::Config {
+                path: self.root.join(config::FILE_NAME),
+                line: Some(line),
+                message: format!(
+                    "`[stacks.\"{key}\"]` matches no directory with terraform files{hint}"
+                ),
+            }
+            .into());
+        }
+        let everything = listing.subtree("");
         let stack_in = |dir: &str| {
             let path = if dir.is_empty() { "." } else { dir };
             let files = listing.subtree(dir);
-            let (envs, typed_backends) = self.envs_of(&files, path, presence);
-            let backend = self.settings.stack(path).backend_config;
-            let has_backend = envs.iter().any(|env| {
-                let file = typed_backends
-                    .get(env)
-                    .cloned()
-                    .unwrap_or_else(|| backend.file_for(env));
-                files.status(&file).is_some_and(keep)
+            let (envs, typed_backends) = self.envs_of(&files, Some(&everything), path, presence);
+            let config = self.settings.stack(path);
+            let present = |file: &str| files.status(file).is_some_and(keep);
+            let backend_present = config.backend_config.is_some_and(|backend| {
+                !backend.pattern.leaves_stack()
+                    && envs.iter().any(|env| {
+                        present(
+                            &typed_backends
+                                .get(env)
+                                .cloned()
+                                .unwrap_or_else(|| backend.pattern.file_for(env)),
+                        )
+                    })
             });
-            has_backend.then(|| Stack {
+            // A backend file outside the stack, or none, is shared with every directory: a
+            // stack is then one whose terraform files declare where its state lives.
+            let is_stack = backend_present
+                || (!envs.is_empty()
+                    && declares_state(&self.root.join(dir), &files.names_in("", keep)));
+            is_stack.then(|| Stack {
                 typed_backends,
                 dir: self.root.join(dir),
                 name: self.name_of(path),
@@ -436,7 +608,10 @@ impl Repo {
     pub fn no_stacks(&self) -> crate::error::Error {
         crate::error::Error::NoStacks {
             root: self.root.clone(),
-            backend: format!("`{}`", self.settings.backend_config.file_for("<env>")),
+            backend: match &self.settings.backend_config {
+                Some(backend) => format!("`{}`", backend.pattern.file_for("<env>")),
+                None => "a `backend` block".to_string(),
+            },
         }
     }
 
@@ -467,14 +642,18 @@ impl Repo {
             listing.subtree(""),
         );
         Ok(self
-            .env_files(&stack.path)
+            .env_files_for(&stack.path, env)
             .into_iter()
             .filter(|file| !file.optional)
             // A file outside the repository is not the repository's to report.
             .filter_map(|file| match file.pattern.leaves_stack() {
                 false => {
                     let file = file.of(stack, env);
-                    (!files.on_disk(&file)).then(|| join_display(&stack.path, Path::new(&file)))
+                    let linked = self
+                        .linked_status(stack, &file)
+                        .is_some_and(Status::on_disk);
+                    (!files.on_disk(&file) && !linked)
+                        .then(|| join_display(&stack.path, Path::new(&file)))
                 }
                 true => file
                     .pattern
@@ -493,6 +672,23 @@ pub struct EnvFile<'a> {
     pub backend: bool,
 }
 
+/// The env files of a stack's settings: its backend config, then its var files.
+fn env_files<'a>(config: &config::StackConfig<'a>) -> Vec<EnvFile<'a>> {
+    let backend = config.backend_config.map(|b| EnvFile {
+        pattern: &b.pattern,
+        optional: b.optional,
+        backend: true,
+    });
+    backend
+        .into_iter()
+        .chain(config.var_files.iter().map(|v| EnvFile {
+            pattern: &v.pattern,
+            optional: v.optional,
+            backend: false,
+        }))
+        .collect()
+}
+
 impl EnvFile<'_> {
     /// The file of `env` in `stack`, relative to the stack directory.
     pub fn of(&self, stack: &Stack, env: &str) -> String {
@@ -507,16 +703,69 @@ impl EnvFile<'_> {
     }
 }
 
-/// The names `{env}` takes in the files of `pattern` that are present.
+/// Whether the terraform files among `names` in `dir` have a `backend` or `cloud` block. A
+/// line scan, not a parse: discovery reads every terraform directory of the repository.
+fn declares_state(dir: &Path, names: &[&str]) -> bool {
+    names
+        .iter()
+        .filter(|name| is_terraform_file(name))
+        .any(|name| {
+            let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+                return false;
+            };
+            match name.ends_with(".json") {
+                true => text.contains("\"backend\"") || text.contains("\"cloud\""),
+                false => text.lines().map(str::trim_start).any(|line| {
+                    line.strip_prefix("backend")
+                        .is_some_and(|rest| rest.trim_start().starts_with('"'))
+                        || line
+                            .strip_prefix("cloud")
+                            .is_some_and(|rest| rest.trim_start().starts_with('{'))
+                }),
+            }
+        })
+}
+
+/// The names `{env}` takes in the files of `pattern` that are present in the stack at `dir`:
+/// as listed, or, below a symbolic link to a directory (`tfvars -> ../tfvars`, which the
+/// listing does not follow), as on disk.
 fn discover_raw(
     pattern: &EnvPattern,
     files: &listing::Subtree,
     keep: fn(Status) -> bool,
+    dir: Option<&Path>,
 ) -> Vec<String> {
     pattern.discover_with(
-        |sub| files.names_in(sub, keep),
-        |file| files.status(file).is_some_and(keep),
+        |sub| {
+            let listed: Vec<String> = files
+                .names_in(sub, keep)
+                .into_iter()
+                .map(String::from)
+                .collect();
+            match dir.filter(|dir| listed.is_empty() && through_link(dir, sub)) {
+                Some(dir) => std::fs::read_dir(dir.join(sub))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect(),
+                None => listed,
+            }
+        },
+        |file| {
+            files.status(file).is_some_and(keep)
+                || dir.is_some_and(|dir| through_link(dir, file) && dir.join(file).is_file())
+        },
     )
+}
+
+/// Whether `relative` (from `dir`) is or lies below a symbolic link in `dir`.
+fn through_link(dir: &Path, relative: &str) -> bool {
+    let first = relative.split('/').next().unwrap_or_default();
+    !first.is_empty()
+        && dir
+            .join(first)
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// Backend types of Terraform's documented naming `<env>.<type>.tfbackend`.

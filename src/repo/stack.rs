@@ -28,9 +28,11 @@ impl Stack {
     /// The backend config file of `env`, relative to the stack: its typed name when that is
     /// what the stack has, else what `pattern` names.
     pub fn backend_file(&self, env: &str, pattern: &EnvPattern) -> String {
-        self.typed_backends
-            .get(env)
-            .cloned()
-            .unwrap_or_else(|| pattern.file_for(env))
+        self.typed_backends.get(env).cloned().unwrap_or_else(|| {
+            pattern
+                .path_for(env, &self.path)
+                .to_string_lossy()
+                .into_owned()
+        })
     }
 }

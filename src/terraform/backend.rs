@@ -32,26 +32,7 @@ const LOCATIONS: &[(&str, &[&str])] = &[
 /// Settings worth showing next to the location (where, not who): never secret.
 const CONTEXT: &[&str] = &["region", "resource_group_name"];
 
-/// Names whose values are credentials. `key` is not one: it is the state object's name in the
-/// backends that have it.
-const SECRET_WORDS: &[&str] = &[
-    "password",
-    "secret",
-    "token",
-    "access_key",
-    "conn_str",
-    "credentials",
-    "private",
-    "sas",
-    "api_key",
-    "client_certificate",
-];
-
-/// Whether a setting's name says its value is a credential.
-pub fn looks_secret(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    SECRET_WORDS.iter().any(|word| name.contains(word))
-}
+pub use crate::config::secret::looks_secret;
 
 /// Location and context keys, unless their name says secret.
 fn may_show(name: &str) -> bool {
@@ -80,6 +61,24 @@ pub struct StateLocation {
     pub shown: String,
 }
 
+impl StateLocation {
+    /// The location in `workspace`: another workspace is another state. In the default one, an
+    /// s3 state is at `key` whatever `workspace_key_prefix` says.
+    pub fn in_workspace(self, workspace: &str) -> Self {
+        if workspace == "default" {
+            let identity = match self.identity.split_once(" workspace_key_prefix=") {
+                Some((location, _)) if self.identity.starts_with("s3 ") => location.to_string(),
+                _ => self.identity,
+            };
+            return Self { identity, ..self };
+        }
+        Self {
+            identity: format!("{} workspace={workspace}", self.identity),
+            shown: format!("{} workspace={workspace}", self.shown),
+        }
+    }
+}
+
 /// The state location of a backend of type `kind` whose (redacted) settings `get` returns; the
 /// local backend's `path` is relative to `stack_path`. `None` when the settings do not tell.
 pub fn locate(
@@ -102,7 +101,12 @@ pub fn locate(
                 fields(&["bucket", "key"])?
             )
         }
-        "gcs" => format!("gcs {}", fields(&["bucket", "prefix"])?),
+        // `app`, `app/` and `/app` are one prefix to the gcs backend.
+        "gcs" => format!(
+            "gcs bucket={} prefix={}",
+            get("bucket")?,
+            get("prefix")?.trim_matches('/')
+        ),
         "azurerm" => format!(
             "azurerm {}",
             fields(&["storage_account_name", "container_name", "key"])?
@@ -153,6 +157,15 @@ pub fn locate(
         identity: text.clone(),
         shown: text,
     })
+}
+
+/// Whether `key` is part of where a `kind` backend keeps state (for a backend tfw does not
+/// know, every setting is).
+pub fn locates(kind: &str, key: &str) -> bool {
+    LOCATIONS
+        .iter()
+        .find(|(name, _)| *name == kind)
+        .is_none_or(|(_, keys)| keys.contains(&key))
 }
 
 /// The settings of a backend config file worth showing before a confirmation: location and
@@ -211,6 +224,46 @@ mod tests {
             locate("consul", &consul, ".").unwrap().shown,
             "consul path=p, same settings"
         );
+    }
+
+    #[test]
+    fn one_state_by_backend_rules_and_workspace() {
+        let at = |kind: &str, pairs: &[(&str, &str)], workspace: &str| {
+            let settings: BTreeMap<&str, &str> = pairs.iter().copied().collect();
+            locate(kind, &settings, "stack")
+                .unwrap()
+                .in_workspace(workspace)
+                .identity
+        };
+        let gcs = |prefix| at("gcs", &[("bucket", "b"), ("prefix", prefix)], "default");
+        assert_eq!(gcs("app"), gcs("app/"));
+        assert_eq!(gcs("app"), gcs("/app"));
+        assert_ne!(gcs("app"), gcs("ap"));
+        let s3 = |prefix, workspace| {
+            at(
+                "s3",
+                &[
+                    ("bucket", "b"),
+                    ("key", "k"),
+                    ("workspace_key_prefix", prefix),
+                ],
+                workspace,
+            )
+        };
+        assert_eq!(
+            s3("a", "default"),
+            s3("b", "default"),
+            "the default workspace is at `key`"
+        );
+        assert_ne!(s3("a", "stg"), s3("b", "stg"));
+        assert_ne!(s3("a", "stg"), s3("a", "prd"));
+        assert_ne!(s3("a", "stg"), s3("a", "default"));
+        let local = |path, workspace| at("local", &[("path", path)], workspace);
+        assert_eq!(
+            local("../stack/s.tfstate", "default"),
+            local("s.tfstate", "default")
+        );
+        assert_ne!(local("s.tfstate", "stg"), local("s.tfstate", "prd"));
     }
 
     #[test]

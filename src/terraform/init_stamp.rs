@@ -529,7 +529,7 @@ mod tests {
         for (file, content) in [
             (
                 "stack/main.tf",
-                "module \"a\" {\n  source = \"./modules/a\"\n}\nmodule \"r\" {\n  source = \"hashicorp/x/y\"\n}\n",
+                "terraform {\n  backend \"local\" {}\n}\nmodule \"a\" {\n  source = \"./modules/a\"\n}\nmodule \"r\" {\n  source = \"hashicorp/x/y\"\n}\n",
             ),
             (
                 "stack/modules/a/main.tf",

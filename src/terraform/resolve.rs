@@ -35,13 +35,16 @@ pub struct Context<'a> {
     pub stack_path: &'a str,
     /// tfw.toml's settings for this stack.
     pub config: &'a StackConfig<'a>,
-    /// The env's backend config file, relative to the stack directory.
-    pub backend_file: &'a Path,
+    /// The env's backend config file, relative to the stack directory (`None`: init without
+    /// one).
+    pub backend_file: Option<&'a Path>,
     /// Init reads variables too (OpenTofu 1.8+ evaluates them in `backend` blocks and module
     /// sources): it gets the env's var files and `vars`.
     pub early_evaluation: bool,
     /// The envs the stack has (from tfw.toml or discovered).
     pub known_envs: &'a [String],
+    /// The env is protected: tfw creates no workspace in it unasked.
+    pub protected: bool,
     /// The binary as it is shown (`terraform`, `tofu`, a path).
     pub program: &'a OsStr,
     /// The user set `TF_DATA_DIR` themselves: tfw leaves it alone.
@@ -223,7 +226,7 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
             stack: context.stack_dir.to_path_buf(),
             known: context.known_envs.to_vec(),
             suggestion: env_name::suggest(env, context.known_envs.iter().map(String::as_str)),
-            backend: context.config.backend_config.file_for(env),
+            backend: context.config.env_file_hint(env),
         });
     }
     let command = request.command.to_str().unwrap_or_default();
@@ -249,12 +252,49 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
             .map(OsString::from)
             .collect()
     };
-    let invocation = |args: Vec<OsString>| Invocation {
+    // `workspace = …`: every command runs in it (`TF_WORKSPACE`). Init, the step that selects
+    // or creates it and the user's own `workspace` commands run without: init would ask which
+    // existing workspace to select (an error without input) and `workspace select` refuses to
+    // run under `TF_WORKSPACE`.
+    let workspace = config.workspace(env);
+    let workspace_command = traits.name == "workspace";
+    let setup = |args: Vec<OsString>| Invocation {
         program: context.program.to_os_string(),
         args,
         dir: context.stack_dir.to_path_buf(),
         env: env_vars.clone(),
         stdout: None,
+    };
+    let mut command_env = env_vars.clone();
+    if let (Some(workspace), false) = (&workspace, workspace_command) {
+        command_env.push(("TF_WORKSPACE".to_string(), workspace.into()));
+    }
+    let invocation = |args: Vec<OsString>| Invocation {
+        env: command_env.clone(),
+        ..setup(args)
+    };
+    // Selected after each init (the init record names it, so not on every run), and created
+    // on first use. Creating writes to the env's backend: in a protected env only within a run
+    // that is confirmed anyway (an apply); a plan there only selects it, and terraform says so
+    // when it does not exist yet (`tfw --confirm <env> <env> workspace new <name>` makes it).
+    let confirmed_anyway = command_table::mutates_state(command, &request.args);
+    let select_workspace = |when_stale: bool, stamp: bool| {
+        let workspace = workspace.as_ref().filter(|_| !workspace_command)?;
+        let create: &[&str] = if context.protected && !confirmed_anyway {
+            &[]
+        } else {
+            &["-or-create"]
+        };
+        let args = ["workspace", "select"]
+            .iter()
+            .chain(create)
+            .chain([&workspace.as_str()])
+            .map(OsString::from)
+            .collect();
+        Some(Step {
+            kind: StepKind::Init { when_stale, stamp },
+            invocation: setup(args),
+        })
     };
     let existing = |what: &'static str, relative: PathBuf| {
         if (context.is_file)(&context.stack_dir.join(&relative)) {
@@ -298,12 +338,18 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         args
     };
     let init_args = || -> Result<Vec<OsString>, Error> {
-        let backend = existing("backend config", context.backend_file.to_path_buf())?;
-        let mut args: Vec<OsString> = vec![
-            "init".into(),
-            "-reconfigure".into(),
-            flag("-backend-config=", &backend),
-        ];
+        let mut args: Vec<OsString> = vec!["init".into(), "-reconfigure".into()];
+        if let Some(backend) = context.backend_file {
+            let backend = existing("backend config", backend.to_path_buf())?;
+            args.push(flag("-backend-config=", &backend));
+        }
+        // tfw.toml's `backend = { … }` after the file, so they win as later flags do.
+        args.extend(
+            config
+                .backend_settings(env)
+                .into_iter()
+                .map(|(key, value)| OsString::from(format!("-backend-config={key}={value}"))),
+        );
         if !context.stdin_is_terminal {
             args.push("-input=false".into());
         }
@@ -318,19 +364,21 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     if traits.name == "init" {
         let mut args = init_args()?;
         args.extend(request.args.iter().cloned());
-        let init = invocation(args);
+        let init = setup(args);
         let (_, from_environment) = init.terraform_args(context.inherited)?;
         let from_environment: Vec<OsString> =
             from_environment.into_iter().flat_map(|e| e.words).collect();
+        let stamp = keeps_the_backend(&request.args)
+            && keeps_the_backend(&extra("init"))
+            && keeps_the_backend(&from_environment);
         steps.push(Step {
             kind: StepKind::Init {
                 when_stale: false,
-                stamp: keeps_the_backend(&request.args)
-                    && keeps_the_backend(&extra("init"))
-                    && keeps_the_backend(&from_environment),
+                stamp: stamp && workspace.is_none(),
             },
             invocation: init,
         });
+        steps.extend(select_workspace(false, stamp));
         return Ok(Plan {
             env: env.to_string(),
             steps,
@@ -346,15 +394,16 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
     // A shared data dir can be repointed by another env's run between now and the command: its
     // init stays in the plan, to be skipped if the record still holds under the run's lock.
     if wants_init && (!init_up_to_date || shared_data_dir) {
-        let init = invocation(init_args()?);
+        let init = setup(init_args()?);
         environment_init_words(&init, context)?;
         steps.push(Step {
             kind: StepKind::Init {
                 when_stale: auto,
-                stamp: true,
+                stamp: workspace.is_none(),
             },
             invocation: init,
         });
+        steps.extend(select_workspace(auto, true));
     }
 
     // The plan file is the first positional argument terraform sees, which may come from
@@ -489,14 +538,17 @@ mod tests {
         fn resolve(&self, line: &[&str]) -> Result<Plan, Error> {
             let is_file = |p: &Path| self.files.iter().any(|f| Path::new(f) == p);
             let config = self.settings.stack(self.stack_path);
-            let backend_file = PathBuf::from(config.backend_config.file_for(line[0]));
+            let backend_file = config
+                .backend_config
+                .map(|b| PathBuf::from(b.pattern.file_for(line[0])));
             let context = Context {
-                backend_file: &backend_file,
+                backend_file: backend_file.as_deref(),
                 early_evaluation: self.early_evaluation,
                 stack_dir: Path::new("st"),
                 stack_path: self.stack_path,
                 config: &config,
                 known_envs: &self.envs,
+                protected: false,
                 program: OsStr::new("terraform"),
                 user_data_dir: self.user_data_dir,
                 stdin_is_terminal: self.tty,

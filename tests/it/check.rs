@@ -614,7 +614,7 @@ fn from_environment_and_skip_quiet_what_ci_supplies() {
     let test = test.write("tfw.toml", "[check]\nskip = [\"typo\"]\n");
     test.run_with(["check"])
         .status(65)
-        .stderr_contains("unknown kind `typo` (kinds: undeclared, unset, type, providers)");
+        .stderr_contains("unknown kind `typo` (kinds: missing, orphan, shared-state, parse, undeclared, unset, type, providers)");
 }
 
 #[test]
@@ -749,4 +749,60 @@ fn a_byte_order_mark_in_var_and_backend_files_is_accepted() {
     commit(&test);
     let run = test.run_with(["check"]);
     assert_eq!(run.code(), 0, "{}{}", run.stdout(), run.stderr());
+}
+
+/// One state however its location is written: a local path absolute or relative, out of the
+/// stack and back or through a symlinked directory; a gcs prefix with or without slashes; an
+/// s3 key in the default workspace whatever `workspace_key_prefix` says.
+#[test]
+fn shared_state_is_found_however_the_location_is_written() {
+    let block = |kind: &str| format!("terraform {{\n  backend \"{kind}\" {{}}\n}}\n");
+    let test = Test::new()
+        .write("a/main.tf", &block("local"))
+        .write("a/state/.keep", "")
+        .write("a/stg.tfbackend", "path = \"state/s.tfstate\"\n")
+        .write("a/dev.tfbackend", "path = \"../a/state/s.tfstate\"\n")
+        .write("a/qa.tfbackend", "path = \"link/s.tfstate\"\n")
+        .write("g1/main.tf", &block("gcs"))
+        .write("g1/stg.tfbackend", "bucket = \"b\"\nprefix = \"app\"\n")
+        .write("g2/main.tf", &block("gcs"))
+        .write("g2/stg.tfbackend", "bucket = \"b\"\nprefix = \"/app/\"\n")
+        .write("s1/main.tf", &block("s3"))
+        .write(
+            "s1/stg.tfbackend",
+            "bucket = \"b\"\nkey = \"k\"\nworkspace_key_prefix = \"one\"\n",
+        )
+        .write("s2/main.tf", &block("s3"))
+        .write(
+            "s2/stg.tfbackend",
+            "bucket = \"b\"\nkey = \"k\"\nworkspace_key_prefix = \"two\"\n",
+        );
+    std::os::unix::fs::symlink(test.path("a/state"), test.path("a/link")).unwrap();
+    let root = test.path("").canonicalize().unwrap();
+    let test = test.write(
+        "a/prd.tfbackend",
+        &format!("path = \"{}/a/state/s.tfstate\"\n", root.display()),
+    );
+    let run = test.run_with(["check"]).status(1);
+    let stdout = run.stdout();
+    for file in [
+        "a/stg.tfbackend",
+        "a/dev.tfbackend",
+        "a/qa.tfbackend",
+        "a/prd.tfbackend",
+        "g1/stg.tfbackend",
+        "g2/stg.tfbackend",
+        "s1/stg.tfbackend",
+        "s2/stg.tfbackend",
+    ] {
+        assert!(
+            stdout.contains(&format!("{file}: same state as ")),
+            "{file}: {stdout}"
+        );
+    }
+    assert!(
+        stdout
+            .contains("g1/stg.tfbackend: same state as g2/stg.tfbackend (gcs bucket=b prefix=app)"),
+        "{stdout}"
+    );
 }

@@ -1096,3 +1096,171 @@ fn the_drift_sweep_names_exactly_the_pair_that_drifted() {
         .collect();
     assert_eq!(drifted, [("\"datadog\"".into(), "\"prd\"".into())]);
 }
+
+/// Runs `script` with the e2e venv's python (boto3 against the S3 API of TFW_E2E_S3) and
+/// returns its stdout.
+fn s3_python(script: &str) -> String {
+    let python = std::env::var("TFW_E2E_PYTHON")
+        .expect("TFW_E2E_PYTHON is not set: run scripts/e2e, which starts an S3 API");
+    let endpoint = std::env::var("TFW_E2E_S3").expect("TFW_E2E_S3 is not set: run scripts/e2e");
+    let prelude = format!(
+        "import boto3\ns3 = boto3.client('s3', endpoint_url='{endpoint}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n"
+    );
+    let out = std::process::Command::new(python)
+        .args(["-c", &format!("{prelude}{script}")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Backend settings from tfw.toml against a real S3 API (shape 5): `backend "s3" {}` in each
+/// stack, the bucket and `{stack}` key from tfw.toml, the endpoint and flags in one file per
+/// env, S3-native locking. States land at the templated keys, a remote-state dependency is
+/// ordered, a confirmed prd apply writes prd's, and a second apply of the same env waits.
+#[test]
+#[ignore = "needs a real terraform and an S3 API: run scripts/e2e"]
+fn backend_settings_from_tfw_toml_write_states_at_their_keys_in_s3() {
+    if terraform_version() < (1, 11) {
+        eprintln!("note: the s3 backend's use_lockfile needs Terraform 1.11+: skipped");
+        return;
+    }
+    let endpoint = std::env::var("TFW_E2E_S3").expect("TFW_E2E_S3 is not set: run scripts/e2e");
+    let run_id = std::process::id();
+    s3_python(&format!(
+        "for env in ('stg', 'prd'):\n    s3.create_bucket(Bucket=f'acme-{run_id}-{{env}}-state')\n"
+    ));
+    let flags = format!(
+        "endpoints = {{ s3 = \"{endpoint}\" }}\nuse_path_style = true\nskip_credentials_validation = true\nskip_requesting_account_id = true\nskip_metadata_api_check = true\nskip_region_validation = true\n"
+    );
+    let network = "terraform {\n  backend \"s3\" {}\n}\nvariable \"env\" {}\noutput \"cidr\" {\n  value = \"10.0.0.0/16-${var.env}\"\n}\n";
+    let app = format!(
+        "terraform {{\n  backend \"s3\" {{}}\n}}\nvariable \"env\" {{}}\ndata \"terraform_remote_state\" \"network\" {{\n  backend = \"s3\"\n  config = {{\n    bucket = \"acme-{run_id}-${{var.env}}-state\"\n    key    = \"network/terraform.tfstate\"\n    region = \"us-east-1\"\n{}  }}\n}}\noutput \"uses\" {{\n  value = data.terraform_remote_state.network.outputs.cidr\n}}\n",
+        flags
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    );
+    let config = format!(
+        "backend_config = \"{{root}}/backends/{{env}}.tfbackend\"\nvar_files = []\nvars = {{ env = \"{{env}}\" }}\nenv_vars = {{ AWS_ACCESS_KEY_ID = \"test\", AWS_SECRET_ACCESS_KEY = \"test\" }}\nbackend = {{ bucket = \"acme-{run_id}-{{env}}-state\", key = \"{{stack}}/terraform.tfstate\", region = \"us-east-1\", use_lockfile = \"true\" }}\n"
+    );
+    let test = Test::new()
+        .write("tfw.toml", &config)
+        .write("network/main.tf", network)
+        .write("app/main.tf", &app)
+        .write("backends/stg.tfbackend", &flags)
+        .write("backends/prd.tfbackend", &flags);
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    let graph = tfw(&test, &["graph", "stg"]).status(0).stdout();
+    assert_eq!(
+        graph,
+        "stg:\n  app → network  (app/main.tf:5 → backends/stg.tfbackend)\n"
+    );
+    // In path order app would come first and find no network state.
+    tfw(&test, &["--all", "stg", "apply", "-auto-approve"]).status(0);
+    let keys = |env: &str| {
+        s3_python(&format!(
+            "print(' '.join(sorted(o['Key'] for o in s3.list_objects_v2(Bucket='acme-{run_id}-{env}-state').get('Contents', []))))"
+        ))
+    };
+    assert_eq!(
+        keys("stg"),
+        "app/terraform.tfstate network/terraform.tfstate\n"
+    );
+    let uses = tfw(&test, &["-q", "-C", "app", "stg", "output", "-raw", "uses"]).status(0);
+    assert_eq!(uses.stdout(), "10.0.0.0/16-stg");
+    // prd is protected: refused without confirmation, applied with it.
+    tfw(&test, &["--all", "prd", "apply", "-auto-approve"]).status(77);
+    assert_eq!(keys("prd"), "\n");
+    tfw(
+        &test,
+        &["--confirm", "prd", "--all", "prd", "apply", "-auto-approve"],
+    )
+    .status(0);
+    assert_eq!(
+        keys("prd"),
+        "app/terraform.tfstate network/terraform.tfstate\n"
+    );
+    // Two applies of one env at once: S3's lock lets one through and the other waits or
+    // reports it; none is left behind.
+    let terraform = terraform();
+    let spawn = || {
+        let mut command = test.command();
+        command.args([
+            "--terraform",
+            &terraform,
+            "-C",
+            "network",
+            "stg",
+            "apply",
+            "-auto-approve",
+        ]);
+        command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        command.spawn().unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    let outs = [first, second].map(|child| child.wait_with_output().unwrap());
+    assert!(outs.iter().any(|out| out.status.success()));
+    for out in outs.iter().filter(|out| !out.status.success()) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("Error acquiring the state lock"),
+            "{stderr}"
+        );
+    }
+    assert!(!keys("stg").contains(".tflock"), "{}", keys("stg"));
+}
+
+/// A workspace per env on a real S3 API (shape 4): each env's state in its workspace, a new
+/// workspace created by the first run of an unprotected env, and in a protected one only by a
+/// confirmed run (a plan before that fails at `workspace select`).
+#[test]
+#[ignore = "needs a real terraform and an S3 API: run scripts/e2e"]
+fn a_workspace_per_env_keeps_each_state_in_its_workspace_in_s3() {
+    if terraform_version() < (1, 4) {
+        eprintln!("note: `workspace select -or-create` needs Terraform 1.4+: skipped");
+        return;
+    }
+    let endpoint = std::env::var("TFW_E2E_S3").expect("TFW_E2E_S3 is not set: run scripts/e2e");
+    let bucket = format!("workspaces-{}", std::process::id());
+    s3_python(&format!("s3.create_bucket(Bucket='{bucket}')\n"));
+    let flags = format!(
+        "endpoints = {{ s3 = \"{endpoint}\" }}\nuse_path_style = true\nskip_credentials_validation = true\nskip_requesting_account_id = true\nskip_metadata_api_check = true\nskip_region_validation = true\n"
+    );
+    let test = Test::new()
+        .write(
+            "main.tf",
+            "terraform {\n  backend \"s3\" {}\n}\nvariable \"project\" {}\noutput \"p\" {\n  value = var.project\n}\n",
+        )
+        .write("projects/stg.tfvars", "project = \"s\"\n")
+        .write("projects/prd.tfvars", "project = \"p\"\n")
+        .write("stg.tfbackend", &flags)
+        .write("prd.tfbackend", &flags)
+        .write(
+            "tfw.toml",
+            &format!("workspace = \"{{env}}\"\nvar_files = [\"projects/{{env}}.tfvars\"]\nenv_vars = {{ AWS_ACCESS_KEY_ID = \"test\", AWS_SECRET_ACCESS_KEY = \"test\" }}\nbackend = {{ bucket = \"{bucket}\", key = \"app.tfstate\", region = \"us-east-1\" }}\n"),
+        );
+    tfw(&test, &["stg", "apply", "-auto-approve"]).status(0);
+    tfw(&test, &["prd", "plan"])
+        .status(1)
+        .stderr_contains("workspace select prd` failed");
+    tfw(
+        &test,
+        &["--confirm", "prd", "prd", "apply", "-auto-approve"],
+    )
+    .status(0);
+    tfw(&test, &["prd", "plan"]).status(0);
+    assert_eq!(output(&test, "prd", "p"), "p");
+    assert_eq!(output(&test, "stg", "p"), "s");
+    let keys = s3_python(&format!(
+        "print(' '.join(sorted(o['Key'] for o in s3.list_objects_v2(Bucket='{bucket}')['Contents'])))"
+    ));
+    assert_eq!(keys, "env:/prd/app.tfstate env:/stg/app.tfstate\n");
+}

@@ -335,7 +335,9 @@ fn a_commits_model_is_kept_and_used_for_that_commit_only() {
         kept.stdout()
     );
     // Another commit, with the working tree not holding it: read from git, as it is there (a
-    // stack only the working tree has is not in it), and kept.
+    // stack only the working tree has is not in it), and kept. The stack's block goes with it
+    // (a block that matches no stack is an error).
+    let test = test.write("tfw.toml", "");
     test.git(&["add", "-A"]);
     test.git(&["commit", "-qm", "no dns"]);
     let test = test.files("dns/", crate::common::STACK);
@@ -420,5 +422,53 @@ fn a_module_reached_through_a_symlinked_directory_affects_its_callers() {
             "app\tprd\tlib/inner/main.tf",
             "app\tstg\tlib/inner/main.tf",
         ]
+    );
+}
+
+/// What real remote-state configs use is evaluated: `format`, `join`, `lower`, `upper`,
+/// `replace`, templates and `local.x` over literals, variables and other locals; anything else
+/// stays unresolved with the expression named, never guessed.
+#[test]
+fn remote_state_configs_with_functions_locals_and_templates() {
+    let backend = "terraform {\n  backend \"s3\" {}\n}\n";
+    let remote = r#"variable "env" {}
+variable "tags" {
+  default = {}
+}
+locals {
+  prefix  = "acme"
+  bucket  = join("-", [local.prefix, var.env, "state"])
+  service = lower("NETWORK")
+}
+data "terraform_remote_state" "network" {
+  backend = "s3"
+  config = {
+    bucket = local.bucket
+    key    = format("%s/%s.tfstate", local.service, replace("terraform_x", "_x", ""))
+    region = "${upper("eu")}-west-1"
+  }
+}
+data "terraform_remote_state" "dns" {
+  backend = "s3"
+  config = {
+    bucket = lookup(var.tags, "bucket", "b")
+    key    = "dns"
+  }
+}
+"#;
+    let test = Test::new()
+        .write("network/main.tf", backend)
+        .write(
+            "network/stg.tfbackend",
+            "bucket = \"acme-stg-state\"\nkey = \"network/terraform.tfstate\"\nregion = \"EU-west-1\"\n",
+        )
+        .write("app/main.tf", backend)
+        .write("app/remote.tf", remote)
+        .write("app/stg.tfbackend", "bucket = \"acme-stg-state\"\nkey = \"app\"\n")
+        .write("app/stg.tfvars", "env = \"stg\"\n")
+        .write("network/stg.tfvars", "");
+    assert_eq!(
+        test.run_with(["graph"]).status(0).stdout(),
+        "stg:\n  app → network  (app/remote.tf:10 → network/stg.tfbackend)\n  unresolved: app/remote.tf:18: data.terraform_remote_state.dns: cannot evaluate bucket = lookup(var.tags, \"bucket\", \"b\") for stg\n"
     );
 }
