@@ -362,9 +362,21 @@ fn protection_glob(glob: &str) -> Result<globset::GlobMatcher, globset::Error> {
         .compile_matcher())
 }
 
-/// Whether the `protected` glob `glob` (validated at load) matches `env`.
+/// Whether the `protected` glob `glob` (validated at load) matches `env`. Each glob is
+/// compiled once per thread: `--all` asks for every stack.
 pub fn protection_matches(glob: &str, env: &str) -> bool {
-    protection_glob(glob).is_ok_and(|glob| glob.is_match(env))
+    thread_local! {
+        static COMPILED: std::cell::RefCell<BTreeMap<String, Option<globset::GlobMatcher>>> =
+            const { std::cell::RefCell::new(BTreeMap::new()) };
+    }
+    COMPILED.with(|compiled| {
+        compiled
+            .borrow_mut()
+            .entry(glob.to_string())
+            .or_insert_with(|| protection_glob(glob).ok())
+            .as_ref()
+            .is_some_and(|matcher| matcher.is_match(env))
+    })
 }
 
 /// `value` with `{env}`, `{stack}` (the stack's path from the root) and `{root}` (the

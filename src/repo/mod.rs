@@ -649,10 +649,11 @@ impl Repo {
             .filter_map(|file| match file.pattern.leaves_stack() {
                 false => {
                     let file = file.of(stack, env);
-                    let linked = self
-                        .linked_status(stack, &file)
-                        .is_some_and(Status::on_disk);
-                    (!files.on_disk(&file) && !linked)
+                    let linked = || {
+                        self.linked_status(stack, &file)
+                            .is_some_and(Status::on_disk)
+                    };
+                    (!files.on_disk(&file) && !linked())
                         .then(|| join_display(&stack.path, Path::new(&file)))
                 }
                 true => file
@@ -760,7 +761,10 @@ fn discover_raw(
 
 /// Whether `relative` (from `dir`) is or lies below a symbolic link in `dir`.
 fn through_link(dir: &Path, relative: &str) -> bool {
-    let first = relative.split('/').next().unwrap_or_default();
+    // A file directly in the stack is reached through no directory.
+    let Some((first, _)) = relative.split_once('/') else {
+        return false;
+    };
     !first.is_empty()
         && dir
             .join(first)
