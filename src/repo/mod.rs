@@ -761,10 +761,7 @@ fn discover_raw(
 
 /// Whether `relative` (from `dir`) is or lies below a symbolic link in `dir`.
 fn through_link(dir: &Path, relative: &str) -> bool {
-    // A file directly in the stack is reached through no directory.
-    let Some((first, _)) = relative.split_once('/') else {
-        return false;
-    };
+    let first = relative.split('/').next().unwrap_or_default();
     !first.is_empty()
         && dir
             .join(first)
