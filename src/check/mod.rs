@@ -185,7 +185,11 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
     };
     problems.extend(shared.iter().cloned());
     results_cache.save(&paths, fresh, all.map(|all| (all, shared)));
-    let mut problems = merge_shared(problems, &readers(repo, &stacks));
+    // Only a file outside the stacks can be read by several (see `readers`).
+    let mut problems = match problems.is_empty() {
+        true => problems,
+        false => merge_shared(problems, &readers(repo, &stacks)),
+    };
     // `[check] skip`, repository-wide and per stack, for every kind (`invalid` is `parse`).
     problems.retain(|p| {
         let kind = if p.kind == "invalid" { "parse" } else { p.kind };
@@ -200,13 +204,15 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
     })
 }
 
-/// The stacks that read each env file (repository paths) of `stacks`, for any of their envs.
+/// The stacks that read each env file outside them (repository paths) of `stacks`, for any
+/// of their envs: a file inside a stack is read by that stack alone.
 fn readers(repo: &Repo, stacks: &[Found]) -> BTreeMap<String, BTreeSet<String>> {
     let mut readers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for found in stacks {
         let stack = &found.stack;
         for env in &stack.envs {
-            for file in repo.env_files_for(&stack.path, env) {
+            let files = repo.env_files_for(&stack.path, env);
+            for file in files.iter().filter(|file| file.pattern.leaves_stack()) {
                 if let Some(path) = file.pattern.repo_path(env, &stack.path) {
                     readers.entry(path).or_default().insert(stack.path.clone());
                 }
