@@ -96,12 +96,26 @@ fn is_builtin(kind: &str) -> bool {
     kind.split('_').next() == Some("terraform")
 }
 
-/// Whether a `.tf` file needs a provider installed (and so a lock file): a `provider` or
-/// `module` block, `required_providers`, or a resource, data source or ephemeral resource of
-/// a provider other than terraform's own.
+/// Whether a module's `source` is a local directory (`./`, `../`), whose own files say what it
+/// needs, rather than a registry or remote module, which almost always needs a provider.
+fn is_local_source(source: Option<&str>) -> bool {
+    source.is_some_and(|s| s.starts_with("./") || s.starts_with("../"))
+}
+
+/// Whether a `.tf` file needs a provider installed (and so a lock file): a `provider` block, a
+/// module that is not a local directory, `required_providers`, or a resource, data source or
+/// ephemeral resource of a provider other than terraform's own. (What a local module needs is
+/// not looked into: a stack whose only providers come from one is not told.)
 pub fn uses_providers(body: &hcl::Body) -> bool {
     body.blocks().any(|block| match block.identifier() {
-        "provider" | "module" => true,
+        "provider" => true,
+        "module" => {
+            let source = match attribute(block.body(), "source") {
+                Some(hcl::Expression::String(source)) => Some(source.as_str()),
+                _ => None,
+            };
+            !is_local_source(source)
+        }
         "resource" | "data" | "ephemeral" => block
             .labels()
             .first()
@@ -120,7 +134,12 @@ pub fn uses_providers_json(value: &serde_json::Value) -> bool {
     };
     let non_empty = |v: &serde_json::Value| v.as_object().is_some_and(|o| !o.is_empty());
     top.iter().any(|(key, value)| match key.as_str() {
-        "provider" | "module" => non_empty(value),
+        "provider" => non_empty(value),
+        "module" => value.as_object().is_some_and(|modules| {
+            modules
+                .values()
+                .any(|module| !is_local_source(module.get("source").and_then(|s| s.as_str())))
+        }),
         "resource" | "data" | "ephemeral" => value
             .as_object()
             .is_some_and(|kinds| kinds.keys().any(|kind| !is_builtin(kind))),

@@ -143,11 +143,14 @@ fn check_warns_of_lock_files_that_defeat_the_cache() {
 fn a_stack_of_terraform_builtins_only_needs_no_lock_file() {
     let test = Test::new()
         .files("", STACK)
-        .write("data.tf", "resource \"terraform_data\" \"d\" {}\ndata \"terraform_remote_state\" \"r\" {\n  backend = \"local\"\n}\n");
+        .write("data.tf", "resource \"terraform_data\" \"d\" {}\ndata \"terraform_remote_state\" \"r\" {\n  backend = \"local\"\n}\nmodule \"local\" {\n  source = \"./modules/naming\"\n}\n");
     test.git(&["init", "-q"]);
     test.git(&["add", "-A"]);
     assert_eq!(test.run_with(["check"]).status(0).stdout(), "");
-    let test = test.write("main.tf.json", "{\"provider\": {\"aws\": {}}}");
+    let test = test.write(
+        "main.tf.json",
+        "{\"module\": {\"vpc\": {\"source\": \"terraform-aws-modules/vpc/aws\"}}}",
+    );
     test.git(&["add", "-A"]);
     let run = test.run_with(["check", "--format", "json"]).status(0);
     let json: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
