@@ -1,7 +1,7 @@
 //! The end of an `--all` run laid out by environment: the matrix on stderr, the Markdown for
 //! `--summary` and GitHub's step summary, the `--report` JSON, and GitHub's step outputs.
 
-use super::Row;
+use super::jobs::Row;
 use super::reading::{Changes, Verdict, plain};
 use serde::Serialize;
 use std::time::Duration;

@@ -2,10 +2,9 @@
 //! workers, each pair's output whole, progress while it runs, a matrix summary at the end
 //! (text, Markdown, JSON) and one merged exit code.
 
-mod progress;
-pub mod reading;
-mod summary;
-
+use super::progress::Progress;
+use super::reading::{self, Reading, Verdict};
+use super::summary;
 use crate::atomic_file;
 use crate::error::Error;
 use crate::exit_code;
@@ -14,8 +13,6 @@ use crate::terraform::Prepared;
 use crate::terraform::executor::{Executor, Output};
 use crate::terraform::invocation::inherited;
 use crate::terraform::signals;
-use progress::Progress;
-use reading::{Reading, Verdict};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,7 +59,7 @@ pub struct Options {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Outcome {
+pub(super) enum Outcome {
     Exited(i32),
     /// tfw could not run the pair (missing file, I/O error).
     Error(String),
@@ -73,7 +70,7 @@ enum Outcome {
 }
 
 impl Outcome {
-    fn failed(&self) -> bool {
+    pub(super) fn failed(&self) -> bool {
         match self {
             Outcome::Exited(code) => *code != 0 && *code != 2,
             Outcome::Error(_) | Outcome::DependencyFailed(_) => true,
@@ -103,22 +100,22 @@ enum State {
 /// One pair's result.
 pub struct Row {
     /// The stack's path, `.` for the root.
-    stack: String,
-    env: String,
-    outcome: Outcome,
-    reading: Reading,
-    verdict: Verdict,
+    pub(super) stack: String,
+    pub(super) env: String,
+    pub(super) outcome: Outcome,
+    pub(super) reading: Reading,
+    pub(super) verdict: Verdict,
     /// What it printed (everything with several jobs, terraform's stdout with one).
-    output: Vec<u8>,
-    duration: Duration,
+    pub(super) output: Vec<u8>,
+    pub(super) duration: Duration,
 }
 
 impl Row {
-    fn label(&self) -> String {
+    pub(super) fn label(&self) -> String {
         label(&self.stack, &self.env)
     }
 
-    fn exit_code(&self) -> Option<i32> {
+    pub(super) fn exit_code(&self) -> Option<i32> {
         match self.outcome {
             Outcome::Exited(exit_code::INTERRUPTED) => Some(signals::exit_code()),
             Outcome::Exited(code) => Some(code),
@@ -126,12 +123,12 @@ impl Row {
         }
     }
 
-    fn destroys(&self) -> bool {
+    pub(super) fn destroys(&self) -> bool {
         self.reading.changes.is_some_and(|c| c.destroy > 0)
     }
 
     /// Why a failed pair failed, for the list after the matrix and the report's `error`.
-    fn why(&self) -> String {
+    pub(super) fn why(&self) -> String {
         match &self.outcome {
             Outcome::DependencyFailed(dependency) => {
                 format!("skipped: dependency {dependency} failed")
@@ -250,15 +247,15 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
     });
     let rows: Vec<Row> = rows.into_inner().unwrap().into_iter().flatten().collect();
     let totals = summary::Totals::of(&rows, begun.elapsed());
-    crate::output::note(&summary::text(
+    crate::console::note(&summary::text(
         &rows,
         &options.envs,
         &totals,
-        crate::output::color_stderr(),
+        crate::console::colored(),
     ));
     let mut code = merge(&rows, signals::interrupted());
     if let Err(error) = write_summaries(&rows, options, &totals) {
-        crate::output::note(&format!("tfw: error: {error:#}\n"));
+        crate::console::note(&format!("tfw: error: {error:#}\n"));
         code = exit_code::IO_ERROR;
     }
     code
@@ -325,7 +322,7 @@ fn run_job(
             if capture {
                 return (Outcome::Error(error.to_string()), message.into_bytes());
             }
-            crate::output::note(&format!("{header}{message}"));
+            crate::console::note(&format!("{header}{message}"));
             return (Outcome::Error(error.to_string()), Vec::new());
         }
     };
@@ -335,7 +332,7 @@ fn run_job(
         Output::Relay(Default::default())
     };
     if !capture {
-        crate::output::note(&header);
+        crate::console::note(&header);
     }
     let outcome = match executor.execute(prepared, &output) {
         // Marked 130 whatever the signal; the run's exit code says which (`merge`).
@@ -351,7 +348,7 @@ fn run_job(
         if capture {
             kept.extend_from_slice(format!("tfw: error: {message}\n").as_bytes());
         } else {
-            crate::output::note(&format!("tfw: error: {message}\n"));
+            crate::console::note(&format!("tfw: error: {message}\n"));
         }
     }
     (outcome, kept)
