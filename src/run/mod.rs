@@ -11,6 +11,7 @@ mod order;
 pub mod prepare;
 mod progress;
 mod reading;
+mod row;
 mod summary;
 
 use crate::repo::{Repo, Stack};
