@@ -148,8 +148,7 @@ pub fn run(
     };
     if options.dry_run {
         let several = envs.len() > 1;
-        let mut text = String::new();
-        for (job, level) in jobs.iter().zip(&levels) {
+        let shown = |(job, level): &(&Job, &Option<usize>)| {
             let level = level.map_or(String::new(), |level| format!(" (level {level})"));
             let env = match several {
                 true => format!(" ({})", job.env),
@@ -157,7 +156,7 @@ pub fn run(
             };
             // Quoted as the commands are: a name with a newline, pasted, must not run.
             let name = quote::quote(job.stack.path.as_ref());
-            text.push_str(&format!("# stack: {name}{env}{level}\n"));
+            let mut text = format!("# stack: {name}{env}{level}\n");
             match &job.prepared {
                 Ok(prepared) => text.push_str(&dry_run::text(&decision_of(&job.env), prepared)),
                 Err(error) => {
@@ -165,7 +164,12 @@ pub fn run(
                     text.push_str(&format!("# error: {error}\n"));
                 }
             }
-        }
+            text
+        };
+        // Thousands of stacks' text is worth the cores.
+        let rows: Vec<(&Job, &Option<usize>)> = jobs.iter().zip(&levels).collect();
+        let text: String =
+            in_parallel(&rows, |part| part.iter().map(shown).collect::<String>()).concat();
         return Ok(Done::DryRun(text));
     }
     let ready: Vec<(&Job, &Prepared)> = jobs

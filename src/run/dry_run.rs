@@ -52,10 +52,12 @@ pub fn text(decision: &Decision, prepared: &Prepared) -> String {
         } = step.kind
             && !std::mem::replace(&mut said, true)
         {
-            let why = prepared.record.why_stale();
             text.push_str(&format!(
                 "# init: {}\n",
-                why.as_deref().unwrap_or("its record does not match")
+                prepared
+                    .why_init
+                    .as_deref()
+                    .unwrap_or("its record does not match")
             ));
         }
         text.push_str(&format!("{}\n", step.invocation));

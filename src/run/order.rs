@@ -46,11 +46,14 @@ pub fn dependency_order<'a>(
     let mut order: Vec<usize> = (0..stacks.len()).collect();
     // Stable: path order within a level.
     order.sort_by_key(|&i| if reverse { max - levels[i] } else { levels[i] });
-    let position = |i: usize| order.iter().position(|&o| o == i).expect("in the order");
+    let mut positions = vec![0; order.len()];
+    for (at, &i) in order.iter().enumerate() {
+        positions[i] = at;
+    }
     Ok(order
         .iter()
         .map(|&i| {
-            let waits = waits[i].iter().map(|&w| position(w)).collect();
+            let waits = waits[i].iter().map(|&w| positions[w]).collect();
             (stacks[i], i, waits, Some(levels[i]))
         })
         .collect())

@@ -86,23 +86,50 @@ pub fn prepare(
     if let Some(workspace) = config.workspace(&request.env) {
         vars.push(("$workspace".to_string(), workspace));
     }
-    let record = InitRecord {
+    let mut record = InitRecord {
         env: request.env.clone(),
         stack_dir: stack.dir.clone(),
         data_dir: resolve::data_dir(config.data_dir, &request.env, user_data_dir.as_deref()),
         input_files,
         vars,
         binary: binary.path.clone(),
-        configuration: init_stamp::configuration(repo, stack, sources),
+        configuration: Err(
+            "the configuration was not read (a dry run without an init stamp)".into(),
+        ),
     };
-    let init_up_to_date = || match record.is_current() {
-        Ok(current) => current,
-        Err(Unreadable(why)) => {
-            if !options.quiet {
-                console::note(&format!("tfw: note: {why}; running init to be safe\n"));
+    // Most pairs of a big `--all` run were never initialised: one look for the data dir spares
+    // looking for each file in it.
+    let data_dir = std::cell::OnceCell::new();
+    let data_dir_exists = || {
+        *data_dir.get_or_init(|| {
+            !matches!(std::fs::metadata(record.stack_dir.join(&record.data_dir)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        })
+    };
+    // Read once: whether init is current and why not. Only an automatic init asks.
+    let stamp = match init_policy(options) {
+        InitPolicy::Auto if data_dir_exists() => record.stamp(),
+        _ => None,
+    };
+    // With no stamp to compare with init runs whatever the configuration is: a dry run does not
+    // need it; a run records it after init.
+    if stamp.is_some() || !options.dry_run {
+        record.configuration = init_stamp::configuration(repo, stack, sources);
+    }
+    let why_init = std::cell::OnceCell::new();
+    let init_up_to_date = || {
+        let why = match record.staleness(stamp.as_deref()) {
+            Ok(why) => why,
+            Err(Unreadable(why)) => {
+                if !options.quiet {
+                    console::note(&format!("tfw: note: {why}; running init to be safe\n"));
+                }
+                Some(why)
             }
-            false
-        }
+        };
+        let current = why.is_none();
+        let _ = why_init.set(why);
+        current
     };
     let is_file = |path: &Path| repo.is_file(stack, path);
     let env_vars = config.env_vars(&request.env);
@@ -136,7 +163,7 @@ pub fn prepare(
         no_color: options.no_color,
     };
     let mut plan = resolve::resolve(request, &context)?;
-    let workspace = workspace(&plan, &record);
+    let workspace = workspace(&plan, &record, &data_dir_exists);
     if let Some(saved_plan) = &plan.saved_plan {
         guard::check_saved_plan(
             saved_plan,
@@ -170,6 +197,7 @@ pub fn prepare(
     }
     Ok(Prepared {
         plan,
+        why_init: why_init.into_inner().flatten(),
         record,
         binary,
         workspace,
@@ -213,8 +241,13 @@ fn plugin_cache_setting(repo: &Repo) -> plugin_cache::Setting {
 }
 
 /// The workspace the plan's command will use: `TF_WORKSPACE` as the process will see it, else
-/// the one the data dir records as selected, else `default`, as terraform decides.
-fn workspace(plan: &Plan, record: &InitRecord) -> Result<String, String> {
+/// the one the data dir (when `data_dir_exists`) records as selected, else `default`, as
+/// terraform decides.
+fn workspace(
+    plan: &Plan,
+    record: &InitRecord,
+    data_dir_exists: &dyn Fn() -> bool,
+) -> Result<String, String> {
     let Some(command) = plan.steps.last() else {
         return Ok("default".into());
     };
@@ -226,6 +259,9 @@ fn workspace(plan: &Plan, record: &InitRecord) -> Result<String, String> {
         return workspace
             .into_string()
             .map_err(|_| "TF_WORKSPACE is not valid UTF-8".to_string());
+    }
+    if !data_dir_exists() {
+        return Ok("default".into());
     }
     let file = record.stack_dir.join(&record.data_dir).join("environment");
     match std::fs::read_to_string(&file) {

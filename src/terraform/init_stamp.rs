@@ -70,30 +70,35 @@ impl InitRecord {
         self.data_dir_path().join(STAMP_FILE)
     }
 
-    /// Whether the data dir holds a stamp equal to the current fingerprint.
-    pub fn is_current(&self) -> Result<bool, Unreadable> {
-        let Ok(stamp) = fs::read_to_string(self.stamp_path()) else {
-            return Ok(false);
-        };
-        Ok(stamp == self.inputs()? + &self.produced())
+    /// The stamp the data dir holds, if any.
+    pub fn stamp(&self) -> Option<String> {
+        fs::read_to_string(self.stamp_path()).ok()
     }
 
-    /// Why init would run: the first input whose line in the stamp differs from today's
-    /// (`stg.tfbackend changed`, `no init yet for stg`); `None` when the stamp is current.
-    pub fn why_stale(&self) -> Option<String> {
-        let Ok(stamp) = fs::read_to_string(self.stamp_path()) else {
-            return Some(format!("no init yet for {}", self.env));
+    /// Whether the data dir holds a stamp equal to the current fingerprint.
+    pub fn is_current(&self) -> Result<bool, Unreadable> {
+        Ok(self.staleness(self.stamp().as_deref())?.is_none())
+    }
+
+    /// Why init would run given `stamp` (as `stamp` read it): the first input whose line in the
+    /// stamp differs from today's (`stg.tfbackend changed`, `no init yet for stg`); `None` when
+    /// the stamp is current.
+    pub fn staleness(&self, stamp: Option<&str>) -> Result<Option<String>, Unreadable> {
+        let Some(stamp) = stamp else {
+            return Ok(Some(format!("no init yet for {}", self.env)));
         };
-        let current = match self.inputs() {
-            Ok(inputs) => inputs + &self.produced(),
-            Err(Unreadable(why)) => return Some(why),
-        };
+        let current = self.inputs()? + &self.produced();
+        if stamp == current {
+            return Ok(None);
+        }
         let (mut old, mut new) = (stamp.lines(), current.lines());
         loop {
             match (old.next(), new.next()) {
-                (None, None) => return None,
+                (None, None) => return Ok(Some("its record does not match".into())),
                 (a, b) if a == b => continue,
-                (a, b) => return Some(changed_input(b.or(a).unwrap_or_default(), &self.env)),
+                (a, b) => {
+                    return Ok(Some(changed_input(b.or(a).unwrap_or_default(), &self.env)));
+                }
             }
         }
     }

@@ -19,6 +19,8 @@ use resolve::Plan;
 pub struct Prepared {
     pub plan: Plan,
     pub record: InitRecord,
+    /// Why init runs, when the record was asked (`no init yet for stg`, `stg.tfbackend changed`).
+    pub why_init: Option<String>,
     pub binary: binary::Binary,
     /// The workspace terraform will use (`TF_WORKSPACE`, else the data dir's record, else
     /// `default`), or why tfw cannot tell.
