@@ -139,16 +139,14 @@ fn a_dependency_that_fails_in_one_env_skips_its_dependents_there_only() {
 
 #[test]
 fn jobs_run_pairs_of_different_envs_at_once() {
-    let overlap = tempfile::tempdir().unwrap();
-    let test = Test::stack()
-        .env("FAKE_TF_SLEEP_plan", "0.5")
-        .env("FAKE_TF_OVERLAP_DIR", overlap.path());
-    let run = test
+    // Each plan waits until both run at once.
+    let run = Test::stack()
+        .meet("plan", 2)
         .run_with(["--all", "-j", "2", "stg,dev", "plan"])
         .status(0);
     assert_eq!(pairs(&run, "plan").len(), 2);
-    assert!(
-        !run.overlaps.is_empty(),
+    assert_eq!(
+        run.overlaps, ["plan"; 2],
         "the one stack's two envs ran at once"
     );
 }
@@ -709,17 +707,19 @@ fn without_a_terminal_a_heartbeat_says_what_still_runs() {
 
 #[test]
 fn ctrl_c_says_which_pairs_it_waits_for() {
-    let test = repo()
-        .args(["--all", "stg,prd", "plan"])
-        .env("FAKE_TF_BLOCK", "plan");
-    let run = test.interrupt(libc::SIGINT, true).status(130);
-    assert!(
-        run.stderr().contains(
-            "tfw: interrupted: waiting for network (stg) to stop; starting no other (a second Ctrl-C is passed on to terraform, which then stops at once)\n"
-        ),
-        "{}",
-        run.stderr()
+    let test = repo().env("FAKE_TF_BLOCK", "plan");
+    let tfw = test.spawn(["--all", "stg,prd", "plan"]);
+    test.wait_for_ready();
+    // Ctrl-C as the terminal sends it: to tfw and terraform, each its own.
+    tfw.signal(libc::SIGINT);
+    assert_eq!(unsafe { libc::kill(test.terraform_pid(), libc::SIGINT) }, 0);
+    tfw.wait_for_stderr(
+        "tfw: interrupted: waiting for network (stg) to stop; starting no other (a second Ctrl-C is passed on to terraform, which then stops at once)\n",
     );
+    std::fs::write(test.path("stopped"), "").unwrap();
+    let (code, stderr) = tfw.wait();
+    assert_eq!(code, 130, "{stderr}");
+    let run = test.finish(std::process::Command::new("true").output().unwrap());
     assert_eq!(pairs(&run, "plan"), [pair("network", "stg")]);
 }
 

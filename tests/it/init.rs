@@ -355,11 +355,10 @@ fn inits_across_envs_overlap_but_not_with_a_plugin_cache() {
 #[test]
 fn opentofu_init_gets_the_variables_it_evaluates() {
     let early = "terraform {\n  backend \"local\" {\n    path = \"state/${var.env}.tfstate\"\n  }\n}\n\nvariable \"env\" {}\n";
-    let test = Test::stack().write("main.tf", early).write(
+    let test = Test::stack().fake_as("tofu").write("main.tf", early).write(
         "tfw.toml",
         "binary = \"tofu\"\nvars = { team = \"core\" }\n",
     );
-    std::fs::copy(test.path("bin/terraform"), test.path("bin/tofu")).unwrap();
     let run = test.run_with(["stg", "plan"]).status(0);
     assert_eq!(
         inits(&run),
@@ -400,9 +399,12 @@ fn dry_run_names_the_input_that_makes_init_run() {
     fs::write(test.path(".terraform.lock.hcl"), "# edited\n").unwrap();
     assert_eq!(why(&test), ["# init: .terraform.lock.hcl changed"]);
     test.run_with(["stg", "plan"]).status(0);
+    // Another version: a copy of the fake, one byte longer.
     let fake = test.path("bin/terraform");
-    let script = fs::read_to_string(&fake).unwrap() + "\n# another version\n";
-    fs::write(&fake, script).unwrap();
+    fs::remove_file(&fake).unwrap();
+    let mut other = fs::read(crate::common::fake_terraform()).unwrap();
+    other.push(0);
+    fs::write(&fake, other).unwrap();
     assert_eq!(why(&test), ["# init: terraform binary changed"]);
 }
 
