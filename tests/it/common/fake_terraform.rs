@@ -18,7 +18,12 @@ const SIGNALS: [(i32, &str); 3] = [
 ];
 
 fn main() {
-    let args: Vec<OsString> = std::env::args_os().collect();
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    // Started as the interpreter of a script (`#!…/fake-terraform`), as the tests' `bin/terraform`
+    // is: the script's path comes first, then terraform's arguments.
+    if args.len() > 1 && base_name(Path::new(&args[0])) == "fake-terraform" {
+        args.remove(0);
+    }
     let command = args
         .get(1)
         .map_or(String::new(), |a| a.to_string_lossy().into_owned());

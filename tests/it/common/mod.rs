@@ -138,10 +138,14 @@ impl Test {
         test.fake_as("terraform")
     }
 
-    /// Puts the fake terraform on PATH as `name` too (`tofu`, `terraform1.5.7`): a link, which
-    /// no other test's fork can hold open for writing as it could a fresh copy.
+    /// Puts the fake terraform on PATH as `name` too (`tofu`, `terraform1.5.7`): a script whose
+    /// interpreter is the fake, a file of the repository like any other (a link would make
+    /// the root stack one `check` never keeps results of, and its target would age with
+    /// `age_and_stage`).
     pub fn fake_as(self, name: &str) -> Self {
-        std::os::unix::fs::symlink(fake_terraform(), self.path("bin").join(name)).unwrap();
+        let script = self.path("bin").join(name);
+        fs::write(&script, format!("#!{}\n", fake_terraform().display())).unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
         self
     }
 
