@@ -1,6 +1,7 @@
 //! CI across envs: `--all` over several envs at once, the matrix summary, the drift sweep's
 //! exit codes, the `--report` JSON, the Markdown summary and GitHub's files, and progress.
 
+use crate::common::terminal::Terminal;
 use crate::common::{Run, STACK, Test};
 use serde_json::Value;
 use std::process::Stdio;
@@ -170,10 +171,10 @@ fn a_protected_env_in_the_set_asks_once_listing_its_stacks() {
         .args(["--all", "stg,prd", "apply"])
         .env("NO_COLOR", "1")
         .stdin(Stdio::inherit());
-    let mut session = rexpect::session::spawn_command(command, Some(10_000)).unwrap();
-    let shown = session.exp_string("Type `prd` to continue").unwrap();
-    session.send_line("prd").unwrap();
-    let rest = session.exp_eof().unwrap();
+    let mut terminal = Terminal::spawn(command);
+    let shown = terminal.expect("Type `prd` to continue");
+    terminal.send_line("prd");
+    let rest = terminal.expect_end();
     let run = test.finish(std::process::Command::new("true").output().unwrap());
     assert_eq!(shown.matches("  stack:").count(), 2, "{shown}");
     assert!(
@@ -725,24 +726,24 @@ fn ctrl_c_says_which_pairs_it_waits_for() {
 
 /// Runs tfw with `args` in a pseudo-terminal, every plan held until `go` exists; `during`
 /// sees the session while they are held. Returns all the screen showed.
-fn at_a_terminal(args: &[&str], during: impl FnOnce(&mut rexpect::session::PtySession)) -> String {
+fn at_a_terminal(args: &[&str], during: impl FnOnce(&mut Terminal)) -> String {
     let release = tempfile::tempdir().unwrap();
     let go = release.path().join("go");
     let test = repo().env("FAKE_TF_HOLD_plan", &go);
     let mut command = test.command();
     command.args(args);
-    let mut session = rexpect::session::spawn_command(command, Some(20_000)).unwrap();
-    during(&mut session);
+    let mut terminal = Terminal::spawn(command);
+    during(&mut terminal);
     std::fs::write(&go, "").unwrap();
-    session.exp_eof().unwrap()
+    terminal.expect_end()
 }
 
 #[test]
 fn at_a_terminal_a_live_block_shows_each_running_pair_and_the_count() {
     let mut seen = String::new();
-    let rest = at_a_terminal(&["--all", "-j", "2", "stg,prd", "plan"], |session| {
-        seen += &session.exp_string("    running network (prd) (").unwrap();
-        seen += &session.exp_string("[0/4] done").unwrap();
+    let rest = at_a_terminal(&["--all", "-j", "2", "stg,prd", "plan"], |terminal| {
+        seen += &terminal.expect("    running network (prd) (");
+        seen += &terminal.expect("[0/4] done");
     });
     assert!(
         seen.contains("    running network (stg) ("),
@@ -760,8 +761,8 @@ fn at_a_terminal_a_live_block_shows_each_running_pair_and_the_count() {
 
 #[test]
 fn at_a_terminal_with_one_job_the_headers_carry_the_count() {
-    let rest = at_a_terminal(&["--all", "stg,prd", "plan"], |session| {
-        session.exp_string("==> network (stg) (1/4)").unwrap();
+    let rest = at_a_terminal(&["--all", "stg,prd", "plan"], |terminal| {
+        terminal.expect("==> network (stg) (1/4)");
     });
     for header in [
         "==> app (stg) (2/4)",

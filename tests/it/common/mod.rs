@@ -2,6 +2,8 @@
 //! calls, and the built tfw run with a cleared environment.
 #![allow(dead_code)]
 
+pub mod terminal;
+
 use serde_json::Value;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStringExt;
