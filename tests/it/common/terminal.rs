@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 /// How long a wait lasts at most: only a failing test gets there.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// What the screen showed so far, and whether the program's side closed.
+type Screen = (Vec<u8>, bool);
+
 pub struct Terminal {
     child: Child,
     /// The terminal's side that a user types into and reads from.
     master: File,
-    /// What the screen showed so far, and whether the program's side closed.
-    screen: Arc<(Mutex<(Vec<u8>, bool)>, Condvar)>,
+    screen: Arc<(Mutex<Screen>, Condvar)>,
     /// How much of the screen the waits have gone past.
     read: usize,
 }
@@ -152,5 +154,15 @@ impl Terminal {
     /// Waits for the program to exit.
     pub fn wait(mut self) -> ExitStatus {
         self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Terminal {
+    /// A test that failed midway leaves no program behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
