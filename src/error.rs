@@ -136,6 +136,25 @@ impl Error {
     }
 }
 
+/// An error as tfw says it, the one shape everywhere: `tfw: error: …`, and `help: …` for one
+/// the user can act on; the labels coloured with `colored`. With its exit code.
+pub fn shown(err: &anyhow::Error, colored: bool) -> (String, i32) {
+    let (error_label, help_label) = match colored {
+        true => ("\x1b[1;31merror:\x1b[0m", "\x1b[1;32mhelp:\x1b[0m"),
+        false => ("error:", "help:"),
+    };
+    match err.downcast_ref::<Error>() {
+        Some(error) => (
+            format!(
+                "tfw: {error_label} {error}\n{help_label} {}\n",
+                error.help()
+            ),
+            error.exit_code(),
+        ),
+        None => (format!("tfw: {error_label} {err:#}\n"), exit_code::SOFTWARE),
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

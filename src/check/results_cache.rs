@@ -7,9 +7,9 @@
 
 use crate::check::parse_cache::Entry;
 use crate::check::{KINDS, Problem, StateUse};
+use crate::lang::backend::StateLocation;
 use crate::repo::git_index::{self, ObjectId};
 use crate::repo::listing::{Status, Subtree};
-use crate::terraform::backend::StateLocation;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;

@@ -78,8 +78,8 @@ pub struct Arguments {
 
     /// Colour in tfw's output and terraform's: `never` also passes -no-color to terraform (as
     /// NO_COLOR does); default: at a terminal.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = crate::output::ColorChoice::Auto)]
-    pub color: crate::output::ColorChoice,
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = crate::cli::output::ColorChoice::Auto)]
+    pub color: crate::cli::output::ColorChoice,
 
     /// With --all: run the stacks in path order, ignoring their dependencies.
     #[arg(long, requires = "all")]

@@ -5,9 +5,10 @@
 //! cannot hold (outside the repository, hidden, excluded) is asked of the disk, here.
 
 use super::listing::Status;
-use super::{Repo, Stack, is_terraform_file, join_display, listing_dir, paths};
+use super::{Repo, Stack, is_terraform_file, join_display, listing_dir};
 use crate::config::StackConfig;
-use crate::terraform::hcl::init_blocks;
+use crate::lang::hcl::init_blocks;
+use crate::paths;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -188,7 +189,8 @@ impl Repo {
     /// What `stack`'s plan reads, from the listing.
     pub fn inputs(&self, stack: &Stack) -> StackInputs {
         let sources = self.terraform_files(stack);
-        let mut automatic = self.files_in(&self.real_dir(stack), crate::variables::is_automatic);
+        let mut automatic =
+            self.files_in(&self.real_dir(stack), crate::lang::variables::is_automatic);
         automatic.sort_by(|a, b| load_order(&a.name).cmp(&load_order(&b.name)));
         let envs = stack
             .envs

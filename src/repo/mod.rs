@@ -3,10 +3,10 @@
 
 pub mod git_index;
 pub mod gitignore;
+pub mod graph;
 pub mod inputs;
 pub mod listing;
 mod listing_cache;
-pub mod paths;
 mod stack;
 
 pub use stack::Stack;
@@ -834,7 +834,9 @@ pub fn listing_dir(stack_path: &str) -> &str {
 fn relative_path(root: &Path, dir: &Path) -> String {
     match dir.strip_prefix(root) {
         Ok(relative) if relative.as_os_str().is_empty() => ".".to_string(),
-        Ok(relative) => paths::normalize(relative).to_string_lossy().into_owned(),
+        Ok(relative) => crate::paths::normalize(relative)
+            .to_string_lossy()
+            .into_owned(),
         Err(_) => dir.to_string_lossy().into_owned(),
     }
 }

@@ -1,8 +1,8 @@
 //! Runs resolved steps one after another: every terraform process of tfw starts here.
 
+use crate::console;
 use crate::error::Error;
 use crate::exit_code;
-use crate::output;
 use crate::terraform::Prepared;
 use crate::terraform::init_stamp::{self, InitRecord, Locked, Unreadable};
 use crate::terraform::invocation::Invocation;
@@ -366,7 +366,7 @@ impl Executor {
             let mut kept = Vec::new();
             let mut chunk = [0u8; 8192];
             while let Ok(n @ 1..) = errors.read(&mut chunk) {
-                output::relay_error(&chunk[..n]);
+                console::relay_error(&chunk[..n]);
                 kept.extend_from_slice(&chunk[..n]);
             }
             kept
@@ -377,7 +377,7 @@ impl Executor {
             if n == 0 {
                 break;
             }
-            output::relay(&chunk[..n]);
+            console::relay(&chunk[..n]);
             kept.borrow_mut().extend_from_slice(&chunk[..n]);
         }
         let status = reader
@@ -427,9 +427,9 @@ fn line(output: &Output, text: &str, dim: bool) {
             .extend_from_slice(format!("{text}\n").as_bytes());
         return;
     }
-    if dim && output::color_stderr() {
-        output::note(&format!("\x1b[2m{text}\x1b[0m\n"));
+    if dim && console::colored() {
+        console::note(&format!("\x1b[2m{text}\x1b[0m\n"));
     } else {
-        output::note(&format!("{text}\n"));
+        console::note(&format!("{text}\n"));
     }
 }

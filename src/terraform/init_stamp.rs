@@ -1,9 +1,10 @@
 //! The record tfw keeps of a successful init: a fingerprint of everything init consumes, stored
 //! in the data dir, so init runs again only when one of those inputs changed.
 
+use crate::lang::hcl::init_blocks;
+use crate::paths;
 use crate::repo::inputs::Input;
-use crate::repo::{Repo, Stack, paths};
-use crate::terraform::hcl::init_blocks;
+use crate::repo::{Repo, Stack};
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -248,7 +249,7 @@ pub fn init_reads_variables(sources: &[(String, String)]) -> bool {
     sources
         .iter()
         .filter(|(name, _)| name.ends_with(".tf"))
-        .filter_map(|(_, text)| crate::terraform::hcl::parse_body(text).ok())
+        .filter_map(|(_, text)| crate::lang::hcl::parse_body(text).ok())
         .any(|body| {
             body.blocks().any(|block| match block.identifier() {
                 "terraform" => block

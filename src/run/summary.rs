@@ -1,8 +1,8 @@
 //! The end of an `--all` run laid out by environment: the matrix on stderr, the Markdown for
 //! `--summary` and GitHub's step summary, the `--report` JSON, and GitHub's step outputs.
 
-use super::Row;
 use super::reading::{Changes, Verdict, plain};
+use super::row::Row;
 use serde::Serialize;
 use std::time::Duration;
 
