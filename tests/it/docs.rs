@@ -394,11 +394,16 @@ fn shown_on(name: &str, page: &str) -> Vec<Result<Shown, String>> {
         .collect()
 }
 
-/// Runs each form of each command line in `test`'s empty directory; returns the failures.
+/// Runs each form of each command line in `test`'s empty directory (a form shown twice once);
+/// returns the failures.
 fn parse_failures(test: &Test, shown: &[Shown]) -> Vec<String> {
     let mut failures = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for command_line in shown {
         for form in &command_line.forms {
+            if !seen.insert((&command_line.env, form)) {
+                continue;
+            }
             let mut command = test.command();
             command.args(form);
             command.envs(command_line.env.iter().map(|(name, value)| (name, value)));
