@@ -5,8 +5,10 @@
 //! empty directory (no stack, no repository, the fake terraform on PATH), so whatever parses
 //! then fails at run time with tfw's own message, or prints help. A clap error is the one that
 //! reaches the user through `cli::usage_error`: exit 64 and a `help:` line ending in
-//! "see `--help`", which no error of tfw's own writes (they say what to run instead). A panic
-//! (exit 101) fails too. `a_misspelt_flag_on_a_page_is_caught` pins the rule to the binary.
+//! "see `--help`", which no error of tfw's own writes (they say what to run instead). tfw's own
+//! hints for a line that parses but means something else (`MISREAD`) fail it too, except on
+//! the lines shown as examples of them (`SHOWN_AS_WRONG`), and so does a panic (exit 101).
+//! `a_misspelt_flag_on_a_page_is_caught` pins the rule to the binary.
 
 use crate::common::Test;
 use std::path::{Path, PathBuf};
@@ -30,6 +32,18 @@ const PLACEHOLDERS: &[(&str, &str)] = &[
 
 /// Synopsis words that stand for "anything more" and are left out.
 const DROPPED: &[&str] = &["[OPTIONS]", "[ARGS]...", "[args]", "…"];
+
+/// What tfw's own hints (src/cli/hints.rs) say, before any stack is read, of a line that
+/// parses but means something else: a misspelt subcommand, `--affected REF` without `=`, one of
+/// tfw's options after the command.
+const MISREAD: &[&str] = &[
+    "is neither a subcommand nor an environment",
+    "takes its ref joined with `=`",
+    "went to terraform: tfw's own options go before the env",
+];
+
+/// Lines the pages show to say what tfw answers to them: they must get their hint.
+const SHOWN_AS_WRONG: &[&str] = &["tfw --all dev plan -j 3"];
 
 /// Shown keys rather than words: `tfw <TAB>` is a completion demo, not a command line.
 const SKIPPED: &[&str] = &["<TAB>"];
@@ -413,13 +427,21 @@ fn parse_failures(test: &Test, shown: &[Shown]) -> Vec<String> {
                 && stderr
                     .lines()
                     .any(|line| line.starts_with("help: ") && line.ends_with("see `--help`"));
-            if clap_error || run.code() == 101 || !run.calls.is_empty() {
+            let misread = MISREAD.iter().any(|hint| stderr.contains(hint));
+            let shown_as_wrong = SHOWN_AS_WRONG.contains(&command_line.text.as_str());
+            if clap_error || misread != shown_as_wrong || run.code() == 101 || !run.calls.is_empty()
+            {
                 failures.push(format!(
-                    "{}: `{}` as {form:?}: exit {}, {} terraform calls\n{stderr}",
+                    "{}: `{}` as {form:?}: exit {}, {} terraform calls{}\n{stderr}",
                     command_line.place,
                     command_line.text,
                     run.code(),
-                    run.calls.len()
+                    run.calls.len(),
+                    if shown_as_wrong {
+                        ", no hint for an example of a wrong line"
+                    } else {
+                        ""
+                    }
                 ));
             }
         }
@@ -445,6 +467,12 @@ fn every_tfw_command_line_in_the_readme_and_docs_parses() {
     // The pages show over eighty: finding few means the extraction broke.
     let forms: usize = shown.iter().map(|s| s.forms.len()).sum();
     assert!(forms >= 60, "only {forms} command lines found: {shown:#?}");
+    for example in SHOWN_AS_WRONG {
+        assert!(
+            shown.iter().any(|s| s.text == *example),
+            "no page shows {example} any more: take it out of SHOWN_AS_WRONG"
+        );
+    }
     let failures = parse_failures(&Test::new(), &shown);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -452,15 +480,33 @@ fn every_tfw_command_line_in_the_readme_and_docs_parses() {
 #[test]
 fn a_misspelt_flag_on_a_page_is_caught() {
     let page = "Run\n\n```sh\nTF_SKIP_INIT=1 tfw --al stg plan | tee log\n```\n\n\
-                and `tfw check --formt json` or `tfw graph [--format text|dto]`.\n";
+                and `tfw check --formt json` or `tfw graph [--format text|dto]`; `tfw chekc --format json`\n\
+                and `tfw stg plan -q`, but `tfw --all dev plan -j 3` is fine.\n";
     let shown = readable(shown_on("page.md", page));
     let failures = parse_failures(&Test::new(), &shown);
-    assert_eq!(failures.len(), 3, "{failures:#?}");
-    for (failure, place) in failures.iter().zip(["page.md:4", "page.md:7", "page.md:7"]) {
+    let places = [
+        "page.md:4",
+        "page.md:7",
+        "page.md:7",
+        "page.md:7",
+        "page.md:8",
+    ];
+    assert_eq!(failures.len(), places.len(), "{failures:#?}");
+    for (failure, place) in failures.iter().zip(places) {
         assert!(failure.starts_with(place), "{failure}");
     }
     assert!(failures[0].contains("'--al'"), "{}", failures[0]);
     assert!(failures[2].contains("\"dto\""), "{}", failures[2]);
+    assert!(
+        failures[3].contains("did you mean `tfw check`"),
+        "{}",
+        failures[3]
+    );
+    assert!(
+        failures[4].contains("`-q` went to terraform"),
+        "{}",
+        failures[4]
+    );
 }
 
 #[test]
