@@ -168,22 +168,30 @@ pub struct CheckSettings {
     /// Variables supplied at run time (`TF_VAR_…` in CI): never `unset`.
     #[serde(default)]
     pub from_environment: Vec<String>,
-    /// Problem kinds not reported (see `SKIPPABLE`).
+    /// Problem kinds not reported (the skip names of `PROBLEM_KINDS`).
     #[serde(default)]
     pub skip: Vec<String>,
 }
 
-/// The problem kinds `[check] skip` may name.
-pub const SKIPPABLE: &[&str] = &[
-    "missing",
-    "orphan",
-    "shared-state",
-    "parse",
-    "undeclared",
-    "unset",
-    "type",
-    "providers",
+/// Every kind of problem `tfw check` reports, as it reports it, and the name `[check] skip`
+/// knows it by (none: it cannot be skipped).
+pub const PROBLEM_KINDS: &[(&str, Option<&str>)] = &[
+    ("missing", Some("missing")),
+    ("orphan", Some("orphan")),
+    ("shared-state", Some("shared-state")),
+    ("invalid", Some("parse")),
+    ("env-name", None),
+    ("broken-symlink", None),
+    ("undeclared", Some("undeclared")),
+    ("unset", Some("unset")),
+    ("type", Some("type")),
+    ("providers", Some("providers")),
 ];
+
+/// The kinds `[check] skip` may name.
+fn skippable() -> impl Iterator<Item = &'static str> {
+    PROBLEM_KINDS.iter().filter_map(|(_, skip)| *skip)
+}
 
 /// `[stacks."<path>"]` in tfw.toml: what differs in one stack.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -334,10 +342,14 @@ fn valid_backend(backend: BTreeMap<String, String>) -> Result<BTreeMap<String, S
 }
 
 fn valid_check(check: CheckSettings) -> Result<CheckSettings, String> {
-    match check.skip.iter().find(|k| !SKIPPABLE.contains(&k.as_str())) {
+    match check
+        .skip
+        .iter()
+        .find(|k| !skippable().any(|s| s == k.as_str()))
+    {
         Some(kind) => Err(format!(
             "`skip`: unknown kind `{kind}` (kinds: {})",
-            SKIPPABLE.join(", ")
+            skippable().collect::<Vec<_>>().join(", ")
         )),
         None => Ok(check),
     }

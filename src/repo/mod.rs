@@ -299,13 +299,8 @@ impl Repo {
             .into_iter()
             .filter(|name| is_terraform_file(name))
             .filter_map(|name| {
-                // Read without asking its size first (a stack's files are small), kept at the
-                // size it has.
-                let mut bytes = Vec::with_capacity(8 * 1024);
-                let file = std::fs::File::open(stack.dir.join(&name)).ok()?;
-                std::io::Read::read_to_end(&mut std::io::Read::take(file, u64::MAX), &mut bytes)
-                    .ok()?;
-                Some((name, String::from_utf8(bytes.as_slice().to_vec()).ok()?))
+                let text = std::fs::read_to_string(stack.dir.join(&name)).ok()?;
+                Some((name, text))
             })
             .collect();
         sources.sort();
