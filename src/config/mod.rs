@@ -1007,18 +1007,19 @@ mod tests {
             Path::new(&settings.var_files[0].pattern.file_for("stg")),
             Path::new("stg.tfvars")
         );
-        assert_eq!(
-            Path::new(
-                &settings
-                    .backend_config
-                    .as_ref()
-                    .unwrap()
-                    .pattern
-                    .file_for("stg")
-            ),
-            Path::new("stg.tfbackend")
-        );
+        assert_eq!(backend_file(&settings, "stg"), Path::new("stg.tfbackend"));
         assert_eq!(settings.data_dir, DataDirMode::PerEnv);
+    }
+
+    fn backend_file(settings: &Settings, env: &str) -> PathBuf {
+        PathBuf::from(
+            settings
+                .backend_config
+                .as_ref()
+                .unwrap()
+                .pattern
+                .file_for(env),
+        )
     }
 
     #[test]
@@ -1043,14 +1044,7 @@ data_dir = "shared"
             Path::new("environments/dev/dev.tfvars")
         );
         assert_eq!(
-            Path::new(
-                &settings
-                    .backend_config
-                    .as_ref()
-                    .unwrap()
-                    .pattern
-                    .file_for("prd")
-            ),
+            backend_file(&settings, "prd"),
             Path::new("env/prd/backend.tfbackend")
         );
         assert_eq!(settings.binary.as_deref(), Some("tofu"));

@@ -853,16 +853,17 @@ mod tests {
     use super::*;
     use std::fs;
 
+    /// A root stack with two envs.
+    const ROOT_STACK: &[&str] = &["main.tf", "stg.tfbackend", "prd.tfbackend"];
+
     #[test]
     fn discovery_finds_stacks_dedups_symlinks_and_skips_the_rest() {
         let dir = isolated_tempdir();
         let root = dir.path();
+        write(root, ROOT_STACK);
         write(
             root,
             &[
-                "main.tf",
-                "stg.tfbackend",
-                "prd.tfbackend",
                 "datadog/main.tf",
                 "datadog/stg.tfbackend",
                 "real/metabase/main.tf.json",
@@ -915,12 +916,10 @@ mod tests {
     fn per_stack_envs_narrow_and_missing_files_are_named() {
         let dir = isolated_tempdir();
         let root = dir.path();
+        write(root, ROOT_STACK);
         write(
             root,
             &[
-                "main.tf",
-                "stg.tfbackend",
-                "prd.tfbackend",
                 "stg.tfvars",
                 "schemaspy/main.tf",
                 "schemaspy/stg.tfbackend",
