@@ -5,7 +5,7 @@ pub mod all;
 pub mod atlantis_step;
 mod confirm;
 mod dry_run;
-pub mod guard;
+mod guard;
 mod jobs;
 pub mod one;
 mod order;
