@@ -94,7 +94,7 @@ impl Error {
                 format!("create its backend config `{backend}`, or list environments with `tfw envs`")
             }
             Error::Config { .. } => {
-                "see the tfw.toml reference in the README (keys: envs, protected, unprotected, var_files, backend_config, backend, workspace, binary, data_dir, plugin_cache, exclude, vars, env_vars, args, check, environments, stacks, atlantis, providers)".into()
+                "see the tfw.toml reference in docs/configuration.md (keys: envs, protected, unprotected, var_files, backend_config, backend, workspace, binary, data_dir, plugin_cache, exclude, vars, env_vars, args, check, environments, stacks, atlantis, providers)".into()
             }
             Error::MissingFile { .. } => {
                 "create the file, or point `var_files` / `backend_config` in tfw.toml at the right place".into()
@@ -133,6 +133,25 @@ impl Error {
                 path.display()
             ),
         }
+    }
+}
+
+/// An error as tfw says it, the one shape everywhere: `tfw: error: …`, and `help: …` for one
+/// the user can act on; the labels coloured with `colored`. With its exit code.
+pub fn shown(err: &anyhow::Error, colored: bool) -> (String, i32) {
+    let (error_label, help_label) = match colored {
+        true => ("\x1b[1;31merror:\x1b[0m", "\x1b[1;32mhelp:\x1b[0m"),
+        false => ("error:", "help:"),
+    };
+    match err.downcast_ref::<Error>() {
+        Some(error) => (
+            format!(
+                "tfw: {error_label} {error}\n{help_label} {}\n",
+                error.help()
+            ),
+            error.exit_code(),
+        ),
+        None => (format!("tfw: {error_label} {err:#}\n"), exit_code::SOFTWARE),
     }
 }
 

@@ -5,9 +5,9 @@ mod model_cache;
 
 use crate::config::Settings;
 use crate::error::Error;
-use crate::graph;
 use crate::parallel::in_parallel;
 use crate::repo::git_index::{self, GitDir, ObjectId};
+use crate::repo::graph;
 use crate::repo::{Repo, Stack};
 use anyhow::Context as _;
 use serde::Serialize;
@@ -179,7 +179,7 @@ type Answer<'a> = &'a dyn Fn(&BTreeSet<String>, SettingsChanged) -> Vec<Pair>;
 fn is_stack_file(name: &str) -> bool {
     crate::repo::is_terraform_file(name)
         || name == crate::repo::LOCK_FILE
-        || crate::variables::is_automatic(name)
+        || crate::lang::variables::is_automatic(name)
 }
 
 /// What `affected` needs to know of the repository: each stack and what its pairs depend on,

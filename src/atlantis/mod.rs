@@ -1,9 +1,7 @@
 //! `tfw atlantis`: the repo-level atlantis.yaml for every (stack, env), with one custom
 //! workflow per env whose steps call tfw, rendered deterministically.
 
-pub mod step;
-
-use crate::graph;
+use crate::repo::graph;
 use crate::repo::inputs::{EnvInputs, Input, Module, StackInputs};
 use crate::repo::{Repo, Stack};
 use std::collections::BTreeMap;

@@ -9,14 +9,15 @@ mod variables;
 
 use crate::check::parse_cache::{ParseCache, Purpose, Touched};
 use crate::check::results_cache::{Input, Key, Results, ResultsCache};
+use crate::config::PROBLEM_KINDS;
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
+use crate::lang::backend::{self, StateLocation};
+use crate::lang::hcl::parse_attributes;
+use crate::lang::hcl::{Attributes, Parsed};
 use crate::parallel::in_parallel;
 use crate::repo::listing::{Status, Subtree};
 use crate::repo::{Presence, Repo, Stack, join_display, listing_dir};
-use crate::terraform::backend::{self, StateLocation};
-use crate::terraform::hcl::parse_attributes;
-use crate::terraform::hcl::{Attributes, Parsed};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -29,26 +30,12 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     pub message: String,
-    /// One of `KINDS`.
+    /// One of `config::PROBLEM_KINDS`.
     pub kind: &'static str,
     /// The stack's path (`.` for the root).
     pub stack: String,
     pub env: Option<String>,
 }
-
-/// Every kind of problem `tfw check` reports.
-pub const KINDS: &[&str] = &[
-    "missing",
-    "orphan",
-    "shared-state",
-    "invalid",
-    "env-name",
-    "broken-symlink",
-    "undeclared",
-    "unset",
-    "type",
-    "providers",
-];
 
 /// The kinds that are warnings: reported, but `tfw check` still passes.
 const WARNING_KINDS: &[&str] = &["providers"];
@@ -190,10 +177,13 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
         true => problems,
         false => merge_shared(problems, &readers(repo, &stacks)),
     };
-    // `[check] skip`, repository-wide and per stack, for every kind (`invalid` is `parse`).
+    // `[check] skip`, repository-wide and per stack, by the names it knows kinds by.
     problems.retain(|p| {
-        let kind = if p.kind == "invalid" { "parse" } else { p.kind };
-        settings.stack(&p.stack).checks(kind)
+        let skip_name = PROBLEM_KINDS
+            .iter()
+            .find(|(kind, _)| *kind == p.kind)
+            .and_then(|(_, skip)| *skip);
+        skip_name.is_none_or(|kind| settings.stack(&p.stack).checks(kind))
     });
     problems.sort();
     warnings.sort();
@@ -671,7 +661,7 @@ impl Checker<'_> {
             let inside = !Path::new(relative)
                 .components()
                 .any(|c| c == std::path::Component::ParentDir);
-            let from_root = crate::repo::paths::normalize(&Path::new(&stack.path).join(relative));
+            let from_root = crate::paths::normalize(&Path::new(&stack.path).join(relative));
             let on_disk = match (inside, from_root.to_str()) {
                 (true, _) => {
                     found.files.on_disk(relative)
@@ -702,7 +692,7 @@ impl Checker<'_> {
             if inside {
                 return parse().map(Some).ok_or(());
             }
-            let key = crate::repo::paths::normalize(&stack.dir.join(relative));
+            let key = crate::paths::normalize(&stack.dir.join(relative));
             let known = self
                 .shared_files
                 .lock()
@@ -756,7 +746,7 @@ impl Checker<'_> {
     /// Whether a symlink's `target` (relative to the stack at `stack_path`) is what git holds
     /// but a sparse checkout leaves out of the working tree by design: present, not broken.
     fn left_out_by_sparse_checkout(&self, stack_path: &str, target: &Path) -> bool {
-        let from_root = crate::repo::paths::normalize(&Path::new(stack_path).join(target));
+        let from_root = crate::paths::normalize(&Path::new(stack_path).join(target));
         let (Some(path), Ok(listing)) = (from_root.to_str(), self.repo.listing()) else {
             return false;
         };
@@ -914,7 +904,7 @@ struct Terraform {
     backend: Option<(String, Attributes)>,
     /// The file holding the backend block, relative to the stack.
     backend_file: Option<String>,
-    variables: BTreeMap<String, crate::variables::Declared>,
+    variables: BTreeMap<String, crate::lang::types::Declared>,
     /// Every file parsed: a variable tfw did not see could be declared in one that did not.
     all_parsed: bool,
     /// Some file needs a provider installed.
@@ -926,23 +916,23 @@ struct Terraform {
 fn terraform_file(bytes: &[u8], is_json: bool) -> Parsed {
     let text = String::from_utf8_lossy(bytes);
     if is_json {
-        return match crate::terraform::hcl::parse_json(&text) {
+        return match crate::lang::hcl::parse_json(&text) {
             Ok(value) => Parsed::Terraform(
                 None,
-                crate::variables::declared_in_json(&value),
-                crate::terraform::hcl::uses_providers_json(&value),
+                crate::lang::variables::declared_in_json(&value),
+                crate::lang::hcl::uses_providers_json(&value),
             ),
             Err(e) => Parsed::Invalid(format!("line {}: invalid JSON: {e}", e.line())),
         };
     }
-    match crate::terraform::hcl::parse_body(&text) {
+    match crate::lang::hcl::parse_body(&text) {
         Ok(body) => Parsed::Terraform(
-            crate::terraform::hcl::backend_in(&body)
+            crate::lang::hcl::backend_in(&body)
                 .map(|(kind, attributes)| (kind, backend::redact(&attributes))),
-            crate::variables::declared_in_body(&body),
-            crate::terraform::hcl::uses_providers(&body),
+            crate::lang::variables::declared_in_body(&body),
+            crate::lang::hcl::uses_providers(&body),
         ),
-        Err(e) => Parsed::Invalid(crate::terraform::hcl::parse_error(&e)),
+        Err(e) => Parsed::Invalid(crate::lang::hcl::parse_error(&e)),
     }
 }
 

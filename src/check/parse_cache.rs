@@ -2,9 +2,9 @@
 //! pre-commit run on a big repository reads and parses only the files that changed since the
 //! last run. Keyed by content, a cache can make a run faster, never change its answer.
 
+use crate::lang::hcl::Parsed;
+use crate::lang::redaction_key;
 use crate::repo::git_index::{self, ObjectId};
-use crate::terraform::hcl::Parsed;
-use crate::terraform::redaction_key;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -3,9 +3,9 @@
 
 use super::parse_cache::Purpose;
 use super::{Checker, Found, Out, Problem, visible};
+use crate::lang::hcl::Parsed;
 use crate::repo::listing::Status;
 use crate::repo::{LOCK_FILE, join_display};
-use crate::terraform::hcl::Parsed;
 use crate::terraform::plugin_cache;
 use std::path::Path;
 

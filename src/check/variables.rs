@@ -5,10 +5,11 @@
 use crate::check::Problem;
 use crate::config::StackConfig;
 use crate::config::env_name;
+use crate::lang::hcl::Parsed;
+use crate::lang::types::Declared;
+use crate::lang::types::Value;
+use crate::lang::variables;
 use crate::repo::{EnvFile, join_display};
-use crate::terraform::hcl::Parsed;
-use crate::variables::types::Value;
-use crate::variables::{self, Declared};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -61,7 +62,7 @@ fn read_all(
     for (relative, optional) in files {
         match values_of(&relative) {
             Ok(Some(values)) => {
-                let path = crate::repo::paths::normalize(&Path::new(stack_path).join(&relative));
+                let path = crate::paths::normalize(&Path::new(stack_path).join(&relative));
                 found.push(VarFile {
                     path: path.to_string_lossy().into_owned(),
                     values,
@@ -172,7 +173,7 @@ pub fn check(
             join_display(".", Path::new(own))
         });
         let path = own.as_deref().map_or(stack.path.clone(), |own| {
-            let path = crate::repo::paths::normalize(&Path::new(&stack.path).join(own));
+            let path = crate::paths::normalize(&Path::new(&stack.path).join(own));
             path.to_string_lossy().into_owned()
         });
         for (name, _) in declared.iter().filter(|(n, d)| d.required && !set(n)) {

@@ -2,8 +2,8 @@
 
 pub mod arguments;
 pub mod completions;
-pub(crate) use crate::output;
 mod hints;
+pub mod output;
 mod report;
 mod run;
 
@@ -13,7 +13,32 @@ use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-pub fn run(args: Vec<OsString>) -> anyhow::Result<i32> {
+/// Runs tfw with `args` (`args[0]` is the program) and returns its exit code. The one place
+/// that says an error that ended the run.
+pub fn main(args: Vec<OsString>) -> i32 {
+    // `tfw stacks | head -1`: end quietly when the reader goes away, as cat and grep do,
+    // instead of failing on every later write. Children get the default action anyway.
+    // SAFETY: setting a signal's disposition to its default is always sound.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    crate::console::install(&output::Terminal);
+    let code = match dispatch(args) {
+        Ok(code) => code,
+        Err(err) => {
+            let (text, code) = crate::error::shown(&err, output::color_stderr());
+            crate::console::note(&text);
+            code
+        }
+    };
+    // A signal's exit code wins: after a hangup the terminal is gone and every write fails.
+    if output::failed() && !crate::terraform::signals::interrupted() {
+        return crate::exit_code::IO_ERROR;
+    }
+    code
+}
+
+fn dispatch(args: Vec<OsString>) -> anyhow::Result<i32> {
     // terraform.sh printed its usage for a lone `-help`, which is not a clap flag: the long help.
     if args.len() == 2 && args[1] == "-help" {
         Arguments::parse_from(["tfw", "--help"]);

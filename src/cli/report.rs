@@ -386,7 +386,7 @@ pub fn graph(start: &Path, env: Option<&str>, format: GraphFormat) -> anyhow::Re
         // Nothing to draw: say why, as a run here would.
         repo.stack_at(start)?;
     }
-    let graphs = crate::graph::by_env(&repo, &stacks, env)
+    let graphs = crate::repo::graph::by_env(&repo, &stacks, env)
         .into_iter()
         .map(|(_, _, graph)| graph)
         .collect::<Result<Vec<_>, _>>()?;
@@ -434,7 +434,7 @@ fn lines(items: impl Iterator<Item = impl std::fmt::Display>) -> String {
 /// exit 1 on skew.
 pub fn providers(start: &Path, format: Format, check: bool) -> anyhow::Result<i32> {
     let repo = Repo::open(start)?;
-    let cache = crate::cli::run::plugin_cache_of(&repo);
+    let cache = crate::run::prepare::plugin_cache_of(&repo);
     let report = crate::providers::report(&repo, cache.as_ref())?;
     match format {
         Format::Json => output::json(&report)?,

@@ -77,9 +77,8 @@ impl EnvPattern {
     /// The file for one env relative to the repository root (`/`-separated, normalised);
     /// `None` when it lies outside the repository.
     pub fn repo_path(&self, env: &str, stack_path: &str) -> Option<String> {
-        let path = crate::repo::paths::normalize(
-            &Path::new(stack_path).join(self.path_for(env, stack_path)),
-        );
+        let path =
+            crate::paths::normalize(&Path::new(stack_path).join(self.path_for(env, stack_path)));
         let text = path.to_str()?;
         (!text.starts_with("..")).then(|| text.trim_start_matches("./").to_string())
     }

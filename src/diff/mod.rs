@@ -3,11 +3,11 @@
 
 use crate::config::env_name;
 use crate::error::Error;
+use crate::lang::backend;
+use crate::lang::hcl::{Attributes, Parsed, parse_attributes, parse_body};
+use crate::lang::variables::{self, Supplied};
 use crate::repo::inputs::EnvInputs;
 use crate::repo::{Repo, Stack};
-use crate::terraform::backend;
-use crate::terraform::hcl::{Attributes, Parsed, parse_attributes, parse_body};
-use crate::variables::{self, Supplied};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -99,7 +99,7 @@ fn inputs(
         .terraform_sources(stack)
         .iter()
         .filter(|(name, _)| !name.ends_with(".json"))
-        .find_map(|(_, text)| crate::terraform::hcl::backend_in(&parse_body(text).ok()?))
+        .find_map(|(_, text)| crate::lang::hcl::backend_in(&parse_body(text).ok()?))
         .map(|(_, attributes)| attributes)
         .unwrap_or_default();
     let backend_file = repo.backend_file(stack, env);

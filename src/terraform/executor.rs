@@ -1,8 +1,8 @@
 //! Runs resolved steps one after another: every terraform process of tfw starts here.
 
-use crate::error::Error;
+use crate::console;
+use crate::error::{self, Error};
 use crate::exit_code;
-use crate::output;
 use crate::terraform::Prepared;
 use crate::terraform::init_stamp::{self, InitRecord, Locked, Unreadable};
 use crate::terraform::invocation::Invocation;
@@ -124,12 +124,12 @@ impl Executor {
                 return Ok(signals::exit_code());
             }
             if code != 0 && prelude && step.kind != StepKind::Command {
-                let message = format!(
-                    "tfw: error: `{}` failed in {} (exit {code}); the command was not run",
+                let failure = anyhow::anyhow!(
+                    "`{}` failed in {} (exit {code}); the command was not run",
                     step.invocation.command_line(),
                     step.invocation.dir.display()
                 );
-                line(output, &message, false);
+                line(output, error::shown(&failure, false).0.trim_end(), false);
             }
             if code != 0 {
                 return Ok(code);
@@ -368,7 +368,7 @@ impl Executor {
             let mut kept = Vec::new();
             let mut chunk = [0u8; 8192];
             while let Ok(n @ 1..) = errors.read(&mut chunk) {
-                output::relay_error(&chunk[..n]);
+                console::relay_error(&chunk[..n]);
                 kept.extend_from_slice(&chunk[..n]);
             }
             kept
@@ -379,7 +379,7 @@ impl Executor {
             if n == 0 {
                 break;
             }
-            output::relay(&chunk[..n]);
+            console::relay(&chunk[..n]);
             kept.borrow_mut().extend_from_slice(&chunk[..n]);
         }
         let status = reader
@@ -429,9 +429,9 @@ fn line(output: &Output, text: &str, dim: bool) {
             .extend_from_slice(format!("{text}\n").as_bytes());
         return;
     }
-    if dim && output::color_stderr() {
-        output::note(&format!("\x1b[2m{text}\x1b[0m\n"));
+    if dim && console::colored() {
+        console::note(&format!("\x1b[2m{text}\x1b[0m\n"));
     } else {
-        output::note(&format!("{text}\n"));
+        console::note(&format!("{text}\n"));
     }
 }

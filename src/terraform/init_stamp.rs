@@ -1,9 +1,10 @@
 //! The record tfw keeps of a successful init: a fingerprint of everything init consumes, stored
 //! in the data dir, so init runs again only when one of those inputs changed.
 
+use crate::lang::hcl::init_blocks;
+use crate::paths;
 use crate::repo::inputs::Input;
-use crate::repo::{Repo, Stack, paths};
-use crate::terraform::hcl::init_blocks;
+use crate::repo::{Repo, Stack};
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -248,7 +249,7 @@ pub fn init_reads_variables(sources: &[(String, String)]) -> bool {
     sources
         .iter()
         .filter(|(name, _)| name.ends_with(".tf"))
-        .filter_map(|(_, text)| crate::terraform::hcl::parse_body(text).ok())
+        .filter_map(|(_, text)| crate::lang::hcl::parse_body(text).ok())
         .any(|body| {
             body.blocks().any(|block| match block.identifier() {
                 "terraform" => block
@@ -396,7 +397,7 @@ mod tests {
     }
 
     fn changes(setup: &[(&str, &str)], edit: (&str, &str)) -> bool {
-        let dir = crate::repo::isolated_tempdir();
+        let dir = crate::repo::fixture::isolated_tempdir();
         for (name, content) in setup {
             let path = dir.path().join(name);
             fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -508,7 +509,7 @@ mod tests {
 
     #[test]
     fn unparseable_configuration_is_reported_not_skipped() {
-        let dir = crate::repo::isolated_tempdir();
+        let dir = crate::repo::fixture::isolated_tempdir();
         fs::write(
             dir.path().join("main.tf"),
             "terraform {\n  backend \"local\" {\n",
@@ -524,7 +525,7 @@ mod tests {
 
     #[test]
     fn local_modules_are_found_recursively_relative_to_the_stack() {
-        let dir = crate::repo::isolated_tempdir();
+        let dir = crate::repo::fixture::isolated_tempdir();
         let stack = dir.path().join("stack");
         for (file, content) in [
             (
@@ -555,7 +556,7 @@ mod tests {
 
     #[test]
     fn stamp_round_trip_and_removal() {
-        let dir = crate::repo::isolated_tempdir();
+        let dir = crate::repo::fixture::isolated_tempdir();
         fs::write(dir.path().join("main.tf"), MAIN).unwrap();
         let r = record(dir.path());
         assert!(!r.is_current().unwrap());

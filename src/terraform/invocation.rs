@@ -1,7 +1,7 @@
 //! One terraform process to run: program, argv, working directory and the variables tfw sets.
 
 use crate::error::Error;
-use crate::terraform::backend::looks_secret;
+use crate::lang::backend::looks_secret;
 use crate::terraform::cli_args::{self, EnvArgs};
 use crate::terraform::quote::quote;
 use std::ffi::{OsStr, OsString};

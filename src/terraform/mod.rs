@@ -1,21 +1,16 @@
 //! Terraform itself: its commands, turning a request into invocations, running them, init.
 
-pub mod backend;
-pub mod backend_settings;
 pub mod binary;
 pub mod cli_args;
 pub mod command_table;
 pub mod executor;
-pub mod hcl;
 pub mod init_stamp;
 pub mod invocation;
 pub mod plan_file;
 pub mod plugin_cache;
 pub mod quote;
-pub mod redaction_key;
 pub mod resolve;
 pub mod signals;
-pub mod simple_hcl;
 
 use init_stamp::InitRecord;
 use resolve::Plan;

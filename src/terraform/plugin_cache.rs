@@ -96,8 +96,8 @@ fn configured_cache_dir(file: &Path) -> Option<String> {
         return dir.clone();
     }
     let dir = std::fs::read_to_string(file).ok().and_then(|text| {
-        let body = crate::terraform::hcl::parse_body(&text).ok()?;
-        match crate::terraform::hcl::attribute(&body, "plugin_cache_dir")? {
+        let body = crate::lang::hcl::parse_body(&text).ok()?;
+        match crate::lang::hcl::attribute(&body, "plugin_cache_dir")? {
             hcl::Expression::String(dir) if !dir.is_empty() => Some(dir.clone()),
             _ => None,
         }
@@ -129,16 +129,16 @@ pub struct Locked {
 
 /// The providers of a `.terraform.lock.hcl`; `None` when it does not parse.
 pub fn locked_providers(text: &str) -> Option<Vec<Locked>> {
-    let body = crate::terraform::hcl::parse_body(text).ok()?;
+    let body = crate::lang::hcl::parse_body(text).ok()?;
     body.blocks()
         .filter(|block| block.identifier() == "provider")
         .map(|block| {
             let source = block.labels().first()?.as_str().to_string();
-            let version = match crate::terraform::hcl::attribute(block.body(), "version")? {
+            let version = match crate::lang::hcl::attribute(block.body(), "version")? {
                 hcl::Expression::String(version) => version.clone(),
                 _ => return None,
             };
-            let h1_count = match crate::terraform::hcl::attribute(block.body(), "hashes") {
+            let h1_count = match crate::lang::hcl::attribute(block.body(), "hashes") {
                 Some(hcl::Expression::Array(hashes)) => hashes
                     .iter()
                     .filter(

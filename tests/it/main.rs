@@ -3,6 +3,7 @@
 
 mod common;
 
+mod architecture;
 mod atlantis;
 mod caches;
 mod check;
@@ -11,6 +12,7 @@ mod cli;
 mod completions;
 mod diff;
 mod differential;
+mod docs;
 mod e2e;
 mod graph;
 mod guard;

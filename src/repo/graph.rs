@@ -4,11 +4,12 @@
 //! reported as unresolved, never guessed.
 
 use crate::error::Error;
+use crate::lang::backend;
+use crate::lang::hcl::{Parsed, attribute, backend_in, parse_attributes, parse_body};
+use crate::lang::types::Value;
+use crate::lang::variables;
 use crate::parallel::in_parallel;
 use crate::repo::{Repo, Stack};
-use crate::terraform::backend;
-use crate::terraform::hcl::{Parsed, attribute, backend_in, parse_attributes, parse_body};
-use crate::variables::{self, types::Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -214,7 +215,7 @@ fn own_state(repo: &Repo, stack: &Stack, env: &str, sources: &Sources) -> Option
             };
             attributes
         }
-        None => crate::terraform::hcl::Attributes::default(),
+        None => crate::lang::hcl::Attributes::default(),
     };
     let mut settings: BTreeMap<&str, &str> = BTreeMap::new();
     let (kind, block) = kind?;
@@ -244,11 +245,11 @@ fn line_of(text: &str, needle: &str) -> usize {
 /// graph and every run, and the backend block they declare, found once.
 pub struct Sources {
     pub files: Vec<(String, String)>,
-    backend: std::sync::OnceLock<Option<(String, crate::terraform::hcl::Attributes)>>,
+    backend: std::sync::OnceLock<Option<(String, crate::lang::hcl::Attributes)>>,
 }
 
 impl Sources {
-    fn backend(&self) -> &Option<(String, crate::terraform::hcl::Attributes)> {
+    fn backend(&self) -> &Option<(String, crate::lang::hcl::Attributes)> {
         self.backend.get_or_init(|| {
             hcl(&self.files)
                 .filter(|(_, text)| text.contains("backend"))
@@ -383,7 +384,7 @@ pub fn build(
                         let other = stacks[i];
                         // The other stack's backend file, else the stack (its block, tfw.toml).
                         let state = match repo.backend_file(other, env) {
-                            Some(file) => crate::repo::paths::normalize(Path::new(
+                            Some(file) => crate::paths::normalize(Path::new(
                                 &crate::repo::join_display(&other.path, Path::new(&file)),
                             ))
                             .to_string_lossy()

@@ -1,8 +1,7 @@
 //! Reading var, backend and `.tf` files: their literal attributes, a backend block, or why they
 //! do not parse (with the line).
 
-use crate::variables::Declared;
-use crate::variables::types::Value;
+use crate::lang::types::{Declared, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -48,7 +47,7 @@ pub fn parse_attributes(bytes: &[u8], is_json: bool) -> Parsed {
             Err(e) => Parsed::Invalid(format!("line {}: invalid JSON: {e}", e.line())),
         };
     }
-    match crate::terraform::simple_hcl::attributes(text) {
+    match crate::lang::simple_hcl::attributes(text) {
         Some(attributes) => Parsed::Attributes(Attributes::new(
             attributes
                 .iter()

@@ -1,8 +1,8 @@
 //! Where a backend keeps state, and what of its settings may be shown or stored: location keys
 //! in clear, every other value (passwords, tokens, connection strings) only as a hash.
 
-use crate::terraform::hcl::Attributes;
-use crate::terraform::redaction_key;
+use crate::lang::hcl::Attributes;
+use crate::lang::redaction_key;
 use std::collections::BTreeMap;
 
 /// The settings that locate state, per backend type (remote: its `workspaces` block's).
@@ -114,10 +114,7 @@ pub fn locate(
         "local" => {
             let path =
                 std::path::Path::new(stack_path).join(get("path").unwrap_or("terraform.tfstate"));
-            format!(
-                "local path={}",
-                crate::repo::paths::normalize(&path).display()
-            )
+            format!("local path={}", crate::paths::normalize(&path).display())
         }
         "remote" => {
             let workspace =

@@ -176,7 +176,7 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::terraform::hcl::Parsed;
+    use crate::lang::hcl::Parsed;
 
     /// Texts in the subset, and texts just outside it.
     const SAMPLES: &[&str] = &[
@@ -269,19 +269,15 @@ mod tests {
         let Some(attributes) = attributes(text) else {
             return false;
         };
-        let fast = Parsed::Attributes(crate::terraform::hcl::Attributes::new(
+        let fast = Parsed::Attributes(crate::lang::hcl::Attributes::new(
             attributes
                 .iter()
                 .filter_map(|(name, _, value)| Some((*name, value.scalar()?))),
         ));
+        assert_eq!(fast, crate::lang::hcl::full_attributes(text), "{text:?}");
         assert_eq!(
-            fast,
-            crate::terraform::hcl::full_attributes(text),
-            "{text:?}"
-        );
-        assert_eq!(
-            crate::variables::simple_shapes(text).ok_or(()),
-            crate::variables::full_shapes(text, false).map_err(|_| ()),
+            crate::lang::variables::simple_shapes(text).ok_or(()),
+            crate::lang::variables::full_shapes(text, false).map_err(|_| ()),
             "{text:?}"
         );
         true

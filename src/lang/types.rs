@@ -189,8 +189,8 @@ impl Value {
     }
 
     /// The value of a literal of the simple subset (see `simple_hcl`).
-    pub fn from_literal(literal: &crate::terraform::simple_hcl::Literal) -> Value {
-        use crate::terraform::simple_hcl::Literal as L;
+    pub fn from_literal(literal: &crate::lang::simple_hcl::Literal) -> Value {
+        use crate::lang::simple_hcl::Literal as L;
         match literal {
             L::String(s) => Value::String(s.to_string()),
             L::Integer(_) => Value::Number,
@@ -223,6 +223,17 @@ impl Value {
             ),
         }
     }
+}
+
+/// One `variable` block of a stack's root module.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Declared {
+    /// Whether plan needs a value from somewhere: no default (or `nullable = false` with a null
+    /// default).
+    pub required: bool,
+    /// `None` when tfw does not read the type expression.
+    pub kind: Option<Type>,
+    pub sensitive: bool,
 }
 
 #[cfg(test)]

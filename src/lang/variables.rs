@@ -1,11 +1,9 @@
 //! Terraform's variables: what a stack declares (`variable` blocks), what an env supplies (its
 //! var files, the automatic tfvars, tfw.toml `vars`), and the checks between them.
 
-pub mod types;
-
-use crate::terraform::hcl::{json_bodies, parse_body, parse_json};
+use crate::lang::hcl::{json_bodies, parse_body, parse_json};
+use crate::lang::types::{Declared, Type, Value};
 use std::collections::BTreeMap;
-use types::{Type, Value};
 
 /// Whether Terraform loads the var file `name` from a stack directory without being told:
 /// `terraform.tfvars`, `*.auto.tfvars` and their `.json` forms.
@@ -13,17 +11,6 @@ pub fn is_automatic(name: &str) -> bool {
     matches!(name, "terraform.tfvars" | "terraform.tfvars.json")
         || name.ends_with(".auto.tfvars")
         || name.ends_with(".auto.tfvars.json")
-}
-
-/// One `variable` block of a stack's root module.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Declared {
-    /// Whether plan needs a value from somewhere: no default (or `nullable = false` with a null
-    /// default).
-    pub required: bool,
-    /// `None` when tfw does not read the type expression.
-    pub kind: Option<Type>,
-    pub sensitive: bool,
 }
 
 /// The variables a stack declares, by name, from the text of its `.tf` and `.tf.json` files;
@@ -84,7 +71,7 @@ pub fn declared_in_body(body: &hcl::Body) -> BTreeMap<String, Declared> {
         let Some(variable) = block.labels().first() else {
             continue;
         };
-        let attribute = |key: &str| crate::terraform::hcl::attribute(block.body(), key);
+        let attribute = |key: &str| crate::lang::hcl::attribute(block.body(), key);
         let nullable = !matches!(attribute("nullable"), Some(hcl::Expression::Bool(false)));
         variables.insert(
             variable.as_str().to_string(),
@@ -135,7 +122,7 @@ pub fn shapes(text: &str, is_json: bool) -> Result<BTreeMap<String, (usize, Valu
 
 /// `shapes` of a file in the subset most are written in (see `simple_hcl`); `None` otherwise.
 pub(crate) fn simple_shapes(text: &str) -> Option<BTreeMap<String, (usize, Value)>> {
-    let attributes = crate::terraform::simple_hcl::attributes(text)?;
+    let attributes = crate::lang::simple_hcl::attributes(text)?;
     Some(
         attributes
             .iter()
@@ -193,7 +180,7 @@ fn read_var_file(
             })
             .collect());
     }
-    let body = parse_body(text).map_err(|e| crate::terraform::hcl::invalid_hcl(&e))?;
+    let body = parse_body(text).map_err(|e| crate::lang::hcl::invalid_hcl(&e))?;
     Ok(body
         .attributes()
         .map(|attribute| {

@@ -1,12 +1,12 @@
 //! Protected environments: which commands touch their state, and the deliberate confirmation
 //! (typed env name at a terminal, `--confirm <ENV>` elsewhere) they need first.
 
+use crate::console;
 use crate::error::Error;
-use crate::output;
-use crate::terraform::backend;
-use crate::terraform::backend_settings::{self, Settings};
+use crate::lang::backend;
+use crate::lang::backend_settings::{self, Settings};
+use crate::lang::hcl::Attributes;
 use crate::terraform::command_table;
-use crate::terraform::hcl::Attributes;
 use crate::terraform::plan_file;
 use crate::terraform::signals;
 use std::ffi::OsString;
@@ -205,7 +205,7 @@ pub fn ask(env: &str, targets: &[Target]) -> Result<(), Error> {
         }
     }
     text.push_str(&format!("Type `{env}` to continue: "));
-    output::eprint(&text)?;
+    console::say(&text)?;
     match read_answer() {
         Answer::Line(typed) if typed.trim() == env => Ok(()),
         Answer::Line(typed) => Err(Error::Refused {
@@ -213,14 +213,14 @@ pub fn ask(env: &str, targets: &[Target]) -> Result<(), Error> {
             help,
         }),
         Answer::End => {
-            output::eprint("\n")?;
+            console::say("\n")?;
             Err(Error::Refused {
                 message: "not confirmed (end of input)".into(),
                 help,
             })
         }
         Answer::Signal => {
-            output::eprint("\n")?;
+            console::say("\n")?;
             Err(Error::Interrupted {
                 message: format!(
                     "not confirmed ({})",
@@ -352,7 +352,7 @@ mod tests {
         )
     }
 
-    const PRD_PLAN: &[u8] = include_bytes!("../tests/fixtures/prd-1.11.4.tfplan");
+    const PRD_PLAN: &[u8] = include_bytes!("../../tests/fixtures/prd-1.11.4.tfplan");
 
     #[test]
     fn a_saved_plan_applies_only_to_the_state_it_was_made_for() {

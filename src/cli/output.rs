@@ -1,5 +1,6 @@
-//! tfw's own output: every line it prints goes through here, so a failed write (a full disk, a
-//! closed file) is an error with its exit code instead of a panic.
+//! tfw's own output: every line it prints goes through here (the rest of tfw through
+//! `console`, whose writer this is), so a failed write (a full disk, a closed file) is an error
+//! with its exit code instead of a panic.
 
 use crate::error::Error;
 use std::io::Write;
@@ -54,12 +55,6 @@ pub fn eprint(text: &str) -> Result<(), Error> {
     write(&mut std::io::stderr().lock(), text.as_bytes())
 }
 
-/// Writes `text` to standard error, going on when that fails: for what is said while work is
-/// under way (terraform running, other stacks to run), which a full disk must not stop.
-pub fn note(text: &str) {
-    let _ = eprint(text);
-}
-
 /// Writes `bytes` to standard output, going on when that fails (terraform's output relayed).
 pub fn relay(bytes: &[u8]) {
     let _ = write(&mut std::io::stdout().lock(), bytes);
@@ -95,4 +90,25 @@ fn write(out: &mut impl Write, bytes: &[u8]) -> Result<(), Error> {
     out.write_all(bytes)
         .and_then(|()| out.flush())
         .map_err(write_error)
+}
+
+/// The writer `console` speaks through: standard output and error.
+pub struct Terminal;
+
+impl crate::console::Writer for Terminal {
+    fn say(&self, text: &str) -> Result<(), Error> {
+        eprint(text)
+    }
+
+    fn relay(&self, bytes: &[u8]) {
+        relay(bytes);
+    }
+
+    fn relay_error(&self, bytes: &[u8]) {
+        relay_error(bytes);
+    }
+
+    fn colored(&self) -> bool {
+        color_stderr()
+    }
 }

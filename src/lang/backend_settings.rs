@@ -12,15 +12,15 @@ pub type Settings = BTreeMap<String, hcl::Value>;
 pub fn of_file(bytes: &[u8], is_json: bool) -> Result<Settings, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
     if is_json {
-        let value = crate::terraform::hcl::parse_json(text)
+        let value = crate::lang::hcl::parse_json(text)
             .map_err(|e| format!("line {}: invalid JSON", e.line()))?;
         return match json(&value)? {
             hcl::Value::Object(settings) => Ok(settings.into_iter().collect()),
             _ => Err("it is not a JSON object".into()),
         };
     }
-    let body = crate::terraform::hcl::parse_body(text)
-        .map_err(|e| format!("invalid HCL: {}", crate::terraform::hcl::parse_error(&e)))?;
+    let body = crate::lang::hcl::parse_body(text)
+        .map_err(|e| format!("invalid HCL: {}", crate::lang::hcl::parse_error(&e)))?;
     body_settings(&body)
 }
 
@@ -29,17 +29,17 @@ pub fn of_file(bytes: &[u8], is_json: bool) -> Result<Settings, String> {
 pub fn of_block(sources: &[(String, String)]) -> Result<Option<(String, Settings)>, String> {
     for (name, text) in sources {
         if name.ends_with(".json") {
-            let value = crate::terraform::hcl::parse_json(text)
+            let value = crate::lang::hcl::parse_json(text)
                 .map_err(|e| format!("{name}: line {}: invalid JSON", e.line()))?;
-            let blocks = crate::terraform::hcl::json_bodies(&value)
+            let blocks = crate::lang::hcl::json_bodies(&value)
                 .into_iter()
                 .filter_map(|body| body.get("terraform"))
-                .flat_map(crate::terraform::hcl::json_bodies)
+                .flat_map(crate::lang::hcl::json_bodies)
                 .filter_map(|terraform| terraform.get("backend"))
-                .flat_map(crate::terraform::hcl::json_bodies);
+                .flat_map(crate::lang::hcl::json_bodies);
             for backend in blocks {
                 if let Some((kind, settings)) = backend.iter().next() {
-                    let settings = match crate::terraform::hcl::json_bodies(settings).first() {
+                    let settings = match crate::lang::hcl::json_bodies(settings).first() {
                         Some(body) => body
                             .iter()
                             .map(|(key, value)| Ok((key.clone(), json(value)?)))
@@ -52,8 +52,8 @@ pub fn of_block(sources: &[(String, String)]) -> Result<Option<(String, Settings
             }
             continue;
         }
-        let body = crate::terraform::hcl::parse_body(text)
-            .map_err(|e| format!("{name}: {}", crate::terraform::hcl::parse_error(&e)))?;
+        let body = crate::lang::hcl::parse_body(text)
+            .map_err(|e| format!("{name}: {}", crate::lang::hcl::parse_error(&e)))?;
         let backend = body
             .blocks()
             .filter(|b| b.identifier() == "terraform")

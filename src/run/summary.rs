@@ -1,8 +1,8 @@
 //! The end of an `--all` run laid out by environment: the matrix on stderr, the Markdown for
 //! `--summary` and GitHub's step summary, the `--report` JSON, and GitHub's step outputs.
 
-use super::Row;
 use super::reading::{Changes, Verdict, plain};
+use super::row::Row;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -305,7 +305,7 @@ fn longest_run(text: &str, c: char) -> usize {
     longest
 }
 
-/// `--report`'s JSON; its schema is in the README (bump `version` on any incompatible change).
+/// `--report`'s JSON; its schema is in docs/ci.md (bump `version` on any incompatible change).
 #[derive(Serialize)]
 pub struct Report<'a> {
     pub version: u32,

@@ -87,11 +87,11 @@ impl Progress {
         if let Some(captured) = captured {
             let mut whole = format!("==> {label}\n").into_bytes();
             whole.extend_from_slice(captured);
-            crate::output::relay(&whole);
+            crate::console::relay(&whole);
         }
         if !self.live && !self.quiet {
             let took = took.map_or(String::new(), |t| format!(" in {:.1} s", t.as_secs_f64()));
-            crate::output::note(&format!(
+            crate::console::note(&format!(
                 "tfw: [{}/{}] {label}: {cell}{took}\n",
                 state.done, self.total
             ));
@@ -116,7 +116,7 @@ impl Progress {
             if signals::interrupted() && !state.told_interrupt && !state.running.is_empty() {
                 state.told_interrupt = true;
                 self.clear(&mut state);
-                crate::output::note(&format!(
+                crate::console::note(&format!(
                     "tfw: interrupted: waiting for {} to stop; starting no other (a second Ctrl-C is passed on to terraform, which then stops at once)\n",
                     names(&state.running)
                 ));
@@ -131,7 +131,7 @@ impl Progress {
                 && state.said.elapsed() >= self.heartbeat
             {
                 let oldest = state.running.iter().map(|(_, t)| t.elapsed()).max();
-                crate::output::note(&format!(
+                crate::console::note(&format!(
                     "tfw: [{}/{}] still running ({:.0} s): {}\n",
                     state.done,
                     self.total,
@@ -170,7 +170,7 @@ impl Progress {
         text.push_str(&format!("[{}/{}] done{failed}", state.done, self.total));
         state.drawn = state.running.len() + 1;
         state.drawn_at = Instant::now();
-        crate::output::note(&text);
+        crate::console::note(&text);
     }
 
     fn clear(&self, state: &mut State) {
@@ -181,7 +181,7 @@ impl Progress {
             0 => String::new(),
             n => format!("\x1b[{n}A"),
         };
-        crate::output::note(&format!("\r{up}\x1b[J"));
+        crate::console::note(&format!("\r{up}\x1b[J"));
         state.drawn = 0;
     }
 }

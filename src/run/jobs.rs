@@ -2,25 +2,24 @@
 //! workers, each pair's output whole, progress while it runs, a matrix summary at the end
 //! (text, Markdown, JSON) and one merged exit code.
 
-mod progress;
-pub mod reading;
-mod summary;
-
+use super::progress::Progress;
+use super::reading;
+use super::row::{Outcome, Row, label};
+use super::summary;
 use crate::atomic_file;
-use crate::error::Error;
+use crate::console;
+use crate::error::{self, Error};
 use crate::exit_code;
 use crate::repo::Stack;
 use crate::terraform::Prepared;
 use crate::terraform::executor::{Executor, Output};
 use crate::terraform::invocation::inherited;
 use crate::terraform::signals;
-use progress::Progress;
-use reading::{Reading, Verdict};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// One (stack, env) pair to run, or the reason it cannot run.
 pub struct Job<'a> {
@@ -37,10 +36,6 @@ impl Job<'_> {
     pub fn label(&self) -> String {
         label(&self.stack.path, &self.env)
     }
-}
-
-fn label(stack: &str, env: &str) -> String {
-    format!("{stack} ({env})")
 }
 
 pub struct Options {
@@ -61,89 +56,12 @@ pub struct Options {
     pub quiet: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Outcome {
-    Exited(i32),
-    /// tfw could not run the pair (missing file, I/O error).
-    Error(String),
-    /// Not started: interrupted, or `--fail-fast` after a failure.
-    Skipped,
-    /// Not started: a stack it depends on did not succeed.
-    DependencyFailed(String),
-}
-
-impl Outcome {
-    fn failed(&self) -> bool {
-        match self {
-            Outcome::Exited(code) => *code != 0 && *code != 2,
-            Outcome::Error(_) | Outcome::DependencyFailed(_) => true,
-            Outcome::Skipped => false,
-        }
-    }
-
-    fn verdict(&self, reading: &Reading, detailed: bool) -> Verdict {
-        match self {
-            Outcome::Exited(code @ (0 | 2)) => Verdict::of_success(*code, reading, detailed),
-            Outcome::Exited(exit_code::INTERRUPTED) => Verdict::Interrupted,
-            Outcome::Exited(_) if reading.cancelled => Verdict::Cancelled,
-            Outcome::Exited(_) | Outcome::Error(_) => Verdict::Failed,
-            Outcome::Skipped | Outcome::DependencyFailed(_) => Verdict::Skipped,
-        }
-    }
-}
-
 /// Where each job is.
 #[derive(Clone, PartialEq)]
 enum State {
     Waiting,
     Running,
     Done { succeeded: bool },
-}
-
-/// One pair's result.
-pub struct Row {
-    /// The stack's path, `.` for the root.
-    stack: String,
-    env: String,
-    outcome: Outcome,
-    reading: Reading,
-    verdict: Verdict,
-    /// What it printed (everything with several jobs, terraform's stdout with one).
-    output: Vec<u8>,
-    duration: Duration,
-}
-
-impl Row {
-    fn label(&self) -> String {
-        label(&self.stack, &self.env)
-    }
-
-    fn exit_code(&self) -> Option<i32> {
-        match self.outcome {
-            Outcome::Exited(exit_code::INTERRUPTED) => Some(signals::exit_code()),
-            Outcome::Exited(code) => Some(code),
-            _ => None,
-        }
-    }
-
-    fn destroys(&self) -> bool {
-        self.reading.changes.is_some_and(|c| c.destroy > 0)
-    }
-
-    /// Why a failed pair failed, for the list after the matrix and the report's `error`.
-    fn why(&self) -> String {
-        match &self.outcome {
-            Outcome::DependencyFailed(dependency) => {
-                format!("skipped: dependency {dependency} failed")
-            }
-            Outcome::Error(message) => message.lines().next().unwrap_or_default().to_string(),
-            Outcome::Exited(code) => match &self.reading.last_error {
-                Some(line) => format!("exit {code}: {line}"),
-                None => format!("exit {code}"),
-            },
-            Outcome::Skipped => "skipped".into(),
-        }
-    }
 }
 
 /// Runs every job and returns the merged exit code: 130 when interrupted, 1 when any pair
@@ -250,15 +168,15 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
     });
     let rows: Vec<Row> = rows.into_inner().unwrap().into_iter().flatten().collect();
     let totals = summary::Totals::of(&rows, begun.elapsed());
-    crate::output::note(&summary::text(
+    console::note(&summary::text(
         &rows,
         &options.envs,
         &totals,
-        crate::output::color_stderr(),
+        console::colored(),
     ));
     let mut code = merge(&rows, signals::interrupted());
     if let Err(error) = write_summaries(&rows, options, &totals) {
-        crate::output::note(&format!("tfw: error: {error:#}\n"));
+        console::note(&error::shown(&error, console::colored()).0);
         code = exit_code::IO_ERROR;
     }
     code
@@ -318,43 +236,37 @@ fn run_job(
     (position, total): (usize, usize),
 ) -> (Outcome, Vec<u8>) {
     let header = format!("==> {} ({position}/{total})\n", job.label());
+    if !capture {
+        console::note(&header);
+    }
+    // A pair that failed inside tfw says why, in tfw's one shape: with its output when kept
+    // (run in parallel), else at once.
+    let failed = |error: &anyhow::Error, mut kept: Vec<u8>| {
+        let (text, _) = error::shown(error, !capture && console::colored());
+        if capture {
+            kept.extend_from_slice(text.as_bytes());
+        } else {
+            console::note(&text);
+        }
+        (Outcome::Error(format!("{error:#}")), kept)
+    };
     let prepared = match &job.prepared {
         Ok(prepared) => prepared,
-        Err(error) => {
-            let message = format!("tfw: error: {error}\nhelp: {}\n", error.help());
-            if capture {
-                return (Outcome::Error(error.to_string()), message.into_bytes());
-            }
-            crate::output::note(&format!("{header}{message}"));
-            return (Outcome::Error(error.to_string()), Vec::new());
-        }
+        Err(error) => return failed(&error.clone().into(), Vec::new()),
     };
     let output = if capture {
         Output::Capture(Default::default())
     } else {
         Output::Relay(Default::default())
     };
-    if !capture {
-        crate::output::note(&header);
-    }
-    let outcome = match executor.execute(prepared, &output) {
+    match executor.execute(prepared, &output) {
         // Marked 130 whatever the signal; the run's exit code says which (`merge`).
         Ok(code) if signals::interrupted() && code == signals::exit_code() => {
-            Outcome::Exited(exit_code::INTERRUPTED)
+            (Outcome::Exited(exit_code::INTERRUPTED), output.kept())
         }
-        Ok(code) => Outcome::Exited(code),
-        Err(error) => Outcome::Error(format!("{error:#}")),
-    };
-    let mut kept = output.kept();
-    if let Outcome::Error(message) = &outcome {
-        // Run alone, a pair that failed inside tfw says why as a parallel one does.
-        if capture {
-            kept.extend_from_slice(format!("tfw: error: {message}\n").as_bytes());
-        } else {
-            crate::output::note(&format!("tfw: error: {message}\n"));
-        }
+        Ok(code) => (Outcome::Exited(code), output.kept()),
+        Err(error) => failed(&error, output.kept()),
     }
-    (outcome, kept)
 }
 
 fn merge(rows: &[Row], interrupted: bool) -> i32 {
@@ -371,7 +283,9 @@ fn merge(rows: &[Row], interrupted: bool) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::reading::Reading;
     use super::*;
+    use std::time::Duration;
 
     fn rows(outcomes: &[Outcome]) -> Vec<Row> {
         outcomes
