@@ -86,7 +86,7 @@ pub struct Run {
     pub output: Output,
     pub calls: Vec<Call>,
     pub signals: Vec<String>,
-    /// Commands that ran while another fake call was running (FAKE_TF_OVERLAP_DIR).
+    /// The commands of fake calls that met others running at once (`Test::meet`).
     pub overlaps: Vec<String>,
 }
 
