@@ -541,6 +541,20 @@ pub struct Background {
     reader: std::thread::JoinHandle<()>,
 }
 
+/// Runs `command`, whose program a test has just written. Another test's child, forked while
+/// the file was open for writing, holds it open until it execs: the file is busy for that
+/// moment.
+pub fn output_of_fresh(command: &mut Command) -> Output {
+    loop {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            output => return output.unwrap(),
+        }
+    }
+}
+
 /// Polls `done` until it holds, for at most 20 s.
 pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
