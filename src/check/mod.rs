@@ -9,6 +9,7 @@ mod variables;
 
 use crate::check::parse_cache::{ParseCache, Purpose, Touched};
 use crate::check::results_cache::{Input, Key, Results, ResultsCache};
+use crate::config::PROBLEM_KINDS;
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
 use crate::lang::backend::{self, StateLocation};
@@ -29,26 +30,12 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     pub message: String,
-    /// One of `KINDS`.
+    /// One of `config::PROBLEM_KINDS`.
     pub kind: &'static str,
     /// The stack's path (`.` for the root).
     pub stack: String,
     pub env: Option<String>,
 }
-
-/// Every kind of problem `tfw check` reports.
-pub const KINDS: &[&str] = &[
-    "missing",
-    "orphan",
-    "shared-state",
-    "invalid",
-    "env-name",
-    "broken-symlink",
-    "undeclared",
-    "unset",
-    "type",
-    "providers",
-];
 
 /// The kinds that are warnings: reported, but `tfw check` still passes.
 const WARNING_KINDS: &[&str] = &["providers"];
@@ -190,10 +177,13 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
         true => problems,
         false => merge_shared(problems, &readers(repo, &stacks)),
     };
-    // `[check] skip`, repository-wide and per stack, for every kind (`invalid` is `parse`).
+    // `[check] skip`, repository-wide and per stack, by the names it knows kinds by.
     problems.retain(|p| {
-        let kind = if p.kind == "invalid" { "parse" } else { p.kind };
-        settings.stack(&p.stack).checks(kind)
+        let skip_name = PROBLEM_KINDS
+            .iter()
+            .find(|(kind, _)| *kind == p.kind)
+            .and_then(|(_, skip)| *skip);
+        skip_name.is_none_or(|kind| settings.stack(&p.stack).checks(kind))
     });
     problems.sort();
     warnings.sort();

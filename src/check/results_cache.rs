@@ -6,7 +6,8 @@
 //! change its answer.
 
 use crate::check::parse_cache::Entry;
-use crate::check::{KINDS, Problem, StateUse};
+use crate::check::{Problem, StateUse};
+use crate::config::PROBLEM_KINDS;
 use crate::lang::backend::StateLocation;
 use crate::repo::git_index::{self, ObjectId};
 use crate::repo::listing::{Status, Subtree};
@@ -102,7 +103,10 @@ impl KeptProblem<'_> {
             path: self.path.to_string(),
             line: self.line,
             message: self.message.to_string(),
-            kind: KINDS.iter().find(|k| **k == self.kind)?,
+            kind: PROBLEM_KINDS
+                .iter()
+                .map(|(k, _)| *k)
+                .find(|k| *k == self.kind)?,
             stack: self.stack.to_string(),
             env: self.env.map(str::to_string),
         })

@@ -1,6 +1,8 @@
 //! The repository: its root, its settings, its file listing and its stacks. The only code
 //! that decides which files and stacks exist; every command asks it.
 
+#[cfg(test)]
+pub mod fixture;
 pub mod git_index;
 pub mod gitignore;
 pub mod graph;
@@ -299,13 +301,8 @@ impl Repo {
             .into_iter()
             .filter(|name| is_terraform_file(name))
             .filter_map(|name| {
-                // Read without asking its size first (a stack's files are small), kept at the
-                // size it has.
-                let mut bytes = Vec::with_capacity(8 * 1024);
-                let file = std::fs::File::open(stack.dir.join(&name)).ok()?;
-                std::io::Read::read_to_end(&mut std::io::Read::take(file, u64::MAX), &mut bytes)
-                    .ok()?;
-                Some((name, String::from_utf8(bytes.as_slice().to_vec()).ok()?))
+                let text = std::fs::read_to_string(stack.dir.join(&name)).ok()?;
+                Some((name, text))
             })
             .collect();
         sources.sort();
@@ -850,44 +847,23 @@ pub fn join_display(stack_path: &str, file: &Path) -> String {
     }
 }
 
-/// A temp dir for unit tests that no `.git` above it (a repository in /tmp) can claim: git's
-/// ceiling is set, once, to the temp dir's parent, as the integration tests' builder does.
-#[cfg(test)]
-pub(crate) fn isolated_tempdir() -> tempfile::TempDir {
-    static CEILING: std::sync::Once = std::sync::Once::new();
-    CEILING.call_once(|| {
-        let parent = std::env::temp_dir();
-        let parent = parent.canonicalize().unwrap_or(parent);
-        // SAFETY: every test sets the same value, once, and reads the environment through
-        // std, whose lock orders this write against those reads.
-        unsafe { std::env::set_var("GIT_CEILING_DIRECTORIES", parent) };
-    });
-    tempfile::tempdir().unwrap()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::fixture::{isolated_tempdir, touch as write};
     use super::*;
     use std::fs;
 
-    fn write(root: &Path, files: &[&str]) {
-        for file in files {
-            let path = root.join(file);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, "").unwrap();
-        }
-    }
+    /// A root stack with two envs.
+    const ROOT_STACK: &[&str] = &["main.tf", "stg.tfbackend", "prd.tfbackend"];
 
     #[test]
     fn discovery_finds_stacks_dedups_symlinks_and_skips_the_rest() {
         let dir = isolated_tempdir();
         let root = dir.path();
+        write(root, ROOT_STACK);
         write(
             root,
             &[
-                "main.tf",
-                "stg.tfbackend",
-                "prd.tfbackend",
                 "datadog/main.tf",
                 "datadog/stg.tfbackend",
                 "real/metabase/main.tf.json",
@@ -940,12 +916,10 @@ mod tests {
     fn per_stack_envs_narrow_and_missing_files_are_named() {
         let dir = isolated_tempdir();
         let root = dir.path();
+        write(root, ROOT_STACK);
         write(
             root,
             &[
-                "main.tf",
-                "stg.tfbackend",
-                "prd.tfbackend",
                 "stg.tfvars",
                 "schemaspy/main.tf",
                 "schemaspy/stg.tfbackend",

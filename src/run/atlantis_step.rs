@@ -2,6 +2,7 @@
 //! (PLANFILE, SHOWFILE, COMMENT_ARGS), plans to $PLANFILE and $SHOWFILE, applies $PLANFILE.
 
 use crate::error::Error;
+use crate::terraform::command_table;
 use crate::terraform::resolve::{Plan, Request, Step, StepKind};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -60,8 +61,9 @@ impl StepEnvironment {
     /// the comment's extra arguments appended.
     pub fn adapt(&self, request: Request) -> Result<Request, Error> {
         let command = request.command.to_string_lossy().into_owned();
+        let name = command_table::lookup(&command).name;
         let mut args: Vec<OsString> = Vec::new();
-        match command.as_str() {
+        match name {
             "plan" => {
                 self.require(&command, true, true)?;
                 args.push("-input=false".into());
@@ -74,11 +76,11 @@ impl StepEnvironment {
             "show" => self.require(&command, true, true)?,
             _ => {}
         }
-        if command != "show" {
+        if name != "show" {
             args.extend(self.comment_args.iter().cloned());
         }
         args.extend(request.args);
-        match command.as_str() {
+        match name {
             // The saved plan is apply's first positional argument: after every flag.
             "apply" => args.extend(self.planfile.clone().map(PathBuf::into_os_string)),
             "show" => args.extend([
@@ -99,7 +101,7 @@ impl StepEnvironment {
         let Some(last) = plan.steps.last_mut() else {
             return;
         };
-        match command {
+        match command_table::lookup(command).name {
             "show" => last.invocation.stdout = Some(showfile.clone()),
             "plan" => {
                 let mut invocation = last.invocation.clone();

@@ -34,13 +34,11 @@ pub fn dependency_order<'a>(
         console::say(&format!("tfw: note: {unresolved}: not ordered by it\n"))?;
     }
     let levels = graph::levels(stacks, &graph.edges)?;
-    let command = command_table::lookup(&request.command.to_string_lossy()).name;
     // `-destroy` may come from `TF_CLI_ARGS_apply` as well as from the command line.
     let mut argv = vec![request.command.clone()];
     argv.extend(request.args.iter().cloned());
     let (argv, _) = crate::terraform::cli_args::effective(&argv, &inherited)?;
-    let reverse = command == "destroy"
-        || (command == "apply" && command_table::has_flag(&argv[1..], "destroy"));
+    let reverse = command_table::tears_down(&argv[0].to_string_lossy(), &argv[1..]);
     let waits = graph::waits(stacks, &graph.edges, reverse);
     let max = levels.iter().copied().max().unwrap_or(0);
     let mut order: Vec<usize> = (0..stacks.len()).collect();

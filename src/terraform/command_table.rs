@@ -16,6 +16,16 @@ pub enum Mutation {
     Migration,
 }
 
+/// Whether a command takes resources down: `--all` then runs dependents before what they
+/// depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Teardown {
+    Never,
+    Always,
+    /// With this boolean flag (`apply -destroy`).
+    With(&'static str),
+}
+
 /// How tfw treats one terraform command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommandTraits {
@@ -28,6 +38,7 @@ pub struct CommandTraits {
     pub mutation: Mutation,
     /// The flag without which the command asks for approval on stdin (`-auto-approve`).
     pub approval_flag: Option<&'static str>,
+    pub teardown: Teardown,
 }
 
 const fn command(
@@ -42,6 +53,7 @@ const fn command(
         takes_var_files,
         mutation,
         approval_flag: None,
+        teardown: Teardown::Never,
     }
 }
 
@@ -50,6 +62,10 @@ const fn approved_by(traits: CommandTraits, flag: &'static str) -> CommandTraits
         approval_flag: Some(flag),
         ..traits
     }
+}
+
+const fn tearing_down(traits: CommandTraits, teardown: Teardown) -> CommandTraits {
+    CommandTraits { teardown, ..traits }
 }
 
 /// The subcommands of the nested commands, as terraform's CLI finds them (`state rm`).
@@ -86,16 +102,22 @@ const TABLE: &[(&str, CommandTraits)] = &[
     ("plan", command("plan", true, true, Mutation::Never)),
     (
         "apply",
-        approved_by(
-            command("apply", true, true, Mutation::Always),
-            "auto-approve",
+        tearing_down(
+            approved_by(
+                command("apply", true, true, Mutation::Always),
+                "auto-approve",
+            ),
+            Teardown::With("destroy"),
         ),
     ),
     (
         "destroy",
-        approved_by(
-            command("destroy", true, true, Mutation::Always),
-            "auto-approve",
+        tearing_down(
+            approved_by(
+                command("destroy", true, true, Mutation::Always),
+                "auto-approve",
+            ),
+            Teardown::Always,
         ),
     ),
     ("refresh", command("refresh", true, true, Mutation::Always)),
@@ -221,6 +243,15 @@ pub fn mutates_state(word: &str, args: &[std::ffi::OsString]) -> bool {
                     .any(|(with, flag)| *with == sub && has_flag(args, flag))
         }
         Mutation::Migration => has_flag(args, "migrate-state") || has_flag(args, "force-copy"),
+    }
+}
+
+/// Whether `terraform <word> <args>` takes resources down (`destroy`, `apply -destroy`).
+pub fn tears_down(word: &str, args: &[std::ffi::OsString]) -> bool {
+    match lookup(word).teardown {
+        Teardown::Never => false,
+        Teardown::Always => true,
+        Teardown::With(flag) => has_flag(args, flag),
     }
 }
 
