@@ -441,7 +441,11 @@ impl Checker<'_> {
                 .filter(|p| p.leaves_stack())
             {
                 let file = pattern.repo_path(env, path)?;
-                let status = self.repo.status(&file).ok()?;
+                let name = pattern.path_for(env, path);
+                let status = self
+                    .repo
+                    .input(&found.stack, &name.to_string_lossy())
+                    .status;
                 let id = listing.id_of(&file).copied();
                 inputs.push((file, status, id));
             }
@@ -581,10 +585,7 @@ impl Checker<'_> {
                     continue;
                 }
                 let env_label = per_env.then_some(*env);
-                let status = found
-                    .files
-                    .status(&relative)
-                    .or_else(|| self.repo.linked_status(stack, &relative));
+                let status = self.repo.input(stack, &relative).status;
                 if env_file.optional && !status.is_some_and(visible) {
                     continue;
                 }
@@ -661,22 +662,12 @@ impl Checker<'_> {
             let inside = !Path::new(relative)
                 .components()
                 .any(|c| c == std::path::Component::ParentDir);
-            let from_root = crate::paths::normalize(&Path::new(&stack.path).join(relative));
-            let on_disk = match (inside, from_root.to_str()) {
-                (true, _) => {
-                    found.files.on_disk(relative)
-                        || self
-                            .repo
-                            .linked_status(stack, relative)
-                            .is_some_and(Status::on_disk)
-                }
-                // In the repository: as the repository tells, like every other input (see
-                // `outside_inputs`).
-                (false, Some(path)) if !path.starts_with("..") => self
-                    .repo
-                    .status(path)
-                    .is_ok_and(|status| status.is_some_and(Status::on_disk)),
-                _ => stack.dir.join(relative).is_file(),
+            // In the repository as git and the working tree tell, like every other input (see
+            // `outside_inputs`); outside it, as the disk does.
+            let input = self.repo.input(stack, relative);
+            let on_disk = match input.path {
+                Some(_) => input.status.is_some_and(Status::on_disk),
+                None => input.exists,
             };
             if !on_disk {
                 return Ok(None);
@@ -759,8 +750,6 @@ impl Checker<'_> {
                 .any(|(_, status, ..)| status == Status::SkipWorktree)
     }
 
-    /// A var file of `env` outside the stack directory: present, if it is in the repository
-    /// (a file outside it is not the repository's to check).
     /// A local state `path` as the stack names it, made comparable: an absolute one or one
     /// through a symbolic link is turned into the path from the stack to where it really is
     /// in the repository (when its directory exists and lies there).
@@ -803,7 +792,10 @@ impl Checker<'_> {
         let pattern = file.pattern;
         let path = pattern.repo_path(env, &found.stack.path)?;
         let label = pattern.is_per_env().then_some(env);
-        let status = self.repo.status(&path).ok().flatten();
+        let status = self
+            .repo
+            .input(&found.stack, &file.of(&found.stack, env))
+            .status;
         if file.optional && !status.is_some_and(visible) {
             return None;
         }

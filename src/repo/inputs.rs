@@ -20,8 +20,9 @@ pub struct Input {
     pub name: String,
     /// From the repository root; `None` outside it.
     pub path: Option<String>,
-    /// What the listing says of it; `None` when the listing does not hold it (outside the
-    /// repository, hidden, or neither in git nor on disk).
+    /// What git and the working tree say of it: as listed, or for a file named by the
+    /// settings that the listing does not hold, as `Repo::input` tells; `None` outside the
+    /// repository, or when it is neither in git nor on disk.
     pub status: Option<Status>,
     /// For a symbolic link, where it leads.
     pub target: Option<Target>,
@@ -383,8 +384,10 @@ impl Repo {
         }
     }
 
-    /// The file `name` (relative to the stack) of `stack`.
-    fn input(&self, stack: &Stack, name: &str) -> Input {
+    /// The file `name` (relative to the stack) of `stack`: an env file, or any file its
+    /// settings name. Its status is what git and the working tree say of it (see
+    /// `unlisted_status` for one the listing does not hold).
+    pub fn input(&self, stack: &Stack, name: &str) -> Input {
         let joined = paths::normalize(&Path::new(&stack.path).join(name));
         let path = joined
             .to_str()
@@ -401,7 +404,7 @@ impl Repo {
                     self.listed_input(name.to_string(), listed.to_string(), status, symlink)
                 }
                 None if !self.was_read(listed.rfind('/').map_or("", |i| &listed[..i])) => {
-                    self.unlisted_input(name.to_string(), path, &file)
+                    self.unlisted_named(name, path, &file)
                 }
                 None => Input {
                     name: name.to_string(),
@@ -411,8 +414,46 @@ impl Repo {
                     exists: false,
                 },
             },
-            None => self.unlisted_input(name.to_string(), path, &file),
+            None => self.unlisted_named(name, path, &file),
         }
+    }
+
+    /// A file named by the settings that the listing does not hold (`file`, absolute).
+    fn unlisted_named(&self, name: &str, path: Option<String>, file: &Path) -> Input {
+        let status = path.as_deref().and_then(|p| self.unlisted_status(p, file));
+        Input {
+            status,
+            ..self.unlisted_input(name.to_string(), path, file)
+        }
+    }
+
+    /// What git says of a file inside the repository (`path` from the root, `file` absolute)
+    /// that the listing does not hold: below a symbolic link to a directory, the status of the
+    /// file it really is; in a directory the listing had no reason to read (nothing relevant
+    /// is tracked there) or leaves out, untracked or ignored as git's ignore rules tell.
+    /// `None`: not there.
+    fn unlisted_status(&self, path: &str, file: &Path) -> Option<Status> {
+        std::fs::symlink_metadata(file).ok()?;
+        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let real_parent = file.parent().and_then(|dir| dir.canonicalize().ok());
+        if let Some(real_parent) = real_parent.and_then(|dir| self.path_in_repo(&dir))
+            && real_parent != parent
+            && let Some((status, _)) = self.entry(&format!("{real_parent}/{name}"))
+        {
+            return Some(status);
+        }
+        let Some(git) = super::git_index::locate(&self.root) else {
+            return Some(Status::NotInGit);
+        };
+        let from_top = match self.root.strip_prefix(&git.top).ok().and_then(Path::to_str) {
+            Some("") | None => path.to_string(),
+            Some(prefix) => format!("{prefix}/{path}"),
+        };
+        let ignores = super::gitignore::Ignores::new(&git.top, &git.git_dir);
+        Some(match ignores.is_ignored(&from_top, false) {
+            true => Status::Ignored,
+            false => Status::Untracked,
+        })
     }
 
     /// Whether the listing read the directory `dir` (from the root), so that a file it does

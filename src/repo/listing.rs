@@ -319,11 +319,6 @@ impl<'a> Subtree<'a> {
         }
     }
 
-    /// Whether terraform would find the file.
-    pub fn on_disk(&self, relative: &str) -> bool {
-        self.status(relative).is_some_and(Status::on_disk)
-    }
-
     /// The git object id of the file's working-tree content, when known without reading it.
     pub fn id_of(&self, relative: &str) -> Option<&'a ObjectId> {
         self.listing.meta[self.find(relative)?].id.as_ref()
