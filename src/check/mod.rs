@@ -720,34 +720,21 @@ impl Checker<'_> {
             providers::check_lock(self, found, out);
         }
         for link in found.files.top_symlinks() {
-            let path = stack.dir.join(link);
-            let target = std::fs::read_link(&path).unwrap_or_default();
-            if !path.exists() && !self.left_out_by_sparse_checkout(&stack.path, &target) {
-                let target = target.display().to_string();
+            let Some(target) = self.repo.input(stack, link).target else {
+                continue;
+            };
+            // What git holds but a sparse checkout leaves out of the working tree by design is
+            // present, not broken.
+            if !target.exists && target.status != Some(Status::SkipWorktree) {
+                let to = std::fs::read_link(stack.dir.join(link)).unwrap_or_default();
                 out.problems.push(problem(
                     "broken-symlink",
                     None,
                     link,
-                    format!("broken symlink (points to {target})"),
+                    format!("broken symlink (points to {})", to.display()),
                 ));
             }
         }
-    }
-
-    /// Whether a symlink's `target` (relative to the stack at `stack_path`) is what git holds
-    /// but a sparse checkout leaves out of the working tree by design: present, not broken.
-    fn left_out_by_sparse_checkout(&self, stack_path: &str, target: &Path) -> bool {
-        let from_root = crate::paths::normalize(&Path::new(stack_path).join(target));
-        let (Some(path), Ok(listing)) = (from_root.to_str(), self.repo.listing()) else {
-            return false;
-        };
-        let path = path.trim_start_matches("./");
-        let everything = listing.subtree("");
-        everything.status(path) == Some(Status::SkipWorktree)
-            || listing
-                .subtree(path)
-                .entries()
-                .any(|(_, status, ..)| status == Status::SkipWorktree)
     }
 
     /// A local state `path` as the stack names it, made comparable: an absolute one or one

@@ -35,7 +35,8 @@ pub struct Input {
 pub struct Target {
     /// From the repository root; `None` when it lies outside it (or cannot be told).
     pub path: Option<String>,
-    /// What the listing says of it (a target outside a sparse checkout is `SkipWorktree`).
+    /// What the listing says of it (a target outside a sparse checkout, file or directory, is
+    /// `SkipWorktree`).
     pub status: Option<Status>,
     /// Whether it is there (a broken link's target is not).
     pub exists: bool,
@@ -393,17 +394,18 @@ impl Repo {
             .to_str()
             .filter(|p| !p.starts_with("..") && !joined.is_absolute())
             .map(String::from);
-        let listed = path.as_deref().filter(|p| {
+        let listed = path.as_deref().and_then(|p| {
             let dir = p.rfind('/').map_or("", |i| &p[..i]);
-            self.relevant.matches(p) && self.listed_dir(&self.root.join(dir)).is_some()
+            self.listed_dir(&self.root.join(dir)).map(|_| (p, dir))
         });
         let file = stack.dir.join(name);
         match listed {
-            Some(listed) => match self.entry(listed) {
+            Some((listed, dir)) => match self.entry(listed) {
+                // The listing keeps every symbolic link, relevant by its name or not.
                 Some((status, symlink)) => {
                     self.listed_input(name.to_string(), listed.to_string(), status, symlink)
                 }
-                None if !self.was_read(listed.rfind('/').map_or("", |i| &listed[..i])) => {
+                None if !self.relevant.matches(listed) || !self.was_read(dir) => {
                     self.unlisted_named(name, path, &file)
                 }
                 None => Input {
@@ -525,12 +527,27 @@ impl Repo {
                         .map(String::from)
                 });
                 Target {
-                    status: path.as_deref().and_then(|p| Some(self.entry(p)?.0)),
+                    status: path.as_deref().and_then(|p| self.missing_target_status(p)),
                     path,
                     exists: false,
                 }
             }
         }
+    }
+
+    /// What git says of where a link leads that is not on disk (`path` from the root): the
+    /// listed file's status, or for a directory a sparse checkout leaves out (which git holds,
+    /// skip-worktree), `SkipWorktree`.
+    fn missing_target_status(&self, path: &str) -> Option<Status> {
+        if let Some((status, _)) = self.entry(path) {
+            return Some(status);
+        }
+        let listing = self.listing.get()?;
+        listing
+            .subtree(path)
+            .entries()
+            .any(|(_, status, ..)| status == Status::SkipWorktree)
+            .then_some(Status::SkipWorktree)
     }
 
     /// Where a link outside the listing (absolute) leads.
