@@ -50,6 +50,21 @@ impl Problem {
 struct Found<'a> {
     stack: Stack,
     files: Subtree<'a>,
+    /// Its directory, opened on the first file read: files are read from it (see `read_at`).
+    dir: std::sync::OnceLock<Option<std::fs::File>>,
+}
+
+impl Found<'_> {
+    /// The content of the file at `relative` (from the stack).
+    fn read(&self, relative: &str) -> std::io::Result<Vec<u8>> {
+        let dir = self
+            .dir
+            .get_or_init(|| std::fs::File::open(&self.stack.dir).ok());
+        match dir {
+            Some(dir) => crate::repo::git_index::read_at(dir, relative),
+            None => std::fs::read(self.stack.dir.join(relative)),
+        }
+    }
 }
 
 /// A backend file's state location, and the problem to report if another file shares it.
@@ -111,6 +126,7 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
         .map(|stack| Found {
             files: listing.subtree(listing_dir(&stack.path)),
             stack,
+            dir: std::sync::OnceLock::new(),
         })
         .collect();
     // With `envs = […]` every stack has every env (a stack's own list narrows it); without,
@@ -810,9 +826,9 @@ impl Checker<'_> {
         touched: &mut Touched,
         parse: impl FnOnce(&[u8]) -> Parsed,
     ) -> std::borrow::Cow<'c, Parsed> {
-        let file = || found.stack.dir.join(relative);
+        let read = || found.read(relative);
         self.parse_cache()
-            .get(found.files.id_of(relative), purpose, file, touched, parse)
+            .get(found.files.id_of(relative), purpose, read, touched, parse)
     }
 
     /// What the stack's terraform files say: its backend block and its variables.

@@ -105,14 +105,14 @@ impl ParseCache {
         Self { git_dir, known }
     }
 
-    /// The parse of `file` read as `purpose`. `id` is its content's object id when git's stat
+    /// The parse of the file `read` reads, as `purpose`. `id` is its content's object id when git's stat
     /// data vouch for it (as `git status` trusts them); otherwise the file is read and hashed
     /// first.
     pub fn get(
         &self,
         id: Option<&ObjectId>,
         purpose: Purpose,
-        file: impl FnOnce() -> PathBuf,
+        read: impl FnOnce() -> std::io::Result<Vec<u8>>,
         touched: &mut Touched,
         parse: impl FnOnce(&[u8]) -> Parsed,
     ) -> Cow<'_, Parsed> {
@@ -123,7 +123,7 @@ impl ParseCache {
             touched.used.push(entry);
             return Cow::Borrowed(hit);
         }
-        let bytes = match std::fs::read(file()) {
+        let bytes = match read() {
             Ok(bytes) => bytes,
             Err(e) => return Cow::Owned(Parsed::Invalid(format!("cannot read: {e}"))),
         };

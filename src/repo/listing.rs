@@ -494,7 +494,7 @@ fn git_files(
                     index_time,
                     content_ids,
                 };
-                verifier.verify(root_dir, entries, &mut files);
+                verifier.verify(root_dir, dir, entries, &mut files);
             }
             (files, walker.read.into_inner())
         });
@@ -530,7 +530,16 @@ impl Verifier<'_> {
     /// The status of each tracked file of `dir` in the working tree, and, when asked, its
     /// content id the way `git status` tells it: unchanged stat data vouch for the staged
     /// content's id; anything else means the content must be read.
-    fn verify<'a>(&self, root: &std::fs::File, entries: &[&'a Tracked], out: &mut Vec<File<'a>>) {
+    fn verify<'a>(
+        &self,
+        root: &std::fs::File,
+        dir: &str,
+        entries: &[&'a Tracked],
+        out: &mut Vec<File<'a>>,
+    ) {
+        // Each file is looked up from its directory, opened once: most of a warm run is these
+        // lookups.
+        let opened = OnceCell::new();
         for (entry, present) in entries.iter().zip(self.present) {
             let path = &entry.path;
             let (status, id) = if entry.skip_worktree {
@@ -540,7 +549,10 @@ impl Verifier<'_> {
             } else if !self.content_ids {
                 (Status::Tracked, None)
             } else {
-                let now = git_index::stat_at(root, path);
+                let now = opened
+                    .get_or_init(|| git_index::open_dir_at(root, dir))
+                    .as_ref()
+                    .and_then(|opened| git_index::stat_at(opened, file_name(path)));
                 // Modified in the second the index was written: the stat data prove nothing
                 // ("racily clean"), so the content is hashed instead.
                 let unchanged = now.is_some_and(|now| {
