@@ -94,7 +94,7 @@ impl Error {
                 format!("create its backend config `{backend}`, or list environments with `tfw envs`")
             }
             Error::Config { .. } => {
-                "see the tfw.toml reference in the README (keys: envs, protected, unprotected, var_files, backend_config, backend, workspace, binary, data_dir, plugin_cache, exclude, vars, env_vars, args, check, environments, stacks, atlantis, providers)".into()
+                "see the tfw.toml reference in docs/configuration.md (keys: envs, protected, unprotected, var_files, backend_config, backend, workspace, binary, data_dir, plugin_cache, exclude, vars, env_vars, args, check, environments, stacks, atlantis, providers)".into()
             }
             Error::MissingFile { .. } => {
                 "create the file, or point `var_files` / `backend_config` in tfw.toml at the right place".into()

@@ -25,7 +25,7 @@ pub const HANGUP: i32 = 129;
 /// A child killed by signal N exits with `SIGNAL_BASE + N`.
 pub const SIGNAL_BASE: i32 = 128;
 
-/// The table printed by `--help` and mirrored in the README.
+/// The table printed by `--help` and mirrored in the README's exit codes.
 pub const TABLE: &str = "\
 Exit codes:
   0-3      terraform's own exit code, verbatim

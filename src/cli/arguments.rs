@@ -15,7 +15,7 @@ init only when needed.\n\nEverything after <COMMAND> goes to terraform verbatim.
 Protected envs (names matching *prd* or *prod* in any case, by default) ask for the env name before anything \
 that can change their state; without a terminal, pass --confirm <ENV>.\n\n\
 Settings come from tfw.toml at the repository root (var files, backend config, protected envs, \
-per-stack and per-env vars); see the README.\n\nExamples:\n  tfw stg plan\n  \
+per-stack and per-env vars); see docs/configuration.md.\n\nExamples:\n  tfw stg plan\n  \
 tfw -C datadog prd apply tfplan\n  tfw --dry-run stg plan -target='module.a[\"x\"]'",
     after_help = crate::exit_code::TABLE,
     subcommand_value_name = "ENV",
@@ -139,7 +139,7 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Print the completion script for SHELL (see the README for where to put it).
+    /// Print the completion script for SHELL (docs/completions.md says where to put it).
     Completions {
         #[arg(value_enum)]
         shell: Shell,

@@ -65,7 +65,7 @@ pub fn run(arguments: &Arguments, words: Vec<OsString>, start: &Path) -> anyhow:
             request = action_first(request, &stack);
         }
         check_words(&request, &stack.envs.iter().map(String::as_str).collect())?;
-        shown(run::one(
+        shown(run::one::run(
             &options(arguments),
             &repo,
             &stack,

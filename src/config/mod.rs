@@ -434,74 +434,88 @@ impl Default for Settings {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSettings {
-    envs: Option<Vec<Spanned<String>>>,
-    protected: Option<Vec<Spanned<String>>>,
-    unprotected: Option<Vec<Spanned<String>>>,
-    var_files: Option<Vec<Spanned<RawVarFile>>>,
-    backend_config: Option<Spanned<RawBackendConfig>>,
-    binary: Option<String>,
-    workspace: Option<String>,
-    data_dir: Option<DataDirMode>,
-    exclude: Option<Vec<Spanned<String>>>,
-    stacks: Option<BTreeMap<String, Spanned<RawStack>>>,
-    environments: Option<BTreeMap<String, Spanned<RawEnv>>>,
-    atlantis: Option<AtlantisSettings>,
-    providers: Option<ProvidersSettings>,
-    check: Option<Spanned<CheckSettings>>,
-    #[serde(default)]
-    plugin_cache: PluginCacheSetting,
-    #[serde(default)]
-    vars: BTreeMap<String, String>,
-    #[serde(default)]
-    env_vars: BTreeMap<String, String>,
-    #[serde(default)]
-    args: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    backend: BTreeMap<String, String>,
-}
-
-/// A `[stacks."<path>"]` block: the stack keys of `RawSettings` again, as serde cannot combine
+/// Declares the tfw.toml tables, each with its own keys and the keys every level has (the
+/// repository, `[stacks."<path>"]`, `[environments."<env>"]`), and `RawCommon`, those keys
+/// taken out of any of them: written once here, as serde cannot combine
 /// `deny_unknown_fields` (a misspelt key must be an error) with a flattened shared struct.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStack {
-    envs: Option<Vec<String>>,
-    name: Option<String>,
-    var_files: Option<Vec<Spanned<RawVarFile>>>,
-    backend_config: Option<Spanned<RawBackendConfig>>,
-    binary: Option<String>,
-    workspace: Option<String>,
-    data_dir: Option<DataDirMode>,
-    check: Option<CheckSettings>,
-    depends_on: Option<Vec<String>>,
-    #[serde(default)]
-    vars: BTreeMap<String, String>,
-    #[serde(default)]
-    env_vars: BTreeMap<String, String>,
-    #[serde(default)]
-    args: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    backend: BTreeMap<String, String>,
+macro_rules! tables {
+    (common $common:tt $($(#[$meta:meta])* struct $name:ident $fields:tt)*) => {
+        table!(@common $common);
+        $(table!($common $(#[$meta])* struct $name $fields);)*
+    };
 }
 
-/// `[environments."<env>"]`: the env keys of `RawSettings` again (see `RawStack`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEnv {
-    var_files: Option<Vec<Spanned<RawVarFile>>>,
-    backend_config: Option<Spanned<RawBackendConfig>>,
-    workspace: Option<String>,
-    #[serde(default)]
-    vars: BTreeMap<String, String>,
-    #[serde(default)]
-    env_vars: BTreeMap<String, String>,
-    #[serde(default)]
-    args: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    backend: BTreeMap<String, String>,
+/// One table of `tables!`, or `RawCommon`.
+macro_rules! table {
+    (@common { $($common:ident: $common_type:ty,)* }) => {
+        /// The keys every level of tfw.toml has, as written.
+        struct RawCommon {
+            $($common: $common_type,)*
+        }
+    };
+    (
+        { $($common:ident: $common_type:ty,)* }
+        $(#[$meta:meta])* struct $name:ident { $($(#[$field_meta:meta])* $field:ident: $type:ty,)* }
+    ) => {
+        $(#[$meta])*
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            $($(#[$field_meta])* $field: $type,)*
+            $(#[serde(default)] $common: $common_type,)*
+        }
+
+        impl $name {
+            /// The keys every level has, moved out.
+            fn common(&mut self) -> RawCommon {
+                RawCommon {
+                    $($common: std::mem::take(&mut self.$common),)*
+                }
+            }
+        }
+    };
+}
+
+tables! {
+    common {
+        var_files: Option<Vec<Spanned<RawVarFile>>>,
+        backend_config: Option<Spanned<RawBackendConfig>>,
+        workspace: Option<String>,
+        vars: BTreeMap<String, String>,
+        env_vars: BTreeMap<String, String>,
+        args: BTreeMap<String, Vec<String>>,
+        backend: BTreeMap<String, String>,
+    }
+
+    /// tfw.toml as written.
+    struct RawSettings {
+        envs: Option<Vec<Spanned<String>>>,
+        protected: Option<Vec<Spanned<String>>>,
+        unprotected: Option<Vec<Spanned<String>>>,
+        binary: Option<String>,
+        data_dir: Option<DataDirMode>,
+        exclude: Option<Vec<Spanned<String>>>,
+        stacks: Option<BTreeMap<String, Spanned<RawStack>>>,
+        environments: Option<BTreeMap<String, Spanned<RawEnv>>>,
+        atlantis: Option<AtlantisSettings>,
+        providers: Option<ProvidersSettings>,
+        check: Option<Spanned<CheckSettings>>,
+        #[serde(default)]
+        plugin_cache: PluginCacheSetting,
+    }
+
+    /// A `[stacks."<path>"]` block.
+    struct RawStack {
+        envs: Option<Vec<String>>,
+        name: Option<String>,
+        binary: Option<String>,
+        data_dir: Option<DataDirMode>,
+        check: Option<CheckSettings>,
+        depends_on: Option<Vec<String>>,
+    }
+
+    /// `[environments."<env>"]`.
+    struct RawEnv {}
 }
 
 /// `backend_config`: a pattern, `{ path, optional }`, or `false` for none.
@@ -535,7 +549,7 @@ impl Settings {
             line: span.map(|s| line_of(text, s.start)),
             message,
         };
-        let raw: RawSettings = toml::from_str(text)
+        let mut raw: RawSettings = toml::from_str(text)
             .map_err(|e| error(e.span(), with_suggestion(e.message().trim())))?;
         let file = |key: &str,
                     entry: &RawVarFile,
@@ -566,7 +580,37 @@ impl Settings {
                 )),
                 RawBackendConfig::File(entry) => file(key, entry, raw.span(), make).map(Some),
             };
+        // The keys every level has, validated; `key` names one in messages.
+        let common = |raw: RawCommon,
+                      key: &dyn Fn(&str) -> String,
+                      span: Option<std::ops::Range<usize>>,
+                      make: fn(&str) -> Result<EnvPattern, String>| {
+            Ok::<_, Error>(EnvSettings {
+                var_files: match &raw.var_files {
+                    Some(list) => Some(var_files(&key("var_files"), list)?),
+                    None => None,
+                },
+                backend_config: match &raw.backend_config {
+                    Some(b) => Some(backend_config(&key("backend_config"), b, make)?),
+                    None => None,
+                },
+                workspace: raw.workspace,
+                additions: Additions {
+                    vars: raw.vars,
+                    env_vars: raw.env_vars,
+                    args: raw.args,
+                    backend: valid_backend(raw.backend)
+                        .map_err(|e| error(span, format!("`{}`: {e}", key("backend"))))?,
+                },
+            })
+        };
         let defaults = Settings::default();
+        let shared = common(
+            raw.common(),
+            &|name| name.to_string(),
+            None,
+            EnvPattern::per_env,
+        )?;
         let envs = match raw.envs {
             Some(envs) => Some(
                 envs.iter()
@@ -619,7 +663,7 @@ impl Settings {
                 .into_iter()
                 .map(|(path, stack)| {
                     let span = stack.span();
-                    let raw = stack.into_inner();
+                    let mut raw = stack.into_inner();
                     let envs = raw.envs.as_deref().unwrap_or_default();
                     for (i, env) in envs.iter().enumerate() {
                         let key = format!("`stacks.\"{path}\".envs`");
@@ -633,20 +677,12 @@ impl Settings {
                         }
                     }
                     let key = |name: &str| format!("stacks.\"{path}\".{name}");
+                    let shared =
+                        common(raw.common(), &key, Some(span.clone()), EnvPattern::per_env)?;
                     let settings = StackSettings {
-                        var_files: match &raw.var_files {
-                            Some(list) => Some(var_files(&key("var_files"), list)?),
-                            None => None,
-                        },
-                        backend_config: match &raw.backend_config {
-                            Some(b) => Some(backend_config(
-                                &key("backend_config"),
-                                b,
-                                EnvPattern::per_env,
-                            )?),
-                            None => None,
-                        },
-                        workspace: raw.workspace,
+                        var_files: shared.var_files,
+                        backend_config: shared.backend_config,
+                        workspace: shared.workspace,
                         line: line_of(text, span.start),
                         check: match raw.check {
                             Some(check) => valid_check(check).map_err(|e| {
@@ -664,14 +700,7 @@ impl Settings {
                         name: raw.name,
                         binary: raw.binary,
                         data_dir: raw.data_dir,
-                        additions: Additions {
-                            vars: raw.vars,
-                            env_vars: raw.env_vars,
-                            args: raw.args,
-                            backend: valid_backend(raw.backend).map_err(|e| {
-                                error(Some(span.clone()), format!("`{}`: {e}", key("backend")))
-                            })?,
-                        },
+                        additions: shared.additions,
                     };
                     Ok((path.trim_end_matches('/').to_string(), settings))
                 })
@@ -707,25 +736,13 @@ impl Settings {
             envs,
             protected,
             unprotected,
-            var_files: match raw.var_files {
-                Some(list) => var_files("var_files", &list)?,
-                None => defaults.var_files,
-            },
-            backend_config: match &raw.backend_config {
-                Some(raw) => backend_config("backend_config", raw, EnvPattern::per_env)?,
-                None => defaults.backend_config,
-            },
+            var_files: shared.var_files.unwrap_or(defaults.var_files),
+            backend_config: shared.backend_config.unwrap_or(defaults.backend_config),
             binary: raw.binary,
-            workspace: raw.workspace,
+            workspace: shared.workspace,
             data_dir: raw.data_dir.unwrap_or_default(),
             plugin_cache: raw.plugin_cache,
-            additions: Additions {
-                vars: raw.vars,
-                env_vars: raw.env_vars,
-                args: raw.args,
-                backend: valid_backend(raw.backend)
-                    .map_err(|e| error(None, format!("`backend`: {e}")))?,
-            },
+            additions: shared.additions,
             check: match raw.check {
                 Some(check) => {
                     let span = check.span();
@@ -742,29 +759,9 @@ impl Settings {
                     let span = raw.span();
                     env_name::validate(&env)
                         .map_err(|e| error(Some(span.clone()), format!("`environments`: {e}")))?;
-                    let raw = raw.into_inner();
                     let key = |name: &str| format!("environments.\"{env}\".{name}");
-                    let settings = EnvSettings {
-                        var_files: match &raw.var_files {
-                            Some(list) => Some(var_files(&key("var_files"), list)?),
-                            None => None,
-                        },
-                        backend_config: match &raw.backend_config {
-                            Some(b) => {
-                                Some(backend_config(&key("backend_config"), b, EnvPattern::new)?)
-                            }
-                            None => None,
-                        },
-                        workspace: raw.workspace,
-                        additions: Additions {
-                            vars: raw.vars,
-                            env_vars: raw.env_vars,
-                            args: raw.args,
-                            backend: valid_backend(raw.backend).map_err(|e| {
-                                error(Some(span.clone()), format!("`{}`: {e}", key("backend")))
-                            })?,
-                        },
-                    };
+                    let settings =
+                        common(raw.into_inner().common(), &key, Some(span), EnvPattern::new)?;
                     Ok((env, settings))
                 })
                 .collect::<Result<_, Error>>()?,
@@ -1010,18 +1007,19 @@ mod tests {
             Path::new(&settings.var_files[0].pattern.file_for("stg")),
             Path::new("stg.tfvars")
         );
-        assert_eq!(
-            Path::new(
-                &settings
-                    .backend_config
-                    .as_ref()
-                    .unwrap()
-                    .pattern
-                    .file_for("stg")
-            ),
-            Path::new("stg.tfbackend")
-        );
+        assert_eq!(backend_file(&settings, "stg"), Path::new("stg.tfbackend"));
         assert_eq!(settings.data_dir, DataDirMode::PerEnv);
+    }
+
+    fn backend_file(settings: &Settings, env: &str) -> PathBuf {
+        PathBuf::from(
+            settings
+                .backend_config
+                .as_ref()
+                .unwrap()
+                .pattern
+                .file_for(env),
+        )
     }
 
     #[test]
@@ -1046,14 +1044,7 @@ data_dir = "shared"
             Path::new("environments/dev/dev.tfvars")
         );
         assert_eq!(
-            Path::new(
-                &settings
-                    .backend_config
-                    .as_ref()
-                    .unwrap()
-                    .pattern
-                    .file_for("prd")
-            ),
+            backend_file(&settings, "prd"),
             Path::new("env/prd/backend.tfbackend")
         );
         assert_eq!(settings.binary.as_deref(), Some("tofu"));
@@ -1108,12 +1099,18 @@ data_dir = "shared"
         }
     }
 
+    /// A temp dir and `path` created in it, canonical.
+    fn nested(path: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().canonicalize().unwrap().join(path);
+        fs::create_dir_all(&inner).unwrap();
+        (dir, inner)
+    }
+
     #[test]
     fn root_is_the_tfw_toml_then_git_and_a_second_tfw_toml_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, sub) = nested("a/b");
         let top = dir.path().canonicalize().unwrap();
-        let sub = top.join("a/b");
-        fs::create_dir_all(&sub).unwrap();
         assert_eq!(find_root(&sub, None).unwrap(), sub);
         assert_eq!(find_root(&sub, Some(&top)).unwrap(), top);
         fs::write(top.join("a/tfw.toml"), "").unwrap();
@@ -1137,10 +1134,8 @@ data_dir = "shared"
 
     #[test]
     fn outside_git_only_the_stack_directory_tfw_toml_counts() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, stack) = nested("a/stack");
         let top = dir.path().canonicalize().unwrap();
-        let stack = top.join("a/stack");
-        fs::create_dir_all(&stack).unwrap();
         fs::write(top.join("tfw.toml"), "protected = []\n").unwrap();
         fs::write(top.join("a/tfw.toml"), "protected = []\n").unwrap();
         assert_eq!(find_root(&stack, None).unwrap(), stack);

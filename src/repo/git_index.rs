@@ -526,21 +526,7 @@ pub fn blob_id(bytes: &[u8]) -> ObjectId {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
+    use crate::repo::fixture::git;
 
     fn listed(git_dir: &GitDir) -> String {
         let mut got = String::new();

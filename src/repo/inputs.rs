@@ -582,6 +582,7 @@ impl Repo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::repo::fixture;
     use std::fs;
 
     #[test]
@@ -606,32 +607,31 @@ mod tests {
 
     #[test]
     fn links_modules_and_env_files_are_the_plans_inputs() {
-        let dir = super::super::isolated_tempdir();
+        let dir = fixture::isolated_tempdir();
         let root = dir.path();
-        for (file, text) in [
-            (
-                "app/main.tf",
-                "module \"m\" {\n  source = \"../modules/m\"\n}\n",
-            ),
-            ("app/stg.tfbackend", ""),
-            ("app/b.auto.tfvars", ""),
-            ("app/terraform.tfvars", ""),
-            ("shared/inputs.tf", ""),
-            ("shared/stg.tfvars", ""),
-            (
-                "modules/m/main.tf",
-                "module \"n\" {\n  source = \"../n\"\n}\n",
-            ),
-            ("modules/n/main.tf", ""),
-            (
-                "tfw.toml",
-                "var_files = [\"{env}.tfvars\", { path = \"{root}/missing.tfvars\", optional = true }]\n",
-            ),
-        ] {
-            let path = root.join(file);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, text).unwrap();
-        }
+        fixture::write(
+            root,
+            &[
+                (
+                    "app/main.tf",
+                    "module \"m\" {\n  source = \"../modules/m\"\n}\n",
+                ),
+                ("app/stg.tfbackend", ""),
+                ("app/b.auto.tfvars", ""),
+                ("app/terraform.tfvars", ""),
+                ("shared/inputs.tf", ""),
+                ("shared/stg.tfvars", ""),
+                (
+                    "modules/m/main.tf",
+                    "module \"n\" {\n  source = \"../n\"\n}\n",
+                ),
+                ("modules/n/main.tf", ""),
+                (
+                    "tfw.toml",
+                    "var_files = [\"{env}.tfvars\", { path = \"{root}/missing.tfvars\", optional = true }]\n",
+                ),
+            ],
+        );
         std::os::unix::fs::symlink("../shared/inputs.tf", root.join("app/inputs.tf")).unwrap();
         std::os::unix::fs::symlink("../shared/stg.tfvars", root.join("app/stg.tfvars")).unwrap();
         std::os::unix::fs::symlink("gone.tf", root.join("app/broken.tf")).unwrap();
@@ -692,28 +692,19 @@ mod tests {
 
     #[test]
     fn a_new_var_file_where_git_tracks_nothing_relevant_is_found() {
-        let dir = super::super::isolated_tempdir();
+        let dir = fixture::isolated_tempdir();
         let root = dir.path();
-        for (file, text) in [
-            ("app/main.tf", ""),
-            ("app/stg.tfbackend", ""),
-            ("shared/README.md", ""),
-            ("tfw.toml", "var_files = [\"{root}/shared/{env}.tfvars\"]\n"),
-        ] {
-            let path = root.join(file);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, text).unwrap();
-        }
-        let git = |args: &[&str]| {
-            let status = std::process::Command::new("git")
-                .args(args)
-                .current_dir(root)
-                .status()
-                .unwrap();
-            assert!(status.success(), "git {args:?}");
-        };
-        git(&["init", "-q"]);
-        git(&["add", "-A"]);
+        fixture::write(
+            root,
+            &[
+                ("app/main.tf", ""),
+                ("app/stg.tfbackend", ""),
+                ("shared/README.md", ""),
+                ("tfw.toml", "var_files = [\"{root}/shared/{env}.tfvars\"]\n"),
+            ],
+        );
+        fixture::git(root, &["init", "-q"]);
+        fixture::git(root, &["add", "-A"]);
         // Untracked, in a directory whose only tracked file the listing leaves out.
         fs::write(root.join("shared/stg.tfvars"), "").unwrap();
         let repo = Repo::open(root).unwrap();

@@ -739,6 +739,7 @@ impl Walker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::repo::fixture;
 
     fn listed(root: &Path, exclude: &GlobSet, scope: Scope) -> Vec<(String, Status)> {
         let filter = Filter {
@@ -753,21 +754,14 @@ mod tests {
             .collect()
     }
 
+    /// Each file holds its own path, so that no two have the same content.
     fn write(root: &Path, files: &[&str]) {
-        for file in files {
-            let path = root.join(file);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, file).unwrap();
-        }
+        let named: Vec<(&str, &str)> = files.iter().map(|f| (*f, *f)).collect();
+        fixture::write(root, &named);
     }
 
     fn git(root: &Path, args: &[&str]) {
-        let status = std::process::Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
+        fixture::git(root, args);
     }
 
     #[test]
@@ -808,7 +802,7 @@ mod tests {
 
     #[test]
     fn walk_skips_hidden_and_excluded_and_honours_the_scope() {
-        let dir = crate::repo::isolated_tempdir();
+        let dir = crate::repo::fixture::isolated_tempdir();
         write(
             dir.path(),
             &[

@@ -1,6 +1,8 @@
 //! The repository: its root, its settings, its file listing and its stacks. The only code
 //! that decides which files and stacks exist; every command asks it.
 
+#[cfg(test)]
+pub mod fixture;
 pub mod git_index;
 pub mod gitignore;
 pub mod graph;
@@ -796,44 +798,23 @@ pub fn join_display(stack_path: &str, file: &Path) -> String {
     }
 }
 
-/// A temp dir for unit tests that no `.git` above it (a repository in /tmp) can claim: git's
-/// ceiling is set, once, to the temp dir's parent, as the integration tests' builder does.
-#[cfg(test)]
-pub(crate) fn isolated_tempdir() -> tempfile::TempDir {
-    static CEILING: std::sync::Once = std::sync::Once::new();
-    CEILING.call_once(|| {
-        let parent = std::env::temp_dir();
-        let parent = parent.canonicalize().unwrap_or(parent);
-        // SAFETY: every test sets the same value, once, and reads the environment through
-        // std, whose lock orders this write against those reads.
-        unsafe { std::env::set_var("GIT_CEILING_DIRECTORIES", parent) };
-    });
-    tempfile::tempdir().unwrap()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::fixture::{isolated_tempdir, touch as write};
     use super::*;
     use std::fs;
 
-    fn write(root: &Path, files: &[&str]) {
-        for file in files {
-            let path = root.join(file);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, "").unwrap();
-        }
-    }
+    /// A root stack with two envs.
+    const ROOT_STACK: &[&str] = &["main.tf", "stg.tfbackend", "prd.tfbackend"];
 
     #[test]
     fn discovery_finds_stacks_dedups_symlinks_and_skips_the_rest() {
         let dir = isolated_tempdir();
         let root = dir.path();
+        write(root, ROOT_STACK);
         write(
             root,
             &[
-                "main.tf",
-                "stg.tfbackend",
-                "prd.tfbackend",
                 "datadog/main.tf",
                 "datadog/stg.tfbackend",
                 "real/metabase/main.tf.json",
@@ -886,12 +867,10 @@ mod tests {
     fn per_stack_envs_narrow_and_missing_files_are_named() {
         let dir = isolated_tempdir();
         let root = dir.path();
+        write(root, ROOT_STACK);
         write(
             root,
             &[
-                "main.tf",
-                "stg.tfbackend",
-                "prd.tfbackend",
                 "stg.tfvars",
                 "schemaspy/main.tf",
                 "schemaspy/stg.tfbackend",

@@ -7,7 +7,8 @@ use super::reading;
 use super::row::{Outcome, Row, label};
 use super::summary;
 use crate::atomic_file;
-use crate::error::Error;
+use crate::console;
+use crate::error::{self, Error};
 use crate::exit_code;
 use crate::repo::Stack;
 use crate::terraform::Prepared;
@@ -167,15 +168,15 @@ pub fn run(jobs: &[Job], options: &Options, executor: &Executor) -> i32 {
     });
     let rows: Vec<Row> = rows.into_inner().unwrap().into_iter().flatten().collect();
     let totals = summary::Totals::of(&rows, begun.elapsed());
-    crate::console::note(&summary::text(
+    console::note(&summary::text(
         &rows,
         &options.envs,
         &totals,
-        crate::console::colored(),
+        console::colored(),
     ));
     let mut code = merge(&rows, signals::interrupted());
     if let Err(error) = write_summaries(&rows, options, &totals) {
-        crate::console::note(&format!("tfw: error: {error:#}\n"));
+        console::note(&error::shown(&error, console::colored()).0);
         code = exit_code::IO_ERROR;
     }
     code
@@ -235,43 +236,37 @@ fn run_job(
     (position, total): (usize, usize),
 ) -> (Outcome, Vec<u8>) {
     let header = format!("==> {} ({position}/{total})\n", job.label());
+    if !capture {
+        console::note(&header);
+    }
+    // A pair that failed inside tfw says why, in tfw's one shape: with its output when kept
+    // (run in parallel), else at once.
+    let failed = |error: &anyhow::Error, mut kept: Vec<u8>| {
+        let (text, _) = error::shown(error, !capture && console::colored());
+        if capture {
+            kept.extend_from_slice(text.as_bytes());
+        } else {
+            console::note(&text);
+        }
+        (Outcome::Error(format!("{error:#}")), kept)
+    };
     let prepared = match &job.prepared {
         Ok(prepared) => prepared,
-        Err(error) => {
-            let message = format!("tfw: error: {error}\nhelp: {}\n", error.help());
-            if capture {
-                return (Outcome::Error(error.to_string()), message.into_bytes());
-            }
-            crate::console::note(&format!("{header}{message}"));
-            return (Outcome::Error(error.to_string()), Vec::new());
-        }
+        Err(error) => return failed(&error.clone().into(), Vec::new()),
     };
     let output = if capture {
         Output::Capture(Default::default())
     } else {
         Output::Relay(Default::default())
     };
-    if !capture {
-        crate::console::note(&header);
-    }
-    let outcome = match executor.execute(prepared, &output) {
+    match executor.execute(prepared, &output) {
         // Marked 130 whatever the signal; the run's exit code says which (`merge`).
         Ok(code) if signals::interrupted() && code == signals::exit_code() => {
-            Outcome::Exited(exit_code::INTERRUPTED)
+            (Outcome::Exited(exit_code::INTERRUPTED), output.kept())
         }
-        Ok(code) => Outcome::Exited(code),
-        Err(error) => Outcome::Error(format!("{error:#}")),
-    };
-    let mut kept = output.kept();
-    if let Outcome::Error(message) = &outcome {
-        // Run alone, a pair that failed inside tfw says why as a parallel one does.
-        if capture {
-            kept.extend_from_slice(format!("tfw: error: {message}\n").as_bytes());
-        } else {
-            crate::console::note(&format!("tfw: error: {message}\n"));
-        }
+        Ok(code) => (Outcome::Exited(code), output.kept()),
+        Err(error) => failed(&error, output.kept()),
     }
-    (outcome, kept)
 }
 
 fn merge(rows: &[Row], interrupted: bool) -> i32 {

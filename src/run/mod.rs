@@ -5,8 +5,9 @@ pub mod all;
 pub mod atlantis_step;
 mod confirm;
 mod dry_run;
-pub mod guard;
+mod guard;
 mod jobs;
+pub mod one;
 mod order;
 pub mod prepare;
 mod progress;
@@ -14,10 +15,7 @@ mod reading;
 mod row;
 mod summary;
 
-use crate::repo::{Repo, Stack};
-use crate::terraform::executor::{Executor, Output};
-use crate::terraform::resolve::Request;
-use atlantis_step::StepEnvironment;
+use crate::terraform::executor::Executor;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -51,6 +49,7 @@ pub enum Done {
     DryRun(String),
 }
 
+/// The executor a run with `options` uses.
 fn executor(options: &Options) -> Executor {
     Executor {
         quiet: options.quiet,
@@ -58,25 +57,4 @@ fn executor(options: &Options) -> Executor {
         no_wait: options.no_wait,
         no_stdin: options.atlantis,
     }
-}
-
-/// Runs `request` in one stack.
-pub fn one(
-    options: &Options,
-    repo: &Repo,
-    stack: &Stack,
-    request: &Request,
-    step: Option<&StepEnvironment>,
-) -> anyhow::Result<Done> {
-    let sources = repo.terraform_sources(stack);
-    let prepared = prepare::prepare(options, repo, stack, &sources, request, step)?;
-    let decision = confirm::decision(options, repo, &request.env, &[&prepared.plan])?;
-    if options.dry_run {
-        return Ok(Done::DryRun(dry_run::text(&decision, &prepared)));
-    }
-    prepared.binary.require()?;
-    confirm::confirm(decision, repo, &request.env, &[(stack, &prepared)])?;
-    Ok(Done::Exit(
-        executor(options).execute(&prepared, &Output::Inherit)?,
-    ))
 }

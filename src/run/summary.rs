@@ -305,7 +305,7 @@ fn longest_run(text: &str, c: char) -> usize {
     longest
 }
 
-/// `--report`'s JSON; its schema is in the README (bump `version` on any incompatible change).
+/// `--report`'s JSON; its schema is in docs/ci.md (bump `version` on any incompatible change).
 #[derive(Serialize)]
 pub struct Report<'a> {
     pub version: u32,

@@ -1,7 +1,7 @@
 //! Runs resolved steps one after another: every terraform process of tfw starts here.
 
 use crate::console;
-use crate::error::Error;
+use crate::error::{self, Error};
 use crate::exit_code;
 use crate::terraform::Prepared;
 use crate::terraform::init_stamp::{self, InitRecord, Locked, Unreadable};
@@ -124,12 +124,12 @@ impl Executor {
                 return Ok(signals::exit_code());
             }
             if code != 0 && prelude && step.kind != StepKind::Command {
-                let message = format!(
-                    "tfw: error: `{}` failed in {} (exit {code}); the command was not run",
+                let failure = anyhow::anyhow!(
+                    "`{}` failed in {} (exit {code}); the command was not run",
                     step.invocation.command_line(),
                     step.invocation.dir.display()
                 );
-                line(output, &message, false);
+                line(output, error::shown(&failure, false).0.trim_end(), false);
             }
             if code != 0 {
                 return Ok(code);

@@ -397,7 +397,7 @@ mod tests {
     }
 
     fn changes(setup: &[(&str, &str)], edit: (&str, &str)) -> bool {
-        let dir = crate::repo::isolated_tempdir();
+        let dir = crate::repo::fixture::isolated_tempdir();
         for (name, content) in setup {
             let path = dir.path().join(name);
             fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -509,7 +509,7 @@ mod tests {
 
     #[test]
     fn unparseable_configuration_is_reported_not_skipped() {
-        let dir = crate::repo::isolated_tempdir();
+        let dir = crate::repo::fixture::isolated_tempdir();
         fs::write(
             dir.path().join("main.tf"),
             "terraform {\n  backend \"local\" {\n",
@@ -525,7 +525,7 @@ mod tests {
 
     #[test]
     fn local_modules_are_found_recursively_relative_to_the_stack() {
-        let dir = crate::repo::isolated_tempdir();
+        let dir = crate::repo::fixture::isolated_tempdir();
         let stack = dir.path().join("stack");
         for (file, content) in [
             (
@@ -556,7 +556,7 @@ mod tests {
 
     #[test]
     fn stamp_round_trip_and_removal() {
-        let dir = crate::repo::isolated_tempdir();
+        let dir = crate::repo::fixture::isolated_tempdir();
         fs::write(dir.path().join("main.tf"), MAIN).unwrap();
         let r = record(dir.path());
         assert!(!r.is_current().unwrap());

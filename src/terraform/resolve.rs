@@ -614,24 +614,14 @@ mod tests {
 
     #[test]
     fn shared_data_dir_and_user_data_dir_set_no_variable() {
-        let mut f = Fixture::new();
-        f.user_data_dir = true;
-        assert!(
-            f.resolve(&["stg", "plan"])
-                .unwrap()
-                .steps
-                .iter()
-                .all(|s| s.invocation.env.is_empty())
-        );
-        let mut f = Fixture::new();
-        f.settings.data_dir = DataDirMode::Shared;
-        assert!(
-            f.resolve(&["stg", "plan"])
-                .unwrap()
-                .steps
-                .iter()
-                .all(|s| s.invocation.env.is_empty())
-        );
+        let mut user = Fixture::new();
+        user.user_data_dir = true;
+        let mut shared = Fixture::new();
+        shared.settings.data_dir = DataDirMode::Shared;
+        for f in [user, shared] {
+            let plan = f.resolve(&["stg", "plan"]).unwrap();
+            assert!(plan.steps.iter().all(|s| s.invocation.env.is_empty()));
+        }
     }
 
     #[test]

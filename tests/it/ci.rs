@@ -773,9 +773,12 @@ fn at_a_terminal_with_one_job_the_headers_carry_the_count() {
 }
 
 #[test]
-fn the_readmes_ci_examples_are_the_files_in_examples_ci() {
+fn the_documented_ci_examples_are_the_files_in_examples_ci() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let docs: String = ["docs/ci.md", "docs/stacks.md"]
+        .iter()
+        .map(|page| std::fs::read_to_string(root.join(page)).unwrap())
+        .collect();
     let mut files: Vec<_> = std::fs::read_dir(root.join("examples/ci"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -785,8 +788,8 @@ fn the_readmes_ci_examples_are_the_files_in_examples_ci() {
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(
-            readme.contains(&format!("```yaml\n{text}```\n")),
-            "README.md lacks {} as a yaml block of its own",
+            docs.contains(&format!("```yaml\n{text}```\n")),
+            "docs/ci.md and docs/stacks.md lack {} as a yaml block of its own",
             file.display()
         );
     }

@@ -12,6 +12,7 @@ mod cli;
 mod completions;
 mod diff;
 mod differential;
+mod docs;
 mod e2e;
 mod graph;
 mod guard;

@@ -1,23 +1,19 @@
-//! The README's migration advice: a committed two-line `terraform.sh` that runs the tfw on PATH
-//! under that name, reached from the root and through a sub-stack's symlink.
+//! The migration advice of docs/migrating.md: a committed two-line `terraform.sh` that runs the
+//! tfw on PATH under that name, reached from the root and through a sub-stack's symlink.
 
 use crate::common::{STACK, Test};
 use std::os::unix::fs::PermissionsExt;
 
-/// The script the README's "Migrating from terraform.sh" tells users to commit.
-fn readme_script() -> String {
-    let readme = include_str!("../../README.md");
-    let section = readme
-        .split("## Migrating from terraform.sh")
-        .nth(1)
-        .unwrap();
-    let block = section.split("```bash\n").nth(1).unwrap();
+/// The script docs/migrating.md tells users to commit.
+fn documented_script() -> String {
+    let page = include_str!("../../docs/migrating.md");
+    let block = page.split("```bash\n").nth(1).unwrap();
     block.split("```").next().unwrap().to_string()
 }
 
 #[test]
 fn the_committed_script_runs_tfw_from_path_as_terraform_sh() {
-    let script = readme_script();
+    let script = documented_script();
     assert!(script.starts_with("#!/usr/bin/env bash\n"), "{script}");
     // Two machines: tfw installed by cargo in the home, or in a tools directory.
     for layout in ["home/.cargo/bin", "opt/tools/bin"] {
