@@ -177,7 +177,7 @@ mod tests {
         let parse = |bytes: &[u8]| Parsed::Invalid(String::from_utf8_lossy(bytes).trim().into());
         let cache = ParseCache::open(dir.path());
         let mut touched = Touched::default();
-        cache.get(None, var_file, || file.clone(), &mut touched, parse);
+        cache.get(None, var_file, || std::fs::read(&file), &mut touched, parse);
         cache.save([touched]);
         let cache = ParseCache::open(dir.path());
         assert!(
@@ -187,7 +187,7 @@ mod tests {
         let hit = cache.get(
             Some(&hello),
             var_file,
-            || file.clone(),
+            || std::fs::read(&file),
             &mut Touched::default(),
             |_| unreachable!("same content: from the cache"),
         );
@@ -195,7 +195,7 @@ mod tests {
         let as_backend = cache.get(
             Some(&hello),
             Purpose::Backend { json: false },
-            || file.clone(),
+            || std::fs::read(&file),
             &mut Touched::default(),
             |_| Parsed::Invalid("read as a backend file".into()),
         );
@@ -208,7 +208,7 @@ mod tests {
         let fresh = cache.get(
             None,
             var_file,
-            || file.clone(),
+            || std::fs::read(&file),
             &mut Touched::default(),
             parse,
         );

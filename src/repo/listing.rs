@@ -793,10 +793,11 @@ mod tests {
         assert_eq!(root.names_in("", any), ["a.tf", "env", "envy.tf", "x"]);
         assert_eq!(root.names_in("env", any), ["dev", "prd"]);
         assert!(root.names_in("e", any).is_empty());
-        assert!(root.on_disk("x/y.tf") && !root.on_disk("x"));
+        let on_disk = |tree: &Subtree, path| tree.status(path).is_some_and(Status::on_disk);
+        assert!(on_disk(&root, "x/y.tf") && !on_disk(&root, "x"));
         let env = listing.subtree("env");
         assert_eq!(env.names_in("", any), ["dev", "prd"]);
-        assert!(env.on_disk("dev/backend.tfbackend") && !env.on_disk("a.tf"));
+        assert!(on_disk(&env, "dev/backend.tfbackend") && !on_disk(&env, "a.tf"));
         assert!(listing.subtree("e").names_in("", any).is_empty());
     }
 
