@@ -108,9 +108,16 @@ pub fn read_at(dir: &std::fs::File, path: &str) -> std::io::Result<Vec<u8>> {
         }
         std::fs::File::from_raw_fd(fd)
     };
-    let mut bytes = Vec::with_capacity(8192);
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
+    // `File::read_to_end` would ask the size first (`statx`, `lseek`): reads to the end alone.
+    let (mut bytes, mut chunk) = (Vec::new(), [0; 8192]);
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The stat data of `path` relative to the open directory `dir` as the index records them (not
