@@ -311,6 +311,7 @@ impl Executor {
         if let (Output::Relay(kept), false, None) = (output, stdout_to_stderr, &invocation.stdout) {
             return self.relay(expression, invocation, kept);
         }
+        let forwards = signals::forwards();
         let handle = match expression.start() {
             Ok(handle) => handle,
             Err(e) if e.kind() == ErrorKind::ArgumentListTooLong => {
@@ -328,7 +329,7 @@ impl Executor {
                 )));
             }
         };
-        let child = signals::register_child(handle.pids().first().copied());
+        let child = signals::register_child(handle.pids().first().copied(), forwards);
         let result = handle
             .wait()
             .with_context(|| format!("waiting for `{}`", invocation.command_line()))?;
@@ -356,12 +357,13 @@ impl Executor {
         let (mut errors, writer) =
             std::io::pipe().context("creating a pipe for terraform's stderr")?;
         let expression = expression.stderr_file(writer);
+        let forwards = signals::forwards();
         let mut reader = expression
             .reader()
             .with_context(|| format!("starting `{}`", echoed(&invocation.command_line())))?;
         // The pipe's writing end lives on in the child alone: its exit ends the copy.
         drop(expression);
-        let child = signals::register_child(reader.pids().first().copied());
+        let child = signals::register_child(reader.pids().first().copied(), forwards);
         let copier = std::thread::spawn(move || {
             let mut kept = Vec::new();
             let mut chunk = [0u8; 8192];

@@ -12,8 +12,15 @@ static RECEIVED: AtomicUsize = AtomicUsize::new(0);
 static FIRST: AtomicI32 = AtomicI32::new(0);
 /// Room for the children of `--all --jobs N`; `arguments` caps N at this.
 pub const MAX_CHILDREN: usize = 64;
-/// The running children's pids, 0 in free slots.
+/// The running children's pids, 0 in free slots, -1 in one being taken.
 static CHILDREN: [AtomicI32; MAX_CHILDREN] = [const { AtomicI32::new(0) }; MAX_CHILDREN];
+/// How many times a signal was passed on to the children, and the last one passed on.
+static FORWARDS: AtomicUsize = AtomicUsize::new(0);
+static FORWARDED: AtomicI32 = AtomicI32::new(0);
+/// For each slot, up to which of `FORWARDS` its child has had (or was started after): whoever
+/// raises it first, the handler or `register_child`, sends the child that signal, so that a
+/// signal arriving while a child starts reaches it once.
+static HAD: [AtomicUsize; MAX_CHILDREN] = [const { AtomicUsize::new(0) }; MAX_CHILDREN];
 static INSTALL: Once = Once::new();
 
 /// Said on the second signal, which terraform is not sent.
@@ -61,9 +68,11 @@ fn received(signal: i32) {
         return;
     }
     let forwarded = if signal == SIGHUP { SIGINT } else { signal };
-    for slot in &CHILDREN {
+    FORWARDED.store(forwarded, Ordering::SeqCst);
+    let forward = FORWARDS.fetch_add(1, Ordering::SeqCst) + 1;
+    for (slot, had) in CHILDREN.iter().zip(&HAD) {
         let child = slot.load(Ordering::SeqCst);
-        if child > 0 {
+        if child > 0 && had.fetch_max(forward, Ordering::SeqCst) < forward {
             // SAFETY: kill(2) is async-signal-safe.
             unsafe { libc::kill(child, forwarded) };
         }
@@ -110,15 +119,31 @@ pub fn ignore_hangup(command: &mut std::process::Command) {
 /// A running child that SIGTERM and SIGHUP are forwarded to, until dropped.
 pub struct ChildGuard(Option<usize>);
 
-/// Records `pid` as running.
-pub fn register_child(pid: Option<u32>) -> ChildGuard {
+/// How many times a signal was passed on so far: taken before a child starts, for
+/// `register_child`.
+pub fn forwards() -> usize {
+    FORWARDS.load(Ordering::SeqCst)
+}
+
+/// Records `pid` as running; a signal passed on since `forwards` (taken before it started)
+/// did not reach it, so it gets it now.
+pub fn register_child(pid: Option<u32>, forwards: usize) -> ChildGuard {
     let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) else {
         return ChildGuard(None);
     };
     let slot = CHILDREN.iter().position(|slot| {
-        slot.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
+        slot.compare_exchange(0, -1, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
     });
+    if let Some(slot) = slot {
+        HAD[slot].store(forwards, Ordering::SeqCst);
+        CHILDREN[slot].store(pid, Ordering::SeqCst);
+        let now = FORWARDS.load(Ordering::SeqCst);
+        if now > forwards && HAD[slot].fetch_max(now, Ordering::SeqCst) < now {
+            // SAFETY: kill(2) of the child just started.
+            unsafe { libc::kill(pid, FORWARDED.load(Ordering::SeqCst)) };
+        }
+    }
     ChildGuard(slot)
 }
 

@@ -297,9 +297,7 @@ fn output_must_name_a_file() {
 
 #[test]
 fn a_run_step_uses_the_projects_versioned_binary() {
-    let test = Test::stack();
-    std::fs::copy(test.path("bin/terraform"), test.path("bin/terraform1.5.7")).unwrap();
-    std::fs::copy(test.path("bin/terraform"), test.path("bin/tofu1.8.0")).unwrap();
+    let test = Test::stack().fake_as("terraform1.5.7").fake_as("tofu1.8.0");
     let planfile = test.path("p.tfplan");
     let showfile = test.path("p.json");
     let step = |test: &Test, version: &str, distribution: &str| {

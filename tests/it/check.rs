@@ -153,16 +153,7 @@ fn kept_results_are_used_only_while_every_input_is_the_same() {
     let other = test.path("other-tfw");
     std::fs::copy(crate::common::TFW, &other).unwrap();
     std::fs::remove_file(test.path(".git/tfw-check-cache")).unwrap();
-    // Another test's child, forked while the copy was open for writing, holds it open until
-    // it execs: the copy is busy for that moment.
-    let output = loop {
-        match test.command_for(&other).arg("check").output() {
-            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
-                std::thread::sleep(std::time::Duration::from_millis(20))
-            }
-            output => break output.unwrap(),
-        }
-    };
+    let output = crate::common::output_of_fresh(test.command_for(&other).arg("check"));
     assert_eq!(String::from_utf8_lossy(&output.stdout), mistyped);
     assert!(test.path(".git/tfw-check-cache").exists(), "parsed again");
     std::fs::remove_file(&other).unwrap();

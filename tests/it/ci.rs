@@ -1,6 +1,7 @@
 //! CI across envs: `--all` over several envs at once, the matrix summary, the drift sweep's
 //! exit codes, the `--report` JSON, the Markdown summary and GitHub's files, and progress.
 
+use crate::common::terminal::Terminal;
 use crate::common::{Run, STACK, Test};
 use serde_json::Value;
 use std::process::Stdio;
@@ -139,16 +140,14 @@ fn a_dependency_that_fails_in_one_env_skips_its_dependents_there_only() {
 
 #[test]
 fn jobs_run_pairs_of_different_envs_at_once() {
-    let overlap = tempfile::tempdir().unwrap();
-    let test = Test::stack()
-        .env("FAKE_TF_SLEEP_plan", "0.5")
-        .env("FAKE_TF_OVERLAP_DIR", overlap.path());
-    let run = test
+    // Each plan waits until both run at once.
+    let run = Test::stack()
+        .meet("plan", 2)
         .run_with(["--all", "-j", "2", "stg,dev", "plan"])
         .status(0);
     assert_eq!(pairs(&run, "plan").len(), 2);
-    assert!(
-        !run.overlaps.is_empty(),
+    assert_eq!(
+        run.overlaps, ["plan"; 2],
         "the one stack's two envs ran at once"
     );
 }
@@ -172,10 +171,10 @@ fn a_protected_env_in_the_set_asks_once_listing_its_stacks() {
         .args(["--all", "stg,prd", "apply"])
         .env("NO_COLOR", "1")
         .stdin(Stdio::inherit());
-    let mut session = rexpect::session::spawn_command(command, Some(10_000)).unwrap();
-    let shown = session.exp_string("Type `prd` to continue").unwrap();
-    session.send_line("prd").unwrap();
-    let rest = session.exp_eof().unwrap();
+    let mut terminal = Terminal::spawn(command);
+    let shown = terminal.expect("Type `prd` to continue");
+    terminal.send_line("prd");
+    let rest = terminal.expect_end();
     let run = test.finish(std::process::Command::new("true").output().unwrap());
     assert_eq!(shown.matches("  stack:").count(), 2, "{shown}");
     assert!(
@@ -709,40 +708,42 @@ fn without_a_terminal_a_heartbeat_says_what_still_runs() {
 
 #[test]
 fn ctrl_c_says_which_pairs_it_waits_for() {
-    let test = repo()
-        .args(["--all", "stg,prd", "plan"])
-        .env("FAKE_TF_BLOCK", "plan");
-    let run = test.interrupt(libc::SIGINT, true).status(130);
-    assert!(
-        run.stderr().contains(
-            "tfw: interrupted: waiting for network (stg) to stop; starting no other (a second Ctrl-C is passed on to terraform, which then stops at once)\n"
-        ),
-        "{}",
-        run.stderr()
+    let test = repo().env("FAKE_TF_BLOCK", "plan");
+    let tfw = test.spawn(["--all", "stg,prd", "plan"]);
+    test.wait_for_ready();
+    // Ctrl-C as the terminal sends it: to tfw and terraform, each its own.
+    tfw.signal(libc::SIGINT);
+    assert_eq!(unsafe { libc::kill(test.terraform_pid(), libc::SIGINT) }, 0);
+    tfw.wait_for_stderr(
+        "tfw: interrupted: waiting for network (stg) to stop; starting no other (a second Ctrl-C is passed on to terraform, which then stops at once)\n",
     );
+    std::fs::write(test.path("stopped"), "").unwrap();
+    let (code, stderr) = tfw.wait();
+    assert_eq!(code, 130, "{stderr}");
+    let run = test.finish(std::process::Command::new("true").output().unwrap());
     assert_eq!(pairs(&run, "plan"), [pair("network", "stg")]);
 }
 
 /// Runs tfw with `args` in a pseudo-terminal, every plan held until `go` exists; `during`
 /// sees the session while they are held. Returns all the screen showed.
-fn at_a_terminal(args: &[&str], during: impl FnOnce(&mut rexpect::session::PtySession)) -> String {
+fn at_a_terminal(args: &[&str], during: impl FnOnce(&mut Terminal)) -> String {
     let release = tempfile::tempdir().unwrap();
     let go = release.path().join("go");
     let test = repo().env("FAKE_TF_HOLD_plan", &go);
     let mut command = test.command();
     command.args(args);
-    let mut session = rexpect::session::spawn_command(command, Some(20_000)).unwrap();
-    during(&mut session);
+    let mut terminal = Terminal::spawn(command);
+    during(&mut terminal);
     std::fs::write(&go, "").unwrap();
-    session.exp_eof().unwrap()
+    terminal.expect_end()
 }
 
 #[test]
 fn at_a_terminal_a_live_block_shows_each_running_pair_and_the_count() {
     let mut seen = String::new();
-    let rest = at_a_terminal(&["--all", "-j", "2", "stg,prd", "plan"], |session| {
-        seen += &session.exp_string("    running network (prd) (").unwrap();
-        seen += &session.exp_string("[0/4] done").unwrap();
+    let rest = at_a_terminal(&["--all", "-j", "2", "stg,prd", "plan"], |terminal| {
+        seen += &terminal.expect("    running network (prd) (");
+        seen += &terminal.expect("[0/4] done");
     });
     assert!(
         seen.contains("    running network (stg) ("),
@@ -760,8 +761,8 @@ fn at_a_terminal_a_live_block_shows_each_running_pair_and_the_count() {
 
 #[test]
 fn at_a_terminal_with_one_job_the_headers_carry_the_count() {
-    let rest = at_a_terminal(&["--all", "stg,prd", "plan"], |session| {
-        session.exp_string("==> network (stg) (1/4)").unwrap();
+    let rest = at_a_terminal(&["--all", "stg,prd", "plan"], |terminal| {
+        terminal.expect("==> network (stg) (1/4)");
     });
     for header in [
         "==> app (stg) (2/4)",

@@ -336,18 +336,15 @@ fn started_as_terraform_sh_it_behaves_the_same() {
 
 #[test]
 fn binary_from_option_variable_or_tfw_toml() {
-    let make_tofu = |test: Test| {
-        let tofu = test.path("bin/tofu");
-        std::fs::copy(test.path("bin/terraform"), &tofu).unwrap();
-        test
-    };
-    let run = make_tofu(Test::stack())
+    let run = Test::stack()
+        .fake_as("tofu")
         .write("tfw.toml", "binary = \"tofu\"\n")
         .args(["-n", "stg", "fmt"])
         .run()
         .status(0);
     assert!(run.stdout().contains(" tofu fmt"), "{}", run.stdout());
-    let run = make_tofu(Test::stack())
+    let run = Test::stack()
+        .fake_as("tofu")
         .env("TFW_TERRAFORM", "tofu")
         .args(["-n", "stg", "fmt"])
         .run()

@@ -1,6 +1,7 @@
 //! Protected environments: nothing touches their state without a deliberate confirmation.
 
 use crate::common::Test;
+use crate::common::terminal::Terminal;
 use std::fs;
 use std::process::Stdio;
 
@@ -224,25 +225,16 @@ fn answer_prompt(answer: &str) -> (i32, Vec<String>, String) {
 }
 
 fn answer_prompt_in(test: Test, args: &[&str], answer: &str) -> (i32, Vec<String>, String) {
-    let (status, lines, screen) = at_prompt(test, args, |session| {
-        session.send_line(answer).unwrap();
-    });
-    // rexpect returns nix's WaitStatus, which it does not re-export: `Exited(Pid(n), code)`.
-    let code = status
-        .strip_prefix("Exited(")
-        .and_then(|s| s.trim_end_matches(')').rsplit(", ").next())
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("tfw did not exit normally: {status}"));
-    (code, lines, screen)
+    at_prompt(test, args, |terminal| terminal.send_line(answer))
 }
 
-/// Runs tfw in a pseudo-terminal up to the prompt, lets `act` answer, and returns the wait
-/// status (as text), the terraform calls and the screen (`<PROMPT>` where the prompt was).
+/// Runs tfw in a pseudo-terminal up to the prompt, lets `act` answer, and returns the exit
+/// code, the terraform calls and the screen (`<PROMPT>` where the prompt was).
 fn at_prompt(
     test: Test,
     args: &[&str],
-    act: impl FnOnce(&mut rexpect::session::PtySession),
-) -> (String, Vec<String>, String) {
+    act: impl FnOnce(&mut Terminal),
+) -> (i32, Vec<String>, String) {
     let test = test.write(
         "prd.tfbackend",
         "bucket = \"acme-state\"\nkey = \"prd/terraform.tfstate\"\nsecret_key = \"hunter2\"\n",
@@ -253,21 +245,21 @@ fn at_prompt(
         .args(args)
         .env("NO_COLOR", "1")
         .stdin(Stdio::inherit());
-    let mut session = rexpect::session::spawn_command(command, Some(10_000)).unwrap();
-    let shown = session.exp_string("Type `prd` to continue").unwrap();
-    act(&mut session);
-    let rest = session.exp_eof().unwrap();
-    let status = format!("{:?}", session.process().wait().unwrap());
+    let mut terminal = Terminal::spawn(command);
+    let shown = terminal.expect("Type `prd` to continue");
+    act(&mut terminal);
+    let rest = terminal.expect_end();
+    let code = terminal.wait().code().expect("tfw exited by signal");
     let run = test.finish(std::process::Command::new("true").output().unwrap());
-    (status, run.lines(), format!("{shown}<PROMPT>{rest}"))
+    (code, run.lines(), format!("{shown}<PROMPT>{rest}"))
 }
 
 #[test]
 fn at_a_terminal_end_of_input_refuses_on_a_line_of_its_own() {
-    let (status, lines, screen) = at_prompt(Test::stack(), &["prd", "apply"], |session| {
-        session.send_control('d').unwrap();
+    let (code, lines, screen) = at_prompt(Test::stack(), &["prd", "apply"], |terminal| {
+        terminal.send_control('d');
     });
-    assert!(status.ends_with(", 77)"), "{status}: {screen}");
+    assert_eq!(code, 77, "{screen}");
     assert!(lines.is_empty(), "terraform ran {lines:?}");
     let after = &screen[screen.find("<PROMPT>").unwrap()..];
     assert!(
@@ -277,21 +269,18 @@ fn at_a_terminal_end_of_input_refuses_on_a_line_of_its_own() {
 }
 
 /// At the prompt, `signal` reaches tfw (sent by `send`): no terraform, a line of its own.
-fn signal_at_prompt(
-    test: Test,
-    send: impl FnOnce(&mut rexpect::session::PtySession),
-) -> (String, String) {
-    let (status, lines, screen) = at_prompt(test, &["prd", "apply"], send);
+fn signal_at_prompt(test: Test, send: impl FnOnce(&mut Terminal)) -> (i32, String) {
+    let (code, lines, screen) = at_prompt(test, &["prd", "apply"], send);
     assert!(lines.is_empty(), "terraform ran {lines:?}");
-    (status, screen)
+    (code, screen)
 }
 
 #[test]
 fn at_a_terminal_ctrl_c_refuses_with_130_and_a_message() {
-    let (status, screen) = signal_at_prompt(Test::stack(), |session| {
-        session.send_control('c').unwrap();
+    let (code, screen) = signal_at_prompt(Test::stack(), |terminal| {
+        terminal.send_control('c');
     });
-    assert!(status.ends_with(", 130)"), "{status}: {screen}");
+    assert_eq!(code, 130, "{screen}");
     assert!(
         screen.contains("\ntfw: error: not confirmed (interrupted)"),
         "{screen:?}"
@@ -301,10 +290,10 @@ fn at_a_terminal_ctrl_c_refuses_with_130_and_a_message() {
 #[test]
 fn at_a_terminal_ctrl_c_refuses_even_when_tfw_started_with_sigint_ignored() {
     let test = Test::stack().ignoring(libc::SIGINT);
-    let (status, screen) = signal_at_prompt(test, |session| {
-        session.send_control('c').unwrap();
+    let (code, screen) = signal_at_prompt(test, |terminal| {
+        terminal.send_control('c');
     });
-    assert!(status.ends_with(", 130)"), "{status}: {screen}");
+    assert_eq!(code, 130, "{screen}");
 }
 
 #[test]
@@ -313,14 +302,10 @@ fn sigterm_or_sighup_at_the_prompt_refuses_cleanly() {
         (libc::SIGTERM, 130, "terminated"),
         (libc::SIGHUP, 129, "hangup"),
     ] {
-        let (status, screen) = signal_at_prompt(Test::stack(), |session| {
-            let signal = rexpect::process::Signal::try_from(signal).unwrap();
-            session.process_mut().signal(signal).unwrap();
+        let (status, screen) = signal_at_prompt(Test::stack(), |terminal| {
+            terminal.signal(signal);
         });
-        assert!(
-            status.ends_with(&format!(", {code})")),
-            "{status}: {screen}"
-        );
+        assert_eq!(status, code, "{screen}");
         assert!(
             screen.contains(&format!("tfw: error: not confirmed ({said})")),
             "{screen:?}"
@@ -560,8 +545,7 @@ fn a_typo_of_a_command_is_refused_before_init_or_the_prompt() {
     let test = Test::stack().args(["prd", "paln"]);
     let mut command = test.command();
     command.stdin(Stdio::inherit());
-    let mut session = rexpect::session::spawn_command(command, Some(10_000)).unwrap();
-    let screen = session.exp_eof().unwrap();
+    let screen = Terminal::spawn(command).expect_end();
     assert!(screen.contains("did you mean `plan`?"), "{screen}");
     assert!(!screen.contains("Type `prd`"), "{screen}");
 }
@@ -743,9 +727,7 @@ fn the_workspace_and_the_variables_terraform_reads_are_shown_before_they_act() {
     let (_, lines, screen) = at_prompt(
         Test::stack().env("TF_WORKSPACE", "sandbox"),
         &["--skip-init", "prd", "apply"],
-        |session| {
-            session.send_line("no").unwrap();
-        },
+        |terminal| terminal.send_line("no"),
     );
     assert!(screen.contains("workspace: sandbox"), "{screen}");
     assert!(lines.is_empty());

@@ -355,11 +355,10 @@ fn inits_across_envs_overlap_but_not_with_a_plugin_cache() {
 #[test]
 fn opentofu_init_gets_the_variables_it_evaluates() {
     let early = "terraform {\n  backend \"local\" {\n    path = \"state/${var.env}.tfstate\"\n  }\n}\n\nvariable \"env\" {}\n";
-    let test = Test::stack().write("main.tf", early).write(
+    let test = Test::stack().fake_as("tofu").write("main.tf", early).write(
         "tfw.toml",
         "binary = \"tofu\"\nvars = { team = \"core\" }\n",
     );
-    std::fs::copy(test.path("bin/terraform"), test.path("bin/tofu")).unwrap();
     let run = test.run_with(["stg", "plan"]).status(0);
     assert_eq!(
         inits(&run),

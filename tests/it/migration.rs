@@ -34,7 +34,8 @@ fn the_committed_script_runs_tfw_from_path_as_terraform_sh() {
                 .args(args)
                 .env("PATH", &path)
                 .current_dir(test.path(dir));
-            test.finish(command.output().unwrap()).status(0)
+            test.finish(crate::common::output_of_fresh(&mut command))
+                .status(0)
         };
         let root = run("", &["stg", "plan"]);
         assert_eq!(
@@ -60,7 +61,9 @@ fn the_committed_script_runs_tfw_from_path_as_terraform_sh() {
             .env("PATH", &path)
             .env("TF_SKIP_INIT", "true")
             .current_dir(test.path("datadog"));
-        let run = test.finish(skipped.output().unwrap()).status(0);
+        let run = test
+            .finish(crate::common::output_of_fresh(&mut skipped))
+            .status(0);
         assert_eq!(run.lines(), ["plan -var-file=stg.tfvars"], "{layout}");
     }
 }

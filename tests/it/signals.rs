@@ -71,9 +71,7 @@ fn logged_signals(test: &Test) -> usize {
 #[test]
 fn a_second_sigterm_or_sighup_is_not_passed_on_a_third_is() {
     for (signal, forwarded) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGINT")] {
-        let test = Test::stack()
-            .env("FAKE_TF_BLOCK", "plan")
-            .env("FAKE_TF_STAY", "stopped");
+        let test = Test::stack().env("FAKE_TF_BLOCK", "plan");
         let tfw = test.spawn(["stg", "plan"]);
         test.wait_for_ready();
         tfw.signal(signal);
@@ -96,14 +94,12 @@ fn a_second_sigterm_or_sighup_is_not_passed_on_a_third_is() {
 
 #[test]
 fn ctrl_c_then_sigterm_is_not_a_second_interrupt() {
-    let test = Test::stack()
-        .env("FAKE_TF_BLOCK", "plan")
-        .env("FAKE_TF_STAY", "stopped");
+    let test = Test::stack().env("FAKE_TF_BLOCK", "plan");
     let tfw = test.spawn(["stg", "plan"]);
     test.wait_for_ready();
     // Ctrl-C as the terminal sends it: to tfw and terraform, each its own.
     tfw.signal(libc::SIGINT);
-    assert_eq!(unsafe { libc::kill(terraform_pid(&test), libc::SIGINT) }, 0);
+    assert_eq!(unsafe { libc::kill(test.terraform_pid(), libc::SIGINT) }, 0);
     crate::common::wait_until("Ctrl-C", || logged_signals(&test) == 1);
     tfw.signal(libc::SIGTERM);
     tfw.wait_for_stderr("signal tfw once more");
@@ -111,19 +107,6 @@ fn ctrl_c_then_sigterm_is_not_a_second_interrupt() {
     assert_eq!(tfw.wait().0, 130);
     let run = test.finish(std::process::Command::new("true").output().unwrap());
     assert_eq!(run.signals, ["SIGINT"]);
-}
-
-/// The blocking fake's pid, which it writes into its ready file (perhaps not yet when the file
-/// appears).
-fn terraform_pid(test: &Test) -> i32 {
-    let mut pid = None;
-    crate::common::wait_until("the fake's pid", || {
-        pid = std::fs::read_to_string(test.path("ready"))
-            .ok()
-            .and_then(|text| text.parse().ok());
-        pid.is_some()
-    });
-    pid.unwrap()
 }
 
 #[test]

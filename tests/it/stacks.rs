@@ -186,27 +186,43 @@ fn fail_fast_starts_no_new_stack() {
 }
 
 #[test]
-fn jobs_run_stacks_in_parallel_and_one_at_a_time_without() {
-    for (jobs, parallel) in [("3", true), ("1", false)] {
-        let test = repo().env("FAKE_TF_SLEEP_plan", "0.5");
-        let running = test.path("running");
-        std::fs::create_dir(&running).unwrap();
-        let run = test
-            .env("FAKE_TF_OVERLAP_DIR", &running)
-            .run_with(["--all", "-j", jobs, "stg", "plan"])
-            .status(0);
-        assert_eq!(
-            !run.overlaps.is_empty(),
-            parallel,
-            "-j {jobs}: {:?}",
-            run.overlaps
-        );
-    }
+fn jobs_run_stacks_in_parallel() {
+    // Each plan waits until all three run at once.
+    let run = repo()
+        .meet("plan", 3)
+        .run_with(["--all", "-j", "3", "stg", "plan"])
+        .status(0);
+    assert_eq!(run.overlaps, ["plan"; 3]);
+}
+
+#[test]
+fn one_job_runs_one_stack_at_a_time() {
+    // Each plan waits for another one: the first is let go only after a heartbeat of tfw's
+    // came while it waited, time enough for a second stack to start.
+    let test = repo().meet("plan", 2).env("TFW_HEARTBEAT_SECONDS", "0.1");
+    let tfw = test.spawn(["--all", "-j", "1", "stg", "plan"]);
+    let plan_runs = || {
+        std::fs::read_dir(test.path("meet"))
+            .unwrap()
+            .any(|e| e.unwrap().file_name() != "go")
+    };
+    crate::common::wait_until("a plan", plan_runs);
+    let beats = tfw.stderr().matches("still running").count();
+    crate::common::wait_until("a heartbeat", || {
+        tfw.stderr().matches("still running").count() > beats || test.path("meet/go").exists()
+    });
+    std::fs::write(test.path("meet/go"), "").unwrap();
+    let (code, stderr) = tfw.wait();
+    assert_eq!(code, 0, "{stderr}");
+    let run = test.finish(std::process::Command::new("true").output().unwrap());
+    assert_eq!(run.calls.len(), 6, "{:?}", run.lines());
+    assert!(run.overlaps.is_empty(), "{:?}", run.overlaps);
 }
 
 #[test]
 fn parallel_output_is_grouped_per_stack() {
-    let test = repo().env("FAKE_TF_LINES_plan", "6");
+    // The three plans write their lines in step: ungrouped, they would interleave.
+    let test = repo().meet("plan", 3).env("FAKE_TF_LINES_plan", "6");
     let run = test.run_with(["--all", "-j", "3", "stg", "plan"]).status(0);
     let stdout = run.stdout();
     // Each stack's lines form one block: once a stack's lines stop, they never come back.

@@ -2,6 +2,8 @@
 //! calls, and the built tfw run with a cleared environment.
 #![allow(dead_code)]
 
+pub mod terminal;
+
 use serde_json::Value;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStringExt;
@@ -84,7 +86,7 @@ pub struct Run {
     pub output: Output,
     pub calls: Vec<Call>,
     pub signals: Vec<String>,
-    /// Commands that ran while another fake call was running (FAKE_TF_OVERLAP_DIR).
+    /// The commands of fake calls that met others running at once (`Test::meet`).
     pub overlaps: Vec<String>,
 }
 
@@ -134,18 +136,19 @@ impl Test {
             ignored: Vec::new(),
             file_size_limit: None,
         };
-        let python = which_python();
-        let script = format!(
-            "#!{}\n{}",
-            python.display(),
-            include_str!("fake_terraform.py")
-        );
-        let bin = test.path("bin");
-        fs::create_dir_all(&bin).unwrap();
-        let fake = bin.join("terraform");
-        fs::write(&fake, script).unwrap();
-        fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
-        test
+        fs::create_dir_all(test.path("bin")).unwrap();
+        test.fake_as("terraform")
+    }
+
+    /// Puts the fake terraform on PATH as `name` too (`tofu`, `terraform1.5.7`): a script whose
+    /// interpreter is the fake, a file of the repository like any other (a link would make
+    /// the root stack one `check` never keeps results of, and its target would age with
+    /// `age_and_stage`).
+    pub fn fake_as(self, name: &str) -> Self {
+        let script = self.path("bin").join(name);
+        fs::write(&script, format!("#!{}\n", fake_terraform().display())).unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        self
     }
 
     /// A test with the three-env stack at the root of the temp dir.
@@ -239,6 +242,7 @@ impl Test {
             .env("PATH", self.search_path())
             .env("FAKE_TF_LOG", self.log_path())
             .env("FAKE_TF_READY", self.path("ready"))
+            .env("FAKE_TF_STAY", self.path("stopped"))
             // tfw's plugin cache would appear in every printed command: tests of it turn it on.
             .env("TFW_PLUGIN_CACHE", "false")
             .stdin(Stdio::null());
@@ -298,8 +302,19 @@ impl Test {
         self.finish(command.output().unwrap())
     }
 
+    /// Makes the fake's calls of `command` meet: each waits until `together` of them run at once
+    /// (an overlap) or until `meet/go` exists.
+    pub fn meet(self, command: &str, together: usize) -> Self {
+        let dir = self.path("meet");
+        fs::create_dir_all(&dir).unwrap();
+        self.env(&format!("FAKE_TF_MEET_{command}"), together.to_string())
+            .env("FAKE_TF_MEET_DIR", dir)
+    }
+
     /// Runs tfw in its own process group until the fake terraform blocks (FAKE_TF_BLOCK), then
-    /// sends `signal` to the whole group (Ctrl-C at a terminal) or to tfw alone.
+    /// sends `signal` to the whole group (Ctrl-C at a terminal) or to tfw alone. The fake stops
+    /// once it has logged a signal and tfw has taken its own: a signal tfw passed on would be
+    /// logged too.
     pub fn interrupt(&self, signal: i32, whole_group: bool) -> Run {
         use std::os::unix::process::CommandExt;
         let child = self
@@ -322,6 +337,14 @@ impl Test {
             unsafe { libc::kill(if whole_group { -pid } else { pid }, signal) },
             0
         );
+        let mut child = child;
+        wait_until("the fake to log a signal and tfw to take its own", || {
+            let logged =
+                fs::read_to_string(self.log_path()).is_ok_and(|l| l.contains("\"signal\""));
+            let exited = child.try_wait().unwrap().is_some();
+            exited || (logged && !pending(pid, signal))
+        });
+        fs::write(self.path("stopped"), "").unwrap();
         self.finish(child.wait_with_output().unwrap())
     }
 
@@ -424,18 +447,43 @@ fn decode(value: &Value) -> OsString {
     }
 }
 
-/// The real interpreter behind `python3` (a pyenv shim would need the environment we clear).
-fn which_python() -> PathBuf {
-    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PYTHON
-        .get_or_init(|| {
-            let output = Command::new("python3")
-                .args(["-c", "import sys; print(sys.executable)"])
-                .output()
-                .expect("python3 on PATH (the fake terraform is a Python script)");
-            PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
-        })
-        .clone()
+/// The fake terraform: the example `fake-terraform` (`tests/it/common/fake_terraform.rs`), which
+/// `cargo test` builds beside this test binary. Built here when missing or older than its
+/// source, as after `cargo test --test it`, which builds no example.
+pub fn fake_terraform() -> &'static Path {
+    static FAKE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FAKE.get_or_init(|| {
+        let exe = env::current_exe().unwrap();
+        // target/<profile>/deps/it-<hash>
+        let profile = exe.parent().unwrap().parent().unwrap();
+        let fake = profile.join("examples/fake-terraform");
+        let source =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/common/fake_terraform.rs");
+        let modified = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();
+        let stale = || modified(&fake) < modified(&source);
+        if stale() {
+            let name = profile.file_name().unwrap().to_str().unwrap();
+            let status = Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "--quiet",
+                    "--example",
+                    "fake-terraform",
+                    "--profile",
+                ])
+                .arg(if name == "debug" { "dev" } else { name })
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .unwrap();
+            assert!(status.success(), "cargo build --example fake-terraform");
+        }
+        assert!(
+            !stale(),
+            "{} is missing or older than its source: run `cargo build --example fake-terraform`",
+            fake.display()
+        );
+        fake
+    })
 }
 
 impl Test {
@@ -467,11 +515,44 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Whether `signal` waits to be delivered to process `pid` (its handler has not started yet).
+fn pending(pid: i32, signal: i32) -> bool {
+    let bit = 1u64 << (signal - 1);
+    let masks = |status: &str, field: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    let tasks = fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    tasks.flatten().any(|task| {
+        let status = fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        (masks(&status, "SigPnd:") | masks(&status, "ShdPnd:")) & bit != 0
+    })
+}
+
 /// A tfw started with `Test::spawn`, whose stderr is collected as it comes.
 pub struct Background {
     child: std::process::Child,
     stderr: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     reader: std::thread::JoinHandle<()>,
+}
+
+/// Runs `command`, whose program a test has just written. Another test's child, forked while
+/// the file was open for writing, holds it open until it execs: the file is busy for that
+/// moment.
+pub fn output_of_fresh(command: &mut Command) -> Output {
+    loop {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            output => return output.unwrap(),
+        }
+    }
 }
 
 /// Polls `done` until it holds, for at most 20 s.
@@ -525,6 +606,19 @@ impl Test {
         wait_until("the fake terraform to start", || {
             self.path("ready").exists()
         });
+    }
+
+    /// The blocking fake's pid (FAKE_TF_BLOCK), which it writes into its ready file (perhaps not
+    /// yet when the file appears).
+    pub fn terraform_pid(&self) -> i32 {
+        let mut pid = None;
+        wait_until("the fake's pid", || {
+            pid = fs::read_to_string(self.path("ready"))
+                .ok()
+                .and_then(|text| text.parse().ok());
+            pid.is_some()
+        });
+        pid.unwrap()
     }
 
     /// The calls logged so far, without clearing the log.
