@@ -50,6 +50,21 @@ impl Problem {
 struct Found<'a> {
     stack: Stack,
     files: Subtree<'a>,
+    /// Its directory, opened on the first file read: files are read from it (see `read_at`).
+    dir: std::sync::OnceLock<Option<std::fs::File>>,
+}
+
+impl Found<'_> {
+    /// The content of the file at `relative` (from the stack).
+    fn read(&self, relative: &str) -> std::io::Result<Vec<u8>> {
+        let dir = self
+            .dir
+            .get_or_init(|| std::fs::File::open(&self.stack.dir).ok());
+        match dir {
+            Some(dir) => crate::repo::git_index::read_at(dir, relative),
+            None => std::fs::read(self.stack.dir.join(relative)),
+        }
+    }
 }
 
 /// A backend file's state location, and the problem to report if another file shares it.
@@ -111,6 +126,7 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
         .map(|stack| Found {
             files: listing.subtree(listing_dir(&stack.path)),
             stack,
+            dir: std::sync::OnceLock::new(),
         })
         .collect();
     // With `envs = […]` every stack has every env (a stack's own list narrows it); without,
@@ -441,7 +457,11 @@ impl Checker<'_> {
                 .filter(|p| p.leaves_stack())
             {
                 let file = pattern.repo_path(env, path)?;
-                let status = self.repo.status(&file).ok()?;
+                let name = pattern.path_for(env, path);
+                let status = self
+                    .repo
+                    .input(&found.stack, &name.to_string_lossy())
+                    .status;
                 let id = listing.id_of(&file).copied();
                 inputs.push((file, status, id));
             }
@@ -581,10 +601,7 @@ impl Checker<'_> {
                     continue;
                 }
                 let env_label = per_env.then_some(*env);
-                let status = found
-                    .files
-                    .status(&relative)
-                    .or_else(|| self.repo.linked_status(stack, &relative));
+                let status = self.repo.input(stack, &relative).status;
                 if env_file.optional && !status.is_some_and(visible) {
                     continue;
                 }
@@ -661,22 +678,12 @@ impl Checker<'_> {
             let inside = !Path::new(relative)
                 .components()
                 .any(|c| c == std::path::Component::ParentDir);
-            let from_root = crate::paths::normalize(&Path::new(&stack.path).join(relative));
-            let on_disk = match (inside, from_root.to_str()) {
-                (true, _) => {
-                    found.files.on_disk(relative)
-                        || self
-                            .repo
-                            .linked_status(stack, relative)
-                            .is_some_and(Status::on_disk)
-                }
-                // In the repository: as the repository tells, like every other input (see
-                // `outside_inputs`).
-                (false, Some(path)) if !path.starts_with("..") => self
-                    .repo
-                    .status(path)
-                    .is_ok_and(|status| status.is_some_and(Status::on_disk)),
-                _ => stack.dir.join(relative).is_file(),
+            // In the repository as git and the working tree tell, like every other input (see
+            // `outside_inputs`); outside it, as the disk does.
+            let input = self.repo.input(stack, relative);
+            let on_disk = match input.path {
+                Some(_) => input.status.is_some_and(Status::on_disk),
+                None => input.exists,
             };
             if !on_disk {
                 return Ok(None);
@@ -729,38 +736,23 @@ impl Checker<'_> {
             providers::check_lock(self, found, out);
         }
         for link in found.files.top_symlinks() {
-            let path = stack.dir.join(link);
-            let target = std::fs::read_link(&path).unwrap_or_default();
-            if !path.exists() && !self.left_out_by_sparse_checkout(&stack.path, &target) {
-                let target = target.display().to_string();
+            let Some(target) = self.repo.input(stack, link).target else {
+                continue;
+            };
+            // What git holds but a sparse checkout leaves out of the working tree by design is
+            // present, not broken.
+            if !target.exists && target.status != Some(Status::SkipWorktree) {
+                let to = std::fs::read_link(stack.dir.join(link)).unwrap_or_default();
                 out.problems.push(problem(
                     "broken-symlink",
                     None,
                     link,
-                    format!("broken symlink (points to {target})"),
+                    format!("broken symlink (points to {})", to.display()),
                 ));
             }
         }
     }
 
-    /// Whether a symlink's `target` (relative to the stack at `stack_path`) is what git holds
-    /// but a sparse checkout leaves out of the working tree by design: present, not broken.
-    fn left_out_by_sparse_checkout(&self, stack_path: &str, target: &Path) -> bool {
-        let from_root = crate::paths::normalize(&Path::new(stack_path).join(target));
-        let (Some(path), Ok(listing)) = (from_root.to_str(), self.repo.listing()) else {
-            return false;
-        };
-        let path = path.trim_start_matches("./");
-        let everything = listing.subtree("");
-        everything.status(path) == Some(Status::SkipWorktree)
-            || listing
-                .subtree(path)
-                .entries()
-                .any(|(_, status, ..)| status == Status::SkipWorktree)
-    }
-
-    /// A var file of `env` outside the stack directory: present, if it is in the repository
-    /// (a file outside it is not the repository's to check).
     /// A local state `path` as the stack names it, made comparable: an absolute one or one
     /// through a symbolic link is turned into the path from the stack to where it really is
     /// in the repository (when its directory exists and lies there).
@@ -803,7 +795,10 @@ impl Checker<'_> {
         let pattern = file.pattern;
         let path = pattern.repo_path(env, &found.stack.path)?;
         let label = pattern.is_per_env().then_some(env);
-        let status = self.repo.status(&path).ok().flatten();
+        let status = self
+            .repo
+            .input(&found.stack, &file.of(&found.stack, env))
+            .status;
         if file.optional && !status.is_some_and(visible) {
             return None;
         }
@@ -831,9 +826,9 @@ impl Checker<'_> {
         touched: &mut Touched,
         parse: impl FnOnce(&[u8]) -> Parsed,
     ) -> std::borrow::Cow<'c, Parsed> {
-        let file = || found.stack.dir.join(relative);
+        let read = || found.read(relative);
         self.parse_cache()
-            .get(found.files.id_of(relative), purpose, file, touched, parse)
+            .get(found.files.id_of(relative), purpose, read, touched, parse)
     }
 
     /// What the stack's terraform files say: its backend block and its variables.

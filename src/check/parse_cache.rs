@@ -105,14 +105,14 @@ impl ParseCache {
         Self { git_dir, known }
     }
 
-    /// The parse of `file` read as `purpose`. `id` is its content's object id when git's stat
+    /// The parse of the file `read` reads, as `purpose`. `id` is its content's object id when git's stat
     /// data vouch for it (as `git status` trusts them); otherwise the file is read and hashed
     /// first.
     pub fn get(
         &self,
         id: Option<&ObjectId>,
         purpose: Purpose,
-        file: impl FnOnce() -> PathBuf,
+        read: impl FnOnce() -> std::io::Result<Vec<u8>>,
         touched: &mut Touched,
         parse: impl FnOnce(&[u8]) -> Parsed,
     ) -> Cow<'_, Parsed> {
@@ -123,7 +123,7 @@ impl ParseCache {
             touched.used.push(entry);
             return Cow::Borrowed(hit);
         }
-        let bytes = match std::fs::read(file()) {
+        let bytes = match read() {
             Ok(bytes) => bytes,
             Err(e) => return Cow::Owned(Parsed::Invalid(format!("cannot read: {e}"))),
         };
@@ -177,7 +177,7 @@ mod tests {
         let parse = |bytes: &[u8]| Parsed::Invalid(String::from_utf8_lossy(bytes).trim().into());
         let cache = ParseCache::open(dir.path());
         let mut touched = Touched::default();
-        cache.get(None, var_file, || file.clone(), &mut touched, parse);
+        cache.get(None, var_file, || std::fs::read(&file), &mut touched, parse);
         cache.save([touched]);
         let cache = ParseCache::open(dir.path());
         assert!(
@@ -187,7 +187,7 @@ mod tests {
         let hit = cache.get(
             Some(&hello),
             var_file,
-            || file.clone(),
+            || std::fs::read(&file),
             &mut Touched::default(),
             |_| unreachable!("same content: from the cache"),
         );
@@ -195,7 +195,7 @@ mod tests {
         let as_backend = cache.get(
             Some(&hello),
             Purpose::Backend { json: false },
-            || file.clone(),
+            || std::fs::read(&file),
             &mut Touched::default(),
             |_| Parsed::Invalid("read as a backend file".into()),
         );
@@ -208,7 +208,7 @@ mod tests {
         let fresh = cache.get(
             None,
             var_file,
-            || file.clone(),
+            || std::fs::read(&file),
             &mut Touched::default(),
             parse,
         );

@@ -71,6 +71,55 @@ pub fn lstat_at(dir: &std::fs::File, path: &str) -> Option<libc::stat> {
     }
 }
 
+/// The directory `path` relative to the open directory `dir`, opened only to look files up
+/// from (a short lookup each, not one from the root); `None` when it is not one.
+pub fn open_dir_at(dir: &std::fs::File, path: &str) -> Option<std::fs::File> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let path = std::ffi::CString::new(if path.is_empty() { "." } else { path }).ok()?;
+    // SAFETY: `dir` is an open directory and `path` a NUL-terminated string; a descriptor the
+    // call returns is owned by nothing else.
+    unsafe {
+        let fd = libc::openat(
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        );
+        (fd >= 0).then(|| std::fs::File::from_raw_fd(fd))
+    }
+}
+
+/// The content of `path` relative to the open directory `dir`, links followed, as
+/// `std::fs::read` reads it (the same errors) with one lookup fewer and no size asked first:
+/// the files tfw reads are small.
+pub fn read_at(dir: &std::fs::File, path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let path = std::ffi::CString::new(path)?;
+    // SAFETY: `dir` is an open directory and `path` a NUL-terminated string; a descriptor the
+    // call returns is owned by nothing else.
+    let mut file = unsafe {
+        let fd = libc::openat(
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        std::fs::File::from_raw_fd(fd)
+    };
+    // `File::read_to_end` would ask the size first (`statx`, `lseek`): reads to the end alone.
+    let (mut bytes, mut chunk) = (Vec::new(), [0; 8192]);
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The stat data of `path` relative to the open directory `dir` as the index records them (not
 /// following a symlink); `None` when it does not exist.
 pub fn stat_at(dir: &std::fs::File, path: &str) -> Option<Stat> {

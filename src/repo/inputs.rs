@@ -20,8 +20,9 @@ pub struct Input {
     pub name: String,
     /// From the repository root; `None` outside it.
     pub path: Option<String>,
-    /// What the listing says of it; `None` when the listing does not hold it (outside the
-    /// repository, hidden, or neither in git nor on disk).
+    /// What git and the working tree say of it: as listed, or for a file named by the
+    /// settings that the listing does not hold, as `Repo::input` tells; `None` outside the
+    /// repository, or when it is neither in git nor on disk.
     pub status: Option<Status>,
     /// For a symbolic link, where it leads.
     pub target: Option<Target>,
@@ -34,7 +35,8 @@ pub struct Input {
 pub struct Target {
     /// From the repository root; `None` when it lies outside it (or cannot be told).
     pub path: Option<String>,
-    /// What the listing says of it (a target outside a sparse checkout is `SkipWorktree`).
+    /// What the listing says of it (a target outside a sparse checkout, file or directory, is
+    /// `SkipWorktree`).
     pub status: Option<Status>,
     /// Whether it is there (a broken link's target is not).
     pub exists: bool,
@@ -383,25 +385,28 @@ impl Repo {
         }
     }
 
-    /// The file `name` (relative to the stack) of `stack`.
-    fn input(&self, stack: &Stack, name: &str) -> Input {
+    /// The file `name` (relative to the stack) of `stack`: an env file, or any file its
+    /// settings name. Its status is what git and the working tree say of it (see
+    /// `unlisted_status` for one the listing does not hold).
+    pub fn input(&self, stack: &Stack, name: &str) -> Input {
         let joined = paths::normalize(&Path::new(&stack.path).join(name));
         let path = joined
             .to_str()
             .filter(|p| !p.starts_with("..") && !joined.is_absolute())
             .map(String::from);
-        let listed = path.as_deref().filter(|p| {
+        let listed = path.as_deref().and_then(|p| {
             let dir = p.rfind('/').map_or("", |i| &p[..i]);
-            self.relevant.matches(p) && self.listed_dir(&self.root.join(dir)).is_some()
+            self.listed_dir(&self.root.join(dir)).map(|_| (p, dir))
         });
         let file = stack.dir.join(name);
         match listed {
-            Some(listed) => match self.entry(listed) {
+            Some((listed, dir)) => match self.entry(listed) {
+                // The listing keeps every symbolic link, relevant by its name or not.
                 Some((status, symlink)) => {
                     self.listed_input(name.to_string(), listed.to_string(), status, symlink)
                 }
-                None if !self.was_read(listed.rfind('/').map_or("", |i| &listed[..i])) => {
-                    self.unlisted_input(name.to_string(), path, &file)
+                None if !self.relevant.matches(listed) || !self.was_read(dir) => {
+                    self.unlisted_named(name, path, &file)
                 }
                 None => Input {
                     name: name.to_string(),
@@ -411,8 +416,46 @@ impl Repo {
                     exists: false,
                 },
             },
-            None => self.unlisted_input(name.to_string(), path, &file),
+            None => self.unlisted_named(name, path, &file),
         }
+    }
+
+    /// A file named by the settings that the listing does not hold (`file`, absolute).
+    fn unlisted_named(&self, name: &str, path: Option<String>, file: &Path) -> Input {
+        let status = path.as_deref().and_then(|p| self.unlisted_status(p, file));
+        Input {
+            status,
+            ..self.unlisted_input(name.to_string(), path, file)
+        }
+    }
+
+    /// What git says of a file inside the repository (`path` from the root, `file` absolute)
+    /// that the listing does not hold: below a symbolic link to a directory, the status of the
+    /// file it really is; in a directory the listing had no reason to read (nothing relevant
+    /// is tracked there) or leaves out, untracked or ignored as git's ignore rules tell.
+    /// `None`: not there.
+    fn unlisted_status(&self, path: &str, file: &Path) -> Option<Status> {
+        std::fs::symlink_metadata(file).ok()?;
+        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let real_parent = file.parent().and_then(|dir| dir.canonicalize().ok());
+        if let Some(real_parent) = real_parent.and_then(|dir| self.path_in_repo(&dir))
+            && real_parent != parent
+            && let Some((status, _)) = self.entry(&format!("{real_parent}/{name}"))
+        {
+            return Some(status);
+        }
+        let Some(git) = super::git_index::locate(&self.root) else {
+            return Some(Status::NotInGit);
+        };
+        let from_top = match self.root.strip_prefix(&git.top).ok().and_then(Path::to_str) {
+            Some("") | None => path.to_string(),
+            Some(prefix) => format!("{prefix}/{path}"),
+        };
+        let ignores = super::gitignore::Ignores::new(&git.top, &git.git_dir);
+        Some(match ignores.is_ignored(&from_top, false) {
+            true => Status::Ignored,
+            false => Status::Untracked,
+        })
     }
 
     /// Whether the listing read the directory `dir` (from the root), so that a file it does
@@ -484,12 +527,27 @@ impl Repo {
                         .map(String::from)
                 });
                 Target {
-                    status: path.as_deref().and_then(|p| Some(self.entry(p)?.0)),
+                    status: path.as_deref().and_then(|p| self.missing_target_status(p)),
                     path,
                     exists: false,
                 }
             }
         }
+    }
+
+    /// What git says of where a link leads that is not on disk (`path` from the root): the
+    /// listed file's status, or for a directory a sparse checkout leaves out (which git holds,
+    /// skip-worktree), `SkipWorktree`.
+    fn missing_target_status(&self, path: &str) -> Option<Status> {
+        if let Some((status, _)) = self.entry(path) {
+            return Some(status);
+        }
+        let listing = self.listing.get()?;
+        listing
+            .subtree(path)
+            .entries()
+            .any(|(_, status, ..)| status == Status::SkipWorktree)
+            .then_some(Status::SkipWorktree)
     }
 
     /// Where a link outside the listing (absolute) leads.

@@ -319,11 +319,6 @@ impl<'a> Subtree<'a> {
         }
     }
 
-    /// Whether terraform would find the file.
-    pub fn on_disk(&self, relative: &str) -> bool {
-        self.status(relative).is_some_and(Status::on_disk)
-    }
-
     /// The git object id of the file's working-tree content, when known without reading it.
     pub fn id_of(&self, relative: &str) -> Option<&'a ObjectId> {
         self.listing.meta[self.find(relative)?].id.as_ref()
@@ -499,7 +494,7 @@ fn git_files(
                     index_time,
                     content_ids,
                 };
-                verifier.verify(root_dir, entries, &mut files);
+                verifier.verify(root_dir, dir, entries, &mut files);
             }
             (files, walker.read.into_inner())
         });
@@ -535,7 +530,16 @@ impl Verifier<'_> {
     /// The status of each tracked file of `dir` in the working tree, and, when asked, its
     /// content id the way `git status` tells it: unchanged stat data vouch for the staged
     /// content's id; anything else means the content must be read.
-    fn verify<'a>(&self, root: &std::fs::File, entries: &[&'a Tracked], out: &mut Vec<File<'a>>) {
+    fn verify<'a>(
+        &self,
+        root: &std::fs::File,
+        dir: &str,
+        entries: &[&'a Tracked],
+        out: &mut Vec<File<'a>>,
+    ) {
+        // Each file is looked up from its directory, opened once: most of a warm run is these
+        // lookups.
+        let opened = OnceCell::new();
         for (entry, present) in entries.iter().zip(self.present) {
             let path = &entry.path;
             let (status, id) = if entry.skip_worktree {
@@ -545,7 +549,10 @@ impl Verifier<'_> {
             } else if !self.content_ids {
                 (Status::Tracked, None)
             } else {
-                let now = git_index::stat_at(root, path);
+                let now = opened
+                    .get_or_init(|| git_index::open_dir_at(root, dir))
+                    .as_ref()
+                    .and_then(|opened| git_index::stat_at(opened, file_name(path)));
                 // Modified in the second the index was written: the stat data prove nothing
                 // ("racily clean"), so the content is hashed instead.
                 let unchanged = now.is_some_and(|now| {
@@ -786,10 +793,11 @@ mod tests {
         assert_eq!(root.names_in("", any), ["a.tf", "env", "envy.tf", "x"]);
         assert_eq!(root.names_in("env", any), ["dev", "prd"]);
         assert!(root.names_in("e", any).is_empty());
-        assert!(root.on_disk("x/y.tf") && !root.on_disk("x"));
+        let on_disk = |tree: &Subtree, path| tree.status(path).is_some_and(Status::on_disk);
+        assert!(on_disk(&root, "x/y.tf") && !on_disk(&root, "x"));
         let env = listing.subtree("env");
         assert_eq!(env.names_in("", any), ["dev", "prd"]);
-        assert!(env.on_disk("dev/backend.tfbackend") && !env.on_disk("a.tf"));
+        assert!(on_disk(&env, "dev/backend.tfbackend") && !on_disk(&env, "a.tf"));
         assert!(listing.subtree("e").names_in("", any).is_empty());
     }
 

@@ -228,30 +228,6 @@ impl Repo {
         Ok(self.listing.get_or_init(|| listing))
     }
 
-    /// The status of a file by path from the root: as listed, or, for one in a directory the
-    /// listing had no reason to read (no file that matters is tracked there), as the disk and
-    /// git's ignore rules tell it. `None`: absent.
-    pub fn status(&self, path: &str) -> anyhow::Result<Option<Status>> {
-        if let Some(status) = self.listing()?.subtree("").status(path) {
-            return Ok(Some(status));
-        }
-        if std::fs::symlink_metadata(self.root.join(path)).is_err() {
-            return Ok(None);
-        }
-        let Some(git) = git_index::locate(&self.root) else {
-            return Ok(Some(Status::NotInGit));
-        };
-        let from_top = match self.root.strip_prefix(&git.top).ok().and_then(Path::to_str) {
-            Some("") | None => path.to_string(),
-            Some(prefix) => format!("{prefix}/{path}"),
-        };
-        let ignores = gitignore::Ignores::new(&git.top, &git.git_dir);
-        Ok(Some(match ignores.is_ignored(&from_top, false) {
-            true => Status::Ignored,
-            false => Status::Untracked,
-        }))
-    }
-
     /// The names of the files directly in a stack's directory, on disk now: from the listing
     /// when the repository was listed, else read.
     pub fn file_names(&self, stack: &Stack) -> Vec<String> {
@@ -502,17 +478,6 @@ impl Repo {
         .0
     }
 
-    /// The status of a stack's file below a symbolic link to a directory in it: that of the
-    /// file it really is, when that lies in the repository.
-    pub fn linked_status(&self, stack: &Stack, relative: &str) -> Option<Status> {
-        if !through_link(&stack.dir, relative) {
-            return None;
-        }
-        let real = stack.dir.join(relative).canonicalize().ok()?;
-        let inside = real.strip_prefix(self.root.canonicalize().ok()?).ok()?;
-        self.listing().ok()?.subtree("").status(inside.to_str()?)
-    }
-
     /// Every stack below the root: a directory with a `*.tf` or `*.tf.json` file and the
     /// backend config of at least one env, both present as `presence` says. The root stack
     /// comes first, then the others by path. Symlinked directories are not followed: one inside
@@ -633,30 +598,16 @@ impl Repo {
 
     /// The files `env` needs in `stack` that terraform would not find, relative to the root.
     pub fn missing_files(&self, stack: &Stack, env: &str) -> anyhow::Result<Vec<String>> {
-        let listing = self.listing()?;
-        let (files, everything) = (
-            listing.subtree(listing_dir(&stack.path)),
-            listing.subtree(""),
-        );
+        self.listing()?;
         Ok(self
             .env_files_for(&stack.path, env)
             .into_iter()
             .filter(|file| !file.optional)
+            .map(|file| self.input(stack, &file.of(stack, env)))
             // A file outside the repository is not the repository's to report.
-            .filter_map(|file| match file.pattern.leaves_stack() {
-                false => {
-                    let file = file.of(stack, env);
-                    let linked = || {
-                        self.linked_status(stack, &file)
-                            .is_some_and(Status::on_disk)
-                    };
-                    (!files.on_disk(&file) && !linked())
-                        .then(|| join_display(&stack.path, Path::new(&file)))
-                }
-                true => file
-                    .pattern
-                    .repo_path(env, &stack.path)
-                    .filter(|file| !everything.on_disk(file)),
+            .filter_map(|input| match input.status {
+                Some(status) if status.on_disk() => None,
+                _ => input.path,
             })
             .collect())
     }

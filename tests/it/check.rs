@@ -797,3 +797,32 @@ fn shared_state_is_found_however_the_location_is_written() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_var_file_reached_through_a_symlinked_directory_has_its_real_files_status() {
+    let test = Test::new()
+        .write(
+            "app/main.tf",
+            "terraform {\n  backend \"local\" {}\n}\nvariable \"env\" {}\n",
+        )
+        .write("app/stg.tfbackend", "path = \"stg.tfstate\"\n")
+        .write("shared-real/stg.tfvars", "env = \"stg\"\n")
+        .write("tfw.toml", "var_files = [\"{root}/shared/{env}.tfvars\"]\n");
+    std::os::unix::fs::symlink("shared-real", test.path("shared")).unwrap();
+    test.git(&["init", "-q"]);
+    test.git(&["add", "-A"]);
+    test.git(&["commit", "-qm", "stacks"]);
+    // Tracked as `shared-real/stg.tfvars`: not an untracked `shared/stg.tfvars`.
+    test.run_with(["check"]).status(0);
+    let test = test
+        .write("shared-real/new.tfvars", "env = \"stg\"\n")
+        .write(
+            "tfw.toml",
+            "var_files = [\"{root}/shared/{env}.tfvars\", \"{root}/shared/new.tfvars\"]\n",
+        );
+    let run = test.run_with(["check"]).status(1);
+    assert_eq!(
+        run.stdout(),
+        "shared/new.tfvars: exists but is not tracked by git (shared by all envs): git add it\n"
+    );
+}
