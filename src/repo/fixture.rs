@@ -35,6 +35,7 @@ pub fn touch(root: &Path, files: &[&str]) {
 /// Runs git in `dir`, which must succeed; its standard output.
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let output = std::process::Command::new("git")
+        .args(["-c", "init.templateDir="])
         .args(args)
         .current_dir(dir)
         .output()
