@@ -131,26 +131,7 @@ fn clap_errors_have_tfws_shape_and_exit_64() {
 /// tfw's stderr when it runs with stderr on a real pseudo-terminal.
 fn stderr_at_a_terminal(test: &Test) -> String {
     use std::io::Read;
-    use std::os::fd::FromRawFd;
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two descriptors into the given ints.
-    let opened = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(opened, 0);
-    // SAFETY: both descriptors were just opened and are owned here alone.
-    let (mut master, slave) = unsafe {
-        (
-            std::fs::File::from_raw_fd(master),
-            std::fs::File::from_raw_fd(slave),
-        )
-    };
+    let (mut master, slave) = crate::common::terminal::openpty();
     // The Command, and with it this process's copy of the slave, is dropped after the spawn:
     // once tfw exits, reading the master ends (EIO) after the buffered output.
     let mut child = test.command().stderr(slave).spawn().unwrap();

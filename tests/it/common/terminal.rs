@@ -22,24 +22,29 @@ pub struct Terminal {
     read: usize,
 }
 
+/// A new pseudo-terminal: its master and its slave.
+pub fn openpty() -> (File, OwnedFd) {
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes the two descriptors; no name, settings or size are passed.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned here alone.
+    unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}
+
 impl Terminal {
     /// Starts `command` in a new session whose controlling terminal is a new pseudo-terminal,
     /// its stdin, stdout and stderr, with echo off.
     pub fn spawn(mut command: Command) -> Self {
-        let (mut master, mut slave) = (0, 0);
-        // SAFETY: openpty writes the two descriptors; no name, settings or size are passed.
-        let opened = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
-        // SAFETY: both descriptors were just opened and are owned here alone.
-        let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let (master, slave) = openpty();
         // SAFETY: a termios struct filled by tcgetattr, changed and set back.
         unsafe {
             use std::os::fd::AsRawFd;
