@@ -35,5 +35,7 @@ mod cli;
 
 /// Runs tfw with the process's arguments (`args[0]` is the program) and returns its exit code.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
-    cli::main(args.into_iter().collect())
+    let code = cli::main(args.into_iter().collect());
+    cache::finish();
+    code
 }

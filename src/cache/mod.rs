@@ -35,12 +35,39 @@ fn header(kind: &Kind) -> Vec<u8> {
     header
 }
 
+/// Cache writes under way (see `in_background`).
+static PENDING: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Runs `save` (a cache's encoding and write) beside the rest of the run: a big repository's
+/// caches take as long to write as its slowest check. `finish` waits for it, and so does every
+/// read of a cache, so a run in this process never reads one half written.
+pub fn in_background(save: impl FnOnce() + Send + 'static) {
+    if disabled() {
+        return;
+    }
+    // A thread that cannot start takes the write with it: only the next run's time is lost.
+    if let (Ok(handle), Ok(mut pending)) = (std::thread::Builder::new().spawn(save), PENDING.lock())
+    {
+        pending.push(handle);
+    }
+}
+
+/// Waits for every cache write under way: before tfw exits, and before a cache is read.
+pub fn finish() {
+    let handles = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+    for handle in handles {
+        let _ = handle.join();
+    }
+}
+
 /// The content of the cache file `kind` in `git_dir`, verified: `None` when there is none, or
 /// it is not whole and this tfw's (then the caller starts empty).
 pub fn read(git_dir: &Path, kind: &Kind) -> Option<Vec<u8>> {
     if disabled() {
         return None;
     }
+    finish();
     let bytes = std::fs::read(git_dir.join(kind.file)).ok()?;
     content(bytes, kind)
 }

@@ -172,7 +172,7 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
         }
     }
     if let Some(cache) = parse_cache.into_inner() {
-        cache.save(touched);
+        crate::cache::in_background(move || cache.save(touched));
     }
     let paths: Vec<&str> = stacks.iter().map(|s| s.stack.path.as_str()).collect();
     // Two stacks on one state: found from every stack's states, unless no stack changed.
@@ -187,7 +187,11 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
         }
     };
     problems.extend(shared.iter().cloned());
-    results_cache.save(&paths, fresh, all.map(|all| (all, shared)));
+    let (paths, shared) = (
+        paths.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        all.map(|all| (all, shared)),
+    );
+    crate::cache::in_background(move || results_cache.save(&paths, fresh, shared));
     // Only a file outside the stacks can be read by several (see `readers`).
     let mut problems = match problems.is_empty() {
         true => problems,

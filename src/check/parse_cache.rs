@@ -75,6 +75,11 @@ impl Touched {
         }
     }
 
+    /// What this worker parsed for `entry`. A stack has a few files, so a scan is enough.
+    fn fresh_parse(&self, entry: &Entry) -> Option<&Parsed> {
+        self.fresh.iter().find(|(e, _)| e == entry).map(|(_, p)| p)
+    }
+
     /// Every entry used or added.
     pub fn entries(&self) -> Vec<Entry> {
         self.used
@@ -116,12 +121,16 @@ impl ParseCache {
         touched: &mut Touched,
         parse: impl FnOnce(&[u8]) -> Parsed,
     ) -> Cow<'_, Parsed> {
-        if let Some((entry, hit)) = id.and_then(|id| {
+        if let Some(id) = id {
             let entry = (*id, purpose);
-            Some((entry, self.known.get(&entry)?))
-        }) {
-            touched.used.push(entry);
-            return Cow::Borrowed(hit);
+            if let Some(hit) = self.known.get(&entry) {
+                touched.used.push(entry);
+                return Cow::Borrowed(hit);
+            }
+            // A stack reads one file for two checks (a var file's values, then its types).
+            if let Some(parsed) = touched.fresh_parse(&entry) {
+                return Cow::Owned(parsed.clone());
+            }
         }
         let bytes = match read() {
             Ok(bytes) => bytes,
@@ -132,6 +141,9 @@ impl ParseCache {
             touched.used.push(entry);
             return Cow::Borrowed(hit);
         }
+        if let Some(parsed) = touched.fresh_parse(&entry) {
+            return Cow::Owned(parsed.clone());
+        }
         let parsed = parse(&bytes);
         touched.fresh.push((entry, parsed.clone()));
         Cow::Owned(parsed)
@@ -140,24 +152,26 @@ impl ParseCache {
     /// Writes the entries of this run back (dropping those no longer used), when they changed.
     pub fn save(self, touched: impl IntoIterator<Item = Touched>) {
         let Some(git_dir) = self.git_dir else { return };
-        let mut used = Vec::new();
-        let mut fresh = HashMap::new();
-        for part in touched {
-            used.extend(part.used);
-            fresh.extend(part.fresh);
-        }
+        let parts: Vec<Touched> = touched.into_iter().collect();
+        let mut used: Vec<Entry> = parts
+            .iter()
+            .flat_map(|part| part.used.iter().copied())
+            .collect();
         used.sort_unstable();
         used.dedup();
-        if fresh.is_empty() && used.len() == self.known.len() {
+        let fresh = parts.iter().flat_map(|part| part.fresh.iter());
+        if fresh.clone().next().is_none() && used.len() == self.known.len() {
             return;
         }
         let mut entries: Vec<(&Entry, &Parsed)> = self
             .known
             .iter()
             .filter(|(entry, _)| used.binary_search(entry).is_ok())
-            .chain(fresh.iter())
+            .chain(fresh.map(|(entry, parsed)| (entry, parsed)))
             .collect();
+        // Two stacks with one content each parsed it: it is kept once.
         entries.sort_unstable_by_key(|(entry, _)| **entry);
+        entries.dedup_by_key(|(entry, _)| **entry);
         crate::cache::write(&git_dir, &KIND, &entries);
     }
 }

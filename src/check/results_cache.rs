@@ -235,14 +235,14 @@ impl ResultsCache {
     /// writes only when something changed.
     pub fn save(
         self,
-        stacks: &[&str],
+        stacks: &[String],
         fresh: Vec<(String, Key, Results)>,
         shared: Option<(Key, Vec<Problem>)>,
     ) {
         let Some(git_dir) = &self.git_dir else {
             return;
         };
-        let stacks: HashSet<&str> = stacks.iter().copied().collect();
+        let stacks: HashSet<&str> = stacks.iter().map(String::as_str).collect();
         let gone = self.known.keys().any(|k| !stacks.contains(k.as_str()));
         if fresh.is_empty() && !gone && shared == self.shared {
             return;
@@ -366,7 +366,7 @@ mod tests {
         let cache = ResultsCache::open(root);
         let shared = vec![problem("shared-state", None, Some("stg"))];
         cache.save(
-            &["a"],
+            &["a".into()],
             vec![("a".into(), [1; 20], results.clone())],
             Some(([5; 20], shared.clone())),
         );

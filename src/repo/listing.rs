@@ -507,7 +507,7 @@ fn git_files(
         (Listing::of(listed, files.tree), read)
     };
     cache.set_dirs(read);
-    cache.save();
+    crate::cache::in_background(move || cache.save());
     Ok(listing)
 }
 

@@ -110,7 +110,7 @@ enum Names {
 struct Stored<'a> {
     rules: &'a str,
     #[serde(borrow)]
-    index: Option<(&'a [u8], IndexFiles)>,
+    index: Option<(&'a [u8], std::borrow::Cow<'a, IndexFiles>)>,
     dirs: Vec<(&'a str, DirStat, &'a [u8])>,
 }
 
@@ -188,7 +188,7 @@ impl ListingCache {
             index: self
                 .index
                 .as_ref()
-                .map(|(key, files)| (key.as_slice(), files.clone())),
+                .map(|(key, files)| (key.as_slice(), std::borrow::Cow::Borrowed(files))),
             dirs: encoded
                 .iter()
                 .map(|(dir, stat, names)| (*dir, *stat, names.as_ref()))
@@ -203,7 +203,9 @@ impl ListingCache {
             return None;
         }
         let start = self.bytes.as_ptr() as usize;
-        let index = stored.index.map(|(key, files)| (key.to_vec(), files));
+        let index = stored
+            .index
+            .map(|(key, files)| (key.to_vec(), files.into_owned()));
         let dirs: Vec<(String, DirStat, Range<usize>)> = stored
             .dirs
             .iter()
