@@ -325,7 +325,7 @@ fn a_sparse_checkout_is_not_an_error() {
 #[test]
 fn a_linked_worktree_is_read_like_its_main_checkout() {
     let test = repo();
-    let worktree = tempfile::tempdir().unwrap();
+    let worktree = crate::common::tempdir();
     let tree = worktree.path().join("wt");
     git_in(
         &test.path(""),

@@ -692,7 +692,7 @@ fn without_a_terminal_each_finished_pair_gets_a_line() {
 
 #[test]
 fn without_a_terminal_a_heartbeat_says_what_still_runs() {
-    let release = tempfile::tempdir().unwrap();
+    let release = crate::common::tempdir();
     let file = release.path().join("go");
     let test = Test::stack()
         .env("FAKE_TF_HOLD_plan", &file)
@@ -727,7 +727,7 @@ fn ctrl_c_says_which_pairs_it_waits_for() {
 /// Runs tfw with `args` in a pseudo-terminal, every plan held until `go` exists; `during`
 /// sees the session while they are held. Returns all the screen showed.
 fn at_a_terminal(args: &[&str], during: impl FnOnce(&mut Terminal)) -> String {
-    let release = tempfile::tempdir().unwrap();
+    let release = crate::common::tempdir();
     let go = release.path().join("go");
     let test = repo().env("FAKE_TF_HOLD_plan", &go);
     let mut command = test.command();

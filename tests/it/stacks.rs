@@ -282,7 +282,7 @@ fn ctrl_c_stops_the_running_stack_gracefully_and_starts_no_other() {
 
 #[test]
 fn symlinks_to_the_filesystem_root_or_outside_are_reported_not_followed() {
-    let outside = tempfile::tempdir().unwrap();
+    let outside = crate::common::tempdir();
     std::fs::write(outside.path().join("main.tf"), "").unwrap();
     std::fs::write(outside.path().join("stg.tfbackend"), "").unwrap();
     let test = Test::new()
