@@ -354,7 +354,7 @@ impl Test {
                 std::time::Instant::now() < deadline,
                 "the fake terraform never started"
             );
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
         let pid = child.id() as i32;
         assert_eq!(
@@ -575,7 +575,7 @@ pub fn output_of_fresh(command: &mut Command) -> Output {
     loop {
         match command.output() {
             Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
-                std::thread::sleep(std::time::Duration::from_millis(20))
+                std::thread::sleep(std::time::Duration::from_millis(5))
             }
             output => return output.unwrap(),
         }
@@ -590,7 +590,7 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
             std::time::Instant::now() < deadline,
             "timed out waiting for {what}"
         );
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 
