@@ -130,9 +130,9 @@ pub fn tempdir() -> tempfile::TempDir {
 }
 
 /// Where test repositories live: `TFW_TEST_TMPDIR` when set (scripts/e2e puts the real
-/// providers' copies on disk), else `/dev/shm` when it is a writable tmpfs, else the system's
-/// temp dir. The suite creates and deletes ~20,000 files; on ext4 each create scans the inode
-/// table for recently deleted inodes, a third of the suite's system time.
+/// providers' copies on disk), else `/dev/shm` when tests can use it, else the system's temp
+/// dir. The suite creates and deletes ~20,000 files; on ext4 each create scans the inode table
+/// for recently deleted inodes, a third of the suite's system time.
 pub fn scratch_root() -> &'static Path {
     static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     ROOT.get_or_init(|| {
@@ -140,12 +140,35 @@ pub fn scratch_root() -> &'static Path {
             return PathBuf::from(dir);
         }
         let shm = Path::new("/dev/shm");
-        if tempfile::tempdir_in(shm).is_ok() {
+        if usable_for_tests(shm) {
             shm.to_path_buf()
         } else {
             env::temp_dir()
         }
     })
+}
+
+/// Whether `dir` is writable, lets the fake terraform run (a container's `/dev/shm` may be
+/// `noexec`) and has room to spare: 256 MB (the suite's files take under 1 MB at once;
+/// Docker's `/dev/shm` is 64 MB by default).
+fn usable_for_tests(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `path` is NUL-terminated and `stat` a buffer statvfs fills.
+    let stat = unsafe {
+        let mut stat: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(path.as_ptr(), &mut stat) != 0 {
+            return false;
+        }
+        stat
+    };
+    let free = stat.f_bavail as u64 * stat.f_frsize as u64;
+    stat.f_flag & libc::ST_NOEXEC == 0
+        && stat.f_flag & libc::ST_RDONLY == 0
+        && free >= 1 << 28
+        && tempfile::tempdir_in(dir).is_ok()
 }
 
 impl Test {
