@@ -169,7 +169,7 @@ fn run_step(test: &Test, args: &[&str], env: &[(&str, &str)]) -> crate::common::
             Instant::now() < deadline,
             "tfw hung on a stdin that never closes"
         );
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(crate::common::POLL);
     }
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();

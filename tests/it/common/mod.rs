@@ -126,7 +126,9 @@ impl Run {
 
 /// A fresh temp dir for a test's files, under `scratch_root`.
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir_in(scratch_root()).unwrap()
+    let root = scratch_root();
+    tempfile::tempdir_in(root)
+        .unwrap_or_else(|e| panic!("cannot make a temp dir in {}: {e}", root.display()))
 }
 
 /// Where test repositories live: `TFW_TEST_TMPDIR` when set (scripts/e2e puts the real
@@ -371,14 +373,9 @@ impl Test {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !self.path("ready").exists() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the fake terraform never started"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        wait_until("the fake terraform to start", || {
+            self.path("ready").exists()
+        });
         let pid = child.id() as i32;
         assert_eq!(
             unsafe { libc::kill(if whole_group { -pid } else { pid }, signal) },
@@ -598,12 +595,15 @@ pub fn output_of_fresh(command: &mut Command) -> Output {
     loop {
         match command.output() {
             Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
-                std::thread::sleep(std::time::Duration::from_millis(5))
+                std::thread::sleep(POLL)
             }
             output => return output.unwrap(),
         }
     }
 }
+
+/// How often a test looks again for what it waits on: a file, a process's end.
+pub const POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Polls `done` until it holds, for at most 20 s.
 pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -613,7 +613,7 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
             std::time::Instant::now() < deadline,
             "timed out waiting for {what}"
         );
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(POLL);
     }
 }
 
