@@ -7,8 +7,8 @@ mod providers;
 mod results_cache;
 mod variables;
 
-use crate::check::parse_cache::{ParseCache, Purpose, Touched};
-use crate::check::results_cache::{Input, Key, Results, ResultsCache};
+use crate::check::parse_cache::{Kept, ParseCache, Purpose, Touched};
+use crate::check::results_cache::{Fresh, Input, Key, ResultsCache};
 use crate::config::PROBLEM_KINDS;
 use crate::config::env_name;
 use crate::config::pattern::EnvPattern;
@@ -50,20 +50,27 @@ impl Problem {
 struct Found<'a> {
     stack: Stack,
     files: Subtree<'a>,
-    /// Its directory, opened on the first file read: files are read from it (see `read_at`).
-    dir: std::sync::OnceLock<Option<std::fs::File>>,
+    /// Its directory, opened on the first file read (`None` inside when it cannot be): files
+    /// are read from it (see `read_at`), and it is closed once the stack is checked.
+    dir: std::sync::Mutex<Option<Option<std::fs::File>>>,
 }
 
 impl Found<'_> {
     /// The content of the file at `relative` (from the stack).
     fn read(&self, relative: &str) -> std::io::Result<Vec<u8>> {
-        let dir = self
-            .dir
-            .get_or_init(|| std::fs::File::open(&self.stack.dir).ok());
+        let mut dir = self.dir.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = dir.get_or_insert_with(|| std::fs::File::open(&self.stack.dir).ok());
         match dir {
-            Some(dir) => crate::repo::git_index::read_at(dir, relative),
+            Some(dir) => {
+                crate::repo::git_index::read_at(dir, relative, self.files.size_of(relative))
+            }
             None => std::fs::read(self.stack.dir.join(relative)),
         }
+    }
+
+    /// Closes its directory: by the worker that read it, not all at once at the end.
+    fn close(&self) {
+        self.dir.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 
@@ -126,7 +133,7 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
         .map(|stack| Found {
             files: listing.subtree(listing_dir(&stack.path)),
             stack,
-            dir: std::sync::OnceLock::new(),
+            dir: std::sync::Mutex::new(None),
         })
         .collect();
     // With `envs = […]` every stack has every env (a stack's own list narrows it); without,
@@ -157,15 +164,15 @@ pub fn check(repo: &Repo) -> anyhow::Result<Checked> {
     let mut fresh = Vec::new();
     let mut keys = Vec::new();
     let mut kept = Vec::new();
-    for (out, had) in results.into_iter().flatten() {
+    for (out, parses, had) in results.into_iter().flatten() {
         problems.extend(out.problems);
         states.extend(out.states);
-        touched.push(out.touched);
+        touched.push(parses);
         warnings.extend(out.warnings);
         kept.push(matches!(had, Had::Kept(_)));
         keys.push(match &had {
             Had::Kept(key) => Some(*key),
-            Had::Fresh(fresh) => fresh.as_ref().map(|(_, key, _)| *key),
+            Had::Fresh(fresh) => fresh.as_ref().map(|fresh| fresh.key),
         });
         if let Had::Fresh(Some(entry)) = had {
             fresh.push(entry);
@@ -327,7 +334,7 @@ fn shared_states(mut states: Vec<StateUse>) -> Vec<Problem> {
 /// (with what to keep, when its inputs could be named).
 enum Had {
     Kept(Key),
-    Fresh(Option<(String, Key, Results)>),
+    Fresh(Option<Fresh>),
 }
 
 /// What checking some stacks found.
@@ -389,8 +396,8 @@ impl Checker<'_> {
     }
 
     /// A stack's results: kept ones when its inputs are unchanged, else checked (and returned
-    /// with its key, to keep).
-    fn check_kept(&self, found: &Found) -> (Out, Had) {
+    /// with its key, to keep); and the parse cache entries they used.
+    fn check_kept(&self, found: &Found) -> (Out, Kept, Had) {
         let named = std::cell::OnceCell::new();
         let named = || named.get_or_init(|| self.named(found));
         let key = self
@@ -403,23 +410,20 @@ impl Checker<'_> {
                 problems: kept.problems,
                 // Read only if some stack changed (see `shared_states`).
                 states: Vec::new(),
-                touched: Touched::reused(kept.parsed),
+                touched: Touched::default(),
                 warnings: kept.warnings,
             };
-            return (out, Had::Kept(*key));
+            return (out, Kept::reused(kept.parsed), Had::Kept(*key));
         }
         let mut out = Out::default();
         self.check_stack(found, named(), &mut out);
-        let fresh = key.map(|key| {
-            let results = Results {
-                problems: out.problems.clone(),
-                states: out.states.clone(),
-                warnings: out.warnings.clone(),
-                parsed: out.touched.entries(),
-            };
-            (found.stack.path.clone(), key, results)
+        found.close();
+        let touched = std::mem::take(&mut out.touched);
+        let fresh = key.and_then(|key| {
+            let results = (&out.problems[..], &out.states[..], &out.warnings[..]);
+            Fresh::encode(&found.stack.path, key, results, touched.entries())
         });
-        (out, Had::Fresh(fresh))
+        (out, touched.keep(), Had::Fresh(fresh))
     }
 
     /// The files outside the stack its env patterns name, for every env it could be checked
@@ -822,14 +826,14 @@ impl Checker<'_> {
         }
     }
 
-    fn parsed<'c>(
-        &'c self,
+    fn parsed(
+        &self,
         found: &Found,
         relative: &str,
         purpose: Purpose,
         touched: &mut Touched,
         parse: impl FnOnce(&[u8]) -> Parsed,
-    ) -> std::borrow::Cow<'c, Parsed> {
+    ) -> std::sync::Arc<Parsed> {
         let read = || found.read(relative);
         self.parse_cache()
             .get(found.files.id_of(relative), purpose, read, touched, parse)

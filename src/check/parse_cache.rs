@@ -6,13 +6,14 @@ use crate::lang::hcl::Parsed;
 use crate::lang::redaction_key;
 use crate::repo::git_index::{self, ObjectId};
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const KIND: crate::cache::Kind = crate::cache::Kind {
     file: "tfw-check-cache",
-    version: 3,
+    version: 4,
 };
 
 /// What a file was read as: one content parses differently as a backend file, a var file or a
@@ -30,8 +31,14 @@ pub type Entry = (ObjectId, Purpose);
 
 pub struct ParseCache {
     git_dir: Option<PathBuf>,
-    known: HashMap<Entry, Parsed, ById>,
+    /// The cache's content as read: each parse is decoded only when asked for.
+    bytes: Vec<u8>,
+    /// Where each kept parse lies in `bytes`.
+    known: HashMap<Entry, Range<usize>, ById>,
 }
+
+/// The cache file: each parse encoded apart, sorted by entry.
+type Stored<'a> = Vec<(Entry, &'a serde_bytes::Bytes)>;
 
 /// Object ids are already uniformly spread: their first bytes are a good hash as they are.
 #[derive(Default, Clone, Copy)]
@@ -59,25 +66,28 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
-/// What one worker used of the cache and added to it: what is saved.
+/// What one stack's check used of the cache and added to it: what is saved.
 #[derive(Default)]
 pub struct Touched {
     used: Vec<Entry>,
-    fresh: Vec<(Entry, Parsed)>,
+    fresh: Vec<(Entry, Arc<Parsed>)>,
+}
+
+/// What one stack's check used and added, its parses encoded by the worker that made them: the
+/// save at the end of a run only copies bytes, and each parse is freed where it was made.
+#[derive(Default)]
+pub struct Kept {
+    used: Vec<Entry>,
+    fresh: Vec<(Entry, Vec<u8>)>,
 }
 
 impl Touched {
-    /// What results kept from an earlier run used: kept alive, not read.
-    pub fn reused(entries: Vec<Entry>) -> Self {
-        Self {
-            used: entries,
-            fresh: Vec::new(),
-        }
-    }
-
-    /// What this worker parsed for `entry`. A stack has a few files, so a scan is enough.
-    fn fresh_parse(&self, entry: &Entry) -> Option<&Parsed> {
-        self.fresh.iter().find(|(e, _)| e == entry).map(|(_, p)| p)
+    /// What this stack parsed for `entry`. A stack has a few files, so a scan is enough.
+    fn fresh_parse(&self, entry: &Entry) -> Option<Arc<Parsed>> {
+        self.fresh
+            .iter()
+            .find(|(e, _)| e == entry)
+            .map(|(_, p)| p.clone())
     }
 
     /// Every entry used or added.
@@ -87,6 +97,29 @@ impl Touched {
             .chain(self.fresh.iter().map(|(entry, _)| entry))
             .copied()
             .collect()
+    }
+
+    /// The entries, with the fresh parses encoded (one that cannot be is not kept).
+    pub fn keep(self) -> Kept {
+        let fresh = self
+            .fresh
+            .iter()
+            .filter_map(|(entry, parsed)| Some((*entry, crate::cache::encode(&**parsed)?)))
+            .collect();
+        Kept {
+            used: self.used,
+            fresh,
+        }
+    }
+}
+
+impl Kept {
+    /// What results kept from an earlier run used: kept alive, not read.
+    pub fn reused(entries: Vec<Entry>) -> Self {
+        Self {
+            used: entries,
+            fresh: Vec::new(),
+        }
     }
 }
 
@@ -101,13 +134,30 @@ impl ParseCache {
                 Some((git.git_dir, same_key))
             })
             .unzip();
-        let known = git_dir
+        let bytes = git_dir
             .as_ref()
             .filter(|_| same_key == Some(true))
-            .and_then(|dir| crate::cache::load::<Vec<(Entry, Parsed)>>(dir, &KIND))
-            .map(|entries| entries.into_iter().collect())
+            .and_then(|dir| crate::cache::read(dir, &KIND))
             .unwrap_or_default();
-        Self { git_dir, known }
+        let start = bytes.as_ptr() as usize;
+        let known = crate::cache::decode::<Stored>(&bytes)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(entry, parsed)| {
+                let begin = parsed.as_ptr() as usize - start;
+                (entry, begin..begin + parsed.len())
+            })
+            .collect();
+        Self {
+            git_dir,
+            bytes,
+            known,
+        }
+    }
+
+    /// The kept parse of `entry`, decoded.
+    fn kept(&self, entry: &Entry) -> Option<Parsed> {
+        crate::cache::decode(&self.bytes[self.known.get(entry)?.clone()])
     }
 
     /// The parse of the file `read` reads, as `purpose`. `id` is its content's object id when git's stat
@@ -120,42 +170,44 @@ impl ParseCache {
         read: impl FnOnce() -> std::io::Result<Vec<u8>>,
         touched: &mut Touched,
         parse: impl FnOnce(&[u8]) -> Parsed,
-    ) -> Cow<'_, Parsed> {
-        if let Some(id) = id {
-            let entry = (*id, purpose);
-            if let Some(hit) = self.known.get(&entry) {
-                touched.used.push(entry);
-                return Cow::Borrowed(hit);
-            }
+    ) -> Arc<Parsed> {
+        let known = |entry: Entry, touched: &mut Touched| {
             // A stack reads one file for two checks (a var file's values, then its types).
             if let Some(parsed) = touched.fresh_parse(&entry) {
-                return Cow::Owned(parsed.clone());
+                return Some(parsed);
             }
+            let hit = Arc::new(self.kept(&entry)?);
+            touched.used.push(entry);
+            Some(hit)
+        };
+        if let Some(id) = id
+            && let Some(hit) = known((*id, purpose), touched)
+        {
+            return hit;
         }
         let bytes = match read() {
             Ok(bytes) => bytes,
-            Err(e) => return Cow::Owned(Parsed::Invalid(format!("cannot read: {e}"))),
+            Err(e) => return Arc::new(Parsed::Invalid(format!("cannot read: {e}"))),
         };
+        // Keyed by what was read, not by the id vouched for before: a file changed in between
+        // is kept under its own content.
         let entry = (git_index::blob_id(&bytes), purpose);
-        if let Some(hit) = self.known.get(&entry) {
-            touched.used.push(entry);
-            return Cow::Borrowed(hit);
+        if let Some(hit) = known(entry, touched) {
+            return hit;
         }
-        if let Some(parsed) = touched.fresh_parse(&entry) {
-            return Cow::Owned(parsed.clone());
-        }
-        let parsed = parse(&bytes);
+        let parsed = Arc::new(parse(&bytes));
         touched.fresh.push((entry, parsed.clone()));
-        Cow::Owned(parsed)
+        parsed
     }
 
     /// Writes the entries of this run back (dropping those no longer used), when they changed.
-    pub fn save(self, touched: impl IntoIterator<Item = Touched>) {
-        let Some(git_dir) = self.git_dir else { return };
-        let parts: Vec<Touched> = touched.into_iter().collect();
+    pub fn save(self, kept: impl IntoIterator<Item = Kept>) {
+        let Some(git_dir) = &self.git_dir else { return };
+        let parts: Vec<Kept> = kept.into_iter().collect();
         let mut used: Vec<Entry> = parts
             .iter()
             .flat_map(|part| part.used.iter().copied())
+            .filter(|entry| self.known.contains_key(entry))
             .collect();
         used.sort_unstable();
         used.dedup();
@@ -163,16 +215,20 @@ impl ParseCache {
         if fresh.clone().next().is_none() && used.len() == self.known.len() {
             return;
         }
-        let mut entries: Vec<(&Entry, &Parsed)> = self
-            .known
+        let mut entries: Stored = used
             .iter()
-            .filter(|(entry, _)| used.binary_search(entry).is_ok())
-            .chain(fresh.map(|(entry, parsed)| (entry, parsed)))
+            .map(|entry| {
+                (
+                    *entry,
+                    serde_bytes::Bytes::new(&self.bytes[self.known[entry].clone()]),
+                )
+            })
+            .chain(fresh.map(|(entry, parsed)| (*entry, serde_bytes::Bytes::new(parsed))))
             .collect();
         // Two stacks with one content each parsed it: it is kept once.
-        entries.sort_unstable_by_key(|(entry, _)| **entry);
-        entries.dedup_by_key(|(entry, _)| **entry);
-        crate::cache::write(&git_dir, &KIND, &entries);
+        entries.sort_unstable_by_key(|(entry, _)| *entry);
+        entries.dedup_by_key(|(entry, _)| *entry);
+        crate::cache::write(git_dir, &KIND, &entries);
     }
 }
 
@@ -192,7 +248,7 @@ mod tests {
         let cache = ParseCache::open(dir.path());
         let mut touched = Touched::default();
         cache.get(None, var_file, || std::fs::read(&file), &mut touched, parse);
-        cache.save([touched]);
+        cache.save([touched.keep()]);
         let cache = ParseCache::open(dir.path());
         assert!(
             cache.known.contains_key(&(hello, var_file)),

@@ -123,6 +123,43 @@ type KeptResults<'a> = (Vec<KeptProblem<'a>>, Vec<&'a str>, Vec<Entry>);
 /// A stack's states as kept: identity, what is shown, and the problem they make.
 type KeptStates<'a> = Vec<(&'a str, &'a str, KeptProblem<'a>)>;
 
+/// One stack's results as this run checked them, encoded to keep (by the worker that checked
+/// it: the save at the end of a run then only copies bytes).
+pub struct Fresh {
+    path: String,
+    pub key: Key,
+    results: Vec<u8>,
+    states: Vec<u8>,
+}
+
+impl Fresh {
+    /// The results of the stack at `path` checked from inputs with this key (see `Results`).
+    pub fn encode(path: &str, key: Key, results: Borrowed, parsed: Vec<Entry>) -> Option<Self> {
+        let (problems, states, warnings) = results;
+        let kept: KeptResults = (
+            problems.iter().map(KeptProblem::from).collect(),
+            warnings.iter().map(String::as_str).collect(),
+            parsed,
+        );
+        let states: KeptStates = states
+            .iter()
+            .map(|(location, problem)| {
+                let (identity, shown) = (location.identity.as_str(), location.shown.as_str());
+                (identity, shown, problem.into())
+            })
+            .collect();
+        Some(Self {
+            path: path.to_string(),
+            key,
+            results: crate::cache::encode(&kept)?,
+            states: crate::cache::encode(&states)?,
+        })
+    }
+}
+
+/// A stack's problems, states and warnings, as its check holds them.
+pub type Borrowed<'a> = (&'a [Problem], &'a [StateUse], &'a [String]);
+
 /// The key of every stack's key, in order: what the shared states depend on.
 pub fn all_keys<'a>(keys: impl Iterator<Item = (&'a str, Option<&'a Key>)>) -> Option<Key> {
     let mut hash = sha1_smol::Sha1::new();
@@ -233,12 +270,7 @@ impl ResultsCache {
     /// Keeps this run's results of every stack (`fresh`: those checked, not taken from the
     /// cache) and the shared-state problems of all of them, dropping stacks that are gone;
     /// writes only when something changed.
-    pub fn save(
-        self,
-        stacks: &[String],
-        fresh: Vec<(String, Key, Results)>,
-        shared: Option<(Key, Vec<Problem>)>,
-    ) {
+    pub fn save(self, stacks: &[String], fresh: Vec<Fresh>, shared: Option<(Key, Vec<Problem>)>) {
         let Some(git_dir) = &self.git_dir else {
             return;
         };
@@ -247,30 +279,7 @@ impl ResultsCache {
         if fresh.is_empty() && !gone && shared == self.shared {
             return;
         }
-        let checked: HashSet<&str> = fresh.iter().map(|(stack, _, _)| stack.as_str()).collect();
-        let encoded: Vec<(&str, Key, Vec<u8>, Vec<u8>)> = fresh
-            .iter()
-            .filter_map(|(stack, key, results)| {
-                let kept: KeptResults = (
-                    results.problems.iter().map(KeptProblem::from).collect(),
-                    results.warnings.iter().map(String::as_str).collect(),
-                    results.parsed.clone(),
-                );
-                let states: KeptStates = results
-                    .states
-                    .iter()
-                    .map(|(location, problem)| {
-                        (
-                            location.identity.as_str(),
-                            location.shown.as_str(),
-                            problem.into(),
-                        )
-                    })
-                    .collect();
-                let (kept, states) = (crate::cache::encode(&kept)?, crate::cache::encode(&states)?);
-                Some((stack.as_str(), *key, kept, states))
-            })
-            .collect();
+        let checked: HashSet<&str> = fresh.iter().map(|fresh| fresh.path.as_str()).collect();
         let kept = self.known.iter().filter(|(stack, _)| {
             stacks.contains(stack.as_str()) && !checked.contains(stack.as_str())
         });
@@ -286,16 +295,12 @@ impl ResultsCache {
                     results: &self.bytes[results.clone()],
                     states: &self.bytes[states.clone()],
                 })
-                .chain(
-                    encoded
-                        .iter()
-                        .map(|(path, key, results, states)| StoredStack {
-                            path,
-                            key: *key,
-                            results,
-                            states,
-                        }),
-                )
+                .chain(fresh.iter().map(|fresh| StoredStack {
+                    path: &fresh.path,
+                    key: fresh.key,
+                    results: &fresh.results,
+                    states: &fresh.states,
+                }))
                 .collect(),
         };
         crate::cache::write(git_dir, &KIND, &stored);
@@ -365,11 +370,13 @@ mod tests {
         };
         let cache = ResultsCache::open(root);
         let shared = vec![problem("shared-state", None, Some("stg"))];
-        cache.save(
-            &["a".into()],
-            vec![("a".into(), [1; 20], results.clone())],
-            Some(([5; 20], shared.clone())),
+        let borrowed = (
+            &results.problems[..],
+            &results.states[..],
+            &results.warnings[..],
         );
+        let fresh = Fresh::encode("a", [1; 20], borrowed, results.parsed.clone()).unwrap();
+        cache.save(&["a".into()], vec![fresh], Some(([5; 20], shared.clone())));
         let cache = ResultsCache::open(root);
         assert_eq!(cache.states("a"), Some(results.states.clone()));
         assert_eq!(cache.shared(&[5; 20]), Some(shared.as_slice()));

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// What a var file sets: each key's line and value shape.
-pub type Values = BTreeMap<String, (usize, Value)>;
+pub type Values = std::sync::Arc<BTreeMap<String, (usize, Value)>>;
 
 /// A var file as check keeps it: the line and the shape of each value, or why it does not
 /// parse (the message of `parse_attributes`, with its line).
@@ -23,7 +23,7 @@ pub fn var_file(bytes: &[u8], is_json: bool) -> Parsed {
         return Parsed::Invalid("not UTF-8 text".into());
     };
     match variables::shapes(text, is_json) {
-        Ok(values) => Parsed::Values(values),
+        Ok(values) => Parsed::Values(values.into()),
         Err(why) => Parsed::Invalid(why),
     }
 }
@@ -124,7 +124,7 @@ pub fn check(
             if !reported.insert(file.path.clone()) {
                 continue;
             }
-            for (name, (line, value)) in &file.values {
+            for (name, (line, value)) in file.values.iter() {
                 match declared.get(name) {
                     None if *all_parsed && config.checks("undeclared") => {
                         // A file outside the stack is others' too: a near name of this stack's

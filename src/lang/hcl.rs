@@ -277,7 +277,8 @@ impl Attributes {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Parsed {
     /// A var file that parses: each key's line and value shape (never its content).
-    Values(BTreeMap<String, (usize, Value)>),
+    /// Shared: several checks of a stack read one var file.
+    Values(std::sync::Arc<BTreeMap<String, (usize, Value)>>),
     /// A backend file: its literal attributes.
     Attributes(Attributes),
     /// A file that does not parse: why, with the line.

@@ -91,7 +91,7 @@ pub fn open_dir_at(dir: &std::fs::File, path: &str) -> Option<std::fs::File> {
 /// The content of `path` relative to the open directory `dir`, links followed, as
 /// `std::fs::read` reads it (the same errors) with one lookup fewer and no size asked first:
 /// the files tfw reads are small.
-pub fn read_at(dir: &std::fs::File, path: &str) -> std::io::Result<Vec<u8>> {
+pub fn read_at(dir: &std::fs::File, path: &str, size: Option<u32>) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     use std::os::fd::{AsRawFd, FromRawFd};
     let path = std::ffi::CString::new(path)?;
@@ -108,16 +108,30 @@ pub fn read_at(dir: &std::fs::File, path: &str) -> std::io::Result<Vec<u8>> {
         }
         std::fs::File::from_raw_fd(fd)
     };
-    // `File::read_to_end` would ask the size first (`statx`, `lseek`): reads to the end alone.
-    let (mut bytes, mut chunk) = (Vec::new(), [0; 8192]);
+    // `File::read_to_end` would ask the size first (`statx`, `lseek`). With the size a `stat`
+    // gave, one read asking one byte more ends it when it gives exactly that size; otherwise
+    // (no size, or the file changed) reads go on to the end.
+    let expected = size.map(|size| size as usize);
+    let mut bytes = vec![0; expected.map_or(8192, |size| size + 1)];
+    let mut len = 0;
     loop {
-        match file.read(&mut chunk) {
-            Ok(0) => return Ok(bytes),
-            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+        if len == bytes.len() {
+            bytes.resize(len * 2, 0);
+        }
+        match file.read(&mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if Some(len) == expected && len < bytes.len() {
+                    break;
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
+    bytes.truncate(len);
+    Ok(bytes)
 }
 
 /// The stat data of `path` relative to the open directory `dir` as the index records them (not
@@ -534,6 +548,28 @@ pub fn blob_id(bytes: &[u8]) -> ObjectId {
 mod tests {
     use super::*;
     use crate::repo::fixture::git;
+
+    #[test]
+    fn a_file_is_read_whole_whatever_size_it_was_said_to_have() {
+        let dir = tempfile::tempdir().unwrap();
+        let content: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        for len in [0, 1, 100, 8191, 8192, 8193, 20_000] {
+            std::fs::write(dir.path().join("f"), &content[..len]).unwrap();
+            let opened = std::fs::File::open(dir.path()).unwrap();
+            let len32 = len as u32;
+            for hint in [
+                None,
+                Some(len32),
+                Some(0),
+                Some(len32 / 2),
+                Some(len32 + 1),
+                Some(len32 * 3),
+            ] {
+                let read = read_at(&opened, "f", hint).unwrap();
+                assert_eq!(read, &content[..len], "{len} bytes read with size {hint:?}");
+            }
+        }
+    }
 
     fn listed(git_dir: &GitDir) -> String {
         let mut got = String::new();

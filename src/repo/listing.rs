@@ -129,6 +129,8 @@ struct Meta {
     /// The git object id of the content in the working tree, when known without reading it
     /// (tracked, stat data unchanged since it was staged).
     id: Option<ObjectId>,
+    /// Its size as last `stat`ed (see `Subtree::size_of`).
+    size: Option<u32>,
 }
 
 /// Paths relative to the root, `/`-separated, sorted, stored back to back (a big repository
@@ -322,6 +324,12 @@ impl<'a> Subtree<'a> {
     /// The git object id of the file's working-tree content, when known without reading it.
     pub fn id_of(&self, relative: &str) -> Option<&'a ObjectId> {
         self.listing.meta[self.find(relative)?].id.as_ref()
+    }
+
+    /// The size of the file at `relative` when the listing `stat`ed it: what reading it most
+    /// likely gives (a hint: it may have changed since).
+    pub fn size_of(&self, relative: &str) -> Option<u32> {
+        self.listing.meta[self.find(relative)?].size
     }
 
     /// The symbolic links directly at the subtree's top, relative to it, that are on disk.
@@ -542,12 +550,12 @@ impl Verifier<'_> {
         let opened = OnceCell::new();
         for (entry, present) in entries.iter().zip(self.present) {
             let path = &entry.path;
-            let (status, id) = if entry.skip_worktree {
-                (Status::SkipWorktree, None)
+            let (status, id, size) = if entry.skip_worktree {
+                (Status::SkipWorktree, None, None)
             } else if !present {
-                (Status::Deleted, None)
+                (Status::Deleted, None, None)
             } else if !self.content_ids {
-                (Status::Tracked, None)
+                (Status::Tracked, None, None)
             } else {
                 let now = opened
                     .get_or_init(|| git_index::open_dir_at(root, dir))
@@ -559,12 +567,14 @@ impl Verifier<'_> {
                     entry.staged == Some(now)
                         && self.index_time.is_some_and(|written| now.mtime < written)
                 });
-                (Status::Tracked, entry.id.filter(|_| unchanged))
+                let id = entry.id.filter(|_| unchanged);
+                (Status::Tracked, id, now.map(|now| now.size))
             };
             let meta = Meta {
                 status,
                 symlink: entry.symlink,
                 id,
+                size,
             };
             out.push((Cow::Borrowed(path.as_str()), meta));
         }
@@ -675,6 +685,7 @@ impl Walker<'_> {
                 status,
                 symlink: *kind == Kind::Symlink,
                 id: None,
+                size: None,
             };
             out.push((Cow::Owned(path), meta));
         }
