@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Parts per worker: stacks differ in cost, so equal halves leave one core idle while the
 /// other finishes; small parts taken in turn keep both busy to the end.
-const PARTS_PER_WORKER: usize = 16;
+const PARTS_PER_WORKER: usize = 64;
 
 /// `work` over `items` split into parts taken in turn by one worker per core (the calling
 /// thread is one), the parts' results in order.
