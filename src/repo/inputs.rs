@@ -337,7 +337,11 @@ impl Repo {
     /// `real` (absolute, canonical) from the root, when the listing holds its files: inside
     /// the repository, not hidden, not excluded.
     fn listed_dir<'a>(&self, real: &'a Path) -> Option<&'a str> {
-        let path = real.strip_prefix(&self.root).ok()?.to_str()?;
+        self.listed_relative(real.strip_prefix(&self.root).ok()?.to_str()?)
+    }
+
+    /// `listed_dir` for a directory by its path from the root.
+    fn listed_relative<'a>(&self, path: &'a str) -> Option<&'a str> {
         let hidden = path.split('/').any(|c| c.starts_with('.'));
         let excluded = !self.exclude.is_empty()
             && path
@@ -396,9 +400,9 @@ impl Repo {
             .map(String::from);
         let listed = path.as_deref().and_then(|p| {
             let dir = p.rfind('/').map_or("", |i| &p[..i]);
-            self.listed_dir(&self.root.join(dir)).map(|_| (p, dir))
+            self.listed_relative(dir).map(|_| (p, dir))
         });
-        let file = stack.dir.join(name);
+        let file = || stack.dir.join(name);
         match listed {
             Some((listed, dir)) => match self.entry(listed) {
                 // The listing keeps every symbolic link, relevant by its name or not.
@@ -406,7 +410,7 @@ impl Repo {
                     self.listed_input(name.to_string(), listed.to_string(), status, symlink)
                 }
                 None if !self.relevant.matches(listed) || !self.was_read(dir) => {
-                    self.unlisted_named(name, path, &file)
+                    self.unlisted_named(name, path, &file())
                 }
                 None => Input {
                     name: name.to_string(),
@@ -416,7 +420,7 @@ impl Repo {
                     exists: false,
                 },
             },
-            None => self.unlisted_named(name, path, &file),
+            None => self.unlisted_named(name, path, &file()),
         }
     }
 
@@ -485,7 +489,7 @@ impl Repo {
     fn entry(&self, path: &str) -> Option<(Status, bool)> {
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
         match self.listing.get() {
-            Some(listing) => listing.subtree(dir).entry(name),
+            Some(listing) => listing.entry(path),
             None => self
                 .entries_in(dir)
                 .into_iter()

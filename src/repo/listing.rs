@@ -233,6 +233,14 @@ impl Listing {
         (0..self.ends.len()).map(|i| (self.path(i), self.meta[i].status))
     }
 
+    /// The status of the file at `path` (from the root) and whether it is a symbolic link.
+    pub fn entry(&self, path: &str) -> Option<(Status, bool)> {
+        let count = self.ends.len();
+        let index = partition_point(0..count, |i| self.path(i) < path);
+        let meta = self.meta.get(index).filter(|_| self.path(index) == path)?;
+        Some((meta.status, meta.symlink))
+    }
+
     /// The files below `dir` (`""` for the root), with paths relative to it. Lookups in a
     /// subtree search only its own files.
     pub fn subtree(&self, dir: &str) -> Subtree<'_> {
@@ -810,6 +818,16 @@ mod tests {
         assert_eq!(env.names_in("", any), ["dev", "prd"]);
         assert!(on_disk(&env, "dev/backend.tfbackend") && !on_disk(&env, "a.tf"));
         assert!(listing.subtree("e").names_in("", any).is_empty());
+        for path in ["a.tf", "env/prd/backend.tfbackend", "x/y.tf"] {
+            assert_eq!(
+                listing.entry(path),
+                Some((Status::NotInGit, false)),
+                "{path}"
+            );
+        }
+        for path in ["", "a", "env", "env/dev", "x/y.tf/z", "zz.tf"] {
+            assert_eq!(listing.entry(path), None, "{path}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::parallel::in_parallel;
 use anyhow::Context as _;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use listing::{Filter, Listing, Scope, Status};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -695,16 +696,17 @@ fn discover_raw(
 ) -> Vec<String> {
     pattern.discover_with(
         |sub| {
-            let listed: Vec<String> = files
+            let listed: Vec<Cow<str>> = files
                 .names_in(sub, keep)
                 .into_iter()
-                .map(String::from)
+                .map(Cow::Borrowed)
                 .collect();
             match dir.filter(|dir| listed.is_empty() && through_link(dir, sub)) {
                 Some(dir) => std::fs::read_dir(dir.join(sub))
                     .into_iter()
                     .flatten()
                     .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .map(Cow::Owned)
                     .collect(),
                 None => listed,
             }
