@@ -3,7 +3,6 @@
 
 use crate::lang::types::{Declared, Value};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 /// Separates fields in `Attributes` (and on a line of tfw check's cache): never in a key or value kept.
 pub const FIELD: char = '\u{1f}';
@@ -246,18 +245,25 @@ impl Attributes {
     /// From `(key, value)` pairs; a pair that cannot be stored on one cache line is left out
     /// (no backend keeps its state location in a multi-line value).
     pub fn new<K: AsRef<str> + Ord>(pairs: impl IntoIterator<Item = (K, String)>) -> Self {
-        let sorted: BTreeMap<K, String> = pairs
+        let mut sorted: Vec<(K, String)> = pairs
             .into_iter()
             .filter(|(k, v)| {
                 !(k.as_ref().contains(['=', FIELD, '\n']) || v.contains([FIELD, '\n']))
             })
             .collect();
+        // Stable: of pairs with one key, the last given wins, as a map's insert would have it.
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
         let mut text = String::new();
-        for (key, value) in sorted {
+        for (i, (key, value)) in sorted.iter().enumerate() {
+            if sorted.get(i + 1).is_some_and(|next| next.0 == *key) {
+                continue;
+            }
             if !text.is_empty() {
                 text.push(FIELD);
             }
-            let _ = write!(text, "{}={value}", key.as_ref());
+            text.push_str(key.as_ref());
+            text.push('=');
+            text.push_str(value);
         }
         Self(text)
     }
@@ -373,6 +379,17 @@ pub fn init_blocks(source: &str, is_json: bool) -> Result<Vec<InitBlock>, String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attributes_are_sorted_and_the_last_of_one_key_wins() {
+        let pairs = [("region", "a"), ("bucket", "b"), ("region", "c"), ("key", "k")];
+        let attributes = Attributes::new(pairs.iter().map(|(k, v)| (*k, v.to_string())));
+        let got: Vec<(&str, &str)> = attributes.iter().collect();
+        assert_eq!(got, [("bucket", "b"), ("key", "k"), ("region", "c")]);
+        let unstorable = [("a=b", "1"), ("multi", "x\ny"), ("ok", "1")];
+        let attributes = Attributes::new(unstorable.iter().map(|(k, v)| (*k, v.to_string())));
+        assert_eq!(attributes.iter().collect::<Vec<_>>(), [("ok", "1")]);
+    }
 
     #[test]
     fn repeated_object_keys_parse_as_terraform_accepts_them() {
