@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 const KIND: crate::cache::Kind = crate::cache::Kind {
     file: "tfw-check-cache",
-    version: 4,
+    version: 5,
 };
 
 /// What a file was read as: one content parses differently as a backend file, a var file or a
@@ -27,7 +27,8 @@ pub enum Purpose {
 }
 
 /// A parse as kept: the content's id and what it was read as.
-pub type Entry = (ObjectId, Purpose);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Entry(#[serde(with = "serde_bytes")] pub ObjectId, pub Purpose);
 
 pub struct ParseCache {
     git_dir: Option<PathBuf>,
@@ -181,7 +182,7 @@ impl ParseCache {
             Some(hit)
         };
         if let Some(id) = id
-            && let Some(hit) = known((*id, purpose), touched)
+            && let Some(hit) = known(Entry(*id, purpose), touched)
         {
             return hit;
         }
@@ -191,7 +192,7 @@ impl ParseCache {
         };
         // Keyed by what was read, not by the id vouched for before: a file changed in between
         // is kept under its own content.
-        let entry = (git_index::blob_id(&bytes), purpose);
+        let entry = Entry(git_index::blob_id(&bytes), purpose);
         if let Some(hit) = known(entry, touched) {
             return hit;
         }
@@ -251,7 +252,7 @@ mod tests {
         cache.save([touched.keep()]);
         let cache = ParseCache::open(dir.path());
         assert!(
-            cache.known.contains_key(&(hello, var_file)),
+            cache.known.contains_key(&Entry(hello, var_file)),
             "stored by content id"
         );
         let hit = cache.get(

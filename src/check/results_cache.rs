@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 const KIND: crate::cache::Kind = crate::cache::Kind {
     file: "tfw-check-results",
-    version: 4,
+    version: 5,
 };
 
 /// What checking one stack found, as kept.
@@ -363,7 +363,7 @@ mod tests {
                 problem("shared-state", None, Some("stg")),
             )],
             warnings: vec!["cannot read a/x.tf".into()],
-            parsed: vec![(
+            parsed: vec![Entry(
                 [3; 20],
                 crate::check::parse_cache::Purpose::VarFile { json: false },
             )],

@@ -382,7 +382,12 @@ mod tests {
 
     #[test]
     fn attributes_are_sorted_and_the_last_of_one_key_wins() {
-        let pairs = [("region", "a"), ("bucket", "b"), ("region", "c"), ("key", "k")];
+        let pairs = [
+            ("region", "a"),
+            ("bucket", "b"),
+            ("region", "c"),
+            ("key", "k"),
+        ];
         let attributes = Attributes::new(pairs.iter().map(|(k, v)| (*k, v.to_string())));
         let got: Vec<(&str, &str)> = attributes.iter().collect();
         assert_eq!(got, [("bucket", "b"), ("key", "k"), ("region", "c")]);

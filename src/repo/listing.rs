@@ -184,8 +184,10 @@ impl Listing {
         }
         files.dedup_by(|a, b| a.0 == b.0);
         let mut listing = Listing {
+            text: String::with_capacity(files.iter().map(|(path, _)| path.len()).sum()),
+            ends: Vec::with_capacity(files.len()),
+            meta: Vec::with_capacity(files.len()),
             tree,
-            ..Listing::default()
         };
         for (path, meta) in files {
             listing.text.push_str(&path);
@@ -514,7 +516,7 @@ fn git_files(
             }
             (files, walker.read.into_inner())
         });
-        let mut listed = Vec::new();
+        let mut listed = Vec::with_capacity(parts.iter().map(|(files, _)| files.len()).sum());
         let mut read = Vec::new();
         for (files, dirs) in parts {
             listed.extend(files);

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 const KIND: crate::cache::Kind = crate::cache::Kind {
     file: "tfw-listing-cache",
-    version: 4,
+    version: 5,
 };
 
 /// One tracked file as the index has it.
@@ -23,6 +23,7 @@ pub struct Tracked {
     /// Its stat data when it was staged (`None`: read through `git ls-files`).
     pub staged: Option<Stat>,
     /// The staged content's id (`None` in a SHA-256 repository).
+    #[serde(with = "serde_bytes")]
     pub id: Option<ObjectId>,
     pub skip_worktree: bool,
     pub symlink: bool,
