@@ -466,9 +466,12 @@ fn git_files(
         // The tracked entries of each directory, in name order (the index's): each directory's
         // names are matched against its own entries.
         let mut by_dir: HashMap<&str, Vec<&Tracked>> = HashMap::new();
-        for entry in &tracked {
-            let parent = entry.path.rfind('/').map_or("", |i| &entry.path[..i]);
-            by_dir.entry(parent).or_default().push(entry);
+        // The index holds a directory's files mostly in a row: one lookup for each run.
+        for run in tracked.chunk_by(|a, b| parent_of(&a.path) == parent_of(&b.path)) {
+            by_dir
+                .entry(parent_of(&run[0].path))
+                .or_default()
+                .extend_from_slice(run);
         }
         let mut dirs: Vec<&str> = std::iter::once(scope.dir)
             .chain(by_dir.keys().copied())
@@ -527,6 +530,11 @@ fn git_files(
     cache.set_dirs(read);
     crate::cache::in_background(move || cache.save());
     Ok(listing)
+}
+
+/// The directory of a `/`-separated path (`""` for one at the top).
+fn parent_of(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
 }
 
 /// The last component of a `/`-separated path.
