@@ -664,9 +664,10 @@ impl Walker<'_> {
         let Some(names) = self.names(dir) else {
             return present;
         };
+        let tracked_names: Vec<&str> = tracked.iter().map(|t| file_name(&t.path)).collect();
         for (name, kind) in names.iter() {
             if *kind != Kind::Dir
-                && let Ok(i) = tracked.binary_search_by(|t| file_name(&t.path).cmp(name))
+                && let Ok(i) = tracked_names.binary_search(&name.as_str())
             {
                 present[i] = true;
                 continue;
