@@ -110,9 +110,10 @@ pub fn read_at(dir: &std::fs::File, path: &str, size: Option<u32>) -> std::io::R
     };
     // `File::read_to_end` would ask the size first (`statx`, `lseek`). With the size a `stat`
     // gave, one read asking one byte more ends it when it gives exactly that size; otherwise
-    // (no size, or the file changed) reads go on to the end.
+    // (no size, or the file changed) reads go on to the end. A size stated too big costs no
+    // more than 1 MB up front: the buffer grows as the file really is.
     let expected = size.map(|size| size as usize);
-    let mut bytes = vec![0; expected.map_or(8192, |size| size + 1)];
+    let mut bytes = vec![0; expected.map_or(8192, |size| (size + 1).min(1 << 20))];
     let mut len = 0;
     loop {
         if len == bytes.len() {
@@ -559,6 +560,7 @@ mod tests {
             let len32 = len as u32;
             for hint in [
                 None,
+                Some(u32::MAX),
                 Some(len32),
                 Some(0),
                 Some(len32 / 2),

@@ -489,7 +489,7 @@ impl Repo {
     fn entry(&self, path: &str) -> Option<(Status, bool)> {
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
         match self.listing.get() {
-            Some(listing) => listing.entry(path),
+            Some(listing) => listing.subtree("").entry(path),
             None => self
                 .entries_in(dir)
                 .into_iter()

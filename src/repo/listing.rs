@@ -235,14 +235,6 @@ impl Listing {
         (0..self.ends.len()).map(|i| (self.path(i), self.meta[i].status))
     }
 
-    /// The status of the file at `path` (from the root) and whether it is a symbolic link.
-    pub fn entry(&self, path: &str) -> Option<(Status, bool)> {
-        let count = self.ends.len();
-        let index = partition_point(0..count, |i| self.path(i) < path);
-        let meta = self.meta.get(index).filter(|_| self.path(index) == path)?;
-        Some((meta.status, meta.symlink))
-    }
-
     /// The files below `dir` (`""` for the root), with paths relative to it. Lookups in a
     /// subtree search only its own files.
     pub fn subtree(&self, dir: &str) -> Subtree<'_> {
@@ -398,12 +390,12 @@ fn index_files(git: &GitDir, filter: &Filter, prefix: &str) -> Result<IndexFiles
         else {
             return;
         };
-        let parent = path.rfind('/').map_or("", |i| &path[..i]);
+        let parent = parent_of(path);
         if parent != last_parent {
             last_parent = parent.to_string();
             let mut dir = parent;
             while git_dirs.insert(dir.to_string()) && !dir.is_empty() {
-                dir = dir.rfind('/').map_or("", |i| &dir[..i]);
+                dir = parent_of(dir);
             }
         }
         if filter.keep(path, entry.is_symlink()) {
@@ -481,7 +473,7 @@ fn git_files(
         for i in 0..dirs.len() {
             let mut dir = dirs[i];
             while dir.len() > scope.dir.len() {
-                dir = dir.rfind('/').map_or("", |i| &dir[..i]);
+                dir = parent_of(dir);
                 dirs.push(dir);
             }
         }
@@ -830,14 +822,10 @@ mod tests {
         assert!(on_disk(&env, "dev/backend.tfbackend") && !on_disk(&env, "a.tf"));
         assert!(listing.subtree("e").names_in("", any).is_empty());
         for path in ["a.tf", "env/prd/backend.tfbackend", "x/y.tf"] {
-            assert_eq!(
-                listing.entry(path),
-                Some((Status::NotInGit, false)),
-                "{path}"
-            );
+            assert_eq!(root.entry(path), Some((Status::NotInGit, false)), "{path}");
         }
         for path in ["", "a", "env", "env/dev", "x/y.tf/z", "zz.tf"] {
-            assert_eq!(listing.entry(path), None, "{path}");
+            assert_eq!(root.entry(path), None, "{path}");
         }
     }
 
