@@ -101,13 +101,23 @@ pub fn read_at(dir: &std::fs::File, path: &str, size: Option<u32>) -> std::io::R
         let fd = libc::openat(
             dir.as_raw_fd(),
             path.as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC,
+            // Not blocking: opening a FIFO waits for a writer, and one that never comes would
+            // hang tfw (a pre-commit hook forever); it is refused below instead.
+            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK,
         );
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
         std::fs::File::from_raw_fd(fd)
     };
+    // A FIFO, socket or device has no content to read whole: what terraform would read from
+    // it is not known now.
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
     // `File::read_to_end` would ask the size first (`statx`, `lseek`). With the size a `stat`
     // gave, one read asking one byte more ends it when it gives exactly that size; otherwise
     // (no size, or the file changed) reads go on to the end. A size stated too big costs no
@@ -571,6 +581,24 @@ mod tests {
                 assert_eq!(read, &content[..len], "{len} bytes read with size {hint:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_fifo_is_refused_at_once_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo =
+            std::ffi::CString::new(dir.path().join("p").into_os_string().into_encoded_bytes())
+                .unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let opened = std::fs::File::open(dir.path()).unwrap();
+        // On a thread, so a read that waits for a writer fails the test instead of hanging it.
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || send.send(read_at(&opened, "p", None).map(|_| ())));
+        let read = receive.recv_timeout(std::time::Duration::from_secs(10));
+        let error = read
+            .expect("reading a FIFO waited for a writer")
+            .unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{error}");
     }
 
     fn listed(git_dir: &GitDir) -> String {

@@ -300,11 +300,14 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
         if (context.is_file)(&context.stack_dir.join(&relative)) {
             Ok(relative)
         } else {
-            Err(Error::MissingFile {
-                env: env.to_string(),
-                what,
-                path: context.stack_dir.join(relative),
-            })
+            Err(not_regular(
+                context,
+                Error::MissingFile {
+                    env: env.to_string(),
+                    what,
+                    path: context.stack_dir.join(relative),
+                },
+            ))
         }
     };
     // `-var-file=…` for each var file (an optional one only when present), then `-var=…`.
@@ -314,7 +317,8 @@ pub fn resolve(request: &Request, context: &Context) -> Result<Plan, Error> {
             env,
             (context.stack_dir, context.stack_path),
             context.is_file,
-        )?;
+        )
+        .map_err(|e| not_regular(context, e))?;
         Ok(files
             .iter()
             .map(|file| flag("-var-file=", file))
@@ -460,6 +464,18 @@ pub fn var_files(
         }
     }
     Ok(files)
+}
+
+/// A missing file that is there but not a regular file (a FIFO, socket or device): said so,
+/// not "missing" beside a `ls` that shows it.
+fn not_regular(context: &Context, error: Error) -> Error {
+    match error {
+        Error::MissingFile { path, .. } if (context.opens_as_file)(&path) => Error::Unreadable {
+            path,
+            message: "not a regular file (terraform reads var and backend files whole)".into(),
+        },
+        error => error,
+    }
 }
 
 /// The plan file of `apply PLANFILE`: its first positional argument, when that is a file.

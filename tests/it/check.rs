@@ -826,3 +826,35 @@ fn a_var_file_reached_through_a_symlinked_directory_has_its_real_files_status() 
         "shared/new.tfvars: exists but is not tracked by git (shared by all envs): git add it\n"
     );
 }
+
+/// Opens a FIFO for writing after a while, so a tfw that waited on it gets an empty file and
+/// fails its test instead of hanging the suite.
+fn fifo(test: &Test, relative: &str) {
+    let path = test.path(relative);
+    let _ = std::fs::remove_file(&path);
+    let name = std::ffi::CString::new(path.clone().into_os_string().into_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o644) }, 0);
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(20));
+        let _ = std::fs::OpenOptions::new().write(true).open(path);
+    });
+}
+
+#[test]
+fn a_var_file_that_is_a_fifo_is_named_not_waited_on() {
+    let test = repo();
+    fifo(&test, "datadog/prd.tfvars");
+    let run = test.run_with(["check"]).status(1);
+    assert_eq!(
+        run.stdout(),
+        "datadog/prd.tfvars: cannot read: not a regular file\n"
+    );
+    let run = test
+        .run_with(["--dry-run", "-C", "datadog", "prd", "plan"])
+        .status(66);
+    assert!(
+        run.stderr().contains("prd.tfvars: not a regular file"),
+        "{}",
+        run.stderr()
+    );
+}
