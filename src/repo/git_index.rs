@@ -110,14 +110,6 @@ pub fn read_at(dir: &std::fs::File, path: &str, size: Option<u32>) -> std::io::R
         }
         std::fs::File::from_raw_fd(fd)
     };
-    // A FIFO, socket or device has no content to read whole: what terraform would read from
-    // it is not known now.
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
     // `File::read_to_end` would ask the size first (`statx`, `lseek`). With the size a `stat`
     // gave, one read asking one byte more ends it when it gives exactly that size; otherwise
     // (no size, or the file changed) reads go on to the end. A size stated too big costs no
@@ -134,15 +126,34 @@ pub fn read_at(dir: &std::fs::File, path: &str, size: Option<u32>) -> std::io::R
             Ok(n) => {
                 len += n;
                 if Some(len) == expected && len < bytes.len() {
-                    break;
+                    bytes.truncate(len);
+                    return Ok(bytes);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(not_regular(&file).unwrap_or(e)),
         }
+    }
+    // Only a read that ended otherwise than at the size a `stat` gave asks what the file is
+    // (a FIFO's size is 0, so its read never ends there): a FIFO, socket or device has no
+    // content to read whole, and what terraform would read from it is not known now.
+    if let Some(e) = not_regular(&file) {
+        return Err(e);
     }
     bytes.truncate(len);
     Ok(bytes)
+}
+
+/// The error for an open file that is not a regular file (or cannot be asked).
+fn not_regular(file: &std::fs::File) -> Option<std::io::Error> {
+    match file.metadata() {
+        Ok(metadata) if metadata.is_file() => None,
+        Ok(_) => Some(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )),
+        Err(e) => Some(e),
+    }
 }
 
 /// The stat data of `path` relative to the open directory `dir` as the index records them (not
@@ -593,12 +604,18 @@ mod tests {
         let opened = std::fs::File::open(dir.path()).unwrap();
         // On a thread, so a read that waits for a writer fails the test instead of hanging it.
         let (send, receive) = std::sync::mpsc::channel();
-        std::thread::spawn(move || send.send(read_at(&opened, "p", None).map(|_| ())));
-        let read = receive.recv_timeout(std::time::Duration::from_secs(10));
-        let error = read
-            .expect("reading a FIFO waited for a writer")
-            .unwrap_err();
-        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{error}");
+        std::thread::spawn(move || {
+            for size in [None, Some(0), Some(5)] {
+                send.send(read_at(&opened, "p", size).map(|_| ())).unwrap();
+            }
+        });
+        for _ in 0..3 {
+            let read = receive.recv_timeout(std::time::Duration::from_secs(10));
+            let error = read
+                .expect("reading a FIFO waited for a writer")
+                .unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{error}");
+        }
     }
 
     fn listed(git_dir: &GitDir) -> String {
