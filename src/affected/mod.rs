@@ -140,11 +140,30 @@ fn model_of_tree(work_tree: &GitDir, tree: &ObjectId, prefix: &str) -> anyhow::R
     }
     let root = checkout.join(prefix.trim_end_matches('/'));
     std::fs::create_dir_all(&root)?;
-    let repo = Repo::open(&root)?;
-    Ok(Model::of(
-        &repo,
-        &repo.stacks(crate::repo::Presence::OnDisk)?,
-    )?)
+    let model = Repo::open(&root).and_then(|repo| {
+        Ok(Model::of(
+            &repo,
+            &repo.stacks(crate::repo::Presence::OnDisk)?,
+        )?)
+    });
+    model.map_err(|error| named_in_tree(error, &checkout))
+}
+
+/// An error about a file of the head's tree names it as the repository does (`tfw.toml`), not
+/// by the temporary directory it was read in, which is gone once tfw exits.
+fn named_in_tree(error: anyhow::Error, checkout: &Path) -> anyhow::Error {
+    let mut error = match error.downcast::<Error>() {
+        Ok(error) => error,
+        Err(error) => return error,
+    };
+    if let Error::Config { path, .. }
+    | Error::MissingFile { path, .. }
+    | Error::Unreadable { path, .. } = &mut error
+        && let Ok(relative) = path.strip_prefix(checkout)
+    {
+        *path = relative.to_path_buf();
+    }
+    error.into()
 }
 
 /// Starts git on the files that differ between `base` and `head` (the working tree, untracked
